@@ -1,0 +1,45 @@
+"""`python -m api`: run the phone farm (see README for the options)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from pydantic import ValidationError
+
+from api.launcher import StartupFailed, run
+from api.settings import Settings
+
+
+def parse_args(argv: list[str]) -> dict:
+    parser = argparse.ArgumentParser(prog="python -m api", description=__doc__)
+    parser.add_argument("--host", help="address the API listens on (127.0.0.1)")
+    parser.add_argument("--port", type=int, help="API port (50809)")
+    parser.add_argument("--data-dir", help="where the index, Prefect's database and logs live (./data)")
+    parser.add_argument("--simulate", type=int, help="start N simulated phones (0)")
+    parser.add_argument("--prefect-port", type=int, help="port of the Prefect server started here (4200)")
+    parser.add_argument("--adb-port", type=int, help="adb server to use, or start if none answers (5037)")
+    parser.add_argument("--plan", help="Starter, Pro, Team or Business (Pro)")
+    args = vars(parser.parse_args(argv))
+    return {key: value for key, value in args.items() if value is not None}
+
+
+def main(argv: list[str]) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    try:
+        settings = Settings(**parse_args(argv))
+    except ValidationError as error:
+        print(f"invalid settings: {error}", file=sys.stderr)
+        return 2
+    try:
+        run(settings)
+    except StartupFailed as error:
+        print(f"start-up failed: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,64 @@
+"""Build the Falcon app: routes, the plan gate, and the envelope for every error."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from typing import Optional
+
+import falcon
+
+from api import errors
+from api.children import Supervisor
+from api.errors import ApiError, Code
+from api.phones import PhoneDirectory
+from api.plans import Plan
+from api.resources.farm import Devices, Health, LicenseCheck
+from api.resources.tasks import (
+    TaskBatch, TaskCollection, TaskItem, TaskRetry, TaskRetryAll, TaskStats, TaskStop,
+)
+from api.tasks import TaskService
+
+PREFIX = "/api/v1"
+UNGATED = {f"{PREFIX}/license/check", f"{PREFIX}/health"}
+
+
+@dataclass
+class Services:
+    tasks: TaskService
+    phones: PhoneDirectory
+    plan: Plan
+    supervisor: Optional[Supervisor] = None  # absent when the API runs without its own children
+
+
+class PlanGate:
+    """A plan without API access answers 40301 everywhere but the licence check."""
+
+    def __init__(self, plan: Plan):
+        self.plan = plan
+
+    def process_request(self, req, resp):
+        if not self.plan.api_enabled and req.path.rstrip("/") not in UNGATED:
+            raise ApiError(Code.PLAN_FORBIDS_API, f"The {self.plan.name} plan has no API access; upgrade to Pro, Team or Business")
+
+
+def create_app(services: Services) -> falcon.App:
+    app = falcon.App(middleware=[PlanGate(services.plan)])
+    app.req_options.strip_url_path_trailing_slash = True
+    # Bodies are JSON whatever the client labels them (curl -d says form-urlencoded).
+    app.req_options.default_media_type = falcon.MEDIA_JSON
+    app.req_options.media_handlers[falcon.MEDIA_URLENCODED] = falcon.media.JSONHandler()
+    errors.install(app)
+    tasks = services.tasks
+    # Literal segments win over {task_id} in Falcon's router, so batch/stats/retry-all are never ids.
+    app.add_route(f"{PREFIX}/task", TaskCollection(tasks, random.Random()))
+    app.add_route(f"{PREFIX}/task/batch", TaskBatch(tasks))
+    app.add_route(f"{PREFIX}/task/stats", TaskStats(tasks))
+    app.add_route(f"{PREFIX}/task/retry-all", TaskRetryAll(tasks))
+    app.add_route(f"{PREFIX}/task/{{task_id:int(min=1)}}", TaskItem(tasks))
+    app.add_route(f"{PREFIX}/task/{{task_id:int(min=1)}}/stop", TaskStop(tasks))
+    app.add_route(f"{PREFIX}/task/{{task_id:int(min=1)}}/retry", TaskRetry(tasks))
+    app.add_route(f"{PREFIX}/device", Devices(services.phones))
+    app.add_route(f"{PREFIX}/license/check", LicenseCheck(services.plan))
+    app.add_route(f"{PREFIX}/health", Health(services))
+    return app

@@ -1,0 +1,103 @@
+"""Child processes of the launcher: start, watch, restart and stop them, leaving no orphan."""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import os
+import signal
+import subprocess
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+log = logging.getLogger(__name__)
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """Linux: the child gets SIGTERM if the launcher dies, even by SIGKILL."""
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    except OSError:
+        pass
+    os.setsid()  # its own process group, so stopping it reaches its children too
+
+
+@dataclass
+class Child:
+    name: str
+    argv: list[str]
+    env: dict[str, str]
+    log_path: Path
+    cwd: Optional[Path] = None
+    restart: bool = True
+    process: Optional[subprocess.Popen] = field(default=None, repr=False)
+    restarts: int = 0
+
+    def start(self) -> None:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.log_path, "ab") as out:
+            self.process = subprocess.Popen(
+                self.argv, env=self.env, cwd=self.cwd, stdout=out, stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent,
+            )
+        log.info("started %s (pid %s), log %s", self.name, self.process.pid, self.log_path)
+
+    @property
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        # Prefect's worker wants a second SIGTERM to stop waiting for its runs.
+        for sig in (signal.SIGTERM, signal.SIGTERM, signal.SIGKILL):
+            try:
+                os.killpg(self.process.pid, sig)
+            except ProcessLookupError:
+                return
+            try:
+                self.process.wait(timeout / 2 if sig == signal.SIGTERM else timeout)
+                break
+            except subprocess.TimeoutExpired:
+                continue
+        try:  # leftovers of its group (flow-run processes of the worker)
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+class Supervisor:
+    """Restarts children that die, with a back-off, until stopped."""
+
+    def __init__(self, children: list[Child], check_seconds: float = 1.0):
+        self.children = children
+        self.check_seconds = check_seconds
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="supervisor", daemon=True)
+        self._next_try: dict[str, float] = {}
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.check_seconds):
+            for child in self.children:
+                if child.restart and not child.alive and time.monotonic() >= self._next_try.get(child.name, 0):
+                    log.warning("%s exited (code %s); restarting", child.name, child.process and child.process.returncode)
+                    child.restarts += 1
+                    self._next_try[child.name] = time.monotonic() + min(30, 2 ** min(child.restarts, 5))
+                    child.start()
+
+    def status(self) -> dict[str, str]:
+        return {child.name: "up" if child.alive else "down" for child in self.children}
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        for child in reversed(self.children):
+            child.stop()

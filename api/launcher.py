@@ -1,0 +1,200 @@
+"""Start the whole farm on one PC: Prefect server, pool and deployment, adb, simulator, worker, API."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import waitress
+
+from api.app import Services, create_app
+from api.children import Child, Supervisor
+from api.index import Index
+from api.keeper import Keeper
+from api.orchestrator import WORK_POOL, Orchestrator
+from api.phones import PhoneDirectory
+from api.plans import PLANS
+from api.settings import Settings
+from api.tasks import TaskService
+from devices.adb import AdbServer, adb_binary, server_alive
+
+log = logging.getLogger("phonefarm")
+REPO_DIR = Path(__file__).resolve().parent.parent
+
+
+class StartupFailed(Exception):
+    pass
+
+
+def _inherited_env(**extra: str) -> dict[str, str]:
+    # Children inherit the launcher's environment (PATH, locale) plus what they are told here.
+    return {**os.environ, **extra}
+
+
+def prefect_env(settings: Settings) -> dict[str, str]:
+    return {
+        "PREFECT_API_URL": settings.prefect_url,
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        # With hundreds of queued runs, marking them Late floods SQLite with lock errors.
+        "PREFECT_SERVER_SERVICES_LATE_RUNS_ENABLED": "false",
+        "PREFECT_HOME": str((settings.data_dir / "prefect").resolve()),
+        "PREFECT_CLI_PROMPT": "false",
+    }
+
+
+def farm_env(settings: Settings) -> dict[str, str]:
+    """What a flow-run process needs to find its phones (read by Settings there)."""
+    return {
+        "PHONEFARM_ADB_HOST": settings.adb_host,
+        "PHONEFARM_ADB_PORT": str(settings.adb_port),
+        "PHONEFARM_AUTO_RETRIES": str(settings.auto_retries),
+        "PHONEFARM_AUTO_RETRY_DELAY_SECONDS": str(settings.auto_retry_delay_seconds),
+    }
+
+
+def prefect_server_child(settings: Settings, logs: Path) -> Child:
+    env = _inherited_env(
+        **prefect_env(settings),
+        PREFECT_UI_STATIC_DIRECTORY=str((settings.data_dir / "prefect" / "ui").resolve()),
+        PREFECT_UI_API_URL=settings.prefect_url,
+    )
+    argv = [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
+            "--port", str(settings.prefect_port)]
+    return Child("prefect-server", argv, env, logs / "prefect-server.log")
+
+
+def adb_server_child(settings: Settings, logs: Path) -> Child:
+    home = (settings.data_dir / "adb-home").resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    env = _inherited_env(HOME=str(home), ADB_MDNS="0")
+    argv = [adb_binary(), "-P", str(settings.adb_port), "nodaemon", "server"]
+    return Child("adb-server", argv, env, logs / "adb-server.log")
+
+
+def simulator_child(settings: Settings, logs: Path) -> Child:
+    argv = [sys.executable, "-m", "devices.simulator", "--count", str(settings.simulate),
+            "--adb-host", settings.adb_host, "--adb-port", str(settings.adb_port)]
+    return Child("simulator", argv, _inherited_env(), logs / "simulator.log", cwd=REPO_DIR)
+
+
+def worker_child(settings: Settings, logs: Path) -> Child:
+    env = _inherited_env(
+        **prefect_env(settings),
+        **farm_env(settings),
+        PREFECT_WORKER_QUERY_SECONDS=str(settings.worker_poll_seconds),
+        # A prefetched run holds its phone's slot while its process starts: keep the window short.
+        PREFECT_WORKER_PREFETCH_SECONDS="1",
+    )
+    argv = [sys.executable, "-m", "prefect", "worker", "start", "--pool", WORK_POOL, "--type", "process",
+            "--limit", str(settings.worker_limit), "--name", f"{socket.gethostname()}-worker"]
+    return Child("worker", argv, env, logs / "worker.log", cwd=REPO_DIR)
+
+
+def wait_until(predicate, timeout: float, what: str, log_path: Path | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.25)
+    tail = ""
+    if log_path and log_path.exists():
+        tail = "\n" + log_path.read_text(errors="replace")[-2000:]
+    raise StartupFailed(f"{what} did not come up within {timeout:.0f} s{tail}")
+
+
+def prefect_healthy(api_url: str) -> bool:
+    try:
+        return httpx.get(f"{api_url}/health", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def deploy(settings: Settings, logs: Path) -> None:
+    """Apply prefect.yaml: the deployment the API creates its flow runs from."""
+    env = _inherited_env(**prefect_env(settings), PHONEFARM_REPO_DIR=str(REPO_DIR))
+    with open(logs / "deploy.log", "ab") as out:
+        done = subprocess.run(
+            [sys.executable, "-m", "prefect", "--no-prompt", "deploy", "--all"],
+            cwd=REPO_DIR, env=env, stdout=out, stderr=subprocess.STDOUT, timeout=180,
+        )
+    if done.returncode != 0:
+        raise StartupFailed(f"prefect deploy failed; see {logs / 'deploy.log'}")
+
+
+def run(settings: Settings) -> None:
+    logs = settings.data_dir / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    plan = PLANS[settings.plan]
+    adb = AdbServer(settings.adb_host, settings.adb_port)
+    children: list[Child] = []
+    supervisor = Supervisor(children)
+    keeper = None
+    orchestrator = None
+
+    def stop_on_signal(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop_on_signal)
+    try:
+        if settings.starts_prefect_server:
+            server = prefect_server_child(settings, logs)
+            children.append(server)
+            server.start()
+        wait_until(lambda: prefect_healthy(settings.prefect_url), 90, "Prefect server",
+                   logs / "prefect-server.log" if settings.starts_prefect_server else None)
+        orchestrator = Orchestrator(settings.prefect_url, write_concurrency=settings.prefect_write_concurrency)
+        orchestrator.ensure_work_pool(plan.device_limit)
+        deploy(settings, logs)
+
+        if not server_alive(adb):
+            adb_child = adb_server_child(settings, logs)
+            children.append(adb_child)
+            adb_child.start()
+            wait_until(lambda: server_alive(adb), 15, "adb server", logs / "adb-server.log")
+        if settings.simulate:
+            simulator = simulator_child(settings, logs)
+            children.append(simulator)
+            simulator.start()
+        worker = worker_child(settings, logs)
+        children.append(worker)
+        worker.start()
+        supervisor.start()
+
+        index = Index(settings.index_path)
+        phones = PhoneDirectory(adb, index, orchestrator)
+        tasks = TaskService(
+            index, orchestrator, phones.known_serials,
+            ui_url=settings.prefect_ui_url,
+            retry_limit=settings.retry_limit,
+            max_tasks_per_request=settings.max_tasks_per_request,
+            write_concurrency=settings.prefect_write_concurrency,
+        )
+        tasks.recover_unfinished_creations()
+        keeper = Keeper(tasks, settings.ui_adoption_seconds)
+        keeper.start()
+        app = create_app(Services(tasks=tasks, phones=phones, plan=plan, supervisor=supervisor))
+        http = waitress.create_server(app, host=settings.host, port=settings.port, threads=settings.api_threads)
+        print(f"API:       {settings.api_url}/", flush=True)
+        print(f"Prefect UI: {settings.prefect_ui_url}", flush=True)
+        print(f"Logs:      {logs.resolve()}", flush=True)
+        try:
+            http.run()
+        finally:
+            http.close()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        if keeper:
+            keeper.stop()
+        supervisor.stop()
+        if orchestrator:
+            orchestrator.close()
+        print("stopped", flush=True)

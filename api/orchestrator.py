@@ -1,0 +1,281 @@
+"""Everything the API asks of the Prefect server, with its failures turned into one error type."""
+
+from __future__ import annotations
+
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Iterator, Optional
+from uuid import UUID
+
+import httpx
+from prefect.client.orchestration import SyncPrefectClient
+from prefect.client.schemas.actions import WorkPoolCreate, WorkPoolUpdate
+from prefect.client.schemas.filters import (
+    DeploymentFilter,
+    DeploymentFilterId,
+    FlowRunFilter,
+    FlowRunFilterDeploymentId,
+    FlowRunFilterId,
+    FlowRunFilterName,
+    FlowRunFilterState,
+    FlowRunFilterStateType,
+    FlowRunFilterTags,
+    FlowRunFilterWorkQueueName,
+)
+from prefect.client.schemas.objects import FlowRun, StateType
+from prefect.client.schemas.sorting import FlowRunSort
+from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound, PrefectHTTPStatusError
+from prefect.states import Cancelled, Cancelling, Failed, Scheduled
+
+from flows.tags import FARM_TAG
+
+
+WORK_POOL = "phone-farm"  # also named in prefect.yaml
+DEPLOYMENT = "run-task/phone-task"
+INBOX_QUEUE = "ui-inbox"
+FINAL_STATE_TYPES = ("COMPLETED", "FAILED", "CRASHED", "CANCELLED")
+
+
+class OrchestratorUnavailable(Exception):
+    """The Prefect server did not answer (down, restarting, or overloaded)."""
+
+
+class RunGone(Exception):
+    """The flow run no longer exists in Prefect."""
+
+
+def device_queue(serial: str) -> str:
+    return f"device-{serial}"
+
+
+def tag_value(tags: list[str], key: str) -> Optional[str]:
+    prefix = f"{key}:"
+    for tag in tags:
+        if tag.startswith(prefix):
+            return tag[len(prefix):]
+    return None
+
+
+@dataclass(frozen=True)
+class RunQuery:
+    """Which of the farm's runs a listing or a count wants."""
+
+    serial: Optional[str] = None
+    script_name: Optional[str] = None
+    source: Optional[str] = None
+    state_types: Optional[tuple[str, ...]] = None
+    hidden: tuple[str, ...] = ()  # runs of deleted tasks that Prefect still holds
+
+
+@contextmanager
+def _reachable() -> Iterator[None]:
+    try:
+        yield
+    except (httpx.TransportError, OSError) as error:
+        raise OrchestratorUnavailable(type(error).__name__) from error
+    except PrefectHTTPStatusError as error:
+        if error.response.status_code >= 500:
+            raise OrchestratorUnavailable(f"HTTP {error.response.status_code}") from error
+        raise
+
+
+class Orchestrator:
+    """One Prefect client shared by the API's threads; writes are bounded to spare SQLite."""
+
+    def __init__(self, api_url: str, *, write_concurrency: int):
+        self.api_url = api_url
+        self.work_pool = WORK_POOL
+        self.deployment_name = DEPLOYMENT
+        self._client = SyncPrefectClient(api_url, httpx_settings={"timeout": httpx.Timeout(15.0, connect=2.0)})
+        self._client.__enter__()
+        self._writes = threading.BoundedSemaphore(write_concurrency)
+        self._queues: set[str] = set()
+        self._queues_lock = threading.Lock()
+        self._deployment_id: Optional[UUID] = None
+
+    def close(self) -> None:
+        self._client.__exit__(None, None, None)
+
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        with self._writes, _reachable():
+            yield
+
+    def healthy(self) -> bool:
+        try:
+            with _reachable():
+                return self._client.api_healthcheck() is None
+        except OrchestratorUnavailable:
+            return False
+
+    # Set-up ------------------------------------------------------------------
+
+    def ensure_work_pool(self, concurrency_limit: int) -> None:
+        """The pool's own limit is the plan's farm-wide cap; its default queue is a paused inbox."""
+        with self._writing():
+            try:
+                self._client.create_work_pool(
+                    WorkPoolCreate(name=self.work_pool, type="process", concurrency_limit=concurrency_limit)
+                )
+            except ObjectAlreadyExists:
+                self._client.update_work_pool(
+                    self.work_pool, WorkPoolUpdate(concurrency_limit=concurrency_limit)
+                )
+            self._ensure_queue(INBOX_QUEUE, concurrency_limit=None, paused=True)
+
+    def _ensure_queue(self, name: str, *, concurrency_limit: Optional[int], paused: bool = False) -> None:
+        try:
+            self._client.create_work_queue(
+                name=name, work_pool_name=self.work_pool, concurrency_limit=concurrency_limit
+            )
+        except ObjectAlreadyExists:
+            pass
+        queue = self._client.read_work_queue_by_name(name, work_pool_name=self.work_pool)
+        if queue.concurrency_limit != concurrency_limit or queue.is_paused != paused:
+            self._client.update_work_queue(queue.id, concurrency_limit=concurrency_limit, is_paused=paused)
+
+    def ensure_device_queue(self, serial: str) -> str:
+        """One queue per phone with a limit of 1: Prefect then never runs two tasks on it at once."""
+        name = device_queue(serial)
+        with self._queues_lock:
+            if name in self._queues:
+                return name
+        with self._writing():
+            self._ensure_queue(name, concurrency_limit=1)
+        with self._queues_lock:
+            self._queues.add(name)
+        return name
+
+    def deployment_id(self) -> UUID:
+        if self._deployment_id is None:
+            with _reachable():
+                self._deployment_id = self._client.read_deployment_by_name(self.deployment_name).id
+        return self._deployment_id
+
+    # Runs --------------------------------------------------------------------
+
+    def create_run(
+        self, *, name: str, serial: str, parameters: dict, tags: list[str], start_at: datetime
+    ) -> str:
+        queue = self.ensure_device_queue(serial)
+        with self._writing():
+            run = self._client.create_flow_run_from_deployment(
+                self.deployment_id(),
+                parameters=parameters,
+                name=name,
+                tags=[FARM_TAG, *tags],
+                state=Scheduled(scheduled_time=start_at),
+                work_queue_name=queue,
+            )
+        return str(run.id)
+
+    def read_run(self, flow_run_id: str) -> FlowRun:
+        with _reachable():
+            try:
+                return self._client.read_flow_run(UUID(flow_run_id))
+            except ObjectNotFound as error:
+                raise RunGone(flow_run_id) from error
+
+    def runs_named(self, names: list[str]) -> list[FlowRun]:
+        with _reachable():
+            return self._client.read_flow_runs(
+                flow_run_filter=FlowRunFilter(name=FlowRunFilterName(any_=names)), limit=len(names)
+            )
+
+    def read_runs(self, flow_run_ids: list[str]) -> dict[str, FlowRun]:
+        if not flow_run_ids:
+            return {}
+        with _reachable():
+            runs = self._client.read_flow_runs(
+                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[UUID(i) for i in flow_run_ids])),
+                limit=len(flow_run_ids),
+            )
+        return {str(run.id): run for run in runs}
+
+    def _filter(self, query: RunQuery) -> FlowRunFilter:
+        tags = [FARM_TAG]
+        if query.serial is not None:
+            tags.append(f"serial:{query.serial}")
+        if query.script_name is not None:
+            tags.append(f"script:{query.script_name}")
+        if query.source is not None:
+            tags.append(f"source:{query.source}")
+        return FlowRunFilter(
+            deployment_id=FlowRunFilterDeploymentId(any_=[self.deployment_id()]),
+            tags=FlowRunFilterTags(all_=tags),
+            state=(
+                FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType(t) for t in query.state_types]))
+                if query.state_types is not None
+                else None
+            ),
+            id=FlowRunFilterId(not_any_=[UUID(i) for i in query.hidden]) if query.hidden else None,
+        )
+
+    def page(self, query: RunQuery, *, offset: int, limit: int) -> list[FlowRun]:
+        """Runs newest first: run names start with the zero-padded task id."""
+        with _reachable():
+            return self._client.read_flow_runs(
+                flow_run_filter=self._filter(query), sort=FlowRunSort.NAME_DESC, offset=offset, limit=limit
+            )
+
+    def count(self, query: RunQuery) -> int:
+        with _reachable():
+            return self._client.count_flow_runs(flow_run_filter=self._filter(query))
+
+    def active_runs(self) -> list[FlowRun]:
+        """The farm's runs that hold a phone right now."""
+        return self.page(RunQuery(state_types=("PENDING", "RUNNING", "CANCELLING")), offset=0, limit=200)
+
+    def stop(self, run: FlowRun) -> None:
+        """A run that has not started is cancelled at once; a started one is killed by its worker."""
+        message = "Stopped through the API"
+        with self._writing():
+            if run.state_type in (StateType.RUNNING, StateType.PENDING):
+                self._client.set_flow_run_state(run.id, Cancelling(message=message), force=True)
+            else:
+                self._client.set_flow_run_state(run.id, Cancelled(message=message), force=True)
+
+    def rerun(self, flow_run_id: str) -> None:
+        with self._writing():
+            self._client.set_flow_run_state(
+                UUID(flow_run_id), Scheduled(message="Retried through the API"), force=True
+            )
+
+    def delete(self, flow_run_id: str) -> None:
+        with self._writing():
+            try:
+                self._client.delete_flow_run(UUID(flow_run_id))
+            except ObjectNotFound:
+                pass
+
+    def rename(self, flow_run_id: str, *, name: str, tags: list[str]) -> None:
+        with self._writing():
+            self._client.update_flow_run(UUID(flow_run_id), name=name, tags=tags)
+
+    def fail(self, flow_run_id: str, message: str) -> None:
+        with self._writing():
+            self._client.set_flow_run_state(UUID(flow_run_id), Failed(message=message), force=True)
+
+    def cancel(self, flow_run_id: str, message: str) -> None:
+        with self._writing():
+            self._client.set_flow_run_state(UUID(flow_run_id), Cancelled(message=message), force=True)
+
+    def unindexed_runs(self) -> list[FlowRun]:
+        """Runs started on the deployment outside the API (the Prefect UI) that nobody has adopted."""
+        with _reachable():
+            return self._client.read_flow_runs(
+                flow_run_filter=FlowRunFilter(
+                    deployment_id=FlowRunFilterDeploymentId(any_=[self.deployment_id()]),
+                    tags=FlowRunFilterTags(is_null_=True),
+                ),
+                limit=200,
+            ) + self._client.read_flow_runs(
+                flow_run_filter=FlowRunFilter(
+                    deployment_id=FlowRunFilterDeploymentId(any_=[self.deployment_id()]),
+                    work_queue_name=FlowRunFilterWorkQueueName(any_=[INBOX_QUEUE]),
+                    state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.SCHEDULED])),
+                ),
+                limit=200,
+            )

@@ -1,0 +1,104 @@
+"""Falcon resources of /task: they parse the request, call the task service and wrap the answer."""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime
+from typing import Literal, Optional
+
+import falcon
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.bodies import CreateTaskBody, TaskIdsBody, parse_body
+from api.errors import envelope, not_found
+from api.tasks import MAX_PAGE_SIZE, ListFilters, TaskService
+
+
+class ListQuery(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    status: Optional[int] = Field(None, ge=0, le=3)
+    serial: Optional[str] = None
+    script_name: Optional[str] = None
+    source: Optional[Literal["api", "ui"]] = None
+    page: int = Field(1, ge=1, le=1_000_000)
+    page_size: int = Field(20, ge=1, le=MAX_PAGE_SIZE)
+
+
+def ok(resp: falcon.Response, data) -> None:
+    resp.media = envelope(0, "success", data)
+
+
+def _media(req: falcon.Request):
+    return req.get_media(default_when_empty=None)
+
+
+class TaskCollection:
+    def __init__(self, tasks: TaskService, rng: random.Random):
+        self.tasks = tasks
+        self.rng = rng
+
+    def on_get(self, req, resp):
+        query = parse_body(ListQuery, dict(req.params))
+        filters = ListFilters(query.status, query.serial, query.script_name, query.source)
+        ok(resp, self.tasks.list(filters, query.page, query.page_size))
+
+    def on_post(self, req, resp):
+        body = parse_body(CreateTaskBody, _media(req))
+        ids = self.tasks.create(body, datetime.now().astimezone(), self.rng)
+        ok(resp, {"task_ids": ids, "created_count": len(ids)})
+
+
+class TaskItem:
+    def __init__(self, tasks: TaskService):
+        self.tasks = tasks
+
+    def on_get(self, req, resp, task_id: int):
+        ok(resp, self.tasks.detail(task_id))
+
+    def on_delete(self, req, resp, task_id: int):
+        result = self.tasks.delete([task_id])
+        if result["not_found"]:
+            raise not_found(f"Task {task_id} not found")
+        ok(resp, {"deleted_count": result["deleted_count"]})
+
+
+class TaskBatch:
+    def __init__(self, tasks: TaskService):
+        self.tasks = tasks
+
+    def on_delete(self, req, resp):
+        body = parse_body(TaskIdsBody, _media(req))
+        ok(resp, self.tasks.delete(body.task_ids))
+
+
+class TaskStop:
+    def __init__(self, tasks: TaskService):
+        self.tasks = tasks
+
+    def on_post(self, req, resp, task_id: int):
+        ok(resp, self.tasks.stop(task_id))
+
+
+class TaskRetry:
+    def __init__(self, tasks: TaskService):
+        self.tasks = tasks
+
+    def on_post(self, req, resp, task_id: int):
+        ok(resp, self.tasks.retry(task_id))
+
+
+class TaskRetryAll:
+    def __init__(self, tasks: TaskService):
+        self.tasks = tasks
+
+    def on_post(self, req, resp):
+        ok(resp, {"retried_count": self.tasks.retry_all()})
+
+
+class TaskStats:
+    def __init__(self, tasks: TaskService):
+        self.tasks = tasks
+
+    def on_get(self, req, resp):
+        ok(resp, self.tasks.stats())

@@ -1,0 +1,75 @@
+"""The one settings object, read from the command line and the environment once at start-up."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from api.plans import PLANS
+
+
+class Settings(BaseSettings):
+    """Everything the service can be told; environment names are PHONEFARM_<FIELD>."""
+
+    model_config = SettingsConfigDict(env_prefix="PHONEFARM_", extra="ignore", populate_by_name=True)
+
+    host: str = "127.0.0.1"
+    port: int = Field(50809, ge=0, le=65535)
+    data_dir: Path = Path("./data")
+    simulate: int = Field(0, ge=0, le=200)
+    prefect_port: int = Field(4200, ge=0, le=65535)
+    # An existing Prefect server to use instead of starting one (scale-out).
+    prefect_api_url: Optional[str] = Field(
+        None, validation_alias=AliasChoices("PHONEFARM_PREFECT_API_URL", "PREFECT_API_URL")
+    )
+    adb_host: str = "127.0.0.1"
+    adb_port: int = Field(
+        5037,
+        ge=1,
+        le=65535,
+        validation_alias=AliasChoices("PHONEFARM_ADB_PORT", "ANDROID_ADB_SERVER_PORT"),
+    )
+    plan: str = "Pro"
+    retry_limit: int = Field(3, ge=0)
+    # Automatic re-runs of a script after a transient phone error (disconnect, busy UI).
+    auto_retries: int = Field(1, ge=0, le=10)
+    auto_retry_delay_seconds: float = Field(5.0, ge=0)
+    # Flow-run processes one worker runs at once; each costs ~80 MB and a second of CPU to start.
+    worker_limit: int = Field(10, ge=1)
+    worker_poll_seconds: float = Field(1.0, gt=0)
+    # Only the API's own threads; Prefect's server is the one that must be protected from bursts.
+    api_threads: int = Field(8, ge=1)
+    prefect_write_concurrency: int = Field(4, ge=1)
+    max_tasks_per_request: int = Field(1000, ge=1)
+    ui_adoption_seconds: float = Field(2.0, gt=0)
+
+    @field_validator("plan")
+    @classmethod
+    def _known_plan(cls, value: str) -> str:
+        for name in PLANS:
+            if name.lower() == value.lower():
+                return name
+        raise ValueError(f"plan must be one of {', '.join(PLANS)}")
+
+    @property
+    def api_url(self) -> str:
+        return f"http://{self.host}:{self.port}/api/v1"
+
+    @property
+    def prefect_url(self) -> str:
+        return self.prefect_api_url or f"http://127.0.0.1:{self.prefect_port}/api"
+
+    @property
+    def prefect_ui_url(self) -> str:
+        return self.prefect_url.removesuffix("/api")
+
+    @property
+    def starts_prefect_server(self) -> bool:
+        return self.prefect_api_url is None
+
+    @property
+    def index_path(self) -> Path:
+        return self.data_dir / "index.db"

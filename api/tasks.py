@@ -1,0 +1,293 @@
+"""What the task endpoints do: create (with fan-out), read, stop, retry and delete tasks."""
+
+from __future__ import annotations
+
+import random
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Callable, Optional
+
+from pydantic import ValidationError
+
+from api.bodies import CreateTaskBody, validation_failure
+from api.errors import ApiError, Code, invalid, not_found
+from api.fanout import PlannedTask, by_account, by_phone, by_target
+from api.index import Index, NewTask, TaskRow
+from api.orchestrator import FINAL_STATE_TYPES, Orchestrator, OrchestratorUnavailable, RunGone, RunQuery
+from api.schedule import BadStartTime, first_start, spaced_starts
+from api.status import STATE_TYPES_BY_STATUS, TaskStatus
+from api.views import task_view
+from flows.tags import FARM_TAG
+from flows.script_configs import KNOWN_NOT_RUNNABLE, RUNNABLE_SCRIPTS, SCRIPT_CONFIGS, platform_hint
+
+FAILED_TYPES = STATE_TYPES_BY_STATUS[TaskStatus.FAILED]
+MAX_PAGE_SIZE = 100
+
+
+def run_name(task_id: int, script_name: str) -> str:
+    """Zero-padded so that Prefect's name order is the task order (newest first = NAME_DESC)."""
+    return f"task-{task_id:010d}-{script_name}"
+
+
+@dataclass(frozen=True)
+class ListFilters:
+    status: Optional[int] = None
+    serial: Optional[str] = None
+    script_name: Optional[str] = None
+    source: Optional[str] = None
+
+
+class TaskService:
+    def __init__(
+        self,
+        index: Index,
+        orchestrator: Orchestrator,
+        known_serials: Callable[[], set[str]],
+        *,
+        ui_url: str,
+        retry_limit: int,
+        max_tasks_per_request: int,
+        write_concurrency: int,
+    ):
+        self.index = index
+        self.orchestrator = orchestrator
+        self.known_serials = known_serials
+        self.ui_url = ui_url
+        self.retry_limit = retry_limit
+        self.max_tasks_per_request = max_tasks_per_request
+        self.write_concurrency = write_concurrency
+
+    # Create ------------------------------------------------------------------
+
+    def plan(self, body: CreateTaskBody, now: datetime, rng: random.Random) -> list[tuple[PlannedTask, datetime]]:
+        if not body.script_name:
+            raise ApiError(Code.SCRIPT_NAME_MISSING, "script_name is required")
+        name = body.script_name
+        if name not in SCRIPT_CONFIGS and name not in KNOWN_NOT_RUNNABLE:
+            known = ", ".join(sorted(RUNNABLE_SCRIPTS))
+            raise invalid(f"Unknown script_name {name!r}; scripts that run through the API: {known}")
+        if name not in RUNNABLE_SCRIPTS:
+            raise ApiError(Code.SCRIPT_NOT_RUNNABLE, f"Script {name!r} cannot be run through the API yet")
+        if body.script_config is None:
+            raise invalid("script_config is required (an object, {} for the defaults)", {"field": "script_config"})
+        try:
+            config = SCRIPT_CONFIGS[name].model_validate(body.script_config).model_dump()
+        except ValidationError as error:
+            raise validation_failure(error, prefix="script_config.") from None
+        if body.min_interval > body.max_interval:
+            raise invalid("min_interval must not be greater than max_interval", {"field": "min_interval"})
+        try:
+            start = first_start(body.start_time, now)
+        except BadStartTime as error:
+            raise invalid(str(error), {"field": "start_time"}) from None
+
+        if body.serials:
+            planned = by_phone(
+                body.serials,
+                self.known_serials(),
+                self.index.accounts(),
+                multi_account=body.enable_multi_account,
+                platform_hint=platform_hint(body.script_config),
+            )
+        elif body.usernames:
+            planned = by_account(body.usernames, {a.username: a for a in self.index.accounts()})
+        else:
+            raise invalid("Give serials (phones) or usernames (accounts): one of them, not empty", {"field": "serials"})
+        planned = by_target(name, planned, config)
+        if len(planned) > self.max_tasks_per_request:
+            raise invalid(
+                f"This request would create {len(planned)} tasks; the limit is {self.max_tasks_per_request} per request"
+            )
+        per_phone: dict[str, list[PlannedTask]] = {}
+        for task in planned:
+            per_phone.setdefault(task.serial, []).append(task)
+        scheduled = []
+        for tasks in per_phone.values():
+            starts = spaced_starts(start, len(tasks), body.min_interval, body.max_interval, rng)
+            scheduled.extend(zip(tasks, starts))
+        return scheduled
+
+    def create(self, body: CreateTaskBody, now: datetime, rng: random.Random, source: str = "api") -> list[int]:
+        """All tasks of one request are created, or none: a failure rolls back what was made."""
+        scheduled = self.plan(body, now, rng)
+        name = body.script_name
+        ids = self.index.reserve_tasks(
+            NewTask(t.serial, t.username, name, t.script_config, source) for t, _ in scheduled
+        )
+
+        def make(item):
+            task_id, (task, start) = item
+            return task_id, self.orchestrator.create_run(
+                name=run_name(task_id, name),
+                serial=task.serial,
+                parameters={
+                    "serial": task.serial,
+                    "script_name": name,
+                    "script_config": task.script_config,
+                    "username": task.username,
+                    "task_id": task_id,
+                    "platform": task.platform,
+                },
+                tags=[f"serial:{task.serial}", f"script:{name}", f"source:{source}"],
+                start_at=start,
+            )
+
+        created: dict[int, str] = {}
+        try:
+            with ThreadPoolExecutor(self.write_concurrency) as pool:
+                for task_id, flow_run_id in pool.map(make, zip(ids, scheduled)):
+                    created[task_id] = flow_run_id
+        except BaseException:
+            self._roll_back([run_name(i, name) for i in ids], ids)
+            raise
+        self.index.attach_flow_runs(created)
+        return ids
+
+    def adopt_in_place(self, run) -> int:
+        """Index a run that is already where it should be (started from the UI on its phone's queue)."""
+        params = run.parameters
+        serial = str(params.get("serial") or "")
+        script = str(params.get("script_name") or "")
+        config = params.get("script_config") if isinstance(params.get("script_config"), dict) else {}
+        [task_id] = self.index.reserve_tasks([NewTask(serial, params.get("username"), script, config, "ui")])
+        tags = [*run.tags, FARM_TAG, f"serial:{serial}", f"script:{script}", "source:ui"]
+        self.orchestrator.rename(str(run.id), name=run_name(task_id, script), tags=tags)
+        self.index.attach_flow_runs({task_id: str(run.id)})
+        return task_id
+
+    def _roll_back(self, names: list[str], ids: list[int]) -> None:
+        try:
+            for run in self.orchestrator.runs_named(names):
+                self.orchestrator.delete(str(run.id))
+        finally:
+            self.index.discard(ids)
+
+    def recover_unfinished_creations(self) -> None:
+        """A request interrupted between the index and Prefect created nothing the caller was told of."""
+        rows = self.index.unattached()
+        if rows:
+            self._roll_back([run_name(i, script) for i, script in rows], [i for i, _ in rows])
+
+    # Read --------------------------------------------------------------------
+
+    def _row(self, task_id: int) -> TaskRow:
+        row = self.index.get(task_id)
+        if row is None:
+            raise not_found(f"Task {task_id} not found")
+        return row
+
+    def _run(self, row: TaskRow):
+        try:
+            return self.orchestrator.read_run(row.flow_run_id)
+        except RunGone:
+            # Deleted in the Prefect UI: the task is gone too.
+            self.index.mark_deleted([row.id])
+            self.index.mark_purged(row.id)
+            raise not_found(f"Task {row.id} not found (its flow run was deleted in Prefect)") from None
+
+    def detail(self, task_id: int) -> dict:
+        row = self._row(task_id)
+        return task_view(row, self._run(row), self.ui_url)
+
+    def _query(self, filters: ListFilters) -> RunQuery:
+        return RunQuery(
+            serial=filters.serial,
+            script_name=filters.script_name,
+            source=filters.source,
+            state_types=STATE_TYPES_BY_STATUS[TaskStatus(filters.status)] if filters.status is not None else None,
+            hidden=tuple(r.flow_run_id for r in self.index.unpurged_deletions()),
+        )
+
+    def list(self, filters: ListFilters, page: int, page_size: int) -> dict:
+        query = self._query(filters)
+        runs = self.orchestrator.page(query, offset=(page - 1) * page_size, limit=page_size)
+        rows = self.index.by_flow_run_ids([str(r.id) for r in runs])
+        tasks = [task_view(rows[str(r.id)], r, self.ui_url) for r in runs if str(r.id) in rows]
+        return {"tasks": tasks, "total": self.orchestrator.count(query), "page": page, "page_size": page_size}
+
+    def stats(self) -> dict:
+        hidden = tuple(r.flow_run_id for r in self.index.unpurged_deletions())
+        counts = {
+            status.text: self.orchestrator.count(RunQuery(state_types=STATE_TYPES_BY_STATUS[status], hidden=hidden))
+            for status in TaskStatus
+        }
+        return {"total": sum(counts.values()), **counts}
+
+    # Change ------------------------------------------------------------------
+
+    def stop(self, task_id: int) -> dict:
+        row = self._row(task_id)
+        run = self._run(row)
+        state_type = run.state_type.value
+        if state_type in FINAL_STATE_TYPES:
+            raise invalid(f"Task {task_id} has already finished ({state_type.lower()}); only pending or running tasks can be stopped")
+        if state_type != "CANCELLING":
+            self.orchestrator.stop(run)
+        return self.detail(task_id)
+
+    def retry(self, task_id: int) -> dict:
+        row = self._row(task_id)
+        run = self._run(row)
+        if run.state_type.value not in FAILED_TYPES:
+            raise invalid(f"Task {task_id} is not failed (it is {run.state_type.value.lower()}); only failed tasks can be retried")
+        if not self.index.take_retry(task_id, self.retry_limit):
+            raise invalid(f"Task {task_id}: retry limit reached ({self.retry_limit} re-runs)")
+        try:
+            self.orchestrator.rerun(row.flow_run_id)
+        except OrchestratorUnavailable:
+            self.index.give_back_retry(task_id)
+            raise
+        return self.detail(task_id)
+
+    def retry_all(self) -> int:
+        query = RunQuery(state_types=FAILED_TYPES, hidden=tuple(r.flow_run_id for r in self.index.unpurged_deletions()))
+        failed = []
+        while True:
+            runs = self.orchestrator.page(query, offset=len(failed), limit=200)
+            failed.extend(runs)
+            if len(runs) < 200:
+                break
+        rows = self.index.by_flow_run_ids([str(r.id) for r in failed])
+        retried = 0
+        for run in failed:
+            row = rows.get(str(run.id))
+            if row is None or not self.index.take_retry(row.id, self.retry_limit):
+                continue
+            self.orchestrator.rerun(row.flow_run_id)
+            retried += 1
+        return retried
+
+    def delete(self, task_ids: list[int]) -> dict:
+        """Hidden at once; a run still holding its phone is stopped and purged once it has ended."""
+        deleted, missing = [], []
+        for task_id in dict.fromkeys(task_ids):
+            row = self.index.get(task_id)
+            if row is None:
+                missing.append(task_id)
+                continue
+            self.index.mark_deleted([task_id])
+            deleted.append(row)
+        for row in deleted:
+            self.purge(row)
+        return {"deleted_count": len(deleted), "not_found": missing}
+
+    def purge(self, row: TaskRow) -> bool:
+        """Delete the flow run if it has ended; stop it otherwise. True when nothing is left."""
+        try:
+            run = self.orchestrator.read_run(row.flow_run_id)
+        except RunGone:
+            self.index.mark_purged(row.id)
+            return True
+        if run.state_type.value in FINAL_STATE_TYPES:
+            # Deleting a running flow run would free its phone while the process still drives it.
+            self.orchestrator.delete(row.flow_run_id)
+            self.index.mark_purged(row.id)
+            return True
+        if run.state_type.value != "CANCELLING":
+            self.orchestrator.stop(run)
+        return False
+
+    def purge_pending_deletions(self) -> None:
+        for row in self.index.unpurged_deletions():
+            self.purge(row)

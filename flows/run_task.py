@@ -1,0 +1,93 @@
+"""The one Prefect flow: run a script on a phone; automatic retries happen while it holds the phone."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from prefect import flow, get_client, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+from prefect.runtime import flow_run as current_flow_run
+from prefect.states import Failed
+from pydantic import ValidationError
+
+from api.settings import Settings
+from devices.adb import AdbServer
+from devices.errors import DeviceError
+from devices.runner import run_script
+from flows.script_configs import RUNNABLE_SCRIPTS, parse_config
+from flows.tags import AUTO_RETRIES_TAG
+
+
+
+
+def _transient_failure(task, task_run, state) -> bool:
+    error = state.result(raise_on_failure=False)
+    return isinstance(error, DeviceError) and error.transient
+
+
+@task(name="run-script", cache_policy=NO_CACHE, persist_result=False)
+def run_script_on_phone(
+    adb_host: str, adb_port: int, serial: str, script_name: str, config: dict,
+    task_id: Optional[int], platform: str,
+) -> str:
+    return run_script(
+        AdbServer(adb_host, adb_port), serial, script_name, config, task_id=task_id, platform=platform
+    )
+
+
+def _record_automatic_retries(task_run_id, previous: int) -> None:
+    """Keep the running total in a tag, so listings get it with the run and no extra query."""
+    with get_client(sync_client=True) as client:
+        retries = client.read_task_run(task_run_id).run_count - 1
+        if retries <= 0:
+            return
+        tags = [t for t in current_flow_run.tags if not t.startswith(f"{AUTO_RETRIES_TAG}:")]
+        client.update_flow_run(current_flow_run.id, tags=[*tags, f"{AUTO_RETRIES_TAG}:{previous + retries}"])
+
+
+def _previous_automatic_retries() -> int:
+    for tag in current_flow_run.tags:
+        if tag.startswith(f"{AUTO_RETRIES_TAG}:"):
+            return int(tag.split(":", 1)[1])
+    return 0
+
+
+# Flow-level retries are off on purpose: during Prefect's retry delay the run is SCHEDULED and the
+# phone's queue slot is free, so another task could start on the same phone.
+@flow(name="run-task", retries=0, persist_result=False)
+def run_task(
+    serial: str,
+    script_name: str,
+    script_config: dict,
+    username: Optional[str] = None,
+    task_id: Optional[int] = None,
+    platform: str = "tiktok",
+):
+    logger = get_run_logger()
+    settings = Settings()
+    if script_name not in RUNNABLE_SCRIPTS:
+        return Failed(message=f"script {script_name!r} cannot run yet")
+    try:
+        config = parse_config(script_name, script_config).model_dump()
+    except ValidationError as error:
+        return Failed(message=f"invalid script_config: {error.errors()[0]['msg']}")
+    logger.info("task %s: %s on phone %s as %s", task_id, script_name, serial, username or "the active account")
+    attempt = run_script_on_phone.with_options(
+        retries=settings.auto_retries,
+        retry_delay_seconds=settings.auto_retry_delay_seconds,
+        retry_condition_fn=_transient_failure,
+    )
+    state = attempt(
+        settings.adb_host, settings.adb_port, serial, script_name, config, task_id, platform,
+        return_state=True,
+    )
+    if settings.auto_retries:
+        _record_automatic_retries(state.state_details.task_run_id, _previous_automatic_retries())
+    if state.is_completed():
+        note = state.result()
+        logger.info("task %s completed: %s", task_id, note)
+        return note
+    error = state.result(raise_on_failure=False)
+    remark = error.remark if isinstance(error, DeviceError) else f"script error: {error}"
+    logger.error("task %s failed: %s", task_id, remark)
+    return Failed(message=remark)
