@@ -1,0 +1,43 @@
+"""`python -m devices.simulator --count N --adb-port P`: run a simulated farm until SIGTERM/SIGINT."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+
+from devices.adb import AdbServer
+from devices.errors import DeviceError
+from devices.simulator.farm import SimulatedFarm
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m devices.simulator", description=__doc__)
+    parser.add_argument("--count", type=int, default=3, help="number of phones")
+    parser.add_argument("--adb-host", default="127.0.0.1")
+    parser.add_argument("--adb-port", type=int, default=5037)
+    parser.add_argument("--serial-prefix", default="sim")
+    args = parser.parse_args(argv)
+
+    stop = threading.Event()
+    for signal_number in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signal_number, lambda *_: stop.set())
+    try:
+        # auto_reconnect re-adopts the phones if the adb server restarts and forgets them.
+        farm = SimulatedFarm(AdbServer(args.adb_host, args.adb_port), args.count,
+                             serial_prefix=args.serial_prefix, auto_reconnect=True)
+    except DeviceError as error:
+        print(f"error: {error.remark}", file=sys.stderr)
+        return 1
+    try:
+        for serial in farm.serials:
+            print(serial, flush=True)
+        stop.wait()
+    finally:
+        farm.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

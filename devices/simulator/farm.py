@@ -1,0 +1,172 @@
+"""A set of simulated phones, each on its own loopback port, adopted by a real adb server."""
+
+from __future__ import annotations
+
+import itertools
+import socket
+import threading
+import time
+
+from adbutils import AdbError
+
+from devices.adb import AdbServer, client_for, connect_phone, disconnect_phone
+from devices.errors import DeviceError
+from devices.simulator.phone import SimulatedPhone
+from devices.simulator.protocol import DeviceConnection
+from devices.simulator.services import open_service
+
+# The adb server probes these ports for emulators on its own; a phone there would be adopted twice.
+_EMULATOR_PORTS = range(5553, 5587)
+
+
+class _PhoneEndpoint:
+    """The listening socket of one phone and the threads serving the adb server's connections."""
+
+    def __init__(self, phone: SimulatedPhone):
+        self.phone = phone
+        self._listener = _listen_on_free_port()
+        self.port = self._listener.getsockname()[1]
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._accept_loop, daemon=True,
+                                        name=f"sim-phone-{self.port}")
+        self._thread.start()
+
+    @property
+    def serial(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def _accept_loop(self) -> None:
+        while not self._stopped.is_set():
+            try:
+                sock, _address = self._listener.accept()
+            except OSError:
+                return
+            if not self.phone.attach(sock):
+                sock.close()  # cable is out: the host sees the connection refused at once
+                continue
+            threading.Thread(target=self._serve, args=(sock,), daemon=True,
+                             name=f"sim-conn-{self.port}").start()
+
+    def _serve(self, sock: socket.socket) -> None:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        connection = DeviceConnection(
+            sock, self.phone.banner(),
+            lambda destination: open_service(destination, self.phone.run_shell, self.phone.fs))
+        try:
+            connection.serve()
+        finally:
+            self.phone.detach(sock)
+
+    def close(self) -> None:
+        self._stopped.set()
+        try:
+            self._listener.close()
+        except OSError:
+            pass
+        self.phone.unplug(seconds=float("inf"))
+
+
+def _listen_on_free_port() -> socket.socket:
+    while True:
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", 0))
+        if listener.getsockname()[1] not in _EMULATOR_PORTS:
+            listener.listen(8)
+            return listener
+        listener.close()
+
+
+class SimulatedFarm:
+    """Starts `count` phones and connects them; `phones` maps adb serial -> SimulatedPhone."""
+
+    def __init__(self, adb: AdbServer, count: int, *, serial_prefix: str = "sim", auto_reconnect: bool = False):
+        self.adb = adb
+        self._serial_prefix = serial_prefix
+        self._names = itertools.count(1)
+        self._endpoints: dict[str, _PhoneEndpoint] = {}
+        self._lock = threading.Lock()
+        self._stopped = threading.Event()
+        try:
+            for _ in range(count):
+                self.add_phone()
+        except BaseException:
+            self.stop()
+            raise
+        self._watchdog = None
+        if auto_reconnect:
+            self._watchdog = threading.Thread(target=self._reconnect_loop, daemon=True, name="sim-farm-watchdog")
+            self._watchdog.start()
+
+    @property
+    def phones(self) -> dict[str, SimulatedPhone]:
+        with self._lock:
+            return {serial: endpoint.phone for serial, endpoint in self._endpoints.items()}
+
+    @property
+    def serials(self) -> list[str]:
+        return list(self.phones)
+
+    def add_phone(self, phone: SimulatedPhone | None = None) -> str:
+        """Start one more phone, connect it, wait until adb reports it online; returns its serial."""
+        phone = phone or SimulatedPhone(f"{self._serial_prefix}{next(self._names)}")
+        endpoint = _PhoneEndpoint(phone)
+        with self._lock:
+            self._endpoints[endpoint.serial] = endpoint
+        try:
+            connect_phone(self.adb, endpoint.serial)
+            self.wait_online(endpoint.serial)
+        except BaseException:
+            with self._lock:
+                self._endpoints.pop(endpoint.serial, None)
+            endpoint.close()
+            raise
+        return endpoint.serial
+
+    def wait_online(self, serial: str, timeout: float = 10) -> None:
+        deadline = time.monotonic() + timeout
+        state = None
+        while time.monotonic() < deadline:
+            try:
+                state = {entry.serial: entry.state for entry in client_for(self.adb).list()}.get(serial)
+            except (AdbError, OSError):
+                state = None
+            if state == "device":
+                return
+            time.sleep(0.02)
+        raise DeviceError(f"simulated phone {serial} did not come online (adb reports {state})", transient=True)
+
+    def reconnect_missing(self) -> list[str]:
+        """Re-adopt phones the adb server forgot (e.g. after it restarted); returns their serials."""
+        try:
+            known = {entry.serial for entry in client_for(self.adb).list()}
+        except (AdbError, OSError):
+            return []
+        reconnected = []
+        for serial, endpoint in list(self._endpoints.items()):
+            if serial not in known and endpoint.phone.plugged_in():
+                try:
+                    connect_phone(self.adb, serial)
+                    reconnected.append(serial)
+                except DeviceError:
+                    pass
+        return reconnected
+
+    def _reconnect_loop(self) -> None:
+        while not self._stopped.wait(1.0):
+            self.reconnect_missing()
+
+    def stop(self) -> None:
+        self._stopped.set()
+        with self._lock:
+            endpoints = list(self._endpoints.values())
+            self._endpoints.clear()
+        for endpoint in endpoints:
+            disconnect_phone(self.adb, endpoint.serial)
+            endpoint.close()
+
+    def __enter__(self) -> "SimulatedFarm":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop()

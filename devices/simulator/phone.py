@@ -1,0 +1,157 @@
+"""One simulated phone: its apps, accounts, follow state, files, activity log and injectable faults."""
+
+from __future__ import annotations
+
+import re
+import socket
+import threading
+import time
+
+from devices.simulator import apps, shell
+from devices.simulator.filesystem import VirtualFilesystem
+from devices.simulator.protocol import CableUnplugged
+
+_FEATURES = "shell_v2,cmd,fixed_push_mkdir,fixed_push_symlink_timestamp"
+_MARKER = re.compile(r"task (\d+) (start|end)$")
+
+
+class SimulatedPhone:
+    """State that survives reconnects; every public method is safe to call from any thread."""
+
+    def __init__(self, name: str = "sim1", *, model: str = "Pixel 7 (simulated)",
+                 installed_packages: tuple[str, ...] = (apps.TIKTOK, apps.INSTAGRAM)):
+        self.lock = threading.RLock()
+        self.name = name
+        self.model = model
+        self.installed_packages: set[str] = set(installed_packages)
+        self.accounts: dict[str, list[str]] = {
+            "tiktok": [f"{name}_tt_a", f"{name}_tt_b"],
+            "instagram": [f"{name}_ig_a", f"{name}_ig_b"],
+        }
+        self.logged_in: dict[str, str] = {platform: names[0] for platform, names in self.accounts.items()}
+        self.followed: dict[tuple[str, str], set[str]] = {}
+        self.screen = apps.Screen()
+        self.fs = VirtualFilesystem()
+        self.fs.write("/sdcard/DCIM/Camera/existing.jpg", b"\xff\xd8\xff\xe0 not really a jpeg")
+        self.adb_keyboard_enabled = True
+        # Append-only records a test can inspect.
+        self.activity: list[tuple[float, str]] = []        # raw shell command lines
+        self.commands: list[tuple[float, list[str]]] = []  # each simple command that ran, as argv
+        self.markers: list[tuple[float, str, str]] = []    # (time, tag, message) from `log`
+        self.typed: list[str] = []
+        # Faults.
+        self.missing_users: set[str] = set()
+        self.profile_load_seconds: float = 0.0
+        self.disconnect_after_commands: int | None = None
+        self.dump_failures: int = 0
+        self.unplugged_seconds: float = 2.0
+        self._unplugged_until = 0.0
+        self._sockets: set[socket.socket] = set()
+
+    # ------------------------------------------------------------ adb-facing
+
+    def banner(self) -> str:
+        props = self.properties()
+        return (f"device::ro.product.name={props['ro.product.name']};"
+                f"ro.product.model={props['ro.product.model']};"
+                f"ro.product.device={props['ro.product.device']};features={_FEATURES}")
+
+    def properties(self) -> dict[str, str]:
+        return {"ro.product.model": self.model, "ro.product.name": "sim_" + self.name,
+                "ro.product.device": "simulator", "ro.product.manufacturer": "PhoneFarmSim",
+                "ro.build.version.release": "13", "ro.build.version.sdk": "33",
+                "ro.serialno": self.name, "persist.sys.locale": "en-US"}
+
+    def run_shell(self, line: str) -> tuple[bytes, int]:
+        """Entry point for shell services; may pull the cable instead of answering."""
+        with self.lock:
+            self.activity.append((time.monotonic(), line))
+            if self.disconnect_after_commands is not None:
+                if self.disconnect_after_commands <= 0:
+                    self.disconnect_after_commands = None
+                    self.unplug()
+                    raise CableUnplugged(line)
+                self.disconnect_after_commands -= 1
+            return shell.run(self, line)
+
+    def attach(self, sock: socket.socket) -> bool:
+        """Accept a connection from the adb server unless the cable is out."""
+        with self.lock:
+            if not self.plugged_in():
+                return False
+            self._sockets.add(sock)
+            return True
+
+    def detach(self, sock: socket.socket) -> None:
+        with self.lock:
+            self._sockets.discard(sock)
+
+    def plugged_in(self) -> bool:
+        return time.monotonic() >= self._unplugged_until
+
+    def unplug(self, seconds: float | None = None) -> None:
+        """Drop every connection and refuse new ones for a while, like pulling the USB cable."""
+        with self.lock:
+            self._unplugged_until = time.monotonic() + (self.unplugged_seconds if seconds is None else seconds)
+            for sock in list(self._sockets):
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+            self._sockets.clear()
+
+    def plug_in(self) -> None:
+        with self.lock:
+            self._unplugged_until = 0.0
+
+    # ------------------------------------------------------------ used by shell and apps
+
+    def record_command(self, argv: list[str]) -> None:
+        self.commands.append((time.monotonic(), list(argv)))
+
+    def record_log(self, tag: str, message: str) -> None:
+        self.markers.append((time.monotonic(), tag, message))
+
+    def take_dump_failure(self) -> bool:
+        if self.dump_failures > 0:
+            self.dump_failures -= 1
+            return True
+        return False
+
+    def user_exists(self, user: str | None) -> bool:
+        return bool(user) and user.lower() not in {name.lower() for name in self.missing_users}
+
+    def is_following(self, platform: str, user: str | None) -> bool:
+        with self.lock:
+            return user in self.followed.get((platform, self.logged_in[platform]), set())
+
+    def set_following(self, platform: str, user: str, following: bool) -> None:
+        with self.lock:
+            followed = self.followed.setdefault((platform, self.logged_in[platform]), set())
+            (followed.add if following else followed.discard)(user)
+
+    # ------------------------------------------------------------ for tests
+
+    def following(self, platform: str, account: str | None = None) -> set[str]:
+        with self.lock:
+            return set(self.followed.get((platform, account or self.logged_in[platform]), set()))
+
+    def task_intervals(self) -> list[tuple[int, float, float]]:
+        """(task_id, start, end) from `log -t phonefarm "task N start|end"` markers, by start time."""
+        with self.lock:
+            starts: dict[int, float] = {}
+            intervals = []
+            for moment, tag, message in self.markers:
+                match = _MARKER.match(message) if tag == "phonefarm" else None
+                if not match:
+                    continue
+                task_id = int(match.group(1))
+                if match.group(2) == "start":
+                    starts[task_id] = moment
+                elif task_id in starts:
+                    intervals.append((task_id, starts.pop(task_id), moment))
+            return sorted(intervals, key=lambda interval: interval[1])
+
+    def command_lines(self) -> list[str]:
+        with self.lock:
+            return [line for _moment, line in self.activity]
