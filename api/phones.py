@@ -15,14 +15,14 @@ class PhoneDirectory:
         self.index = index
         self.orchestrator = orchestrator
 
-    def seen_now(self):
-        phones = list_phones(self.adb)
+    def seen_now(self, with_models: bool = True):
+        phones = list_phones(self.adb, with_models=with_models)
         self.index.remember_phones(p.serial for p in phones)
         return phones
 
     def known_serials(self) -> set[str]:
         """Phones attached now or ever seen: a task for an unplugged phone waits for it."""
-        return {p.serial for p in self.seen_now()} | self.index.known_phones()
+        return {p.serial for p in self.seen_now(with_models=False)} | self.index.known_phones()
 
     def listing(self) -> list[dict]:
         phones = self.seen_now()

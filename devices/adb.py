@@ -60,13 +60,15 @@ def server_alive(server: AdbServer) -> bool:
         return False
 
 
-def list_phones(server: AdbServer) -> list[PhoneInfo]:
+def list_phones(server: AdbServer, *, with_models: bool = True) -> list[PhoneInfo]:
+    """Every phone the server sees; reading models costs one shell call per phone."""
     client = client_for(server)
     try:
         entries = client.list()
     except (AdbError, OSError) as error:
         raise DeviceError(f"adb server {server.describe()} is unreachable: {error}", transient=True) from error
-    return [PhoneInfo(entry.serial, entry.state, _model_or_blank(client, entry.serial, entry.state))
+    return [PhoneInfo(entry.serial, entry.state,
+                      _model_or_blank(client, entry.serial, entry.state) if with_models else "")
             for entry in entries]
 
 

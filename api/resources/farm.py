@@ -45,7 +45,7 @@ class Health:
         prefect_up = self.services.tasks.orchestrator.healthy()
         phones = self.services.phones
         adb_up = server_alive(phones.adb)
-        attached = [p for p in phones.seen_now() if p.state == "device"] if adb_up else []
+        attached = [p for p in phones.seen_now(with_models=False) if p.state == "device"] if adb_up else []
         ok(resp, {
             "api": "up",
             "prefect": "up" if prefect_up else "down",

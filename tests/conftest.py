@@ -1,0 +1,51 @@
+"""Session fixtures: the real adb server, simulated phones behind it, and the service on free ports."""
+
+from __future__ import annotations
+
+import pytest
+
+from devices.simulator.farm import SimulatedFarm
+from devices.testing import start_adb_server
+from tests.service import Service
+
+PHONES = 2
+
+
+@pytest.fixture(scope="session")
+def adb(tmp_path_factory):
+    handle = start_adb_server(tmp_path_factory.mktemp("adb"))
+    yield handle.server
+    handle.stop()
+
+
+@pytest.fixture(scope="session")
+def farm(adb):
+    farm = SimulatedFarm(adb, PHONES, auto_reconnect=True)
+    yield farm
+    farm.stop()
+
+
+@pytest.fixture(scope="session")
+def service(tmp_path_factory, adb, farm):
+    service = Service(tmp_path_factory.mktemp("service"), adb.port)
+    service.start()
+    yield service
+    service.stop()
+
+
+class PhonePool:
+    """Hands each test phones of its own, so tests do not see each other's tasks or faults."""
+
+    def __init__(self, farm: SimulatedFarm):
+        self.farm = farm
+
+    def take(self, count: int = 1) -> list[str]:
+        return [self.farm.add_phone() for _ in range(count)]
+
+    def __getitem__(self, serial: str):
+        return self.farm.phones[serial]
+
+
+@pytest.fixture
+def phones(farm, service):
+    return PhonePool(farm)

@@ -1,0 +1,113 @@
+"""A real `python -m api` process for tests: free ports, readiness loop that fails loudly, HTTP helpers."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Iterable, Optional
+
+import requests
+
+from devices.testing import free_port
+
+REPO = Path(__file__).resolve().parent.parent
+FINAL = (2, 3)
+
+
+class Service:
+    def __init__(self, data_dir: Path, adb_port: int, *, plan: str = "Pro"):
+        self.data_dir = data_dir
+        self.adb_port = adb_port
+        self.plan = plan
+        self.port = free_port()
+        self.prefect_port = free_port()
+        self.process: Optional[subprocess.Popen] = None
+        self.http = requests.Session()
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api/v1"
+
+    @property
+    def prefect_api(self) -> str:
+        return f"http://127.0.0.1:{self.prefect_port}/api"
+
+    def _env(self) -> dict[str, str]:
+        # The service must not pick up a developer's Prefect profile or farm settings.
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "PHONEFARM_", "ANDROID_ADB"))}
+        env["PHONEFARM_WORKER_LIMIT"] = "6"
+        env["PHONEFARM_AUTO_RETRY_DELAY_SECONDS"] = "1"
+        env["PHONEFARM_UI_ADOPTION_SECONDS"] = "1"
+        return env
+
+    def start(self, timeout: float = 120) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        out = open(self.data_dir / "service.out", "ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "api", "--data-dir", str(self.data_dir), "--port", str(self.port),
+             "--prefect-port", str(self.prefect_port), "--adb-port", str(self.adb_port), "--plan", self.plan],
+            cwd=REPO, env=self._env(), stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        )
+        out.close()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"service exited with {self.process.returncode}:\n{self.logs()}")
+            try:
+                if self.http.get(f"{self.base}/license/check", timeout=2).status_code == 200:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.25)
+        self.stop()
+        raise RuntimeError(f"service did not answer within {timeout} s:\n{self.logs()}")
+
+    def logs(self) -> str:
+        parts = []
+        for path in [self.data_dir / "service.out", *sorted((self.data_dir / "logs").glob("*.log"))]:
+            if path.exists():
+                parts.append(f"--- {path.name}\n{path.read_text(errors='replace')[-3000:]}")
+        return "\n".join(parts)
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 60) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(sig)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    # HTTP ----------------------------------------------------------------------
+
+    def call(self, method: str, path: str, **kwargs) -> tuple[int, dict]:
+        response = self.http.request(method, f"{self.base}{path}", timeout=30, **kwargs)
+        return response.status_code, response.json()
+
+    def ok(self, method: str, path: str, **kwargs):
+        status, body = self.call(method, path, **kwargs)
+        assert (status, body["code"]) == (200, 0), body
+        return body["data"]
+
+    def create(self, serials: Iterable[str], targets: Iterable[str] = ("alice",), **extra) -> list[int]:
+        body = {"serials": list(serials), "script_name": "follow",
+                "script_config": {"target_users": list(targets)}, **extra}
+        return self.ok("POST", "/task", json=body)["task_ids"]
+
+    def task(self, task_id: int) -> dict:
+        return self.ok("GET", f"/task/{task_id}")
+
+    def wait_for(self, task_id: int, statuses: Iterable[int] = FINAL, timeout: float = 60) -> dict:
+        statuses = tuple(statuses)
+        deadline = time.monotonic() + timeout
+        while True:
+            task = self.task(task_id)
+            if task["status"] in statuses:
+                return task
+            if time.monotonic() > deadline:
+                raise AssertionError(f"task {task_id} still {task['status_text']} after {timeout} s: {task}")
+            time.sleep(0.2)
