@@ -136,8 +136,9 @@ class SimulatedPhone:
         with self.lock:
             return set(self.followed.get((platform, account or self.logged_in[platform]), set()))
 
-    def task_intervals(self) -> list[tuple[int, float, float]]:
-        """(task_id, start, end) from `log -t phonefarm "task N start|end"` markers, by start time."""
+    def task_intervals(self) -> list[tuple[int, float, float | None]]:
+        """(task_id, start, end) from `log -t phonefarm "task N start|end"` markers, by start time;
+        end is None for a task that has not ended, or whose process was killed before it could say so."""
         with self.lock:
             starts: dict[int, float] = {}
             intervals = []
@@ -150,6 +151,7 @@ class SimulatedPhone:
                     starts[task_id] = moment
                 elif task_id in starts:
                     intervals.append((task_id, starts.pop(task_id), moment))
+            intervals.extend((task_id, start, None) for task_id, start in starts.items())
             return sorted(intervals, key=lambda interval: interval[1])
 
     def command_lines(self) -> list[str]:

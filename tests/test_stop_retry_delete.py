@@ -1,0 +1,137 @@
+"""Stop, retry and delete keep a phone to one task at a time, and the service enforces transitions."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import pytest
+from prefect.client.orchestration import SyncPrefectClient
+from prefect.exceptions import ObjectNotFound
+
+
+def started(phone, task_id: int) -> float:
+    return next(start for tid, start, _ in phone.task_intervals() if tid == task_id)
+
+
+def end_of(phone, task_id: int):
+    return next(end for tid, _, end in phone.task_intervals() if tid == task_id)
+
+
+def wait_started_on_phone(phone, task_id: int, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not any(tid == task_id for tid, _, _ in phone.task_intervals()):
+        assert time.monotonic() < deadline, f"task {task_id} never reached the phone"
+        time.sleep(0.1)
+
+
+def test_stop_a_running_task_frees_the_phone(service, phones):
+    [serial] = phones.take()
+    phone = phones[serial]
+    phone.profile_load_seconds = 60
+    [slow] = service.create([serial], ["slowpoke"])
+    wait_started_on_phone(phone, slow)
+    assert service.task(slow)["status"] == 1
+    service.ok("POST", f"/task/{slow}/stop")
+    stopped = service.wait_for(slow, timeout=30)
+    assert stopped["status"] == 3 and "stopped" in stopped["remark"], stopped
+    phone.profile_load_seconds = 0
+    [next_task] = service.create([serial], ["next"])
+    assert service.wait_for(next_task)["status"] == 2
+
+
+def test_stop_a_pending_task(service, phones):
+    [serial] = phones.take()
+    [task_id] = service.create([serial], ["later"], start_time="23:59" if time.localtime().tm_hour < 23 else "00:01")
+    assert service.task(task_id)["status"] == 0
+    service.ok("POST", f"/task/{task_id}/stop")
+    task = service.task(task_id)
+    assert task["status"] == 3 and "stopped" in task["remark"]
+    status, body = service.call("POST", f"/task/{task_id}/stop")
+    assert (status, body["code"]) == (400, 40001) and "already finished" in body["message"]
+
+
+def test_retry_runs_a_failed_task_again_under_the_same_id(service, phones):
+    [serial] = phones.take()
+    phone = phones[serial]
+    phone.missing_users.add("ghost")
+    [task_id] = service.create([serial], ["ghost"])
+    assert service.wait_for(task_id)["status"] == 3
+    phone.missing_users.clear()
+    data = service.ok("POST", f"/task/{task_id}/retry")
+    assert data["id"] == task_id and data["status"] == 0
+    task = service.wait_for(task_id)
+    assert task["status"] == 2 and task["retry_count"] == 1, task
+    assert "ghost" in phone.following("tiktok")
+
+
+def test_only_failed_tasks_can_be_retried_and_only_up_to_the_limit(service, phones):
+    [serial] = phones.take()
+    [done] = service.create([serial], ["fine"])
+    service.wait_for(done)
+    status, body = service.call("POST", f"/task/{done}/retry")
+    assert (status, body["code"]) == (400, 40001) and "not failed" in body["message"]
+
+    phones[serial].missing_users.add("nobody")
+    [failing] = service.create([serial], ["nobody"])
+    for attempt in range(3):
+        assert service.wait_for(failing)["status"] == 3
+        service.ok("POST", f"/task/{failing}/retry")
+    assert service.wait_for(failing)["retry_count"] == 3
+    status, body = service.call("POST", f"/task/{failing}/retry")
+    assert (status, body["code"]) == (400, 40001) and "retry limit reached" in body["message"]
+
+
+def test_retry_all_retries_failed_tasks(service, phones):
+    [serial] = phones.take()
+    phones[serial].missing_users.update({"x1", "x2"})
+    ids = service.create([serial], ["x1", "x2"])
+    for task_id in ids:
+        assert service.wait_for(task_id)["status"] == 3
+    phones[serial].missing_users.clear()
+    assert service.ok("POST", "/task/retry-all")["retried_count"] >= 2
+    for task_id in ids:
+        task = service.wait_for(task_id)
+        assert task["status"] == 2 and task["retry_count"] == 1
+
+
+def test_delete_a_running_task_stops_it_before_its_phone_is_reused(service, phones):
+    [serial] = phones.take()
+    phone = phones[serial]
+    phone.profile_load_seconds = 60
+    [doomed] = service.create([serial], ["doomed"])
+    wait_started_on_phone(phone, doomed)
+    flow_run_id = service.task(doomed)["flow_run_id"]
+    assert service.ok("DELETE", f"/task/{doomed}") == {"deleted_count": 1}
+    status, body = service.call("GET", f"/task/{doomed}")
+    assert (status, body["code"]) == (404, 40401)
+    assert doomed not in [t["id"] for t in service.ok("GET", "/task", params={"serial": serial})["tasks"]]
+    phone.profile_load_seconds = 0
+    [after] = service.create([serial], ["after"])
+    assert service.wait_for(after)["status"] == 2
+    with SyncPrefectClient(service.prefect_api) as prefect:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                prefect.read_flow_run(uuid.UUID(flow_run_id))
+            except ObjectNotFound:
+                break
+            assert time.monotonic() < deadline, "the deleted task's flow run was never purged"
+            time.sleep(0.5)
+    # The deleted task's process was stopped before the next task started on the phone.
+    assert [tid for tid, _, _ in phone.task_intervals()] == [doomed, after]
+    assert end_of(phone, doomed) is not None and end_of(phone, doomed) <= started(phone, after)
+
+
+def test_batch_delete_reports_what_it_did_not_find(service, phones):
+    [serial] = phones.take()
+    ids = service.create([serial], ["b1", "b2"])
+    for task_id in ids:
+        service.wait_for(task_id)
+    data = service.ok("DELETE", "/task/batch", json={"task_ids": [*ids, 987654]})
+    assert data == {"deleted_count": 2, "not_found": [987654]}
+    for task_id in ids:
+        assert service.call("GET", f"/task/{task_id}")[0] == 404
+    # Ids are never reused, even after deletion.
+    [newer] = service.create([serial], ["b3"])
+    assert newer > max(ids)
