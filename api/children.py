@@ -11,7 +11,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 
 log = logging.getLogger(__name__)
 
@@ -37,8 +37,11 @@ class Child:
     restart: bool = True
     process: Optional[subprocess.Popen] = field(default=None, repr=False)
     restarts: int = 0
+    before_start: Optional[Callable[[], None]] = field(default=None, repr=False)
 
     def start(self) -> None:
+        if self.before_start:
+            self.before_start()
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "ab") as out:
             self.process = subprocess.Popen(
@@ -96,8 +99,12 @@ class Supervisor:
     def status(self) -> dict[str, str]:
         return {child.name: "up" if child.alive else "down" for child in self.children}
 
-    def stop(self) -> None:
+    def stop(self, after_worker_stopped: Optional[Callable[[], None]] = None) -> None:
+        """Stop children newest first; the hook runs once the worker is gone but Prefect still answers."""
         self._stop.set()
-        self._thread.join(timeout=5)
+        if self._thread.is_alive():
+            self._thread.join(timeout=5)
         for child in reversed(self.children):
             child.stop()
+            if child.name == "worker" and after_worker_stopped:
+                after_worker_stopped()

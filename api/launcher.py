@@ -18,7 +18,7 @@ from api.app import Services, create_app
 from api.children import Child, Supervisor
 from api.index import Index
 from api.keeper import Keeper
-from api.orchestrator import WORK_POOL, Orchestrator
+from api.orchestrator import WORK_POOL, Orchestrator, OrchestratorUnavailable
 from api.phones import PhoneDirectory
 from api.plans import PLANS
 from api.settings import Settings
@@ -128,6 +128,16 @@ def deploy(settings: Settings, logs: Path) -> None:
         raise StartupFailed(f"prefect deploy failed; see {logs / 'deploy.log'}")
 
 
+def requeue_orphans(orchestrator: Orchestrator) -> None:
+    try:
+        count = orchestrator.requeue_orphans("Back in the queue: the service stopped while it ran")
+    except OrchestratorUnavailable:
+        log.warning("could not re-queue interrupted runs: the Prefect server is unreachable")
+        return
+    if count:
+        log.info("re-queued %d run(s) interrupted by a stop of the service", count)
+
+
 def run(settings: Settings) -> None:
     logs = settings.data_dir / "logs"
     logs.mkdir(parents=True, exist_ok=True)
@@ -163,6 +173,9 @@ def run(settings: Settings) -> None:
             children.append(simulator)
             simulator.start()
         worker = worker_child(settings, logs)
+        # This PC's only worker is not running, so no run of the pool can be alive: put the
+        # runs a previous life of the service left behind back in their queues, then start it.
+        worker.before_start = lambda: requeue_orphans(orchestrator)
         children.append(worker)
         worker.start()
         supervisor.start()
@@ -194,7 +207,7 @@ def run(settings: Settings) -> None:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         if keeper:
             keeper.stop()
-        supervisor.stop()
+        supervisor.stop(after_worker_stopped=lambda: orchestrator and requeue_orphans(orchestrator))
         if orchestrator:
             orchestrator.close()
         print("stopped", flush=True)

@@ -228,6 +228,17 @@ class Orchestrator:
         """The farm's runs that hold a phone right now."""
         return self.page(RunQuery(state_types=("PENDING", "RUNNING", "CANCELLING")), offset=0, limit=200)
 
+    def requeue_orphans(self, message: str) -> int:
+        """Runs left started by a worker that is gone: back to Scheduled (stopping ones end Cancelled)."""
+        orphans = self.page(RunQuery(state_types=("PENDING", "RUNNING", "CANCELLING")), offset=0, limit=200)
+        with self._writing():
+            for run in orphans:
+                if run.state_type == StateType.CANCELLING:
+                    self._client.set_flow_run_state(run.id, Cancelled(message="Stopped through the API"), force=True)
+                else:
+                    self._client.set_flow_run_state(run.id, Scheduled(message=message), force=True)
+        return len(orphans)
+
     def stop(self, run: FlowRun) -> None:
         """A run that has not started is cancelled at once; a started one is killed by its worker."""
         message = "Stopped through the API"
