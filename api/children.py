@@ -40,6 +40,9 @@ class Child:
     before_start: Optional[Callable[[], None]] = field(default=None, repr=False)
 
     def start(self) -> None:
+        if self.process is not None:
+            # A crashed child can leave its own children behind (Prefect's server runs uvicorn in one).
+            _kill_group(self.process.pid)
         if self.before_start:
             self.before_start()
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -68,10 +71,14 @@ class Child:
                 break
             except subprocess.TimeoutExpired:
                 continue
-        try:  # leftovers of its group (flow-run processes of the worker)
-            os.killpg(self.process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+        _kill_group(self.process.pid)  # leftovers of its group (flow-run processes of the worker)
+
+
+def _kill_group(pgid: int) -> None:
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
 
 
 class Supervisor:

@@ -187,7 +187,6 @@ def run(settings: Settings) -> None:
             ui_url=settings.prefect_ui_url,
             retry_limit=settings.retry_limit,
             max_tasks_per_request=settings.max_tasks_per_request,
-            write_concurrency=settings.prefect_write_concurrency,
         )
         tasks.recover_unfinished_creations()
         keeper = Keeper(tasks, settings.ui_adoption_seconds)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Callable, Optional
@@ -14,7 +13,7 @@ from api.bodies import CreateTaskBody, validation_failure
 from api.errors import ApiError, Code, invalid, not_found
 from api.fanout import PlannedTask, by_account, by_phone, by_target
 from api.index import Index, NewTask, TaskRow
-from api.orchestrator import FINAL_STATE_TYPES, Orchestrator, OrchestratorUnavailable, RunGone, RunQuery
+from api.orchestrator import FINAL_STATE_TYPES, NewRun, Orchestrator, OrchestratorUnavailable, RunGone, RunQuery
 from api.schedule import BadStartTime, first_start, spaced_starts
 from api.status import STATE_TYPES_BY_STATUS, TaskStatus
 from api.views import task_view
@@ -48,7 +47,6 @@ class TaskService:
         ui_url: str,
         retry_limit: int,
         max_tasks_per_request: int,
-        write_concurrency: int,
     ):
         self.index = index
         self.orchestrator = orchestrator
@@ -56,7 +54,6 @@ class TaskService:
         self.ui_url = ui_url
         self.retry_limit = retry_limit
         self.max_tasks_per_request = max_tasks_per_request
-        self.write_concurrency = write_concurrency
 
     # Create ------------------------------------------------------------------
 
@@ -116,9 +113,8 @@ class TaskService:
             NewTask(t.serial, t.username, name, t.script_config, source) for t, _ in scheduled
         )
 
-        def make(item):
-            task_id, (task, start) = item
-            return task_id, self.orchestrator.create_run(
+        runs = [
+            NewRun(
                 name=run_name(task_id, name),
                 serial=task.serial,
                 parameters={
@@ -132,16 +128,14 @@ class TaskService:
                 tags=[f"serial:{task.serial}", f"script:{name}", f"source:{source}"],
                 start_at=start,
             )
-
-        created: dict[int, str] = {}
+            for task_id, (task, start) in zip(ids, scheduled)
+        ]
         try:
-            with ThreadPoolExecutor(self.write_concurrency) as pool:
-                for task_id, flow_run_id in pool.map(make, zip(ids, scheduled)):
-                    created[task_id] = flow_run_id
+            flow_run_ids = self.orchestrator.create_runs(runs)
         except BaseException:
-            self._roll_back([run_name(i, name) for i in ids], ids)
+            self._roll_back([run.name for run in runs], ids)
             raise
-        self.index.attach_flow_runs(created)
+        self.index.attach_flow_runs(dict(zip(ids, flow_run_ids)))
         return ids
 
     def adopt_in_place(self, run) -> int:
@@ -158,8 +152,7 @@ class TaskService:
 
     def _roll_back(self, names: list[str], ids: list[int]) -> None:
         try:
-            for run in self.orchestrator.runs_named(names):
-                self.orchestrator.delete(str(run.id))
+            self.orchestrator.delete_named(names)
         finally:
             self.index.discard(ids)
 

@@ -1,4 +1,4 @@
-"""`python -m devices.simulator --count N --adb-port P`: run a simulated farm until SIGTERM/SIGINT."""
+"""`python -m devices.simulator --count N --adb-port P [--profile-load-seconds S]`: run a simulated farm until SIGTERM/SIGINT."""
 
 from __future__ import annotations
 
@@ -18,6 +18,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--adb-host", default="127.0.0.1")
     parser.add_argument("--adb-port", type=int, default=5037)
     parser.add_argument("--serial-prefix", default="sim")
+    parser.add_argument("--profile-load-seconds", type=float, default=0.0,
+                        help="every profile shows 'Loading' this long, so a follow task takes about that long")
     args = parser.parse_args(argv)
 
     stop = threading.Event()
@@ -30,6 +32,8 @@ def main(argv: list[str] | None = None) -> int:
     except DeviceError as error:
         print(f"error: {error.remark}", file=sys.stderr)
         return 1
+    for phone in farm.phones.values():
+        phone.profile_load_seconds = args.profile_load_seconds
     try:
         for serial in farm.serials:
             print(serial, flush=True)

@@ -1,0 +1,54 @@
+"""One task per phone at a time, phones in parallel, and the plan's farm-wide cap: all by Prefect."""
+
+from __future__ import annotations
+
+from prefect.client.orchestration import SyncPrefectClient
+from prefect.client.schemas.actions import WorkPoolUpdate
+
+from api.orchestrator import WORK_POOL
+
+
+def intervals(phone, ids):
+    found = [(start, end) for tid, start, end in phone.task_intervals() if tid in ids]
+    assert len(found) == len(ids) and all(end is not None for _, end in found), found
+    return sorted(found)
+
+
+def overlap(a, b) -> bool:
+    return a[0] < b[1] and b[0] < a[1]
+
+
+def test_tasks_on_one_phone_never_overlap_but_phones_run_in_parallel(service, phones):
+    serials = phones.take(2)
+    for serial in serials:
+        phones[serial].profile_load_seconds = 2
+    ids = service.create(serials, ["p1", "p2", "p3"])
+    for task_id in ids:
+        assert service.wait_for(task_id, timeout=90)["status"] == 2
+    per_phone = {s: [service.task(i)["id"] for i in ids if service.task(i)["serial"] == s] for s in serials}
+    spans = {s: intervals(phones[s], per_phone[s]) for s in serials}
+    for serial, phone_spans in spans.items():
+        for a, b in zip(phone_spans, phone_spans[1:]):
+            assert a[1] <= b[0], f"two tasks overlapped on {serial}: {phone_spans}"
+    a, b = spans.values()
+    assert any(overlap(x, y) for x in a for y in b), "the two phones never worked at the same time"
+
+
+def test_device_limit_caps_running_tasks_across_the_farm(service, phones):
+    serials = phones.take(3)
+    for serial in serials:
+        phones[serial].profile_load_seconds = 2
+    with SyncPrefectClient(service.prefect_api) as prefect:
+        prefect.update_work_pool(WORK_POOL, WorkPoolUpdate(concurrency_limit=1))
+        try:
+            ids = service.create(serials, ["cap"])
+            for task_id in ids:
+                assert service.wait_for(task_id, timeout=90)["status"] == 2
+        finally:
+            prefect.update_work_pool(WORK_POOL, WorkPoolUpdate(concurrency_limit=20))
+    spans = sorted(
+        (start, end) for serial in serials for tid, start, end in phones[serial].task_intervals() if tid in ids
+    )
+    assert len(spans) == 3
+    for a, b in zip(spans, spans[1:]):
+        assert a[1] <= b[0], f"more than one task ran at once under a cap of 1: {spans}"

@@ -1,0 +1,73 @@
+"""Phones, health and the plan gate."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+import requests
+import waitress
+
+from api.app import Services, create_app
+from api.index import Index
+from api.orchestrator import Orchestrator
+from api.phones import PhoneDirectory
+from api.plans import PLANS
+from api.tasks import TaskService
+from devices.testing import free_port
+
+
+def test_devices_lists_phones_and_picks_up_new_ones(service, phones):
+    [serial] = phones.take()
+    devices = {d["serial"]: d for d in service.ok("GET", "/device")["devices"]}
+    assert devices[serial]["state"] == "device"
+    assert devices[serial]["model"] == phones[serial].model
+    assert devices[serial]["busy"] is False
+    [newcomer] = phones.take()  # joins the adb server while the service runs
+    assert newcomer in {d["serial"] for d in service.ok("GET", "/device")["devices"]}
+    [task_id] = service.create([newcomer], ["hello"])
+    assert service.wait_for(task_id)["status"] == 2
+
+
+def test_device_shows_the_task_running_on_it(service, phones):
+    [serial] = phones.take()
+    phones[serial].profile_load_seconds = 30
+    [task_id] = service.create([serial], ["busy"])
+    service.wait_for(task_id, statuses=(1,))
+    device = next(d for d in service.ok("GET", "/device")["devices"] if d["serial"] == serial)
+    assert device["busy"] is True and device["task_id"] == task_id
+    service.ok("POST", f"/task/{task_id}/stop")
+    service.wait_for(task_id)
+
+
+def test_health_reports_every_part(service):
+    health = service.ok("GET", "/health")
+    assert health["api"] == "up" and health["prefect"] == "up" and health["adb"] == "up"
+    assert health["phones"] >= 1
+    assert health["processes"]["worker"] == "up" and health["processes"]["prefect-server"] == "up"
+
+
+@pytest.fixture
+def starter_api(service, adb, tmp_path):
+    """The same farm behind an app built for the Starter plan, on a real waitress server."""
+    orchestrator = Orchestrator(service.prefect_api, write_concurrency=2)
+    index = Index(tmp_path / "index.db")
+    phones = PhoneDirectory(adb, index, orchestrator)
+    tasks = TaskService(index, orchestrator, phones.known_serials, ui_url="", retry_limit=3,
+                        max_tasks_per_request=10)
+    app = create_app(Services(tasks=tasks, phones=phones, plan=PLANS["Starter"]))
+    port = free_port()
+    server = waitress.create_server(app, host="127.0.0.1", port=port, threads=2)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{port}/api/v1"
+    server.close()
+    orchestrator.close()
+
+
+def test_starter_plan_has_no_api(starter_api):
+    license = requests.get(f"{starter_api}/license/check", timeout=10).json()
+    assert license["code"] == 0 and license["data"]["plan_name"] == "Starter" and license["data"]["api_enabled"] is False
+    for method, path in [("GET", "/task"), ("POST", "/task"), ("GET", "/task/stats"), ("GET", "/device")]:
+        response = requests.request(method, f"{starter_api}{path}", json={}, timeout=10)
+        assert response.status_code == 403 and response.json()["code"] == 40301
