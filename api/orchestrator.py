@@ -209,28 +209,44 @@ class Orchestrator:
         ids: list[str] = []
         for start in range(0, len(runs), BULK_CREATE_LIMIT):
             chunk = runs[start:start + BULK_CREATE_LIMIT]
-            payload = [
-                DeploymentFlowRunCreate(
-                    name=run.name,
-                    parameters=run.parameters,
-                    tags=[FARM_TAG, *run.tags],
-                    state=to_state_create(Scheduled(scheduled_time=run.start_at)),
-                    work_queue_name=device_queue(run.serial),
-                ).model_dump(mode="json", exclude_unset=True)
-                for run in chunk
-            ]
             with self._writing():
                 response = self._client.request(
                     "POST", "/deployments/{id}/create_flow_run/bulk",
-                    path_params={"id": self.deployment_id()}, json=payload,
+                    path_params={"id": self.deployment_id()},
+                    json=[self._run_create(run).model_dump(mode="json", exclude_unset=True) for run in chunk],
                 )
                 response.raise_for_status()
-            results = response.json()["results"]
-            ids.extend(str(r["flow_run_id"]) for r in results if r["status"] == "CREATED")
-            failed = [r["error"] for r in results if r["status"] != "CREATED"]
-            if failed:
-                raise RunsNotCreated(ids, failed[0])
+            for run, result in zip(chunk, response.json()["results"]):
+                if result["status"] == "CREATED":
+                    ids.append(str(result["flow_run_id"]))
+                elif "database is locked" in (result["error"] or ""):
+                    # The bulk endpoint reports a lock per run instead of answering 503; the
+                    # single endpoint answers 503, which the client retries with back-off.
+                    ids.append(self._create_one(run))
+                else:
+                    raise RunsNotCreated(ids, result["error"])
         return ids
+
+    def _run_create(self, run: NewRun) -> DeploymentFlowRunCreate:
+        return DeploymentFlowRunCreate(
+            name=run.name,
+            parameters=run.parameters,
+            tags=[FARM_TAG, *run.tags],
+            state=to_state_create(Scheduled(scheduled_time=run.start_at)),
+            work_queue_name=device_queue(run.serial),
+        )
+
+    def _create_one(self, run: NewRun) -> str:
+        with self._writing():
+            created = self._client.create_flow_run_from_deployment(
+                self.deployment_id(),
+                name=run.name,
+                parameters=run.parameters,
+                tags=[FARM_TAG, *run.tags],
+                state=Scheduled(scheduled_time=run.start_at),
+                work_queue_name=device_queue(run.serial),
+            )
+        return str(created.id)
 
     def read_run(self, flow_run_id: str) -> FlowRun:
         with _reachable(self._health):

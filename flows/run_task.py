@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Optional
 
 from prefect import flow, get_client, get_run_logger, task
@@ -20,11 +21,6 @@ from flows.tags import AUTO_RETRIES_TAG
 
 
 
-def _transient_failure(task, task_run, state) -> bool:
-    error = state.result(raise_on_failure=False)
-    return isinstance(error, DeviceError) and error.transient
-
-
 @task(name="run-script", cache_policy=NO_CACHE, persist_result=False)
 def run_script_on_phone(
     adb_host: str, adb_port: int, serial: str, script_name: str, config: dict,
@@ -35,21 +31,15 @@ def run_script_on_phone(
     )
 
 
-def _record_automatic_retries(task_run_id, previous: int) -> None:
+def _record_automatic_retries(retries: int) -> None:
     """Keep the running total in a tag, so listings get it with the run and no extra query."""
-    with get_client(sync_client=True) as client:
-        retries = client.read_task_run(task_run_id).run_count - 1
-        if retries <= 0:
-            return
-        tags = [t for t in current_flow_run.tags if not t.startswith(f"{AUTO_RETRIES_TAG}:")]
-        client.update_flow_run(current_flow_run.id, tags=[*tags, f"{AUTO_RETRIES_TAG}:{previous + retries}"])
-
-
-def _previous_automatic_retries() -> int:
+    previous = 0
     for tag in current_flow_run.tags:
         if tag.startswith(f"{AUTO_RETRIES_TAG}:"):
-            return int(tag.split(":", 1)[1])
-    return 0
+            previous = int(tag.split(":", 1)[1])
+    tags = [t for t in current_flow_run.tags if not t.startswith(f"{AUTO_RETRIES_TAG}:")]
+    with get_client(sync_client=True) as client:
+        client.update_flow_run(current_flow_run.id, tags=[*tags, f"{AUTO_RETRIES_TAG}:{previous + retries}"])
 
 
 # Flow-level retries are off on purpose: during Prefect's retry delay the run is SCHEDULED and the
@@ -72,22 +62,24 @@ def run_task(
     except ValidationError as error:
         return Failed(message=f"invalid script_config: {error.errors()[0]['msg']}")
     logger.info("task %s: %s on phone %s as %s", task_id, script_name, serial, username or "the active account")
-    attempt = run_script_on_phone.with_options(
-        retries=settings.auto_retries,
-        retry_delay_seconds=settings.auto_retry_delay_seconds,
-        retry_condition_fn=_transient_failure,
-    )
-    state = attempt(
-        settings.adb_host, settings.adb_port, serial, script_name, config, task_id, platform,
-        return_state=True,
-    )
-    if settings.auto_retries:
-        _record_automatic_retries(state.state_details.task_run_id, _previous_automatic_retries())
+    # Each attempt is a task run of its own (visible in the UI) while this flow run keeps the phone.
+    for attempt in range(settings.auto_retries + 1):
+        if attempt:
+            time.sleep(settings.auto_retry_delay_seconds)
+        state = run_script_on_phone(
+            settings.adb_host, settings.adb_port, serial, script_name, config, task_id, platform,
+            return_state=True,
+        )
+        error = None if state.is_completed() else state.result(raise_on_failure=False)
+        if not (isinstance(error, DeviceError) and error.transient):
+            break
+        logger.warning("task %s: attempt %d failed (%s); trying again", task_id, attempt + 1, error.remark)
+    if attempt:
+        _record_automatic_retries(attempt)
     if state.is_completed():
         note = state.result()
         logger.info("task %s completed: %s", task_id, note)
         return note
-    error = state.result(raise_on_failure=False)
     remark = error.remark if isinstance(error, DeviceError) else f"script error: {error}"
     logger.error("task %s failed: %s", task_id, remark)
     return Failed(message=remark)

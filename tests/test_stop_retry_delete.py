@@ -74,10 +74,9 @@ def test_only_failed_tasks_can_be_retried_and_only_up_to_the_limit(service, phon
 
     phones[serial].missing_users.add("nobody")
     [failing] = service.create([serial], ["nobody"])
-    for attempt in range(3):
-        assert service.wait_for(failing)["status"] == 3
-        service.ok("POST", f"/task/{failing}/retry")
-    assert service.wait_for(failing)["retry_count"] == 3
+    assert service.wait_for(failing)["status"] == 3
+    service.ok("POST", f"/task/{failing}/retry")  # the test service allows one re-run
+    assert service.wait_for(failing)["retry_count"] == 1
     status, body = service.call("POST", f"/task/{failing}/retry")
     assert (status, body["code"]) == (400, 40001) and "retry limit reached" in body["message"]
 

@@ -61,3 +61,15 @@ def test_instagram_platform_from_config(service, phones):
     })
     assert service.wait_for(data["task_ids"][0])["status"] == 2
     assert "erin" in phones[serial].following("instagram")
+
+
+def test_a_transient_phone_error_is_retried_automatically_on_the_same_phone(service, phones):
+    [serial] = phones.take()
+    phone = phones[serial]
+    phone.unplugged_seconds = 0.5
+    phone.disconnect_after_commands = 3  # the cable comes out early in the first attempt
+    [task_id] = service.create([serial], ["flaky"])
+    task = service.wait_for(task_id, timeout=90)
+    assert task["status"] == 2, task
+    assert task["retry_count"] == 1
+    assert "flaky" in phone.following("tiktok")
