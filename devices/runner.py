@@ -2,29 +2,51 @@
 
 from __future__ import annotations
 
+import pathlib
+import random
 import re
+import time
+from typing import Callable
 
 import adbutils
 from adbutils import AdbError
 
+from devices import ui
+from devices.accounts import switch_account
 from devices.adb import AdbServer, open_phone
+from devices.artifacts import save_failure_artifacts
 from devices.errors import DeviceError
 from devices.follow import follow_user
+from devices.post import post_media
+from devices.warmup import warm_up
 
 MARKER_TAG = "phonefarm"
 _ADB_FAILURES = (AdbError, ConnectionError, OSError, EOFError)
 
 
 def run_script(server: AdbServer, serial: str, script_name: str, config: dict, *,
-               task_id: int | None, platform: str = "tiktok") -> str:
+               task_id: int | None, platform: str = "tiktok", username: str | None = None,
+               artifacts_dir: pathlib.Path | None = None, comments: Callable[[], str] | None = None,
+               rng: random.Random | None = None, clock: Callable[[], float] = time.monotonic,
+               sleep: Callable[[float], None] = time.sleep) -> str:
+    """Run `script_name` as `username` (switched to first when given); on a DeviceError with the phone
+    still there, a screenshot and the last UI dump go to `artifacts_dir`."""
     phone = open_phone(server, serial)
     label = "adhoc" if task_id is None else str(task_id)
+    ui.forget_last_dump(serial)
     try:
         phone.shell(["log", "-t", MARKER_TAG, f"task {label} start"], timeout=30)
-        return _run(phone, script_name, config, platform)
+        if username:
+            switch_account(phone, platform, username)
+        return _run(phone, script_name, config, platform, comments=comments, rng=rng or random.Random(),
+                    clock=clock, sleep=sleep)
     except _ADB_FAILURES as error:
         raise DeviceError(f"phone {serial} disconnected during the task: {error or type(error).__name__}",
                           transient=True) from error
+    except DeviceError:
+        if artifacts_dir is not None and _still_connected(server, serial):
+            save_failure_artifacts(phone, pathlib.Path(artifacts_dir))
+        raise
     finally:
         try:
             phone.shell(["log", "-t", MARKER_TAG, f"task {label} end"], timeout=10)
@@ -32,12 +54,55 @@ def run_script(server: AdbServer, serial: str, script_name: str, config: dict, *
             pass  # the phone is gone; the task's own error already says so
 
 
-def _run(phone: adbutils.AdbDevice, script_name: str, config: dict, platform: str) -> str:
+def _still_connected(server: AdbServer, serial: str) -> bool:
+    try:
+        open_phone(server, serial)
+        return True
+    except DeviceError:
+        return False
+
+
+def _run(phone: adbutils.AdbDevice, script_name: str, config: dict, platform: str, *,
+         comments: Callable[[], str] | None, rng: random.Random, clock: Callable[[], float],
+         sleep: Callable[[float], None]) -> str:
     if script_name in ("follow", "unfollow"):
         return follow_user(phone, platform=platform, target=first_target(config),
                            access_method=str(config.get("access_method") or "direct"),
                            unfollow=script_name == "unfollow")
+    if script_name == "post":
+        return post_media(phone, platform=platform, **post_arguments(config))
+    if script_name == "account_warmup":
+        return warm_up(phone, platform=platform, comments=comments, rng=rng, clock=clock, sleep=sleep,
+                       **warmup_arguments(config))
     raise DeviceError(f"script {script_name} is not implemented yet")
+
+
+def post_arguments(config: dict) -> dict:
+    """post_media's keywords from a validated post config; `files` are server paths the caller chose."""
+    files = [pathlib.Path(path) for path in config.get("files") or []]
+    if not files:
+        raise DeviceError("no media files chosen for the post")
+    return {"files": files, "caption": str(config.get("captions") or ""),
+            "content_type": int(config.get("content_type", 0)), "post_way": str(config.get("post_way") or "share"),
+            "add_sound": str(config.get("add_sound", "-1")), "sound_name": str(config.get("sound_name") or ""),
+            "custom_sound_keyword": str(config.get("custom_sound_keyword") or ""),
+            "origin_sound_volume": int(config.get("origin_sound_volume", 50)),
+            "add_sound_volume": int(config.get("add_sound_volume", 50)),
+            "placement": str(config.get("placement") or "reel"),
+            "upload_wait_time": int(config.get("upload_wait_time", 30)),
+            "sound_wait_time": int(config.get("sound_wait_time", 10))}
+
+
+def warmup_arguments(config: dict) -> dict:
+    return {"task_duration": float(config.get("task_duration", 600)),
+            "topic_lines": str(config.get("topic") or "").splitlines(),
+            "min_duration": float(config.get("min_duration", 15)),
+            "max_duration": float(config.get("max_duration", 30)),
+            "like_probable": float(config.get("like_probable", 0)),
+            # "floow" is how the API spells it; "follow_probable" is accepted too.
+            "follow_probable": float(config.get("floow_probable", config.get("follow_probable", 0))),
+            "collect_probable": float(config.get("collect_probable", 0)),
+            "comment_probable": float(config.get("comment_probable", 0))}
 
 
 def first_target(config: dict) -> str:

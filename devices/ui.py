@@ -15,6 +15,8 @@ from devices.errors import DeviceError
 DUMP_PATH = "/data/local/tmp/uidump.xml"
 _BOUNDS = re.compile(r"\[(-?\d+),(-?\d+)\]\[(-?\d+),(-?\d+)\]")
 T = TypeVar("T")
+# The most recent screen dump per phone serial, saved with the screenshot when a script fails.
+_last_dumps: dict[str, str] = {}
 
 
 @dataclass(frozen=True)
@@ -36,21 +38,37 @@ class UiNode:
         return self.class_name.endswith("EditText")
 
 
-def dump_xml(phone: adbutils.AdbDevice, *, attempts: int = 4, retry_delay: float = 0.3) -> str:
-    """uiautomator dump, retried: screens that never idle make it fail now and then."""
+def dump_xml(phone: adbutils.AdbDevice, *, attempts: int = 4, retry_delay: float = 0.15) -> str:
+    """uiautomator dump, retried: screens that never idle make it fail now and then.
+
+    A short delay is enough: uiautomator has already waited for idle before it gave up.
+    """
     last_output = ""
     for attempt in range(attempts):
         # Every other attempt uses --compressed, which skips waiting for the screen to idle on some builds.
-        command = ["uiautomator", "dump"] + (["--compressed"] if attempt % 2 else []) + [DUMP_PATH]
-        last_output = phone.shell(command, timeout=30)
-        if "dumped to" in last_output and "ERROR" not in last_output:
-            xml = phone.sync.read_text(DUMP_PATH)
-            if xml.lstrip().startswith("<?xml"):
-                return xml
-            last_output = "dump file is not XML"
+        flags = "--compressed " if attempt % 2 else ""
+        # One shell round trip instead of dump + sync pull; only constants go into this command line.
+        output = phone.shell(f"uiautomator dump {flags}{DUMP_PATH} && cat {DUMP_PATH}", timeout=30)
+        start = output.find("<?xml")
+        # A failed dump leaves the previous file in place, so only trust XML after a clean "dumped to".
+        report = output if start < 0 else output[:start]
+        if start >= 0 and "dumped to" in report and "ERROR" not in report:
+            xml = output[start:]
+            _last_dumps[phone.serial] = xml
+            return xml
+        last_output = report if report.strip() else "dump file is not XML"
         time.sleep(retry_delay)
     raise DeviceError(f"UI not recognised: could not read the screen of phone {phone.serial} "
                       f"({last_output.strip() or 'no output from uiautomator'})", transient=True)
+
+
+def last_dump(serial: str) -> str | None:
+    return _last_dumps.get(serial)
+
+
+def forget_last_dump(serial: str) -> None:
+    """Called when a task starts, so a failure never shows the screen of an earlier task."""
+    _last_dumps.pop(serial, None)
 
 
 def parse(xml: str) -> list[UiNode]:

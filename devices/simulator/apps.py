@@ -25,6 +25,10 @@ class Screen:
     user: str | None = None
     opened_at: float = field(default_factory=time.monotonic)
     previous: "Screen | None" = None
+    # Shared by every screen of one upload flow (selected media, sound, placement, volumes).
+    draft: dict | None = None
+    video: int = 0  # index of the video a feed is showing
+    plain_dump_failed: bool = False  # a playing feed fails the first non-compressed dump
 
 
 @dataclass(frozen=True)
@@ -81,15 +85,16 @@ def render(phone) -> list[Node]:
 
 def _tiktok_feed(phone, screen: Screen) -> list[Node]:
     p = screen.package
-    return [
-        Node(resource_id=_rid(p, "long_press_layout"), class_name="android.widget.FrameLayout",
-             content_desc="Video by creator_42", bounds=(0, 0, 1080, 2200)),
+    return feed_ui.video_nodes(phone, screen) + [
         Node(text="For You", class_name="android.widget.TextView", clickable=True, bounds=(420, 120, 660, 200)),
         Node(resource_id=_rid(p, "ht4"), class_name="android.widget.ImageView", content_desc="Search",
              clickable=True, bounds=(960, 110, 1060, 210), action=("open_search",)),
         Node(text="Home", class_name="android.widget.TextView", clickable=True, bounds=(0, 2250, 216, 2400)),
-        Node(text="Profile", class_name="android.widget.TextView", clickable=True, bounds=(864, 2250, 1080, 2400)),
-    ]
+        Node(content_desc="Create", class_name="android.widget.ImageView", clickable=True,
+             bounds=(432, 2250, 648, 2400), action=("open_gallery",)),
+        Node(text="Profile", class_name="android.widget.TextView", clickable=True, bounds=(864, 2250, 1080, 2400),
+             action=("open_me",)),
+    ] + upload_ui.upload_banner(phone, screen)
 
 
 def _search_screen(phone, screen: Screen, *, edit_id: str, result_id: str) -> list[Node]:
@@ -109,6 +114,7 @@ def _search_screen(phone, screen: Screen, *, edit_id: str, result_id: str) -> li
         else:
             nodes.append(Node(text="No results found", class_name="android.widget.TextView",
                               bounds=_row(300)))
+        nodes += feed_ui.search_extras(phone, screen)
     return nodes
 
 
@@ -154,14 +160,18 @@ def _instagram_feed(phone, screen: Screen) -> list[Node]:
     p = screen.package
     return [
         Node(text="Instagram", class_name="android.widget.TextView", bounds=(40, 110, 400, 210)),
+        Node(content_desc="Create", class_name="android.widget.ImageView", clickable=True,
+             bounds=(860, 110, 960, 210), action=("open_gallery",)),
         Node(resource_id=_rid(p, "feed_tab"), content_desc="Home", class_name="android.widget.FrameLayout",
              clickable=True, bounds=(0, 2250, 216, 2400)),
         Node(resource_id=_rid(p, "search_tab"), content_desc="Search and explore",
              class_name="android.widget.FrameLayout", clickable=True, bounds=(216, 2250, 432, 2400),
              action=("open_search",)),
+        Node(resource_id=_rid(p, "clips_tab"), content_desc="Reels", class_name="android.widget.FrameLayout",
+             clickable=True, bounds=(648, 2250, 864, 2400), action=("open_reels",)),
         Node(resource_id=_rid(p, "profile_tab"), content_desc="Profile", class_name="android.widget.FrameLayout",
-             clickable=True, bounds=(864, 2250, 1080, 2400)),
-    ]
+             clickable=True, bounds=(864, 2250, 1080, 2400), action=("open_me",)),
+    ] + upload_ui.upload_banner(phone, screen)
 
 
 def _instagram_search(phone, screen: Screen) -> list[Node]:
@@ -232,6 +242,7 @@ def _bool(value: bool) -> str:
 
 def launch(phone, package: str) -> None:
     phone.screen = Screen(package=package, name="feed")
+    accounts_ui.show_login_if_expired(phone)
 
 
 def open_profile(phone, package: str, user: str) -> None:
@@ -242,7 +253,10 @@ def tap(phone, x: int, y: int) -> Node | None:
     """Hit-test the topmost clickable node and perform its action; returns the node tapped."""
     for node in reversed(render(phone)):
         if node.clickable and node.contains(x, y):
-            _perform(phone, node.action)
+            if node.action[:1] == ("volume",):
+                upload_ui.tap_slider(phone, phone.screen, node.action, x)  # a slider needs where it was hit
+            else:
+                _perform(phone, node.action)
             return node
     return None
 
@@ -268,6 +282,8 @@ def _perform(phone, action: tuple) -> None:
                                   opened_at=screen.opened_at, previous=screen.previous)
         else:
             phone.set_following(platform, screen.user, False)
+    elif kind in EXTRA_ACTIONS:
+        EXTRA_ACTIONS[kind](phone, screen, action)
     elif kind == "confirm_unfollow":
         phone.set_following(PLATFORM_BY_PACKAGE[screen.package], screen.user, False)
         phone.screen = Screen(package=screen.package, name="profile", user=screen.user,
@@ -276,7 +292,7 @@ def _perform(phone, action: tuple) -> None:
 
 def type_text(phone, text: str) -> None:
     """Typing only lands in a focused search box; anywhere else it is dropped, as on a phone."""
-    if phone.screen.name == "search":
+    if phone.screen.name in TEXT_SCREENS:
         phone.screen.query += text
 
 
@@ -292,5 +308,19 @@ def press_back(phone) -> None:
 
 
 def delete_character(phone) -> None:
-    if phone.screen.name == "search":
+    if phone.screen.name in TEXT_SCREENS:
         phone.screen.query = phone.screen.query[:-1]
+
+
+# ---------------------------------------------------------------- the other app areas
+
+# Screens where `input text` lands in a text box (kept in Screen.query).
+TEXT_SCREENS = {"search", "comments", "caption", "sound_picker"}
+EXTRA_ACTIONS: dict = {}
+
+from devices.simulator import accounts_ui, feed_ui, upload_ui  # noqa: E402  (they build on Node and Screen)
+
+for _module in (accounts_ui, feed_ui, upload_ui):
+    _TIKTOK_SCREENS.update(_module.screens("tiktok"))
+    _INSTAGRAM_SCREENS.update(_module.screens("instagram"))
+    EXTRA_ACTIONS.update(_module.ACTIONS)

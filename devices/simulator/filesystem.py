@@ -85,3 +85,7 @@ class VirtualFilesystem:
                 if child:
                     children[name] = child
         return children
+
+    def list(self, path: str) -> list[str]:
+        """Names directly inside a directory, sorted (a convenience for tests)."""
+        return sorted(self.list_dir(path))

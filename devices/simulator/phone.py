@@ -9,6 +9,7 @@ import time
 
 from devices.simulator import apps, shell
 from devices.simulator.filesystem import VirtualFilesystem
+from devices.simulator.media import MediaStore
 from devices.simulator.protocol import CableUnplugged
 
 _FEATURES = "shell_v2,cmd,fixed_push_mkdir,fixed_push_symlink_timestamp"
@@ -33,17 +34,29 @@ class SimulatedPhone:
         self.screen = apps.Screen()
         self.fs = VirtualFilesystem()
         self.fs.write("/sdcard/DCIM/Camera/existing.jpg", b"\xff\xd8\xff\xe0 not really a jpeg")
+        self.media_store = MediaStore()
+        self.media_store.scan(self.fs)  # what was on the phone before is already indexed
+        self.pending_upload: dict | None = None
+        self.upload_seconds: float = 0.5
+        self.sound_load_seconds: float = 0.3
         self.adb_keyboard_enabled = True
         # Append-only records a test can inspect.
         self.activity: list[tuple[float, str]] = []        # raw shell command lines
         self.commands: list[tuple[float, list[str]]] = []  # each simple command that ran, as argv
         self.markers: list[tuple[float, str, str]] = []    # (time, tag, message) from `log`
         self.typed: list[str] = []
+        self.published: list[dict] = []  # platform, account, caption, media, placement, sound, volumes
+        self.engagements: list[tuple[str, str, str, str, str]] = []  # (platform, account, kind, item, text)
+        self.watched: list[tuple[str, str, str]] = []  # (platform, account, creator) per video swiped past
+        self.searched_topics: list[str] = []
         # Faults.
         self.missing_users: set[str] = set()
         self.profile_load_seconds: float = 0.0
         self.disconnect_after_commands: int | None = None
         self.dump_failures: int = 0
+        self.upload_never_finishes: bool = False
+        self.logged_out: set[str] = set()  # accounts whose session expired: the app shows a login screen
+        self.feed_dump_always_fails: bool = False  # even --compressed dumps fail on a playing feed
         self.unplugged_seconds: float = 2.0
         self._unplugged_until = 0.0
         self._sockets: set[socket.socket] = set()
@@ -130,7 +143,26 @@ class SimulatedPhone:
             followed = self.followed.setdefault((platform, self.logged_in[platform]), set())
             (followed.add if following else followed.discard)(user)
 
+    def record_engagement(self, platform: str, account: str, kind: str, item: str, text: str = "") -> None:
+        with self.lock:
+            self.engagements.append((platform, account, kind, item, text))
+
+    def has_engaged(self, platform: str, account: str, kind: str, item: str) -> bool:
+        with self.lock:
+            return any(entry[:4] == (platform, account, kind, item) for entry in self.engagements)
+
+    def record_watched(self, platform: str, account: str, creator: str) -> None:
+        with self.lock:
+            self.watched.append((platform, account, creator))
+
     # ------------------------------------------------------------ for tests
+
+    def engaged(self, kind: str, platform: str, account: str | None = None) -> list[tuple[str, str]]:
+        """(item, text) of every like / follow / bookmark / comment by the account (default: active)."""
+        with self.lock:
+            account = account or self.logged_in[platform]
+            return [(item, text) for p, a, k, item, text in self.engagements
+                    if (p, a, k) == (platform, account, kind)]
 
     def following(self, platform: str, account: str | None = None) -> set[str]:
         with self.lock:

@@ -9,7 +9,7 @@ import zlib
 from dataclasses import dataclass
 from typing import Callable
 
-from devices.simulator import apps
+from devices.simulator import apps, feed_ui, media, upload_ui
 
 # Stands in for "$?" until the command runs, because the status is only known then.
 _LAST_STATUS = "\x00?"
@@ -176,6 +176,9 @@ def _parse_intent(args: list[str]) -> dict[str, str]:
         if arg == "--es" and i + 2 < len(args):
             intent["extra:" + args[i + 1]] = args[i + 2]
             i += 3
+        elif arg in ("--eu", "--eua") and i + 2 < len(args):
+            intent["uris"] = intent.get("uris", "") + ("," if "uris" in intent else "") + args[i + 2]
+            i += 3
         elif arg in ("--ei", "--ez", "--el") and i + 2 < len(args):
             i += 3
         elif arg in _AM_FLAGS_WITH_VALUE and i + 1 < len(args):
@@ -207,7 +210,14 @@ def _am_start(phone, intent: dict[str, str]) -> Output:
     if package and package not in phone.installed_packages:
         return _text(f"Starting: Intent {{ {description} }}\n"
                      "Error: Activity not started, unable to resolve Intent\n", 1)
+    if intent.get("-a", "").startswith("android.intent.action.SEND") and package:
+        upload_ui.open_shared(phone, package, [uri for uri in intent.get("uris", "").split(",") if uri])
+        return _text(f"Starting: Intent {{ {description} }}\n")
     url = intent.get("-d")
+    sound = upload_ui.sound_from_url(url) if url else None
+    if sound and package:
+        upload_ui.open_sound_page(phone, package, sound)
+        return _text(f"Starting: Intent {{ {description} }}\n")
     if url:
         target = apps.profile_user_from_url(url)
         if target is None:
@@ -275,8 +285,8 @@ def _input(phone, args, stdin) -> Output:
             phone.screen = apps.Screen()
         elif key == "DEL":
             apps.delete_character(phone)
-    elif command == "swipe":
-        pass
+    elif command == "swipe" and len(rest) >= 4:
+        feed_ui.swipe(phone, *(int(float(value)) for value in rest[:4]))
     else:
         return _text(f"Error: Unknown command: {command}\n", 1)
     return _text("")
@@ -287,10 +297,28 @@ def _uiautomator(phone, args, stdin) -> Output:
         return _text("Usage: uiautomator <subcommand> [options]\n", 1)
     paths = [arg for arg in args[1:] if not arg.startswith("--")]
     path = paths[0] if paths else "/sdcard/window_dump.xml"
-    if phone.take_dump_failure():
+    if phone.take_dump_failure() or _feed_never_idles(phone, "--compressed" in args):
         return _text("ERROR: could not get idle state.\n", 0)
     phone.fs.write(path, apps.to_xml(apps.render(phone), phone.screen.package).encode())
     return _text(f"UI hierchary dumped to: {path}\n")
+
+
+def _feed_never_idles(phone, compressed: bool) -> bool:
+    # A playing video keeps the screen busy: a plain dump times out waiting for idle
+    # (once per feed here, so retries get through), unless the feed is set to always fail.
+    screen = phone.screen
+    if not feed_ui.is_video_screen(screen):
+        return False
+    if phone.feed_dump_always_fails:
+        return True
+    if not compressed and not screen.plain_dump_failed:
+        screen.plain_dump_failed = True
+        return True
+    return False
+
+
+def _content(phone, args, stdin) -> Output:
+    return _text(*media.content_command(phone, args))
 
 
 def _screencap(phone, args, stdin) -> Output:
@@ -390,5 +418,5 @@ _COMMANDS: dict[str, Callable[..., Output]] = {
     "getprop": _getprop, "pm": _pm, "am": _am, "monkey": _monkey, "input": _input,
     "uiautomator": _uiautomator, "screencap": _screencap, "log": _log, "rm": _rm, "echo": _echo,
     "cat": _cat, "grep": _grep, "sleep": _sleep, "wm": _wm, "true": _true, "false": _false,
-    "settings": _settings, "dumpsys": _true, "ime": _true, "mkdir": _true, "chmod": _true,
+    "settings": _settings, "content": _content, "dumpsys": _true, "ime": _true, "mkdir": _true, "chmod": _true,
 }
