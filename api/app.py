@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Optional
 
 import falcon
@@ -13,6 +14,9 @@ from api.children import Supervisor
 from api.errors import ApiError, Code
 from api.phones import PhoneDirectory
 from api.plans import Plan
+from api.accounts import AccountBook
+from api.resources.accounts import AccountCollection, AccountItem, AccountMatch
+from api.resources.artifacts import ArtifactStore, TaskArtifactFile, TaskArtifacts
 from api.resources.farm import Devices, Health, LicenseCheck
 from api.resources.tasks import (
     TaskBatch, TaskCollection, TaskItem, TaskRetry, TaskRetryAll, TaskStats, TaskStop,
@@ -28,6 +32,7 @@ class Services:
     tasks: TaskService
     phones: PhoneDirectory
     plan: Plan
+    artifacts_dir: Path = Path("artifacts")
     supervisor: Optional[Supervisor] = None  # absent when the API runs without its own children
 
 
@@ -58,7 +63,14 @@ def create_app(services: Services) -> falcon.App:
     app.add_route(f"{PREFIX}/task/{{task_id:int(min=1)}}", TaskItem(tasks))
     app.add_route(f"{PREFIX}/task/{{task_id:int(min=1)}}/stop", TaskStop(tasks))
     app.add_route(f"{PREFIX}/task/{{task_id:int(min=1)}}/retry", TaskRetry(tasks))
+    artifacts = ArtifactStore(services.artifacts_dir)
+    app.add_route(f"{PREFIX}/task/{{task_id:int(min=1)}}/artifacts", TaskArtifacts(tasks, artifacts))
+    app.add_route(f"{PREFIX}/task/{{task_id:int(min=1)}}/artifacts/{{name}}", TaskArtifactFile(tasks, artifacts))
     app.add_route(f"{PREFIX}/device", Devices(services.phones))
+    book = AccountBook(services.tasks.index, services.phones.known_serials)
+    app.add_route(f"{PREFIX}/account", AccountCollection(book))
+    app.add_route(f"{PREFIX}/account/match", AccountMatch(book, services.phones))
+    app.add_route(f"{PREFIX}/account/{{username}}", AccountItem(book))
     app.add_route(f"{PREFIX}/license/check", LicenseCheck(services.plan))
     app.add_route(f"{PREFIX}/health", Health(services))
     return app

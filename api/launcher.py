@@ -56,6 +56,7 @@ def farm_env(settings: Settings) -> dict[str, str]:
         "PHONEFARM_ADB_PORT": str(settings.adb_port),
         "PHONEFARM_AUTO_RETRIES": str(settings.auto_retries),
         "PHONEFARM_AUTO_RETRY_DELAY_SECONDS": str(settings.auto_retry_delay_seconds),
+        "PHONEFARM_DATA_DIR": str(settings.data_dir.resolve()),
     }
 
 
@@ -65,7 +66,7 @@ def prefect_server_child(settings: Settings, logs: Path) -> Child:
         PREFECT_UI_STATIC_DIRECTORY=str((settings.data_dir / "prefect" / "ui").resolve()),
         PREFECT_UI_API_URL=settings.prefect_url,
     )
-    argv = [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
+    argv = [sys.executable, "-m", "prefect", "server", "start", "--host", settings.prefect_host,
             "--port", str(settings.prefect_port)]
     return Child("prefect-server", argv, env, logs / "prefect-server.log")
 
@@ -187,11 +188,14 @@ def run(settings: Settings) -> None:
             ui_url=settings.prefect_ui_url,
             retry_limit=settings.retry_limit,
             max_tasks_per_request=settings.max_tasks_per_request,
+            material_library=settings.material_library,
         )
         tasks.recover_unfinished_creations()
         keeper = Keeper(tasks, settings.ui_adoption_seconds)
         keeper.start()
-        app = create_app(Services(tasks=tasks, phones=phones, plan=plan, supervisor=supervisor))
+        app = create_app(Services(
+            tasks=tasks, phones=phones, plan=plan, artifacts_dir=settings.artifacts_dir, supervisor=supervisor
+        ))
         http = waitress.create_server(app, host=settings.host, port=settings.port, threads=settings.api_threads)
         print(f"API:       {settings.api_url}/", flush=True)
         print(f"Prefect UI: {settings.prefect_ui_url}", flush=True)

@@ -6,6 +6,7 @@ from dataclasses import asdict
 
 from api.index import Index
 from api.orchestrator import Orchestrator, tag_value
+from devices.accounts import read_accounts
 from devices.adb import AdbServer, list_phones
 
 
@@ -36,3 +37,7 @@ class PhoneDirectory:
             {**asdict(phone), "busy": phone.serial in busy, "task_id": busy.get(phone.serial)}
             for phone in phones
         ]
+
+    def read_accounts(self, serial: str) -> list[tuple[str, str]]:
+        """(platform, username) of every account logged in on the phone's apps."""
+        return read_accounts(self.adb, serial)

@@ -21,6 +21,8 @@ class Settings(BaseSettings):
     data_dir: Path = Path("./data")
     simulate: int = Field(0, ge=0, le=200)
     prefect_port: int = Field(4200, ge=0, le=65535)
+    # Where the Prefect server started here listens (its UI too); 0.0.0.0 inside a container.
+    prefect_host: str = "127.0.0.1"
     # An existing Prefect server to use instead of starting one (scale-out).
     prefect_api_url: Optional[str] = Field(
         None, validation_alias=AliasChoices("PHONEFARM_PREFECT_API_URL", "PREFECT_API_URL")
@@ -69,6 +71,14 @@ class Settings(BaseSettings):
     @property
     def starts_prefect_server(self) -> bool:
         return self.prefect_api_url is None
+
+    @property
+    def material_library(self) -> Path:
+        return self.data_dir / "materials"
+
+    @property
+    def artifacts_dir(self) -> Path:
+        return self.data_dir / "artifacts"
 
     @property
     def index_path(self) -> Path:

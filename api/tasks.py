@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 from datetime import datetime
 from typing import Callable, Optional
 
 from pydantic import ValidationError
 
+from api import materials
+from api.spintax import spin
 from api.bodies import CreateTaskBody, validation_failure
 from api.errors import ApiError, Code, invalid, not_found
 from api.fanout import PlannedTask, by_account, by_phone, by_target
@@ -47,6 +50,7 @@ class TaskService:
         ui_url: str,
         retry_limit: int,
         max_tasks_per_request: int,
+        material_library: Path = Path("materials"),
     ):
         self.index = index
         self.orchestrator = orchestrator
@@ -54,6 +58,7 @@ class TaskService:
         self.ui_url = ui_url
         self.retry_limit = retry_limit
         self.max_tasks_per_request = max_tasks_per_request
+        self.material_library = material_library
 
     # Create ------------------------------------------------------------------
 
@@ -92,6 +97,8 @@ class TaskService:
         else:
             raise invalid("Give serials (phones) or usernames (accounts): one of them, not empty", {"field": "serials"})
         planned = by_target(name, planned, config)
+        if name == "post":
+            planned = self._with_post_content(planned, config, rng)
         if len(planned) > self.max_tasks_per_request:
             raise invalid(
                 f"This request would create {len(planned)} tasks; the limit is {self.max_tasks_per_request} per request"
@@ -104,6 +111,18 @@ class TaskService:
             starts = spaced_starts(start, len(tasks), body.min_interval, body.max_interval, rng)
             scheduled.extend(zip(tasks, starts))
         return scheduled
+
+    def _with_post_content(self, planned: list[PlannedTask], config: dict, rng: random.Random) -> list[PlannedTask]:
+        """Each post task gets its own files and its own caption (spintax), fixed at creation."""
+        files = materials.candidates(config, self.material_library)
+        return [
+            replace(task, script_config={
+                **task.script_config,
+                "captions": spin(config["captions"], rng),
+                "files": materials.pick(config, files, rng),
+            })
+            for task in planned
+        ]
 
     def create(self, body: CreateTaskBody, now: datetime, rng: random.Random, source: str = "api") -> list[int]:
         """All tasks of one request are created, or none: a failure rolls back what was made."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import time
 from typing import Optional
 
@@ -15,6 +16,7 @@ from api.settings import Settings
 from devices.adb import AdbServer
 from devices.errors import DeviceError
 from devices.runner import run_script
+from flows.comments import comment_source
 from flows.script_configs import RUNNABLE_SCRIPTS, parse_config
 from flows.tags import AUTO_RETRIES_TAG
 
@@ -23,11 +25,16 @@ from flows.tags import AUTO_RETRIES_TAG
 
 @task(name="run-script", cache_policy=NO_CACHE, persist_result=False)
 def run_script_on_phone(
-    adb_host: str, adb_port: int, serial: str, script_name: str, config: dict,
-    task_id: Optional[int], platform: str,
+    settings: Settings, serial: str, script_name: str, config: dict,
+    task_id: Optional[int], platform: str, username: Optional[str],
 ) -> str:
     return run_script(
-        AdbServer(adb_host, adb_port), serial, script_name, config, task_id=task_id, platform=platform
+        AdbServer(settings.adb_host, settings.adb_port), serial, script_name, config,
+        task_id=task_id,
+        platform=platform,
+        username=username,
+        artifacts_dir=settings.artifacts_dir / str(task_id) if task_id is not None else None,
+        comments=comment_source(config, random.Random()) if script_name == "account_warmup" else None,
     )
 
 
@@ -67,8 +74,7 @@ def run_task(
         if attempt:
             time.sleep(settings.auto_retry_delay_seconds)
         state = run_script_on_phone(
-            settings.adb_host, settings.adb_port, serial, script_name, config, task_id, platform,
-            return_state=True,
+            settings, serial, script_name, config, task_id, platform, username, return_state=True
         )
         error = None if state.is_completed() else state.result(raise_on_failure=False)
         if not (isinstance(error, DeviceError) and error.transient):

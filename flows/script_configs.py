@@ -31,6 +31,8 @@ class PostConfig(ScriptConfig):
     add_sound_volume: int = Field(50, ge=0, le=100)
     add_product_link: int = 0
     placement: Literal["reel", "story"] = "reel"
+    # Filled in by the API when it creates the task: the exact server files this task posts.
+    files: list[str] = []
 
     @field_validator("add_sound")
     @classmethod
@@ -107,11 +109,9 @@ SCRIPT_CONFIGS: dict[str, type[ScriptConfig]] = {
     "account_warmup": WarmupConfig,
 }
 
-# Scripts whose full behaviour runs today; the others validate but answer 40003 until they do.
-RUNNABLE_SCRIPTS = frozenset({"follow", "unfollow"})
-KNOWN_NOT_RUNNABLE = frozenset(
-    {"like", "comment", "message", "super_marketing", "profile", "scrape_user", "post", "account_warmup"}
-)
+RUNNABLE_SCRIPTS = frozenset(SCRIPT_CONFIGS)
+# Known to the original product but not implemented here: 40003 until they are.
+KNOWN_NOT_RUNNABLE = frozenset({"like", "comment", "message", "super_marketing", "profile", "scrape_user"})
 FANNED_OUT_BY_TARGET = frozenset({"follow", "unfollow"})
 
 

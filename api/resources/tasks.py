@@ -29,7 +29,7 @@ def ok(resp: falcon.Response, data) -> None:
     resp.media = envelope(0, "success", data)
 
 
-def _media(req: falcon.Request):
+def media(req: falcon.Request):
     return req.get_media(default_when_empty=None)
 
 
@@ -44,7 +44,7 @@ class TaskCollection:
         ok(resp, self.tasks.list(filters, query.page, query.page_size))
 
     def on_post(self, req, resp):
-        body = parse_body(CreateTaskBody, _media(req))
+        body = parse_body(CreateTaskBody, media(req))
         ids = self.tasks.create(body, datetime.now().astimezone(), self.rng)
         ok(resp, {"task_ids": ids, "created_count": len(ids)})
 
@@ -68,7 +68,7 @@ class TaskBatch:
         self.tasks = tasks
 
     def on_delete(self, req, resp):
-        body = parse_body(TaskIdsBody, _media(req))
+        body = parse_body(TaskIdsBody, media(req))
         ok(resp, self.tasks.delete(body.task_ids))
 
 

@@ -1,0 +1,76 @@
+"""Accounts: matching what is logged in, username mode, multi-account fan-out, enable/disable."""
+
+from __future__ import annotations
+
+import pytest
+
+
+def match(service, serial) -> dict[str, dict]:
+    data = service.ok("POST", "/account/match", json={"serials": [serial]})
+    return {a["username"]: a for a in data["accounts"]}
+
+
+def test_match_records_the_accounts_logged_in_on_a_phone(service, phones):
+    [serial] = phones.take()
+    phone = phones[serial]
+    found = match(service, serial)
+    expected = {u for names in phone.accounts.values() for u in names}
+    assert set(found) == expected
+    assert all(a["serial"] == serial and a["enabled"] for a in found.values())
+    listed = {a["username"] for a in service.ok("GET", "/account")["accounts"]}
+    assert expected <= listed
+
+
+def test_usernames_mode_runs_on_the_accounts_phone_as_that_account(service, phones):
+    [serial] = phones.take()
+    phone = phones[serial]
+    match(service, serial)
+    second = phone.accounts["tiktok"][1]
+    data = service.ok("POST", "/task", json={
+        "usernames": [f"@{second}"], "script_name": "follow", "script_config": {"target_users": ["zed"]}})
+    task = service.wait_for(data["task_ids"][0])
+    assert task["status"] == 2, task
+    assert task["serial"] == serial and task["username"] == second
+    assert "zed" in phone.following("tiktok", second)
+    assert "zed" not in phone.following("tiktok", phone.accounts["tiktok"][0])
+
+
+def test_multi_account_makes_one_task_per_enabled_account(service, phones):
+    [serial] = phones.take()
+    phone = phones[serial]
+    match(service, serial)
+    tiktok_a, tiktok_b = phone.accounts["tiktok"]
+    for username in phone.accounts["instagram"]:
+        service.ok("PATCH", f"/account/{username}", json={"enabled": False})
+    data = service.ok("POST", "/task", json={
+        "serials": [serial], "enable_multi_account": True,
+        "script_name": "follow", "script_config": {"target_users": ["multi"]}})
+    tasks = [service.wait_for(i) for i in data["task_ids"]]
+    assert sorted(t["username"] for t in tasks) == sorted([tiktok_a, tiktok_b])
+    assert all(t["status"] == 2 for t in tasks), tasks
+    assert "multi" in phone.following("tiktok", tiktok_a) and "multi" in phone.following("tiktok", tiktok_b)
+    status, body = service.call("POST", "/task", json={
+        "usernames": [phone.accounts["instagram"][0]], "script_name": "follow", "script_config": {"target_users": ["x"]}})
+    assert (status, body["code"]) == (400, 40001) and "Disabled" in body["message"]
+
+
+def test_account_crud(service, phones):
+    [serial] = phones.take()
+    created = service.ok("POST", "/account", json={"username": "@manual", "platform": "instagram", "serial": serial})
+    assert created == {"username": "manual", "platform": "instagram", "serial": serial, "enabled": True}
+    assert service.ok("PATCH", "/account/manual", json={"enabled": False})["enabled"] is False
+    assert service.ok("DELETE", "/account/manual") == {"deleted_count": 1}
+    assert service.call("DELETE", "/account/manual")[1]["code"] == 40401
+
+
+@pytest.mark.parametrize("body, field", [
+    ({"username": "u", "platform": "myspace", "serial": "S"}, "platform"),
+    ({"username": "u", "platform": "tiktok", "serial": "no-such-phone"}, "serial"),
+    ({"platform": "tiktok", "serial": "S"}, "username"),
+    ({"username": "u", "platform": "tiktok", "serial": "S", "enabled": "yes"}, "enabled"),
+])
+def test_bad_accounts_are_refused(service, phones, body, field):
+    [serial] = phones.take()
+    body = {k: (serial if v == "S" else v) for k, v in body.items()}
+    status, answer = service.call("POST", "/account", json=body)
+    assert (status, answer["code"]) == (400, 40001) and field in answer["message"], answer

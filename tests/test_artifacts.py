@@ -1,0 +1,27 @@
+"""A failed task leaves a screenshot and the UI hierarchy that an operator can download."""
+
+from __future__ import annotations
+
+
+def test_failed_task_has_screenshot_and_hierarchy(service, phones):
+    [serial] = phones.take()
+    phones[serial].missing_users.add("nobody-here")
+    [task_id] = service.create([serial], ["nobody-here"])
+    assert service.wait_for(task_id)["status"] == 3
+    artifacts = {a["name"]: a for a in service.ok("GET", f"/task/{task_id}/artifacts")["artifacts"]}
+    assert {"screenshot.png", "hierarchy.xml"} <= set(artifacts)
+    png = service.http.get(artifacts["screenshot.png"]["url"], timeout=10)
+    assert png.status_code == 200 and png.content.startswith(b"\x89PNG")
+    xml = service.http.get(artifacts["hierarchy.xml"]["url"], timeout=10)
+    assert xml.status_code == 200 and b"hierarchy" in xml.content
+
+
+def test_artifacts_of_a_successful_task_and_unknown_names(service, phones):
+    [serial] = phones.take()
+    [task_id] = service.create([serial], ["fine"])
+    assert service.wait_for(task_id)["status"] == 2
+    assert service.ok("GET", f"/task/{task_id}/artifacts")["artifacts"] == []
+    for name in ["nope.png", "..%2F..%2Findex.db"]:
+        status, body = service.call("GET", f"/task/{task_id}/artifacts/{name}")
+        assert (status, body["code"]) == (404, 40401)
+    assert service.call("GET", "/task/999999/artifacts")[1]["code"] == 40401

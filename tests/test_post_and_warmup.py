@@ -1,0 +1,117 @@
+"""post and account_warmup through the API, on simulated TikTok and Instagram."""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import pytest
+
+MP4 = b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 64
+JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 64
+
+
+@pytest.fixture
+def video(tmp_path):
+    path = tmp_path / "clip.mp4"
+    path.write_bytes(MP4)
+    return path
+
+
+def test_post_a_video_with_a_spun_caption(service, phones, video):
+    [serial] = phones.take()
+    phone = phones[serial]
+    data = service.ok("POST", "/task", json={
+        "serials": [serial], "script_name": "post",
+        "script_config": {"material_list": [str(video)], "captions": "{Hello|Hi} world #farm"},
+    })
+    task = service.wait_for(data["task_ids"][0], timeout=90)
+    assert task["status"] == 2, task
+    assert task["script_config"]["captions"] in ("Hello world #farm", "Hi world #farm")
+    [post] = phone.published
+    assert post["caption"] == task["script_config"]["captions"]
+    assert not [p for p in phone.fs.list("/sdcard/DCIM/Camera") if "phonefarm" in p], "pushed file left behind"
+
+
+def test_post_images_from_the_library_by_tag(service, phones):
+    [serial] = phones.take()
+    library = service.data_dir / "materials" / "cats"
+    library.mkdir(parents=True, exist_ok=True)
+    for i in range(3):
+        (library / f"cat{i}.jpg").write_bytes(JPEG)
+    data = service.ok("POST", "/task", json={
+        "serials": [serial], "script_name": "post",
+        "script_config": {"content_type": 1, "image_count": 2, "materials_tags": "cats", "platform": "instagram",
+                          "placement": "story"},
+    })
+    task = service.wait_for(data["task_ids"][0], timeout=90)
+    assert task["status"] == 2, task
+    assert len(task["script_config"]["files"]) == 2
+    [post] = phones[serial].published
+    assert post["platform"] == "instagram" and post["placement"] == "story"
+
+
+@pytest.mark.parametrize("config, words", [
+    ({"material_list": ["/no/such/file.mp4"]}, "does not exist"),
+    ({"material_list": ["/etc/hostname"]}, "not a video"),
+    ({"material_source": "localFolder", "material_path": "/no/such/folder"}, "not a folder"),
+    ({"materials_tags": "no-such-tag"}, "No video found"),
+    ({"post_way": "useSound"}, "sound_name"),
+])
+def test_bad_material_is_refused_at_creation(service, phones, config, words):
+    [serial] = phones.take()
+    status, body = service.call("POST", "/task", json={"serials": [serial], "script_name": "post", "script_config": config})
+    assert (status, body["code"]) == (400, 40001) and words in body["message"], body
+
+
+def test_upload_that_never_finishes_fails_with_a_remark(service, phones, video):
+    [serial] = phones.take()
+    phones[serial].upload_never_finishes = True
+    data = service.ok("POST", "/task", json={
+        "serials": [serial], "script_name": "post",
+        "script_config": {"material_list": [str(video)], "upload_wait_time": 2},
+    })
+    task = service.wait_for(data["task_ids"][0], timeout=90)
+    assert task["status"] == 3 and "did not finish" in task["remark"], task
+
+
+class FakeChat(BaseHTTPRequestHandler):
+    """A local OpenAI-compatible endpoint: no network at test time."""
+
+    def do_POST(self):
+        request = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        assert request["messages"][0]["content"]
+        body = json.dumps({"choices": [{"message": {"content": "Generated remark"}}]}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def chat_endpoint():
+    server = HTTPServer(("127.0.0.1", 0), FakeChat)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/v1"
+    server.shutdown()
+
+
+def test_warmup_watches_likes_and_comments_from_a_chat_endpoint(service, phones, chat_endpoint):
+    [serial] = phones.take()
+    phone = phones[serial]
+    data = service.ok("POST", "/task", json={
+        "serials": [serial], "script_name": "account_warmup",
+        "script_config": {"task_duration": 6, "min_duration": 1, "max_duration": 1, "topic": "cooking\ndogs",
+                          "like_probable": 100, "comment_probable": 100, "generate_by_chatgpt": True,
+                          "chatgpt_settings": {"base_url": chat_endpoint, "api_key": "k", "model": "m"}},
+    })
+    task = service.wait_for(data["task_ids"][0], timeout=90)
+    assert task["status"] == 2, task
+    assert phone.watched and phone.searched_topics and phone.searched_topics[0] in ("cooking", "dogs")
+    assert phone.engaged("like", "tiktok")
+    assert any(text == "Generated remark" for _, text in phone.engaged("comment", "tiktok"))
