@@ -24,6 +24,7 @@ from api.plans import PLANS
 from api.settings import Settings
 from api.tasks import TaskService
 from devices.adb import AdbServer, adb_binary, server_alive
+from devices.simulator.samples import write_sample_materials
 
 log = logging.getLogger("phonefarm")
 REPO_DIR = Path(__file__).resolve().parent.parent
@@ -170,6 +171,7 @@ def run(settings: Settings) -> None:
             adb_child.start()
             wait_until(lambda: server_alive(adb), 15, "adb server", logs / "adb-server.log")
         if settings.simulate:
+            write_sample_materials(settings.material_library)
             simulator = simulator_child(settings, logs)
             children.append(simulator)
             simulator.start()

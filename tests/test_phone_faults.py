@@ -1,0 +1,79 @@
+"""Every simulated fault fails its task with a remark that says why, and leaves the phone free."""
+
+from __future__ import annotations
+
+import pytest
+
+from devices.simulator import apps
+
+
+def break_target(phone):
+    phone.missing_users.add("victim")
+
+
+def break_upload(phone):
+    phone.upload_never_finishes = True
+
+
+def break_app(phone):
+    phone.installed_packages.discard(apps.TIKTOK)
+
+
+def break_session(phone):
+    phone.logged_out.add(phone.accounts["tiktok"][0])
+
+
+def break_cable(phone):
+    phone.unplugged_seconds = 30  # longer than the automatic retry waits
+    phone.disconnect_after_commands = 3
+
+
+def break_feed(phone):
+    phone.feed_dump_always_fails = True
+
+
+def mend(phone):
+    phone.missing_users.clear()
+    phone.upload_never_finishes = False
+    phone.installed_packages.add(apps.TIKTOK)
+    phone.logged_out.clear()
+    phone.feed_dump_always_fails = False
+    phone.plug_in()
+
+
+FOLLOW = {"script_name": "follow", "script_config": {"target_users": ["victim"]}}
+
+
+@pytest.fixture(scope="module")
+def video(tmp_path_factory):
+    path = tmp_path_factory.mktemp("media") / "clip.mp4"
+    path.write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 64)
+    return str(path)
+
+
+@pytest.mark.parametrize("fault, request_body, remark", [
+    (break_target, FOLLOW, "does not exist"),
+    (break_upload, {"script_name": "post", "script_config": {"upload_wait_time": 1}}, "did not finish"),
+    (break_app, FOLLOW, "not installed"),
+    (break_session, FOLLOW, "logged out"),
+    (break_cable, FOLLOW, "connected"),  # "disconnected during the task", then "not connected" on the retry
+    (break_feed, {"script_name": "account_warmup", "script_config": {"task_duration": 3, "min_duration": 1, "max_duration": 1}},
+     "UI not recognised"),
+])
+def test_fault_fails_the_task_with_its_remark_and_frees_the_phone(service, phones, video, fault, request_body, remark):
+    [serial] = phones.take()
+    phone = phones[serial]
+    fault(phone)
+    body = {"serials": [serial], **request_body}
+    if fault is break_session:  # the session of the account the task acts as has expired
+        service.ok("POST", "/account/match", json={"serials": [serial]})
+        body = {"usernames": [phone.accounts["tiktok"][0]], **request_body}
+    if body["script_name"] == "post":
+        body["script_config"] = {**body["script_config"], "material_list": [video]}
+    data = service.ok("POST", "/task", json=body)
+    task = service.wait_for(data["task_ids"][0], timeout=120)
+    assert task["status"] == 3, task
+    assert remark in task["remark"], task
+    mend(phone)
+    [after] = service.create([serial], ["survivor"])
+    assert service.wait_for(after, timeout=90)["status"] == 2
