@@ -9,30 +9,6 @@ import pytest
 
 from devices.errors import DeviceError
 from devices.runner import run_script
-from devices.testing import running_farm, start_adb_server
-
-
-@pytest.fixture(scope="module")
-def adb(tmp_path_factory):
-    handle = start_adb_server(tmp_path_factory.mktemp("adb"))
-    yield handle.server
-    handle.stop()
-
-
-@pytest.fixture
-def farm(adb):
-    with running_farm(adb, 1) as farm:
-        yield farm
-
-
-@pytest.fixture
-def serial(farm):
-    return farm.serials[0]
-
-
-@pytest.fixture
-def phone(farm, serial):
-    return farm.phones[serial]
 
 
 class FakeTime:

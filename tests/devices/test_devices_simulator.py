@@ -8,14 +8,7 @@ from adbutils import AdbError
 from devices.adb import (AdbServer, client_for, connect_phone, disconnect_phone, list_phones, open_phone,
                          server_alive)
 from devices.errors import DeviceError
-from devices.testing import free_port, running_farm, start_adb_server
-
-
-@pytest.fixture(scope="module")
-def adb(tmp_path_factory):
-    handle = start_adb_server(tmp_path_factory.mktemp("adb"))
-    yield handle.server
-    handle.stop()
+from devices.testing import free_port, running_farm
 
 
 @pytest.fixture
