@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Optional
 
 import httpx
 import waitress
@@ -130,9 +131,18 @@ def deploy(settings: Settings, logs: Path) -> None:
         raise StartupFailed(f"prefect deploy failed; see {logs / 'deploy.log'}")
 
 
-def requeue_orphans(orchestrator: Orchestrator) -> None:
+def active_runs_or_none(orchestrator: Optional[Orchestrator]) -> tuple[str, ...]:
+    if orchestrator is None:
+        return ()
     try:
-        count = orchestrator.requeue_orphans("Back in the queue: the service stopped while it ran")
+        return tuple(orchestrator.active_run_ids())
+    except OrchestratorUnavailable:
+        return ()
+
+
+def requeue_orphans(orchestrator: Orchestrator, interrupted: tuple[str, ...] = ()) -> None:
+    try:
+        count = orchestrator.requeue_orphans("Back in the queue: the service stopped while it ran", interrupted)
     except OrchestratorUnavailable:
         log.warning("could not re-queue interrupted runs: the Prefect server is unreachable")
         return
@@ -212,7 +222,8 @@ def run(settings: Settings) -> None:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         if keeper:
             keeper.stop()
-        supervisor.stop(after_worker_stopped=lambda: orchestrator and requeue_orphans(orchestrator))
+        interrupted = active_runs_or_none(orchestrator)
+        supervisor.stop(after_worker_stopped=lambda: orchestrator and requeue_orphans(orchestrator, interrupted))
         if orchestrator:
             orchestrator.close()
         print("stopped", flush=True)

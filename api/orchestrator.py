@@ -309,11 +309,19 @@ class Orchestrator:
         """The farm's runs that hold a phone right now."""
         return self.page(RunQuery(state_types=("PENDING", "RUNNING", "CANCELLING")), offset=0, limit=200)
 
-    def requeue_orphans(self, message: str) -> int:
-        """Runs left started by a worker that is gone: back to Scheduled (stopping ones end Cancelled)."""
-        orphans = self.page(RunQuery(state_types=("PENDING", "RUNNING", "CANCELLING")), offset=0, limit=200)
+    def active_run_ids(self) -> list[str]:
+        return [str(run.id) for run in self.active_runs()]
+
+    def requeue_orphans(self, message: str, interrupted: tuple[str, ...] = ()) -> int:
+        """Runs left started by a worker that is gone: back to Scheduled (stopping ones end Cancelled).
+        `interrupted` runs were active when we stopped the worker; killing their process may have
+        let them report Crashed first, and they go back too."""
+        orphans = {str(run.id): run for run in self.active_runs()}
+        for run_id, run in self.read_runs([i for i in interrupted if i not in orphans]).items():
+            if run.state_type == StateType.CRASHED:
+                orphans[run_id] = run
         with self._writing():
-            for run in orphans:
+            for run in orphans.values():
                 if run.state_type == StateType.CANCELLING:
                     self._client.set_flow_run_state(run.id, Cancelled(message="Stopped through the API"), force=True)
                 else:
