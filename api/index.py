@@ -194,9 +194,6 @@ class Index:
         rows = self.db.query("SELECT id, script_name FROM tasks WHERE flow_run_id IS NULL")
         return [(row["id"], row["script_name"]) for row in rows]
 
-    def count_tasks(self) -> int:
-        return self.db.execute("SELECT count(*) FROM tasks WHERE deleted_at IS NULL").fetchone()[0]
-
     # Phones ----------------------------------------------------------------
 
     def remember_phones(self, serials: Iterable[str]) -> None:

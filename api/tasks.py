@@ -4,24 +4,24 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, replace
-from pathlib import Path
 from datetime import datetime
+from pathlib import Path
 from typing import Callable, Optional
 
 from pydantic import ValidationError
 
 from api import materials
-from api.spintax import spin
 from api.bodies import CreateTaskBody, validation_failure
 from api.errors import ApiError, Code, invalid, not_found
 from api.fanout import PlannedTask, by_account, by_phone, by_target
 from api.index import Index, NewTask, TaskRow
 from api.orchestrator import FINAL_STATE_TYPES, NewRun, Orchestrator, OrchestratorUnavailable, RunGone, RunQuery
 from api.schedule import BadStartTime, first_start, spaced_starts
+from api.spintax import spin
 from api.status import STATE_TYPES_BY_STATUS, TaskStatus
 from api.views import task_view
-from flows.tags import FARM_TAG
 from flows.script_configs import KNOWN_NOT_RUNNABLE, RUNNABLE_SCRIPTS, SCRIPT_CONFIGS, platform_hint
+from flows.tags import FARM_TAG
 
 FAILED_TYPES = STATE_TYPES_BY_STATUS[TaskStatus.FAILED]
 MAX_PAGE_SIZE = 100

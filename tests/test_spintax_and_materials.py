@@ -1,0 +1,65 @@
+"""Spintax and the choice of post materials, without a service."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from api.errors import ApiError
+from api.materials import IMAGE, VIDEO, candidates, media_kind, pick
+from api.spintax import spin
+from flows.script_configs import PostConfig
+
+MP4 = b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 16
+JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 16
+
+
+def test_spin_picks_one_option_per_group_innermost_first():
+    rng = random.Random(3)
+    results = {spin("{Hi|Hello} {there|{you|all}}!", rng) for _ in range(200)}
+    assert results == {f"{a} {b}!" for a in ("Hi", "Hello") for b in ("there", "you", "all")}
+    assert spin("no groups | here", rng) == "no groups | here"
+
+
+def test_media_kind_reads_the_first_bytes(tmp_path):
+    (tmp_path / "v.jpg").write_bytes(MP4)  # a video with an image's name is still a video
+    (tmp_path / "i.bin").write_bytes(JPEG)
+    (tmp_path / "t.mp4").write_text("not media")
+    assert media_kind(tmp_path / "v.jpg") == VIDEO
+    assert media_kind(tmp_path / "i.bin") == IMAGE
+    assert media_kind(tmp_path / "t.mp4") is None
+    assert media_kind(tmp_path / "missing") is None
+
+
+def test_library_tags_are_folder_names(tmp_path):
+    for folder, name in [("cats", "a.mp4"), ("cats/funny", "b.mp4"), ("dogs", "c.mp4")]:
+        (tmp_path / folder).mkdir(parents=True, exist_ok=True)
+        (tmp_path / folder / name).write_bytes(MP4)
+    config = PostConfig(materials_tags="funny, dogs").model_dump()
+    assert sorted(p.name for p in candidates(config, tmp_path)) == ["b.mp4", "c.mp4"]
+    everything = candidates(PostConfig().model_dump(), tmp_path)
+    assert len(everything) == 3
+    [chosen] = pick(PostConfig().model_dump(), everything, random.Random(1))
+    assert chosen in {str(p) for p in everything}
+
+
+def test_images_take_image_count(tmp_path):
+    for i in range(4):
+        (tmp_path / f"{i}.jpg").write_bytes(JPEG)
+    config = PostConfig(content_type=1, image_count=3, material_source="localFolder", material_path=str(tmp_path)).model_dump()
+    files = candidates(config, tmp_path / "library")
+    assert len(pick(config, files, random.Random(1))) == 3
+
+
+@pytest.mark.parametrize("config", [
+    {"material_list": ["/nope.mp4"]},
+    {"material_source": "localFolder", "material_path": "/nope"},
+    {"content_type": 1},  # the library holds only a video
+])
+def test_unusable_materials_are_refused(tmp_path, config):
+    (tmp_path / "v").mkdir()
+    (tmp_path / "v" / "only.mp4").write_bytes(MP4)
+    with pytest.raises(ApiError) as refused:
+        candidates(PostConfig(**config).model_dump(), tmp_path)
+    assert refused.value.code == 40001
