@@ -16,6 +16,44 @@ from typing import Callable, Optional
 log = logging.getLogger(__name__)
 
 _PR_SET_PDEATHSIG = 1
+_PR_SET_CHILD_SUBREAPER = 36
+
+
+def become_subreaper() -> None:
+    """Linux: orphans of our children (flow-run processes whose worker died) become ours to stop."""
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_CHILD_SUBREAPER, 1)
+    except OSError:
+        pass
+
+
+def _children_by_parent() -> dict[int, list[int]]:
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                ppid = int(stat.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        children.setdefault(ppid, []).append(int(entry))
+    return children
+
+
+def direct_children(parent: int) -> list[int]:
+    return _children_by_parent().get(parent, [])
+
+
+def descendants(root: int) -> list[int]:
+    """Every living process below `root`, from /proc."""
+    children = _children_by_parent()
+    found, todo = [], [root]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
 
 
 def _die_with_parent() -> None:
@@ -74,6 +112,13 @@ class Child:
         _kill_group(self.process.pid)  # leftovers of its group (flow-run processes of the worker)
 
 
+def _kill_pid(pid: int) -> None:
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
 def _kill_group(pgid: int) -> None:
     try:
         os.killpg(pgid, signal.SIGKILL)
@@ -113,5 +158,12 @@ class Supervisor:
             self._thread.join(timeout=5)
         for child in reversed(self.children):
             child.stop()
-            if child.name == "worker" and after_worker_stopped:
-                after_worker_stopped()
+            if child.name == "worker":
+                # Flow-run processes may sit in process groups of their own; once the worker is
+                # gone they are orphans, re-parented to us (the subreaper): stop them too.
+                known = {c.process.pid for c in self.children if c.process}
+                for orphan in set(direct_children(os.getpid())) - known:
+                    for pid in [orphan, *descendants(orphan)]:
+                        _kill_pid(pid)
+                if after_worker_stopped:
+                    after_worker_stopped()

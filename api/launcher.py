@@ -16,7 +16,7 @@ import httpx
 import waitress
 
 from api.app import Services, create_app
-from api.children import Child, Supervisor
+from api.children import Child, Supervisor, become_subreaper
 from api.index import Index
 from api.keeper import Keeper
 from api.orchestrator import WORK_POOL, Orchestrator, OrchestratorUnavailable
@@ -155,6 +155,7 @@ def run(settings: Settings) -> None:
     logs.mkdir(parents=True, exist_ok=True)
     plan = PLANS[settings.plan]
     adb = AdbServer(settings.adb_host, settings.adb_port)
+    become_subreaper()
     children: list[Child] = []
     supervisor = Supervisor(children)
     keeper = None

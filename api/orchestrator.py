@@ -92,23 +92,27 @@ class HealthWatch:
     """Polls the server's health twice a second. Prefect's client retries a lost connection for
     many seconds, so requests check this first and get 50301 at once while the server is down."""
 
-    def __init__(self, api_url: str, interval: float = 0.5):
+    def __init__(self, api_url: str, interval: float = 0.5, failures_for_down: int = 2):
         self.url = f"{api_url}/health"
         self.interval = interval
+        self.failures_for_down = failures_for_down
+        self._failures = 0
         self.up = self._check()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="prefect-health", daemon=True)
         self._thread.start()
 
     def _check(self) -> bool:
+        # A refused connection fails at once; the long timeout only spares a busy server.
         try:
-            return httpx.get(self.url, timeout=1.0).status_code == 200
+            return httpx.get(self.url, timeout=5.0).status_code == 200
         except httpx.HTTPError:
             return False
 
     def _loop(self) -> None:
         while not self._stop.wait(self.interval):
-            self.up = self._check()
+            self._failures = 0 if self._check() else self._failures + 1
+            self.up = self._failures < self.failures_for_down
 
     def stop(self) -> None:
         self._stop.set()
