@@ -105,9 +105,8 @@ class Index:
     def db(self) -> sqlite_utils.Database:
         db = getattr(self._local, "db", None)
         if db is None:
-            conn = sqlite_utils.Database(self.path).conn
-            conn.execute("PRAGMA busy_timeout = 10000")
-            db = sqlite_utils.Database(conn)
+            db = sqlite_utils.Database(self.path)
+            db.conn.execute("PRAGMA busy_timeout = 10000")
             db.enable_wal()
             self._local.db = db
         return db

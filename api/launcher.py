@@ -12,14 +12,13 @@ import time
 from pathlib import Path
 from typing import Optional
 
-import httpx
 import waitress
 
 from api.app import Services, create_app
 from api.children import Child, Supervisor, become_subreaper
 from api.index import Index
 from api.keeper import Keeper
-from api.orchestrator import WORK_POOL, Orchestrator, OrchestratorUnavailable
+from api.orchestrator import WORK_POOL, Orchestrator, OrchestratorUnavailable, prefect_answers
 from api.phones import PhoneDirectory
 from api.plans import PLANS
 from api.settings import Settings
@@ -112,13 +111,6 @@ def wait_until(predicate, timeout: float, what: str, log_path: Path | None = Non
     raise StartupFailed(f"{what} did not come up within {timeout:.0f} s{tail}")
 
 
-def prefect_healthy(api_url: str) -> bool:
-    try:
-        return httpx.get(f"{api_url}/health", timeout=2).status_code == 200
-    except httpx.HTTPError:
-        return False
-
-
 def deploy(settings: Settings, logs: Path) -> None:
     """Apply prefect.yaml: the deployment the API creates its flow runs from."""
     env = _inherited_env(**prefect_env(settings), PHONEFARM_REPO_DIR=str(REPO_DIR))
@@ -170,7 +162,7 @@ def run(settings: Settings) -> None:
             server = prefect_server_child(settings, logs)
             children.append(server)
             server.start()
-        wait_until(lambda: prefect_healthy(settings.prefect_url), 90, "Prefect server",
+        wait_until(lambda: prefect_answers(settings.prefect_url, timeout=2), 90, "Prefect server",
                    logs / "prefect-server.log" if settings.starts_prefect_server else None)
         orchestrator = Orchestrator(settings.prefect_url, write_concurrency=settings.prefect_write_concurrency)
         orchestrator.ensure_work_pool(plan.device_limit)

@@ -202,13 +202,17 @@ class TaskService:
         row = self._row(task_id)
         return task_view(row, self._run(row), self.ui_url)
 
+    def _hidden(self) -> tuple[str, ...]:
+        """Runs of deleted tasks that Prefect still holds until they end: never listed or counted."""
+        return tuple(r.flow_run_id for r in self.index.unpurged_deletions())
+
     def _query(self, filters: ListFilters) -> RunQuery:
         return RunQuery(
             serial=filters.serial,
             script_name=filters.script_name,
             source=filters.source,
             state_types=STATE_TYPES_BY_STATUS[TaskStatus(filters.status)] if filters.status is not None else None,
-            hidden=tuple(r.flow_run_id for r in self.index.unpurged_deletions()),
+            hidden=self._hidden(),
         )
 
     def list(self, filters: ListFilters, page: int, page_size: int) -> dict:
@@ -219,7 +223,7 @@ class TaskService:
         return {"tasks": tasks, "total": self.orchestrator.count(query), "page": page, "page_size": page_size}
 
     def stats(self) -> dict:
-        hidden = tuple(r.flow_run_id for r in self.index.unpurged_deletions())
+        hidden = self._hidden()
         counts = {
             status.text: self.orchestrator.count(RunQuery(state_types=STATE_TYPES_BY_STATUS[status], hidden=hidden))
             for status in TaskStatus
@@ -253,7 +257,7 @@ class TaskService:
         return self.detail(task_id)
 
     def retry_all(self) -> int:
-        query = RunQuery(state_types=FAILED_TYPES, hidden=tuple(r.flow_run_id for r in self.index.unpurged_deletions()))
+        query = RunQuery(state_types=FAILED_TYPES, hidden=self._hidden())
         failed = []
         while True:
             runs = self.orchestrator.page(query, offset=len(failed), limit=200)

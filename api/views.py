@@ -23,7 +23,7 @@ def local_time(moment: Optional[datetime]) -> Optional[str]:
 def remark(state_type: Optional[str], state_name: Optional[str], message: Optional[str]) -> str:
     """What an operator reads next to the status: why it failed, or what it waits for."""
     message = (message or "").strip()
-    if state_type == "CANCELLED" or (state_type == "CANCELLING"):
+    if state_type in ("CANCELLED", "CANCELLING"):
         return f"stopped: {message}" if message else "stopped"
     if state_type == "CRASHED":
         return f"run crashed: {message}" if message else "run crashed"
