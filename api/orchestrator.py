@@ -368,19 +368,20 @@ class Orchestrator:
             self._client.set_flow_run_state(UUID(flow_run_id), Cancelled(message=message), force=True)
 
     def unindexed_runs(self) -> list[FlowRun]:
-        """Runs started on the deployment outside the API (the Prefect UI) that nobody has adopted."""
+        """Runs started on the deployment outside the API (the Prefect UI) that nobody has adopted:
+        those without tags, and those waiting in the inbox; each once, though it may be both."""
+        deployment = FlowRunFilterDeploymentId(any_=[self.deployment_id()])
         with _reachable(self._health):
-            return self._client.read_flow_runs(
-                flow_run_filter=FlowRunFilter(
-                    deployment_id=FlowRunFilterDeploymentId(any_=[self.deployment_id()]),
-                    tags=FlowRunFilterTags(is_null_=True),
-                ),
+            untagged = self._client.read_flow_runs(
+                flow_run_filter=FlowRunFilter(deployment_id=deployment, tags=FlowRunFilterTags(is_null_=True)),
                 limit=200,
-            ) + self._client.read_flow_runs(
+            )
+            waiting = self._client.read_flow_runs(
                 flow_run_filter=FlowRunFilter(
-                    deployment_id=FlowRunFilterDeploymentId(any_=[self.deployment_id()]),
+                    deployment_id=deployment,
                     work_queue_name=FlowRunFilterWorkQueueName(any_=[INBOX_QUEUE]),
                     state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.SCHEDULED])),
                 ),
                 limit=200,
             )
+        return list({run.id: run for run in [*untagged, *waiting]}.values())

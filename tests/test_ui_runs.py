@@ -40,6 +40,8 @@ def test_ui_run_on_the_default_queue_moves_to_its_phone(service, phones):
         original = prefect.read_flow_run(ui_run.id)
     assert original.state.type.value == "CANCELLED"
     assert str(task["id"]) in original.state.message
+    # One UI run makes one task, not one per query that found it.
+    assert service.ok("GET", "/task", params={"serial": serial})["total"] == 1
 
 
 def test_ui_run_on_the_phone_queue_is_indexed_where_it_is(service, phones):
