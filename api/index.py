@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import threading
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Iterable, Optional
 
@@ -41,6 +41,13 @@ CREATE TABLE IF NOT EXISTS settings (
     key TEXT PRIMARY KEY,
     value TEXT
 );
+CREATE TABLE IF NOT EXISTS idempotency (
+    key TEXT PRIMARY KEY,
+    body_hash TEXT NOT NULL,
+    response TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS idempotency_created ON idempotency (created_at);
 """
 
 
@@ -140,6 +147,8 @@ class Index:
             self.db.conn.executemany("DELETE FROM tasks WHERE id = ?", [(i,) for i in task_ids])
 
     def get(self, task_id: int) -> Optional[TaskRow]:
+        if not -(2**63) <= task_id < 2**63:
+            return None  # beyond SQLite's integers (it would raise OverflowError): no such task
         rows = list(self.db.query(
             "SELECT * FROM tasks WHERE id = ? AND deleted_at IS NULL AND flow_run_id IS NOT NULL", [task_id]
         ))
@@ -232,3 +241,23 @@ class Index:
     def delete_account(self, username: str) -> bool:
         with self.db.conn:
             return self.db.conn.execute("DELETE FROM accounts WHERE username = ?", [username]).rowcount > 0
+
+    # Idempotency keys ------------------------------------------------------
+
+    def idempotent_answer(self, key: str, ttl: timedelta) -> Optional[tuple[str, dict]]:
+        """(body hash, answer) remembered for key, unless older than ttl."""
+        since = (datetime.now(timezone.utc) - ttl).isoformat()
+        rows = list(self.db.query(
+            "SELECT body_hash, response FROM idempotency WHERE key = ? AND created_at > ?", [key, since]
+        ))
+        return (rows[0]["body_hash"], json.loads(rows[0]["response"])) if rows else None
+
+    def remember_answer(self, key: str, body_hash: str, answer: dict, ttl: timedelta) -> None:
+        since = (datetime.now(timezone.utc) - ttl).isoformat()
+        with self.db.conn:
+            self.db.conn.execute("DELETE FROM idempotency WHERE created_at <= ?", [since])
+            # REPLACE: an expired row of the same key may still be there.
+            self.db.conn.execute(
+                "INSERT OR REPLACE INTO idempotency (key, body_hash, response, created_at) VALUES (?, ?, ?, ?)",
+                [key, body_hash, json.dumps(answer), _now()],
+            )

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.bodies import CreateTaskBody, TaskIdsBody, parse_body
 from api.errors import envelope, not_found
+from api.idempotency import HEADER as IDEMPOTENCY_HEADER, Idempotency, check_key
 from api.tasks import MAX_PAGE_SIZE, ListFilters, TaskService
 
 
@@ -37,6 +38,7 @@ class TaskCollection:
     def __init__(self, tasks: TaskService, rng: random.Random):
         self.tasks = tasks
         self.rng = rng
+        self.idempotency = Idempotency(tasks.index)
 
     def on_get(self, req, resp):
         query = parse_body(ListQuery, dict(req.params))
@@ -44,9 +46,21 @@ class TaskCollection:
         ok(resp, self.tasks.list(filters, query.page, query.page_size))
 
     def on_post(self, req, resp):
+        key = req.get_header(IDEMPOTENCY_HEADER)
+        if key is not None:
+            check_key(key)
         body = parse_body(CreateTaskBody, media(req))
-        ids = self.tasks.create(body, datetime.now().astimezone(), self.rng)
-        ok(resp, {"task_ids": ids, "created_count": len(ids)})
+
+        def create() -> dict:
+            ids = self.tasks.create(body, datetime.now().astimezone(), self.rng)
+            return {"task_ids": ids, "created_count": len(ids)}
+
+        if key is None:
+            ok(resp, create())
+            return
+        answer, replayed = self.idempotency.answer(key, media(req), create)
+        resp.set_header("Idempotent-Replayed", "true" if replayed else "false")
+        ok(resp, answer)
 
 
 class TaskItem:

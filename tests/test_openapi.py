@@ -1,0 +1,67 @@
+"""GET /openapi.json describes every route, and schemathesis finds no 5xx and no answer off the schema."""
+
+from __future__ import annotations
+
+import pytest
+import requests
+import schemathesis
+from hypothesis import HealthCheck, settings
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance, response_headers_conformance, response_schema_conformance, status_code_conformance,
+)
+
+from api.openapi import build
+from tests.inprocess import routes, serve_app
+
+CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
+          response_schema_conformance, response_headers_conformance]
+
+
+@pytest.fixture(scope="module")
+def own_api(service, adb, tmp_path_factory):
+    """The session's Prefect and phones behind an app with an index of its own: random deletes and
+    retries here cannot touch the tasks of other tests."""
+    with serve_app(service.prefect_api, adb, tmp_path_factory.mktemp("openapi")) as served:
+        yield served
+
+
+def test_document_lists_exactly_the_routes_of_the_app(own_api):
+    app, base = own_api
+    response = requests.get(f"{base}/openapi.json", timeout=10)
+    assert response.status_code == 200
+    document = response.json()
+    assert document == build(1024 * 1024)
+    assert document["openapi"].startswith("3.")
+    documented = {(method.upper(), path) for path, ops in document["paths"].items() for method in ops}
+    assert documented == routes(app)
+    assert ("GET", "/openapi.json") in documented
+
+
+def test_document_names_the_envelope_limits_and_the_idempotency_key(own_api):
+    _, base = own_api
+    document = requests.get(f"{base}/openapi.json", timeout=10).json()
+    create = document["paths"]["/task"]["post"]
+    assert [p["name"] for p in create["parameters"]] == ["Idempotency-Key"]
+    assert {"200", "400", "401", "403", "404", "500", "503"} <= set(create["responses"])
+    assert create["responses"]["400"]["content"]["application/json"]["schema"]["properties"]["code"]["enum"] == [40001, 40002, 40003]
+    assert "1048576 bytes" in document["info"]["description"]
+    assert document["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
+    assert document["paths"]["/health"]["get"]["security"] == []
+    assert "401" not in document["paths"]["/health"]["get"]["responses"]
+
+
+# Built here rather than fetched: schemathesis needs it at collection time (its lazy fixture loader
+# does not work with pytest 9); the first test checks that the service serves this very document.
+schema = schemathesis.openapi.from_dict(build(1024 * 1024))
+
+
+@schema.parametrize()
+@settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
+def test_api_answers_within_its_schema(case, own_api):
+    _, base = own_api
+    if case.path == "/account/match" and not (isinstance(case.body, dict) and case.body.get("serials") is not None):
+        # Without serials it opens the apps on every attached phone: slow, and it would disturb
+        # phones that other tests' tasks may still be using. An empty list reads no phone.
+        case.body = {"serials": []}
+    case.call_and_validate(base_url=base, checks=CHECKS, timeout=30)
