@@ -31,7 +31,10 @@ def main(argv: list[str]) -> int:
     try:
         settings = Settings(**parse_args(argv))
     except ValidationError as error:
-        print(f"invalid settings: {error}", file=sys.stderr)
+        # Without the input values: one of them may be the API token.
+        for problem in error.errors(include_url=False, include_input=False):
+            where = ".".join(str(part) for part in problem["loc"]) or "settings"
+            print(f"invalid settings: {where}: {problem['msg']}", file=sys.stderr)
         return 2
     try:
         run(settings)

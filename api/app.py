@@ -10,8 +10,11 @@ from typing import Optional
 import falcon
 
 from api import errors
+from api.auth import TokenGate
 from api.children import Supervisor
 from api.errors import ApiError, Code
+from api.json_body import StrictJSONHandler
+from api.openapi import OpenApiDocument
 from api.phones import PhoneDirectory
 from api.plans import Plan
 from api.accounts import AccountBook
@@ -24,7 +27,7 @@ from api.resources.tasks import (
 from api.tasks import TaskService
 
 PREFIX = "/api/v1"
-UNGATED = {f"{PREFIX}/license/check", f"{PREFIX}/health"}
+UNGATED = {f"{PREFIX}/license/check", f"{PREFIX}/health", f"{PREFIX}/openapi.json"}
 
 
 @dataclass
@@ -34,6 +37,8 @@ class Services:
     plan: Plan
     artifacts_dir: Path = Path("artifacts")
     supervisor: Optional[Supervisor] = None  # absent when the API runs without its own children
+    api_token: Optional[str] = None
+    max_body_bytes: int = 1024 * 1024
 
 
 class PlanGate:
@@ -48,11 +53,13 @@ class PlanGate:
 
 
 def create_app(services: Services) -> falcon.App:
-    app = falcon.App(middleware=[PlanGate(services.plan)])
+    app = falcon.App(middleware=[TokenGate(services.api_token), PlanGate(services.plan)])
     app.req_options.strip_url_path_trailing_slash = True
     # Bodies are JSON whatever the client labels them (curl -d says form-urlencoded).
     app.req_options.default_media_type = falcon.MEDIA_JSON
-    app.req_options.media_handlers[falcon.MEDIA_URLENCODED] = falcon.media.JSONHandler()
+    body = StrictJSONHandler(services.max_body_bytes)
+    app.req_options.media_handlers[falcon.MEDIA_JSON] = body
+    app.req_options.media_handlers[falcon.MEDIA_URLENCODED] = body
     errors.install(app)
     tasks = services.tasks
     # Literal segments win over {task_id} in Falcon's router, so batch/stats/retry-all are never ids.
@@ -73,4 +80,5 @@ def create_app(services: Services) -> falcon.App:
     app.add_route(f"{PREFIX}/account/{{username}}", AccountItem(book))
     app.add_route(f"{PREFIX}/license/check", LicenseCheck(services.plan))
     app.add_route(f"{PREFIX}/health", Health(services))
+    app.add_route(f"{PREFIX}/openapi.json", OpenApiDocument(services.max_body_bytes))
     return app

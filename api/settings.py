@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Optional
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from api.plans import PLANS
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 class Settings(BaseSettings):
@@ -20,9 +30,10 @@ class Settings(BaseSettings):
     port: int = Field(50809, ge=0, le=65535)
     data_dir: Path = Path("./data")
     simulate: int = Field(0, ge=0, le=200)
+    # Required when `host` is not loopback. SecretStr: it never shows in a repr or a log line.
+    api_token: Optional[SecretStr] = Field(None, min_length=16)
+    # The Prefect server started here (and its UI) listens on 127.0.0.1 only: it has no login.
     prefect_port: int = Field(4200, ge=0, le=65535)
-    # Where the Prefect server started here listens (its UI too); 0.0.0.0 inside a container.
-    prefect_host: str = "127.0.0.1"
     # An existing Prefect server to use instead of starting one (scale-out).
     prefect_api_url: Optional[str] = Field(
         None, validation_alias=AliasChoices("PHONEFARM_PREFECT_API_URL", "PREFECT_API_URL")
@@ -46,7 +57,11 @@ class Settings(BaseSettings):
     api_threads: int = Field(8, ge=1)
     prefect_write_concurrency: int = Field(4, ge=1)
     max_tasks_per_request: int = Field(1000, ge=1)
+    # 1 MiB holds 1000 serials and a long script_config many times over; larger bodies are refused (40001).
+    max_body_bytes: int = Field(1024 * 1024, ge=1024)
     ui_adoption_seconds: float = Field(2.0, gt=0)
+    # Folders besides the material library that post tasks may take files from (JSON list).
+    material_roots: list[Path] = []
 
     @field_validator("plan")
     @classmethod
@@ -55,6 +70,15 @@ class Settings(BaseSettings):
             if name.lower() == value.lower():
                 return name
         raise ValueError(f"plan must be one of {', '.join(PLANS)}")
+
+    @model_validator(mode="after")
+    def _token_off_loopback(self) -> "Settings":
+        if not is_loopback(self.host) and self.api_token is None:
+            raise ValueError(
+                f"listening on {self.host} (not loopback) needs an API token: set PHONEFARM_API_TOKEN "
+                "(16 characters or more); clients then send 'Authorization: Bearer <token>'"
+            )
+        return self
 
     @property
     def api_url(self) -> str:

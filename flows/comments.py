@@ -9,6 +9,8 @@ from typing import Callable, Optional
 
 import requests
 
+from flows.secrets import reveal
+
 log = logging.getLogger(__name__)
 EMOJI = ["😀", "🔥", "👏", "😍", "💯", "🙌", "✨", "😂", "👍", "❤️"]
 
@@ -21,11 +23,12 @@ def template_comments(lines: list[str], order: str, rng: random.Random) -> Calla
 def chatgpt_comments(settings: dict, timeout: float = 30) -> Callable[[], str]:
     """One completion per comment from any endpoint that speaks the OpenAI chat API."""
     base_url = str(settings.get("base_url") or "https://api.openai.com/v1").rstrip("/")
+    api_key = reveal(settings.get("api_key"))
 
     def ask() -> str:
         response = requests.post(
             f"{base_url}/chat/completions",
-            headers={"Authorization": f"Bearer {settings.get('api_key', '')}"},
+            headers={"Authorization": f"Bearer {api_key}"},
             json={
                 "model": settings.get("model", "gpt-4o-mini"),
                 "messages": [{"role": "user", "content": settings.get("prompt") or "Write a short, friendly comment for a video."}],

@@ -2,19 +2,10 @@
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 import requests
-import waitress
 
-from api.app import Services, create_app
-from api.index import Index
-from api.orchestrator import Orchestrator
-from api.phones import PhoneDirectory
-from api.plans import PLANS
-from api.tasks import TaskService
-from devices.testing import free_port
+from tests.inprocess import serve_app
 
 
 def test_devices_lists_phones_and_picks_up_new_ones(service, phones):
@@ -45,24 +36,14 @@ def test_health_reports_every_part(service):
     assert health["api"] == "up" and health["prefect"] == "up" and health["adb"] == "up"
     assert health["phones"] >= 1
     assert health["processes"]["worker"] == "up" and health["processes"]["prefect-server"] == "up"
+    assert health["worker"] == "up" and set(health["restarts"]) == set(health["processes"])
 
 
 @pytest.fixture
 def starter_api(service, adb, tmp_path):
     """The same farm behind an app built for the Starter plan, on a real waitress server."""
-    orchestrator = Orchestrator(service.prefect_api, write_concurrency=2)
-    index = Index(tmp_path / "index.db")
-    phones = PhoneDirectory(adb, index, orchestrator)
-    tasks = TaskService(index, orchestrator, phones.known_serials, ui_url="", retry_limit=3,
-                        max_tasks_per_request=10)
-    app = create_app(Services(tasks=tasks, phones=phones, plan=PLANS["Starter"]))
-    port = free_port()
-    server = waitress.create_server(app, host="127.0.0.1", port=port, threads=2)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{port}/api/v1"
-    server.close()
-    orchestrator.close()
+    with serve_app(service.prefect_api, adb, tmp_path, plan="Starter") as (_, base):
+        yield base
 
 
 def test_starter_plan_has_no_api(starter_api):

@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import json
+import uuid
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
+from prefect.client.orchestration import SyncPrefectClient
 
 MP4 = b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 64
 JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 64
 
 
 @pytest.fixture
-def video(tmp_path):
-    path = tmp_path / "clip.mp4"
+def video(service, request):
+    """In the material library: files elsewhere on the server are refused."""
+    path = service.data_dir / "materials" / "uploads" / f"{request.node.name}.mp4"
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(MP4)
     return path
 
@@ -53,9 +57,11 @@ def test_post_images_from_the_library_by_tag(service, phones):
 
 
 @pytest.mark.parametrize("config, words", [
-    ({"material_list": ["/no/such/file.mp4"]}, "does not exist"),
-    ({"material_list": ["/etc/hostname"]}, "not a video"),
-    ({"material_source": "localFolder", "material_path": "/no/such/folder"}, "not a folder"),
+    ({"material_list": ["uploads/no-such-file.mp4"]}, "does not exist"),
+    ({"material_list": ["/etc/hostname"]}, "outside the material folders"),
+    ({"material_list": ["../../../../../../etc/passwd"]}, "outside the material folders"),
+    ({"material_source": "localFolder", "material_path": "/etc"}, "outside the material folders"),
+    ({"material_source": "localFolder", "material_path": "no/such/folder"}, "not a folder"),
     ({"materials_tags": "no-such-tag"}, "No video found"),
     ({"post_way": "useSound"}, "sound_name"),
 ])
@@ -79,7 +85,10 @@ def test_upload_that_never_finishes_fails_with_a_remark(service, phones, video):
 class FakeChat(BaseHTTPRequestHandler):
     """A local OpenAI-compatible endpoint: no network at test time."""
 
+    authorizations: list[str] = []
+
     def do_POST(self):
+        self.authorizations.append(self.headers["Authorization"])
         request = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         assert request["messages"][0]["content"]
         body = json.dumps({"choices": [{"message": {"content": "Generated remark"}}]}).encode()
@@ -104,14 +113,24 @@ def chat_endpoint():
 def test_warmup_watches_likes_and_comments_from_a_chat_endpoint(service, phones, chat_endpoint):
     [serial] = phones.take()
     phone = phones[serial]
+    api_key = f"sk-test-{uuid.uuid4().hex}"
     data = service.ok("POST", "/task", json={
         "serials": [serial], "script_name": "account_warmup",
         "script_config": {"task_duration": 6, "min_duration": 1, "max_duration": 1, "topic": "cooking\ndogs",
                           "like_probable": 100, "comment_probable": 100, "generate_by_chatgpt": True,
-                          "chatgpt_settings": {"base_url": chat_endpoint, "api_key": "k", "model": "m"}},
+                          "chatgpt_settings": {"base_url": chat_endpoint, "api_key": api_key, "model": "m"}},
     })
     task = service.wait_for(data["task_ids"][0], timeout=90)
     assert task["status"] == 2, task
+    # The key reached the endpoint, from its Prefect Secret block, and nowhere else shows it:
+    # not the API's answers, not the run's parameters in the Prefect UI, no file of the service.
+    assert f"Bearer {api_key}" in FakeChat.authorizations
+    assert task["script_config"]["chatgpt_settings"]["api_key"].startswith("prefect-secret:chatgpt-key-")
+    assert api_key not in json.dumps(service.ok("GET", "/task", params={"page_size": 100}))
+    with SyncPrefectClient(service.prefect_api) as prefect:
+        assert api_key not in json.dumps(prefect.read_flow_run(task["flow_run_id"]).parameters)
+    leaks = [p for p in service.data_dir.rglob("*") if p.is_file() and api_key.encode() in p.read_bytes()]
+    assert not leaks, leaks
     assert phone.watched and phone.searched_topics and phone.searched_topics[0] in ("cooking", "dogs")
     assert phone.engaged("like", "tiktok")
     assert any(text == "Generated remark" for _, text in phone.engaged("comment", "tiktok"))

@@ -48,13 +48,13 @@ def test_images_take_image_count(tmp_path):
     for i in range(4):
         (tmp_path / f"{i}.jpg").write_bytes(JPEG)
     config = PostConfig(content_type=1, image_count=3, material_source="localFolder", material_path=str(tmp_path)).model_dump()
-    files = candidates(config, tmp_path / "library")
+    files = candidates(config, tmp_path / "library", extra_roots=(tmp_path,))
     assert len(pick(config, files, random.Random(1))) == 3
 
 
 @pytest.mark.parametrize("config", [
-    {"material_list": ["/nope.mp4"]},
-    {"material_source": "localFolder", "material_path": "/nope"},
+    {"material_list": ["nope.mp4"]},
+    {"material_source": "localFolder", "material_path": "nope"},
     {"content_type": 1},  # the library holds only a video
 ])
 def test_unusable_materials_are_refused(tmp_path, config):
@@ -63,3 +63,40 @@ def test_unusable_materials_are_refused(tmp_path, config):
     with pytest.raises(ApiError) as refused:
         candidates(PostConfig(**config).model_dump(), tmp_path)
     assert refused.value.code == 40001
+
+
+@pytest.fixture
+def roots(tmp_path):
+    """A library and an extra root with a video each, and a secret file outside both."""
+    library, extra, outside = tmp_path / "library", tmp_path / "extra", tmp_path / "outside"
+    for folder in (library, extra, outside):
+        folder.mkdir()
+        (folder / "clip.mp4").write_bytes(MP4)
+    (outside / "secret.key").write_bytes(b"\x00\x00\x00\x18ftypmp42 not really")
+    (library / "escape.mp4").symlink_to(outside / "clip.mp4")
+    (library / "escape-dir").symlink_to(outside)
+    return library, extra, outside
+
+
+def test_materials_from_the_library_and_allowed_roots(roots):
+    library, extra, _ = roots
+    config = PostConfig(material_list=["clip.mp4", str(extra / "clip.mp4")]).model_dump()
+    assert candidates(config, library, (extra,)) == [library / "clip.mp4", extra / "clip.mp4"]
+    # A symlink out of the library is never picked from the library or a folder either.
+    assert candidates(PostConfig().model_dump(), library, (extra,)) == [library / "clip.mp4"]
+
+
+@pytest.mark.parametrize("config", [
+    {"material_list": ["../outside/clip.mp4"]},
+    {"material_list": ["escape.mp4"]},
+    {"material_list": ["escape-dir/secret.key"]},
+    {"material_list": ["/etc/passwd"]},
+    {"material_source": "localFolder", "material_path": "escape-dir"},
+    {"material_source": "localFolder", "material_path": "/etc"},
+    {"material_source": "localFolder", "material_path": ".."},
+])
+def test_paths_out_of_the_roots_are_refused(roots, config):
+    library, extra, _ = roots
+    with pytest.raises(ApiError) as refused:
+        candidates(PostConfig(**config).model_dump(), library, (extra,))
+    assert refused.value.code == 40001 and "outside the material folders" in refused.value.message

@@ -40,9 +40,15 @@ def tokenize(line: str) -> list[str | Operator]:
 
     while i < len(line):
         char = line[i]
-        if char in " \t\n":
+        if char in " \t":
             finish_word()
             i += 1
+        elif char == "\n":  # like ; for sh
+            finish_word()
+            tokens.append(Operator(";"))
+            i += 1
+        elif char in _REDIRECTIONS or _expands(line, i):
+            _refuse_expansion(line, i)
         elif char == "'":
             end = line.find("'", i + 1)
             if end < 0:
@@ -89,10 +95,28 @@ def _double_quoted(line: str, i: int, word: list[str]) -> int:
         elif line.startswith("$?", i):
             word.append(_LAST_STATUS)
             i += 2
+        elif _expands(line, i):
+            _refuse_expansion(line, i)
         else:
             word.append(char)
             i += 1
     raise ShellSyntaxError('unterminated "')
+
+
+_REDIRECTIONS = "<>"
+
+
+def _expands(line: str, i: int) -> bool:
+    """A real sh would expand this (command substitution, a variable) where the simulator would not."""
+    if line[i] == "`":
+        return True
+    return line[i] == "$" and i + 1 < len(line) and (line[i + 1] in "({!#@*$-" or line[i + 1].isalnum() or line[i + 1] == "_")
+
+
+def _refuse_expansion(line: str, i: int) -> None:
+    # The device layer must quote every value; an unquoted one that a phone's sh would run or
+    # expand is a bug (shell injection), so the simulated phone fails loudly instead of guessing.
+    raise ShellSyntaxError(f"unquoted {line[i:i + 2]!r} would be expanded by a real shell: {line!r}")
 
 
 Output = tuple[bytes, int]
