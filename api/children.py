@@ -56,13 +56,42 @@ def descendants(root: int) -> list[int]:
     return found
 
 
-def _die_with_parent() -> None:
-    """Linux: the child gets SIGTERM if the launcher dies, even by SIGKILL."""
-    try:
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-    except OSError:
-        pass
-    os.setsid()  # its own process group, so stopping it reaches its children too
+def _die_with_parent(death_signal: int) -> Callable[[], None]:
+    """Linux: the child gets `death_signal` if the launcher dies, even by SIGKILL."""
+
+    def before_exec() -> None:
+        try:
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, death_signal)
+        except OSError:
+            pass
+        os.setsid()  # its own process group, so stopping it reaches its children too
+
+    return before_exec
+
+
+def processes_marked(marker: str) -> list[int]:
+    """Processes (other than this one) whose environment holds `marker`, e.g. PHONEFARM_INSTANCE=<dir>."""
+    wanted = marker.encode()
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == os.getpid():
+            continue
+        try:
+            with open(f"/proc/{entry}/environ", "rb") as environ:
+                if wanted in environ.read().split(b"\0"):
+                    found.append(int(entry))
+        except OSError:
+            continue
+    return found
+
+
+def kill_leftovers(marker: str) -> int:
+    """Processes a killed earlier life of the service left behind (a worker still waiting on its
+    runs, a flow-run process still driving a phone, a Prefect server holding its port)."""
+    leftovers = processes_marked(marker)
+    for pid in leftovers:
+        _kill_pid(pid)
+    return len(leftovers)
 
 
 @dataclass
@@ -76,6 +105,9 @@ class Child:
     process: Optional[subprocess.Popen] = field(default=None, repr=False)
     restarts: int = 0
     before_start: Optional[Callable[[], None]] = field(default=None, repr=False)
+    # SIGTERM lets a child stop its own children (Prefect's server stops uvicorn); the worker gets
+    # SIGKILL, because on SIGTERM it would wait for its flow runs to end.
+    death_signal: int = signal.SIGTERM
 
     def start(self) -> None:
         if self.process is not None:
@@ -87,7 +119,7 @@ class Child:
         with open(self.log_path, "ab") as out:
             self.process = subprocess.Popen(
                 self.argv, env=self.env, cwd=self.cwd, stdout=out, stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent,
+                stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent(self.death_signal),
             )
         log.info("started %s (pid %s), log %s", self.name, self.process.pid, self.log_path)
 
@@ -151,6 +183,17 @@ class Supervisor:
     def status(self) -> dict[str, str]:
         return {child.name: "up" if child.alive else "down" for child in self.children}
 
+    def restarts(self) -> dict[str, int]:
+        return {child.name: child.restarts for child in self.children}
+
+    def stop_orphans(self) -> None:
+        """Flow-run processes sit in sessions of their own; once their worker is gone they are
+        orphans, re-parented to us (the subreaper): stop them and whatever they started."""
+        known = {c.process.pid for c in self.children if c.process}
+        for orphan in set(direct_children(os.getpid())) - known:
+            for pid in [orphan, *descendants(orphan)]:
+                _kill_pid(pid)
+
     def stop(self, after_worker_stopped: Optional[Callable[[], None]] = None) -> None:
         """Stop children newest first; the hook runs once the worker is gone but Prefect still answers."""
         self._stop.set()
@@ -159,11 +202,6 @@ class Supervisor:
         for child in reversed(self.children):
             child.stop()
             if child.name == "worker":
-                # Flow-run processes may sit in process groups of their own; once the worker is
-                # gone they are orphans, re-parented to us (the subreaper): stop them too.
-                known = {c.process.pid for c in self.children if c.process}
-                for orphan in set(direct_children(os.getpid())) - known:
-                    for pid in [orphan, *descendants(orphan)]:
-                        _kill_pid(pid)
+                self.stop_orphans()
                 if after_worker_stopped:
                     after_worker_stopped()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
 import signal
@@ -15,7 +16,7 @@ from typing import Optional
 import waitress
 
 from api.app import Services, create_app
-from api.children import Child, Supervisor, become_subreaper
+from api.children import Child, Supervisor, become_subreaper, kill_leftovers
 from api.index import Index
 from api.keeper import Keeper
 from api.orchestrator import WORK_POOL, Orchestrator, OrchestratorUnavailable, prefect_answers
@@ -34,9 +35,18 @@ class StartupFailed(Exception):
     pass
 
 
-def _inherited_env(**extra: str) -> dict[str, str]:
+INSTANCE_VARIABLE = "PHONEFARM_INSTANCE"
+
+
+def instance_marker(settings: Settings) -> str:
+    """Every process the service starts (and theirs) carries this, so a later life can find leftovers."""
+    return f"{INSTANCE_VARIABLE}={settings.data_dir.resolve()}"
+
+
+def _inherited_env(settings: Settings, **extra: str) -> dict[str, str]:
     # Children inherit the launcher's environment (PATH, locale) plus what they are told here.
-    return {**os.environ, **extra}
+    name, value = instance_marker(settings).split("=", 1)
+    return {**os.environ, name: value, **extra}
 
 
 def prefect_env(settings: Settings) -> dict[str, str]:
@@ -63,11 +73,12 @@ def farm_env(settings: Settings) -> dict[str, str]:
 
 def prefect_server_child(settings: Settings, logs: Path) -> Child:
     env = _inherited_env(
+        settings,
         **prefect_env(settings),
         PREFECT_UI_STATIC_DIRECTORY=str((settings.data_dir / "prefect" / "ui").resolve()),
         PREFECT_UI_API_URL=settings.prefect_url,
     )
-    argv = [sys.executable, "-m", "prefect", "server", "start", "--host", settings.prefect_host,
+    argv = [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
             "--port", str(settings.prefect_port)]
     return Child("prefect-server", argv, env, logs / "prefect-server.log")
 
@@ -75,7 +86,7 @@ def prefect_server_child(settings: Settings, logs: Path) -> Child:
 def adb_server_child(settings: Settings, logs: Path) -> Child:
     home = (settings.data_dir / "adb-home").resolve()
     home.mkdir(parents=True, exist_ok=True)
-    env = _inherited_env(HOME=str(home), ADB_MDNS="0")
+    env = _inherited_env(settings, HOME=str(home), ADB_MDNS="0")
     argv = [adb_binary(), "-P", str(settings.adb_port), "nodaemon", "server"]
     return Child("adb-server", argv, env, logs / "adb-server.log")
 
@@ -83,11 +94,12 @@ def adb_server_child(settings: Settings, logs: Path) -> Child:
 def simulator_child(settings: Settings, logs: Path) -> Child:
     argv = [sys.executable, "-m", "devices.simulator", "--count", str(settings.simulate),
             "--adb-host", settings.adb_host, "--adb-port", str(settings.adb_port)]
-    return Child("simulator", argv, _inherited_env(), logs / "simulator.log", cwd=REPO_DIR)
+    return Child("simulator", argv, _inherited_env(settings), logs / "simulator.log", cwd=REPO_DIR)
 
 
 def worker_child(settings: Settings, logs: Path) -> Child:
     env = _inherited_env(
+        settings,
         **prefect_env(settings),
         **farm_env(settings),
         PREFECT_WORKER_QUERY_SECONDS=str(settings.worker_poll_seconds),
@@ -96,7 +108,7 @@ def worker_child(settings: Settings, logs: Path) -> Child:
     )
     argv = [sys.executable, "-m", "prefect", "worker", "start", "--pool", WORK_POOL, "--type", "process",
             "--limit", str(settings.worker_limit), "--name", f"{socket.gethostname()}-worker"]
-    return Child("worker", argv, env, logs / "worker.log", cwd=REPO_DIR)
+    return Child("worker", argv, env, logs / "worker.log", cwd=REPO_DIR, death_signal=signal.SIGKILL)
 
 
 def wait_until(predicate, timeout: float, what: str, log_path: Path | None = None) -> None:
@@ -113,7 +125,7 @@ def wait_until(predicate, timeout: float, what: str, log_path: Path | None = Non
 
 def deploy(settings: Settings, logs: Path) -> None:
     """Apply prefect.yaml: the deployment the API creates its flow runs from."""
-    env = _inherited_env(**prefect_env(settings), PHONEFARM_REPO_DIR=str(REPO_DIR))
+    env = _inherited_env(settings, **prefect_env(settings), PHONEFARM_REPO_DIR=str(REPO_DIR))
     with open(logs / "deploy.log", "ab") as out:
         done = subprocess.run(
             [sys.executable, "-m", "prefect", "--no-prompt", "deploy", "--all"],
@@ -123,23 +135,29 @@ def deploy(settings: Settings, logs: Path) -> None:
         raise StartupFailed(f"prefect deploy failed; see {logs / 'deploy.log'}")
 
 
-def active_runs_or_none(orchestrator: Optional[Orchestrator]) -> tuple[str, ...]:
-    if orchestrator is None:
-        return ()
-    try:
-        return tuple(orchestrator.active_run_ids())
-    except OrchestratorUnavailable:
-        return ()
+WORKER_DIED = "its worker process died while it ran on the phone; retry it if it should run again"
+SERVICE_STOPPED = "the service stopped while it ran on the phone; retry it if it should run again"
 
 
-def requeue_orphans(orchestrator: Orchestrator, interrupted: tuple[str, ...] = ()) -> None:
+def settle_orphans(orchestrator: Orchestrator, message: str, serials: Optional[set[str]]) -> None:
+    """Runs a gone worker left active: started ones end Crashed, the others go back to their queue."""
     try:
-        count = orchestrator.requeue_orphans("Back in the queue: the service stopped while it ran", interrupted)
+        crashed, requeued = orchestrator.settle_orphans(message, serials)
     except OrchestratorUnavailable:
-        log.warning("could not re-queue interrupted runs: the Prefect server is unreachable")
+        log.warning("could not settle interrupted runs: the Prefect server is unreachable")
         return
-    if count:
-        log.info("re-queued %d run(s) interrupted by a stop of the service", count)
+    if crashed or requeued:
+        log.warning("%d interrupted run(s) marked crashed, %d re-queued (%s)", crashed, requeued, message)
+
+
+def hold_data_dir(data_dir: Path):
+    """One service per data directory: a second one would share its index and Prefect database."""
+    lock = open(data_dir / "service.lock", "w")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        raise StartupFailed(f"another service is running on the data directory {data_dir.resolve()}") from None
+    return lock  # the lock lives as long as this open file; the kernel drops it if we are killed
 
 
 def run(settings: Settings) -> None:
@@ -152,11 +170,16 @@ def run(settings: Settings) -> None:
     supervisor = Supervisor(children)
     keeper = None
     orchestrator = None
+    local_serials = lambda: None  # noqa: E731  (replaced once the index is open)
 
     def stop_on_signal(signum, frame):
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, stop_on_signal)
+    data_dir_lock = hold_data_dir(settings.data_dir)
+    leftovers = kill_leftovers(instance_marker(settings))
+    if leftovers:
+        log.warning("stopped %d process(es) left behind by an earlier run of the service", leftovers)
     try:
         if settings.starts_prefect_server:
             server = prefect_server_child(settings, logs)
@@ -178,30 +201,44 @@ def run(settings: Settings) -> None:
             simulator = simulator_child(settings, logs)
             children.append(simulator)
             simulator.start()
+        index = Index(settings.index_path)
+        phones = PhoneDirectory(adb, index, orchestrator)
+        # Runs on a Prefect server of our own are all this PC's; on a shared one, only its phones'.
+        local_serials = (lambda: None) if settings.starts_prefect_server else phones.known_serials
+
         worker = worker_child(settings, logs)
-        # This PC's only worker is not running, so no run of the pool can be alive: put the
-        # runs a previous life of the service left behind back in their queues, then start it.
-        worker.before_start = lambda: requeue_orphans(orchestrator)
+
+        def before_worker_starts() -> None:
+            # This PC's worker is not running, so none of its runs can be alive any more.
+            message = WORKER_DIED if worker.restarts else SERVICE_STOPPED
+            supervisor.stop_orphans()
+            settle_orphans(orchestrator, message, local_serials())
+
+        worker.before_start = before_worker_starts
         children.append(worker)
         worker.start()
         supervisor.start()
 
-        index = Index(settings.index_path)
-        phones = PhoneDirectory(adb, index, orchestrator)
         tasks = TaskService(
             index, orchestrator, phones.known_serials,
             ui_url=settings.prefect_ui_url,
             retry_limit=settings.retry_limit,
             max_tasks_per_request=settings.max_tasks_per_request,
             material_library=settings.material_library,
+            material_roots=tuple(settings.material_roots),
         )
         tasks.recover_unfinished_creations()
         keeper = Keeper(tasks, settings.ui_adoption_seconds)
         keeper.start()
         app = create_app(Services(
-            tasks=tasks, phones=phones, plan=plan, artifacts_dir=settings.artifacts_dir, supervisor=supervisor
+            tasks=tasks, phones=phones, plan=plan, artifacts_dir=settings.artifacts_dir, supervisor=supervisor,
+            api_token=settings.api_token.get_secret_value() if settings.api_token else None,
+            max_body_bytes=settings.max_body_bytes,
         ))
-        http = waitress.create_server(app, host=settings.host, port=settings.port, threads=settings.api_threads)
+        # waitress buffers a whole body before the app sees it (1 GB by default). Up to 16 times the
+        # limit the app refuses it with the envelope (40001); beyond, waitress answers 413 itself.
+        http = waitress.create_server(app, host=settings.host, port=settings.port, threads=settings.api_threads,
+                                      max_request_body_size=16 * settings.max_body_bytes)
         print(f"API:       {settings.api_url}/", flush=True)
         print(f"Prefect UI: {settings.prefect_ui_url}", flush=True)
         print(f"Logs:      {logs.resolve()}", flush=True)
@@ -215,8 +252,10 @@ def run(settings: Settings) -> None:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         if keeper:
             keeper.stop()
-        interrupted = active_runs_or_none(orchestrator)
-        supervisor.stop(after_worker_stopped=lambda: orchestrator and requeue_orphans(orchestrator, interrupted))
+        supervisor.stop(
+            after_worker_stopped=lambda: orchestrator and settle_orphans(orchestrator, SERVICE_STOPPED, local_serials())
+        )
         if orchestrator:
             orchestrator.close()
+        data_dir_lock.close()
         print("stopped", flush=True)

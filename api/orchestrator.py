@@ -5,13 +5,13 @@ from __future__ import annotations
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from typing import Iterator, Optional
 from uuid import UUID
 
 import httpx
 from prefect.client.orchestration import SyncPrefectClient
-from prefect.client.schemas.actions import DeploymentFlowRunCreate, WorkPoolCreate, WorkPoolUpdate
+from prefect.client.schemas.actions import BlockDocumentCreate, DeploymentFlowRunCreate, WorkPoolCreate, WorkPoolUpdate
 from prefect.client.schemas.filters import (
     DeploymentFilter,
     DeploymentFilterId,
@@ -27,7 +27,7 @@ from prefect.client.schemas.filters import (
 from prefect.client.schemas.objects import FlowRun, StateType
 from prefect.client.schemas.sorting import FlowRunSort
 from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound, PrefectHTTPStatusError
-from prefect.states import Cancelled, Cancelling, Failed, Scheduled, to_state_create
+from prefect.states import Cancelled, Cancelling, Crashed, Failed, Scheduled, to_state_create
 
 from flows.tags import FARM_TAG
 
@@ -131,6 +131,15 @@ def _reachable(health: Optional[HealthWatch] = None) -> Iterator[None]:
         if error.response.status_code >= 500:
             raise OrchestratorUnavailable(f"HTTP {error.response.status_code}") from error
         raise
+
+
+@contextmanager
+def _existing(flow_run_id) -> Iterator[None]:
+    """A write to a run that a concurrent deletion removed raises RunGone, not Prefect's error."""
+    try:
+        yield
+    except ObjectNotFound as error:
+        raise RunGone(str(flow_run_id)) from error
 
 
 class Orchestrator:
@@ -262,9 +271,16 @@ class Orchestrator:
 
     def delete_named(self, names: list[str]) -> None:
         """Delete the runs with these names, if they exist (rolls back a half-made request)."""
-        for start in range(0, len(names), BULK_DELETE_LIMIT):
-            chunk = names[start:start + BULK_DELETE_LIMIT]
-            flow_runs = FlowRunFilter(name=FlowRunFilterName(any_=chunk)).model_dump(mode="json", exclude_unset=True)
+        self._bulk_delete(names, lambda chunk: FlowRunFilter(name=FlowRunFilterName(any_=chunk)))
+
+    def delete_runs(self, flow_run_ids: list[str]) -> None:
+        """Delete these runs, if they exist; the caller makes sure none of them is running."""
+        self._bulk_delete(flow_run_ids, lambda chunk: FlowRunFilter(id=FlowRunFilterId(any_=[UUID(i) for i in chunk])))
+
+    def _bulk_delete(self, keys: list[str], filter_for) -> None:
+        for start in range(0, len(keys), BULK_DELETE_LIMIT):
+            chunk = keys[start:start + BULK_DELETE_LIMIT]
+            flow_runs = filter_for(chunk).model_dump(mode="json", exclude_unset=True)
             with self._writing():
                 self._client.request(
                     "POST", "/flow_runs/bulk_delete", json={"flow_runs": flow_runs, "limit": len(chunk)}
@@ -317,43 +333,67 @@ class Orchestrator:
     def active_run_ids(self) -> list[str]:
         return [str(run.id) for run in self.active_runs()]
 
-    def requeue_orphans(self, message: str, interrupted: tuple[str, ...] = ()) -> int:
-        """Runs left started by a worker that is gone: back to Scheduled (stopping ones end Cancelled).
-        `interrupted` runs were active when we stopped the worker; killing their process may have
-        let them report Crashed first, and they go back too."""
-        orphans = {str(run.id): run for run in self.active_runs()}
-        for run_id, run in self.read_runs([i for i in interrupted if i not in orphans]).items():
-            if run.state_type == StateType.CRASHED:
-                orphans[run_id] = run
+    def abandoned_stops(self, older_than: timedelta) -> list[FlowRun]:
+        """Runs stopped while their process was starting, that nothing will ever end (Prefect 3.9):
+        the process finds Cancelling before its first step, never runs the script, and exits with
+        the run left CANCELLING. Never started (no start_time) and Cancelling for longer than a
+        process takes to start: no process can still run them."""
+        cutoff = datetime.now(timezone.utc) - older_than
+        return [
+            run for run in self.page(RunQuery(state_types=("CANCELLING",)), offset=0, limit=200)
+            if run.start_time is None and run.state is not None and run.state.timestamp < cutoff
+        ]
+
+    def settle_orphans(self, message: str, serials: Optional[set[str]] = None) -> tuple[int, int]:
+        """Runs left active by a worker that is gone (killed, or stopped with the service).
+        A run that had started on its phone is marked Crashed and is never re-run by itself: it may
+        have half-posted, so the operator decides (retry). A Pending run never touched its phone
+        and goes back to its queue; a Cancelling one ends Cancelled. `serials` limits this to the
+        queues of this PC's phones (other PCs' workers own the rest). Returns (crashed, requeued)."""
+        orphans = [
+            run for run in self.active_runs()
+            if serials is None or run.work_queue_name in {device_queue(s) for s in serials}
+        ]
+        crashed = requeued = 0
         with self._writing():
-            for run in orphans.values():
+            for run in orphans:
                 if run.state_type == StateType.CANCELLING:
                     self._client.set_flow_run_state(run.id, Cancelled(message="Stopped through the API"), force=True)
+                elif run.state_type == StateType.PENDING:
+                    self._client.set_flow_run_state(run.id, Scheduled(message="Back in the queue: its worker stopped before it started"), force=True)
+                    requeued += 1
                 else:
-                    self._client.set_flow_run_state(run.id, Scheduled(message=message), force=True)
-        return len(orphans)
+                    self._client.set_flow_run_state(run.id, Crashed(message=message), force=True)
+                    crashed += 1
+        return crashed, requeued
+
+    def save_secret(self, name: str, value: str) -> None:
+        """A Prefect Secret block: the UI shows its name, never its value (stored encrypted)."""
+        with _reachable(self._health):
+            block_type = self._client.read_block_type_by_slug("secret")
+            schema = self._client.get_most_recent_block_schema_for_block_type(block_type.id)
+        with self._writing():
+            try:
+                self._client.create_block_document(BlockDocumentCreate(
+                    name=name, data={"value": value}, block_type_id=block_type.id, block_schema_id=schema.id,
+                ))
+            except ObjectAlreadyExists:
+                pass  # named after the value's hash: an existing block holds the same value
 
     def stop(self, run: FlowRun) -> None:
         """A run that has not started is cancelled at once; a started one is killed by its worker."""
         message = "Stopped through the API"
-        with self._writing():
+        with self._writing(), _existing(run.id):
             if run.state_type in (StateType.RUNNING, StateType.PENDING):
                 self._client.set_flow_run_state(run.id, Cancelling(message=message), force=True)
             else:
                 self._client.set_flow_run_state(run.id, Cancelled(message=message), force=True)
 
     def rerun(self, flow_run_id: str) -> None:
-        with self._writing():
+        with self._writing(), _existing(flow_run_id):
             self._client.set_flow_run_state(
                 UUID(flow_run_id), Scheduled(message="Retried through the API"), force=True
             )
-
-    def delete(self, flow_run_id: str) -> None:
-        with self._writing():
-            try:
-                self._client.delete_flow_run(UUID(flow_run_id))
-            except ObjectNotFound:
-                pass
 
     def rename(self, flow_run_id: str, *, name: str, tags: list[str]) -> None:
         with self._writing():

@@ -38,7 +38,12 @@ class _NoAutostartConnection(AdbConnection):
 
 
 class _Client(adbutils.AdbClient):
+    def __init__(self, host: str, port: int, default_timeout: float | None = None):
+        super().__init__(host=host, port=port)
+        self.default_timeout = default_timeout
+
     def make_connection(self, timeout: float | None = None) -> AdbConnection:
+        timeout = timeout or self.default_timeout
         try:
             connection = _NoAutostartConnection(self.host, self.port)
         except (TimeoutError, socket.timeout) as error:
@@ -48,13 +53,14 @@ class _Client(adbutils.AdbClient):
         return connection
 
 
-def client_for(server: AdbServer) -> adbutils.AdbClient:
-    return _Client(host=server.host, port=server.port)
+def client_for(server: AdbServer, timeout: float | None = None) -> adbutils.AdbClient:
+    return _Client(server.host, server.port, timeout)
 
 
-def server_alive(server: AdbServer) -> bool:
+def server_alive(server: AdbServer, timeout: float = 2.0) -> bool:
+    """A server that accepts but does not answer (hung) counts as down after `timeout`."""
     try:
-        client_for(server).server_version()
+        client_for(server, timeout).server_version()
         return True
     except (AdbError, OSError, ValueError):
         return False

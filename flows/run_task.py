@@ -19,8 +19,7 @@ from devices.runner import run_script
 from flows.comments import comment_source
 from flows.script_configs import RUNNABLE_SCRIPTS, parse_config
 from flows.tags import AUTO_RETRIES_TAG
-
-
+from flows.worker_guard import die_with_worker
 
 
 @task(name="run-script", cache_policy=NO_CACHE, persist_result=False)
@@ -60,6 +59,7 @@ def run_task(
     task_id: Optional[int] = None,
     platform: str = "tiktok",
 ):
+    die_with_worker()
     logger = get_run_logger()
     settings = Settings()
     if script_name not in RUNNABLE_SCRIPTS:

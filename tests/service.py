@@ -19,14 +19,21 @@ FINAL = (2, 3)
 
 
 class Service:
-    def __init__(self, data_dir: Path, adb_port: int, *, plan: str = "Pro"):
+    def __init__(self, data_dir: Path, adb_port: int, *, plan: str = "Pro", extra_args: Iterable[str] = (),
+                 env: Optional[dict[str, str]] = None, token: Optional[str] = None):
         self.data_dir = data_dir
         self.adb_port = adb_port
         self.plan = plan
+        self.extra_args = list(extra_args)
+        self.extra_env = dict(env or {})
+        self.token = token
         self.port = free_port()
         self.prefect_port = free_port()
         self.process: Optional[subprocess.Popen] = None
         self.http = requests.Session()
+        if token:
+            self.extra_env["PHONEFARM_API_TOKEN"] = token
+            self.http.headers["Authorization"] = f"Bearer {token}"
 
     @property
     def base(self) -> str:
@@ -43,14 +50,14 @@ class Service:
         env["PHONEFARM_AUTO_RETRY_DELAY_SECONDS"] = "4"  # a pulled cable is back after ~3 s
         env["PHONEFARM_UI_ADOPTION_SECONDS"] = "1"
         env["PHONEFARM_RETRY_LIMIT"] = "1"  # the default (3) is checked in test_settings.py
-        return env
+        return {**env, **self.extra_env}
 
     def start(self, timeout: float = 120) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         out = open(self.data_dir / "service.out", "ab")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "api", "--data-dir", str(self.data_dir), "--port", str(self.port),
-             "--prefect-port", str(self.prefect_port), "--adb-port", str(self.adb_port), "--plan", self.plan],
+             "--prefect-port", str(self.prefect_port), "--adb-port", str(self.adb_port), "--plan", self.plan, *self.extra_args],
             cwd=REPO, env=self._env(), stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
         )
         out.close()
@@ -59,7 +66,7 @@ class Service:
             if self.process.poll() is not None:
                 raise RuntimeError(f"service exited with {self.process.returncode}:\n{self.logs()}")
             try:
-                if self.http.get(f"{self.base}/license/check", timeout=2).status_code == 200:
+                if self.http.get(f"{self.base}/health", timeout=2).status_code == 200:
                     return
             except requests.RequestException:
                 pass

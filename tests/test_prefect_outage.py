@@ -6,20 +6,8 @@ import os
 import signal
 import time
 from datetime import datetime, timedelta
-from pathlib import Path
 
-
-def prefect_server_pid(port: int) -> int:
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        try:
-            argv = (proc / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if b"server" in argv and b"start" in argv and str(port).encode() in argv:
-            return int(proc.name)
-    raise AssertionError(f"no Prefect server on port {port}")
+from tests.processes import descendants, find
 
 
 def test_prefect_server_killed_and_restarted(service, phones):
@@ -29,7 +17,8 @@ def test_prefect_server_killed_and_restarted(service, phones):
     stats_before = service.ok("GET", "/task/stats")
 
     # The server and the uvicorn process it runs die together, as in a crash of the machine's Prefect.
-    os.killpg(os.getpgid(prefect_server_pid(service.prefect_port)), signal.SIGKILL)
+    server = find([b"server", b"start", str(service.prefect_port).encode()], descendants(service.process.pid))
+    os.killpg(os.getpgid(server), signal.SIGKILL)
     deadline = time.monotonic() + 5
     while service.ok("GET", "/health")["prefect"] != "down":
         assert time.monotonic() < deadline, "health never noticed the server was gone"

@@ -46,10 +46,15 @@ class Health:
         phones = self.services.phones
         adb_up = server_alive(phones.adb)
         attached = [p for p in phones.seen_now(with_models=False) if p.state == "device"] if adb_up else []
+        supervisor = self.services.supervisor
+        processes = supervisor.status() if supervisor else {}
         ok(resp, {
             "api": "up",
             "prefect": "up" if prefect_up else "down",
+            # Only a worker this service started is known here; other PCs' workers show in the Prefect UI.
+            "worker": processes.get("worker", "unknown"),
             "adb": "up" if adb_up else "down",
             "phones": len(attached),
-            "processes": self.services.supervisor.status() if self.services.supervisor else {},
+            "processes": processes,
+            "restarts": supervisor.restarts() if supervisor else {},
         })

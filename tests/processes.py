@@ -1,0 +1,95 @@
+"""Find the service's processes in /proc, so tests can kill one the way a crash would."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Iterable
+
+
+def argv_of(pid: int) -> list[bytes]:
+    try:
+        return (Path("/proc") / str(pid) / "cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return []
+
+
+def parent_of(pid: int) -> int:
+    try:
+        return int((Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def all_pids() -> list[int]:
+    return [int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit()]
+
+
+def descendants(root: int) -> list[int]:
+    pids = all_pids()
+    found, todo = [], [root]
+    while todo:
+        parent = todo.pop()
+        for pid in pids:
+            if parent_of(pid) == parent:
+                found.append(pid)
+                todo.append(pid)
+    return found
+
+
+def find(words: Iterable[bytes], among: Iterable[int] | None = None) -> int:
+    """The one process whose argv holds every word (e.g. b"worker", b"start")."""
+    words = list(words)
+    matches = [pid for pid in (all_pids() if among is None else among) if all(w in argv_of(pid) for w in words)]
+    assert len(matches) == 1, f"expected one process with {words}, found {matches}"
+    return matches[0]
+
+
+def marked(marker: bytes) -> list[int]:
+    """Processes whose environment holds `marker` (the service marks all of its processes)."""
+    found = []
+    for pid in all_pids():
+        try:
+            if marker in (Path("/proc") / str(pid) / "environ").read_bytes().split(b"\0"):
+                found.append(pid)
+        except OSError:
+            continue
+    return found
+
+
+def alive(pid: int) -> bool:
+    """Running, not a zombie waiting to be reaped."""
+    try:
+        return (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
+def listening_addresses(pids: Iterable[int]) -> dict[int, set[str]]:
+    """TCP addresses each process listens on, from /proc/net/tcp{,6} and the process's sockets."""
+    listening: dict[str, str] = {}  # socket inode -> "address:port"
+    for table, width in (("tcp", 8), ("tcp6", 32)):
+        for line in Path(f"/proc/net/{table}").read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[3] != "0A":  # LISTEN
+                continue
+            address, port = fields[1].split(":")
+            raw = bytes.fromhex(address)
+            # The kernel prints each 32-bit word in host (little-endian) order.
+            words = b"".join(raw[i:i + 4][::-1] for i in range(0, len(raw), 4))
+            host = ".".join(str(b) for b in words) if width == 8 else words.hex()
+            listening[fields[9]] = f"{host}:{int(port, 16)}"
+    found: dict[int, set[str]] = {}
+    for pid in pids:
+        try:
+            fds = list((Path("/proc") / str(pid) / "fd").iterdir())
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                target = fd.readlink().name
+            except OSError:
+                continue
+            if target.startswith("socket:[") and target[8:-1] in listening:
+                found.setdefault(pid, set()).add(listening[target[8:-1]])
+    return found
