@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import random
 import threading
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from prefect.client.schemas.objects import FlowRun
 
@@ -17,6 +17,8 @@ from flows.tags import FARM_TAG
 
 log = logging.getLogger(__name__)
 MOVED_TAG = "moved-to-phone-queue"
+# Far longer than a flow-run process takes to start on a busy PC (~15 s seen under load).
+ABANDONED_STOP_AFTER = timedelta(seconds=60)
 
 
 class Keeper:
@@ -47,7 +49,16 @@ class Keeper:
         for run in self.tasks.orchestrator.unindexed_runs():
             if MOVED_TAG not in run.tags and not self.tasks.index.knows_flow_run(str(run.id)):
                 self.adopt(run)
+        self.finish_abandoned_stops()
         self.tasks.purge_pending_deletions()
+
+    def finish_abandoned_stops(self) -> None:
+        """A task stopped in the seconds its process started would stay running (and a deleted one
+        in Prefect) for ever: end its run Cancelled, as the worker would have."""
+        orchestrator = self.tasks.orchestrator
+        for run in orchestrator.abandoned_stops(ABANDONED_STOP_AFTER):
+            log.warning("run %s stayed Cancelling after its process exited; marking it Cancelled", run.id)
+            orchestrator.cancel(str(run.id), "Stopped through the API")
 
     def adopt(self, run: FlowRun) -> None:
         """A UI run gets a task id; one outside its phone's queue is re-created inside it."""

@@ -8,6 +8,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Callable, Optional
 
+from prefect.client.schemas.objects import FlowRun
 from pydantic import ValidationError
 
 from api import materials
@@ -16,6 +17,7 @@ from api.errors import ApiError, Code, invalid, not_found
 from api.fanout import PlannedTask, by_account, by_phone, by_target
 from api.index import Index, NewTask, TaskRow
 from api.orchestrator import FINAL_STATE_TYPES, NewRun, Orchestrator, OrchestratorUnavailable, RunGone, RunQuery
+from api.secrets import SecretKeeper
 from api.schedule import BadStartTime, first_start, spaced_starts
 from api.spintax import spin
 from api.status import STATE_TYPES_BY_STATUS, TaskStatus
@@ -25,6 +27,9 @@ from flows.tags import FARM_TAG
 
 FAILED_TYPES = STATE_TYPES_BY_STATUS[TaskStatus.FAILED]
 MAX_PAGE_SIZE = 100
+READ_CHUNK = 200  # Prefect's most runs per read
+# States in which a run holds no phone and no process: its flow run can be deleted at once.
+IDLE_STATE_TYPES = (*FINAL_STATE_TYPES, "SCHEDULED")
 
 
 def run_name(task_id: int, script_name: str) -> str:
@@ -51,6 +56,7 @@ class TaskService:
         retry_limit: int,
         max_tasks_per_request: int,
         material_library: Path = Path("materials"),
+        material_roots: tuple[Path, ...] = (),
     ):
         self.index = index
         self.orchestrator = orchestrator
@@ -59,6 +65,8 @@ class TaskService:
         self.retry_limit = retry_limit
         self.max_tasks_per_request = max_tasks_per_request
         self.material_library = material_library
+        self.material_roots = material_roots
+        self.secrets = SecretKeeper(orchestrator)
 
     # Create ------------------------------------------------------------------
 
@@ -114,7 +122,7 @@ class TaskService:
 
     def _with_post_content(self, planned: list[PlannedTask], config: dict, rng: random.Random) -> list[PlannedTask]:
         """Each post task gets its own files and its own caption (spintax), fixed at creation."""
-        files = materials.candidates(config, self.material_library)
+        files = materials.candidates(config, self.material_library, self.material_roots)
         return [
             replace(task, script_config={
                 **task.script_config,
@@ -126,7 +134,10 @@ class TaskService:
 
     def create(self, body: CreateTaskBody, now: datetime, rng: random.Random, source: str = "api") -> list[int]:
         """All tasks of one request are created, or none: a failure rolls back what was made."""
-        scheduled = self.plan(body, now, rng)
+        scheduled = [
+            (replace(task, script_config=self.secrets.hide(task.script_config)), start)
+            for task, start in self.plan(body, now, rng)
+        ]
         name = body.script_name
         ids = self.index.reserve_tasks(
             NewTask(t.serial, t.username, name, t.script_config, source) for t, _ in scheduled
@@ -193,10 +204,13 @@ class TaskService:
         try:
             return self.orchestrator.read_run(row.flow_run_id)
         except RunGone:
-            # Deleted in the Prefect UI: the task is gone too.
-            self.index.mark_deleted([row.id])
-            self.index.mark_purged(row.id)
-            raise not_found(f"Task {row.id} not found (its flow run was deleted in Prefect)") from None
+            raise self._gone(row) from None
+
+    def _gone(self, row: TaskRow) -> ApiError:
+        """Its flow run was deleted (in the Prefect UI, or by a deletion racing this request): so is the task."""
+        self.index.mark_deleted([row.id])
+        self.index.mark_purged(row.id)
+        return not_found(f"Task {row.id} not found (its flow run was deleted in Prefect)")
 
     def detail(self, task_id: int) -> dict:
         row = self._row(task_id)
@@ -239,7 +253,10 @@ class TaskService:
         if state_type in FINAL_STATE_TYPES:
             raise invalid(f"Task {task_id} has already finished ({state_type.lower()}); only pending or running tasks can be stopped")
         if state_type != "CANCELLING":
-            self.orchestrator.stop(run)
+            try:
+                self.orchestrator.stop(run)
+            except RunGone:
+                raise self._gone(row) from None
         return self.detail(task_id)
 
     def retry(self, task_id: int) -> dict:
@@ -254,6 +271,9 @@ class TaskService:
         except OrchestratorUnavailable:
             self.index.give_back_retry(task_id)
             raise
+        except RunGone:
+            self.index.give_back_retry(task_id)
+            raise self._gone(row) from None
         return self.detail(task_id)
 
     def retry_all(self) -> int:
@@ -270,7 +290,11 @@ class TaskService:
             row = rows.get(str(run.id))
             if row is None or not self.index.take_retry(row.id, self.retry_limit):
                 continue
-            self.orchestrator.rerun(row.flow_run_id)
+            try:
+                self.orchestrator.rerun(row.flow_run_id)
+            except RunGone:  # deleted since it was listed
+                self.index.give_back_retry(row.id)
+                continue
             retried += 1
         return retried
 
@@ -284,26 +308,29 @@ class TaskService:
                 continue
             self.index.mark_deleted([task_id])
             deleted.append(row)
-        for row in deleted:
-            self.purge(row)
+        self.purge(deleted)
         return {"deleted_count": len(deleted), "not_found": missing}
 
-    def purge(self, row: TaskRow) -> bool:
-        """Delete the flow run if it has ended; stop it otherwise. True when nothing is left."""
-        try:
-            run = self.orchestrator.read_run(row.flow_run_id)
-        except RunGone:
+    def purge(self, rows: list[TaskRow]) -> None:
+        """Runs that hold no phone (ended, or still waiting to start) are deleted from Prefect in bulk;
+        a started one is stopped first and deleted on a later round, once it has ended: deleting a
+        running flow run would free its phone while its process still drives it."""
+        runs: dict[str, FlowRun] = {}
+        attached = [row.flow_run_id for row in rows if row.flow_run_id]
+        for start in range(0, len(attached), READ_CHUNK):
+            runs.update(self.orchestrator.read_runs(attached[start:start + READ_CHUNK]))
+        idle = [row for row in rows if row.flow_run_id not in runs or runs[row.flow_run_id].state_type.value in IDLE_STATE_TYPES]
+        self.orchestrator.delete_runs([row.flow_run_id for row in idle if row.flow_run_id in runs])
+        for row in idle:
             self.index.mark_purged(row.id)
-            return True
-        if run.state_type.value in FINAL_STATE_TYPES:
-            # Deleting a running flow run would free its phone while the process still drives it.
-            self.orchestrator.delete(row.flow_run_id)
-            self.index.mark_purged(row.id)
-            return True
-        if run.state_type.value != "CANCELLING":
-            self.orchestrator.stop(run)
-        return False
+        for row in rows:
+            run = runs.get(row.flow_run_id)
+            if run is None or run.state_type.value in IDLE_STATE_TYPES or run.state_type.value == "CANCELLING":
+                continue
+            try:
+                self.orchestrator.stop(run)
+            except RunGone:  # a concurrent purge deleted it first
+                self.index.mark_purged(row.id)
 
     def purge_pending_deletions(self) -> None:
-        for row in self.index.unpurged_deletions():
-            self.purge(row)
+        self.purge(self.index.unpurged_deletions())

@@ -28,6 +28,8 @@ from devices.testing import AdbServerHandle, free_port, start_adb_server  # noqa
 
 PHONES = 10
 PROFILE_LOAD_SECONDS = 5
+BURST_PHONES = 20
+BURST_PROFILE_LOAD_SECONDS = 1  # short tasks: the burst measures the farm, not the script
 READY_TIMEOUT = 240
 STATUS_PENDING, STATUS_RUNNING, STATUS_COMPLETED, STATUS_FAILED = 0, 1, 2, 3
 
@@ -275,7 +277,8 @@ def wait_for_phones(api: Api, count: int, timeout: float = 60) -> list[str]:
 
 
 @contextmanager
-def running_farm(data_dir: Path) -> Iterator[tuple[Farm, dict]]:
+def running_farm(data_dir: Path, phones: int = PHONES,
+                 profile_load_seconds: float = PROFILE_LOAD_SECONDS) -> Iterator[tuple[Farm, dict]]:
     """Start adb, the service, then the simulator; always stop them all, even on errors or Ctrl-C."""
     timings: dict[str, float] = {}
     adb = start_adb_server(data_dir)
@@ -292,8 +295,8 @@ def running_farm(data_dir: Path) -> Iterator[tuple[Farm, dict]]:
         farm.remember_tree()
         with open(data_dir / "simulator.log", "ab") as out:
             farm.simulator = subprocess.Popen(
-                [sys.executable, "-m", "devices.simulator", "--count", str(PHONES),
-                 "--adb-port", str(adb.server.port), "--profile-load-seconds", str(PROFILE_LOAD_SECONDS)],
+                [sys.executable, "-m", "devices.simulator", "--count", str(phones),
+                 "--adb-port", str(adb.server.port), "--profile-load-seconds", str(profile_load_seconds)],
                 cwd=REPO_DIR, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                 start_new_session=True)
         timings["simulator_started_at"] = time.monotonic()
@@ -561,6 +564,75 @@ def run_benchmark(sizes: Sizes, data_dir: Path, results: dict, fill_budget_s: fl
             results["service_log_errors"] = error_lines(data_dir)
 
 
+def count_by_outcome(api: Api, task_ids: set[int]) -> dict:
+    """completed / failed / crashed (a failed task whose run crashed) among task_ids, read page by page."""
+    counts = {"completed": 0, "failed": 0, "crashed": 0, "unfinished": 0}
+    remarks: dict[str, int] = {}
+    for status, name in ((STATUS_COMPLETED, "completed"), (STATUS_FAILED, "failed")):
+        page = 1
+        while True:
+            data, _ = api.get("/task", params={"status": status, "page": page, "page_size": 100})
+            for task in data["tasks"]:
+                if task["id"] not in task_ids:
+                    continue
+                crashed = task["remark"].startswith("run crashed")
+                counts["crashed" if crashed else name] += 1
+                if status == STATUS_FAILED:
+                    remarks[task["remark"][:120]] = remarks.get(task["remark"][:120], 0) + 1
+            if page * 100 >= data["total"]:
+                break
+            page += 1
+    counts["unfinished"] = len(task_ids) - counts["completed"] - counts["failed"] - counts["crashed"]
+    counts["failure_remarks"] = remarks
+    return counts
+
+
+def run_burst(tasks: int, data_dir: Path, results: dict) -> None:
+    """One request of `tasks` tasks (50 targets per phone with 1,000) on 20 phones, run to the end."""
+    with running_farm(data_dir, BURST_PHONES, BURST_PROFILE_LOAD_SECONDS) as (farm, startup):
+        api = farm.api
+        try:
+            serials = wait_for_phones(api, BURST_PHONES)
+            results["startup"] = {"service_ready_s": startup["service_ready_s"]}
+            per_phone = -(-tasks // len(serials))
+            print(f"service healthy after {startup['service_ready_s']} s; burst of {per_phone * len(serials)}"
+                  f" tasks on {len(serials)} phones...", flush=True)
+            baseline = finished_count(api)
+            started = time.monotonic()
+            ids, create_seconds = create(api, follow_body(serials, targets("burst", per_phone), None))
+            print(f"  created {len(ids)} in {create_seconds:.1f} s", flush=True)
+            deadline = started + max(1800, len(ids) * 6)
+            done = baseline
+            while done < baseline + len(ids) and time.monotonic() < deadline:
+                time.sleep(5)
+                done = finished_count(api)
+                print(f"  {done - baseline} finished after {time.monotonic() - started:.0f} s", flush=True)
+            wall = time.monotonic() - started
+            results["burst"] = {
+                "tasks": len(ids), "phones": len(serials), "task_seconds_on_phone": BURST_PROFILE_LOAD_SECONDS,
+                "create_s": round(create_seconds, 1), "wall_s": round(wall, 1),
+                "tasks_per_min": round((done - baseline) / wall * 60, 1),
+                **count_by_outcome(api, set(ids)),
+            }
+        finally:
+            results["http_5xx"] = list(api.server_errors)
+            results["transport_errors"] = list(api.transport_errors)
+            results["service_log_errors"] = error_lines(data_dir)
+
+
+def print_burst(results: dict) -> None:
+    burst = results["burst"]
+    print(f"\nburst: {burst['tasks']} tasks in one request on {burst['phones']} phones"
+          f" ({burst['task_seconds_on_phone']}-s tasks)")
+    for key in ("create_s", "wall_s", "tasks_per_min", "completed", "failed", "crashed", "unfinished"):
+        print(f"  {key:<14} {burst[key]}")
+    for remark, count in burst["failure_remarks"].items():
+        print(f"  failed x{count}: {remark}")
+    print(f"  HTTP 5xx       {len(results['http_5xx'])}")
+    for error in results["http_5xx"][:10]:
+        print(f"  5xx: {error}")
+
+
 def error_lines(data_dir: Path, limit: int = 40) -> list[str]:
     """ERROR/Traceback/locked lines of the service's logs: the evidence for anything slow or failing."""
     found = []
@@ -585,6 +657,8 @@ def main(argv: list[str]) -> int:
                         help="seconds to spend storing future tasks before the read measurements (0: no limit)")
     parser.add_argument("--keep-data", action="store_true", help="keep the temporary data dir (logs) afterwards")
     parser.add_argument("--output", type=Path, default=REPO_DIR / "bench" / "results.json")
+    parser.add_argument("--burst", type=int, nargs="?", const=1000, metavar="TASKS",
+                        help="instead: run TASKS (1000) short tasks created in one request on 20 phones to the end")
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, interrupt)
     sizes = QUICK if args.quick else FULL
@@ -593,7 +667,10 @@ def main(argv: list[str]) -> int:
     started = time.monotonic()
     succeeded = False
     try:
-        run_benchmark(sizes, data_dir, results, args.fill_budget)
+        if args.burst:
+            run_burst(args.burst, data_dir, results)
+        else:
+            run_benchmark(sizes, data_dir, results, args.fill_budget)
         succeeded = True
     except KeyboardInterrupt:
         print("interrupted; farm stopped", file=sys.stderr)
@@ -607,7 +684,7 @@ def main(argv: list[str]) -> int:
             print(f"data dir kept: {data_dir}", file=sys.stderr)
         else:
             shutil.rmtree(data_dir, ignore_errors=True)
-    print_table(results)
+    print_burst(results) if args.burst else print_table(results)
     for line in results["service_log_errors"]:
         print(f"  log: {line}")
     print(f"\ntotal {results['total_s']} s; results in {args.output}")
