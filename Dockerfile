@@ -1,4 +1,7 @@
-# The whole farm in one container: `docker run -p 50809:50809 -p 4200:4200 phonefarm --simulate 4`.
+# The whole farm in one container: `docker run --network host phonefarm --simulate 4`.
+# With host networking the API (50809) and the Prefect UI (4200) are on the host's loopback; the
+# Prefect server has no login, so it is never published beyond loopback. To open the API to the
+# network: `-e PHONEFARM_HOST=0.0.0.0 -e PHONEFARM_API_TOKEN=<16+ characters>`.
 # Real phones: give the container the host's USB bus (--privileged -v /dev/bus/usb:/dev/bus/usb)
 # or point it at an adb server elsewhere (PHONEFARM_ADB_HOST / --adb-port).
 FROM python:3.11-slim
@@ -8,11 +11,8 @@ COPY requirements.txt .
 RUN pip install --no-cache-dir -r requirements.txt
 COPY . .
 
-# Listening on all interfaces inside the container is what makes the published ports reachable.
-ENV PHONEFARM_HOST=0.0.0.0 \
-    PHONEFARM_DATA_DIR=/data \
-    PHONEFARM_PREFECT_HOST=0.0.0.0
+ENV PHONEFARM_DATA_DIR=/data
 VOLUME /data
-EXPOSE 50809 4200
+EXPOSE 50809
 
 ENTRYPOINT ["python", "-m", "api"]

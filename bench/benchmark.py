@@ -588,7 +588,7 @@ def count_by_outcome(api: Api, task_ids: set[int]) -> dict:
 
 
 def run_burst(tasks: int, data_dir: Path, results: dict) -> None:
-    """One request of `tasks` tasks (50 targets per phone with 1,000) on 20 phones, run to the end."""
+    """One request of `tasks` tasks (10 targets per phone with 200, the default limit) on 20 phones, run to the end."""
     with running_farm(data_dir, BURST_PHONES, BURST_PROFILE_LOAD_SECONDS) as (farm, startup):
         api = farm.api
         try:
@@ -657,7 +657,7 @@ def main(argv: list[str]) -> int:
                         help="seconds to spend storing future tasks before the read measurements (0: no limit)")
     parser.add_argument("--keep-data", action="store_true", help="keep the temporary data dir (logs) afterwards")
     parser.add_argument("--output", type=Path, default=REPO_DIR / "bench" / "results.json")
-    parser.add_argument("--burst", type=int, nargs="?", const=1000, metavar="TASKS",
+    parser.add_argument("--burst", type=int, nargs="?", const=200, metavar="TASKS",
                         help="instead: run TASKS (1000) short tasks created in one request on 20 phones to the end")
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, interrupt)

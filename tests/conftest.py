@@ -49,3 +49,15 @@ class PhonePool:
 @pytest.fixture
 def phones(farm, service):
     return PhonePool(farm)
+
+
+MP4 = b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 64
+
+
+@pytest.fixture
+def video(service, request):
+    """A video in the service's material library: files elsewhere on the server are refused."""
+    path = service.data_dir / "materials" / "uploads" / f"{request.node.name}.mp4"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(MP4)
+    return path

@@ -25,7 +25,7 @@ from prefect.client.schemas.sorting import FlowRunSort
 from api.orchestrator import DEPLOYMENT
 
 CLIENTS = 50
-LOAD_SECONDS = 25
+LOAD_SECONDS = 15
 REAL_RUNS = 5  # creations that start now and really run on a phone
 REAL_RETRIES = 6  # retries of stopped tasks: each re-runs at once
 STATUS_TEXTS = ["pending", "running", "completed", "failed"]
@@ -288,49 +288,49 @@ def test_fifty_clients_at_once(service, phones):
 # ---------------------------------------------------------------- a burst in one request
 
 
-def test_a_burst_of_1000_tasks_in_one_request(service, phones):
+LIMIT = 200  # PHONEFARM_MAX_TASKS_PER_REQUEST's default (README: why not 1,000)
+
+
+def test_a_burst_at_the_limit_is_created_whole_on_20_phones(service, phones):
     serials = phones.take(20)
+    per_phone = LIMIT // len(serials)
     body = {"serials": serials, "script_name": "follow", "start_time": hours_ahead(),
-            "script_config": {"target_users": [f"burst_{i}" for i in range(50)]}}
+            "script_config": {"target_users": [f"burst_{i}" for i in range(per_phone)]}}
     http = requests.Session()
     started = time.monotonic()
     response = http.post(f"{service.base}/task", json=body, timeout=600)
     create_seconds = time.monotonic() - started
     assert response.status_code == 200, response.text[:500]
     ids = response.json()["data"]["task_ids"]
-    assert len(ids) == len(set(ids)) == 1000
+    assert len(ids) == len(set(ids)) == LIMIT
 
     rows = {r["id"]: r for r in index_rows(service)}
     assert all(rows[i]["flow_run_id"] and rows[i]["deleted_at"] is None for i in ids)
     runs = task_runs(service)
     mine = {f: runs[f] for f in (rows[i]["flow_run_id"] for i in ids)}
-    assert len(mine) == 1000 and len({name for name, _ in mine.values()}) == 1000
-    assert Counter(state for _, state in mine.values()) == {"SCHEDULED": 1000}
+    # No run crashed on a "database is locked": every one is stored and waits for its start time.
+    assert len(mine) == LIMIT and len({name for name, _ in mine.values()}) == LIMIT
+    assert Counter(state for _, state in mine.values()) == {"SCHEDULED": LIMIT}
     for serial in serials:
-        assert service.ok("GET", "/task", params={"serial": serial, "status": 0, "page_size": 1})["total"] == 50
+        assert service.ok("GET", "/task", params={"serial": serial, "status": 0, "page_size": 1})["total"] == per_phone
 
     started = time.monotonic()
     response = http.delete(f"{service.base}/task/batch", json={"task_ids": ids}, timeout=600)
     delete_seconds = time.monotonic() - started
-    assert response.status_code == 200 and response.json()["data"] == {"deleted_count": 1000, "not_found": []}
+    assert response.status_code == 200 and response.json()["data"] == {"deleted_count": LIMIT, "not_found": []}
     assert all(service.ok("GET", "/task", params={"serial": s})["total"] == 0 for s in serials)
-    started = time.monotonic()
-    deadline = started + 300
-    while set(mine) & set(task_runs(service)):
-        assert time.monotonic() < deadline, "deleted runs still in Prefect"
-        time.sleep(1)
-    purge_seconds = time.monotonic() - started
-    print(f"\nburst: create 1000 in {create_seconds:.1f} s, delete request {delete_seconds:.1f} s,"
-          f" purged from Prefect {purge_seconds:.1f} s later")
+    # Runs that never started are deleted from Prefect by the request itself, in bulk.
+    assert not set(mine) & set(task_runs(service))
+    print(f"\nburst: create {LIMIT} in {create_seconds:.1f} s, delete them in {delete_seconds:.1f} s")
 
 
-def test_a_request_over_the_limit_is_refused_and_creates_nothing(service, phones):
-    serials = phones.take(7)
+def test_a_burst_of_1000_is_refused_and_creates_nothing(service, phones):
+    serials = phones.take(20)
     stats, before = service.ok("GET", "/task/stats"), last_id_ever(service)
     body = {"serials": serials, "script_name": "follow", "start_time": hours_ahead(),
-            "script_config": {"target_users": [f"over_{i}" for i in range(143)]}}  # 7 x 143 = 1,001
+            "script_config": {"target_users": [f"over_{i}" for i in range(50)]}}  # 20 x 50 = 1,000
     status, answer = service.call("POST", "/task", json=body)
-    assert (status, answer["code"]) == (400, 40001) and "1001" in answer["message"], answer
+    assert (status, answer["code"]) == (400, 40001) and "1000" in answer["message"] and str(LIMIT) in answer["message"], answer
     assert service.ok("GET", "/task/stats") == stats
     assert last_id_ever(service) == before
     assert all(service.ok("GET", "/task", params={"serial": s})["total"] == 0 for s in serials)

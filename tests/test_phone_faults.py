@@ -44,13 +44,6 @@ def mend(phone):
 FOLLOW = {"script_name": "follow", "script_config": {"target_users": ["victim"]}}
 
 
-@pytest.fixture(scope="module")
-def video(tmp_path_factory):
-    path = tmp_path_factory.mktemp("media") / "clip.mp4"
-    path.write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 64)
-    return str(path)
-
-
 @pytest.mark.parametrize("fault, request_body, remark", [
     (break_target, FOLLOW, "does not exist"),
     (break_upload, {"script_name": "post", "script_config": {"upload_wait_time": 1}}, "did not finish"),
@@ -69,7 +62,7 @@ def test_fault_fails_the_task_with_its_remark_and_frees_the_phone(service, phone
         service.ok("POST", "/account/match", json={"serials": [serial]})
         body = {"usernames": [phone.accounts["tiktok"][0]], **request_body}
     if body["script_name"] == "post":
-        body["script_config"] = {**body["script_config"], "material_list": [video]}
+        body["script_config"] = {**body["script_config"], "material_list": [str(video)]}
     data = service.ok("POST", "/task", json=body)
     task = service.wait_for(data["task_ids"][0], timeout=120)
     assert task["status"] == 3, task

@@ -10,17 +10,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import pytest
 from prefect.client.orchestration import SyncPrefectClient
 
-MP4 = b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 64
 JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 64
-
-
-@pytest.fixture
-def video(service, request):
-    """In the material library: files elsewhere on the server are refused."""
-    path = service.data_dir / "materials" / "uploads" / f"{request.node.name}.mp4"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(MP4)
-    return path
 
 
 def test_post_a_video_with_a_spun_caption(service, phones, video):
