@@ -55,6 +55,9 @@ def prefect_env(settings: Settings) -> dict[str, str]:
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         # With hundreds of queued runs, marking them Late floods SQLite with lock errors.
         "PREFECT_SERVER_SERVICES_LATE_RUNS_ENABLED": "false",
+        # SQLite answers "database is locked" (503) under bursts; after 5 retries (the default) the
+        # worker marked 2 of a 200-task burst Crashed before they started. Retry longer instead.
+        "PREFECT_CLIENT_MAX_RETRIES": "10",
         "PREFECT_HOME": str((settings.data_dir / "prefect").resolve()),
         "PREFECT_CLI_PROMPT": "false",
     }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -37,6 +38,7 @@ DEPLOYMENT = "run-task/phone-task"
 INBOX_QUEUE = "ui-inbox"
 BULK_CREATE_LIMIT = 100  # the most Prefect 3.9 creates in one request
 BULK_DELETE_LIMIT = 50  # Prefect 3.9 bulk_delete limit
+BULK_CREATE_ATTEMPTS = 4
 FINAL_STATE_TYPES = ("COMPLETED", "FAILED", "CRASHED", "CANCELLED")
 
 
@@ -223,23 +225,41 @@ class Orchestrator:
         ids: list[str] = []
         for start in range(0, len(runs), BULK_CREATE_LIMIT):
             chunk = runs[start:start + BULK_CREATE_LIMIT]
-            with self._writing():
-                response = self._client.request(
-                    "POST", "/deployments/{id}/create_flow_run/bulk",
-                    path_params={"id": self.deployment_id()},
-                    json=[self._run_create(run).model_dump(mode="json", exclude_unset=True) for run in chunk],
-                )
-                response.raise_for_status()
-            for run, result in zip(chunk, response.json()["results"]):
-                if result["status"] == "CREATED":
-                    ids.append(str(result["flow_run_id"]))
-                elif "database is locked" in (result["error"] or ""):
-                    # The bulk endpoint reports a lock per run instead of answering 503; the
-                    # single endpoint answers 503, which the client retries with back-off.
-                    ids.append(self._create_one(run))
-                else:
-                    raise RunsNotCreated(ids, result["error"])
+            created: dict[str, str] = {}
+            pending = chunk
+            # The bulk endpoint reports "database is locked" per run instead of answering 503.
+            # Those runs were not created: send them again in bulk after a short pause (one by
+            # one, each lock costs the client's 2-s back-off: 200 runs took minutes while the
+            # first ones were already running), and one by one only as a last resort.
+            for attempt in range(BULK_CREATE_ATTEMPTS):
+                if attempt:
+                    time.sleep(0.5 * attempt)
+                pending = self._bulk_create(pending, created, ids)
+                if not pending:
+                    break
+            for run in pending:
+                created[run.name] = self._create_one(run)
+            ids.extend(created[run.name] for run in chunk)
         return ids
+
+    def _bulk_create(self, runs: list[NewRun], created: dict[str, str], earlier: list[str]) -> list[NewRun]:
+        """One bulk request; fills `created` (name -> id) and returns the runs a lock refused."""
+        with self._writing():
+            response = self._client.request(
+                "POST", "/deployments/{id}/create_flow_run/bulk",
+                path_params={"id": self.deployment_id()},
+                json=[self._run_create(run).model_dump(mode="json", exclude_unset=True) for run in runs],
+            )
+            response.raise_for_status()
+        locked = []
+        for run, result in zip(runs, response.json()["results"]):
+            if result["status"] == "CREATED":
+                created[run.name] = str(result["flow_run_id"])
+            elif "database is locked" in (result["error"] or ""):
+                locked.append(run)
+            else:
+                raise RunsNotCreated([*earlier, *created.values()], result["error"])
+        return locked
 
     def _run_create(self, run: NewRun) -> DeploymentFlowRunCreate:
         return DeploymentFlowRunCreate(
