@@ -350,9 +350,6 @@ class Orchestrator:
         """The farm's runs that hold a phone right now."""
         return self.page(RunQuery(state_types=("PENDING", "RUNNING", "CANCELLING")), offset=0, limit=200)
 
-    def active_run_ids(self) -> list[str]:
-        return [str(run.id) for run in self.active_runs()]
-
     def abandoned_stops(self, older_than: timedelta) -> list[FlowRun]:
         """Runs stopped while their process was starting, that nothing will ever end (Prefect 3.9):
         the process finds Cancelling before its first step, never runs the script, and exits with

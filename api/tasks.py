@@ -319,7 +319,9 @@ class TaskService:
         attached = [row.flow_run_id for row in rows if row.flow_run_id]
         for start in range(0, len(attached), READ_CHUNK):
             runs.update(self.orchestrator.read_runs(attached[start:start + READ_CHUNK]))
-        idle = [row for row in rows if row.flow_run_id not in runs or runs[row.flow_run_id].state_type.value in IDLE_STATE_TYPES]
+        # A row without its run is still being created; it is purged on a later round.
+        idle = [row for row in rows if row.flow_run_id and (
+            row.flow_run_id not in runs or runs[row.flow_run_id].state_type.value in IDLE_STATE_TYPES)]
         self.orchestrator.delete_runs([row.flow_run_id for row in idle if row.flow_run_id in runs])
         for row in idle:
             self.index.mark_purged(row.id)

@@ -14,7 +14,7 @@ from tests.processes import alive, argv_of, descendants, find, listening_address
 from tests.service import Service
 
 TOKEN = "owned-service-token-0123456789"
-WARMUP = {"task_duration": 15, "topic": "dogs", "min_duration": 2, "max_duration": 3,
+WARMUP = {"task_duration": 8, "topic": "dogs", "min_duration": 2, "max_duration": 3,
           "like_probable": 0, "comment_probable": 0}
 
 
@@ -53,7 +53,6 @@ def test_worker_killed_mid_task(owned):
         "serials": [serial], "script_name": "account_warmup", "script_config": WARMUP})["task_ids"]
     [queued] = owned.create([serial], ["after-crash"])
     owned.wait_for(running, statuses=[1], timeout=60)
-    time.sleep(2)  # well into the script
     worker = find([b"worker", b"start"], descendants(owned.process.pid))
     flow_runs = [pid for pid in descendants(worker) if b"prefect.engine" in b" ".join(
         open(f"/proc/{pid}/cmdline", "rb").read().split(b"\0"))]
