@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Iterable
 
@@ -14,27 +13,8 @@ def argv_of(pid: int) -> list[bytes]:
         return []
 
 
-def parent_of(pid: int) -> int:
-    try:
-        return int((Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[1])
-    except (OSError, ValueError, IndexError):
-        return 0
-
-
 def all_pids() -> list[int]:
     return [int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit()]
-
-
-def descendants(root: int) -> list[int]:
-    pids = all_pids()
-    found, todo = [], [root]
-    while todo:
-        parent = todo.pop()
-        for pid in pids:
-            if parent_of(pid) == parent:
-                found.append(pid)
-                todo.append(pid)
-    return found
 
 
 def find(words: Iterable[bytes], among: Iterable[int] | None = None) -> int:
@@ -43,18 +23,6 @@ def find(words: Iterable[bytes], among: Iterable[int] | None = None) -> int:
     matches = [pid for pid in (all_pids() if among is None else among) if all(w in argv_of(pid) for w in words)]
     assert len(matches) == 1, f"expected one process with {words}, found {matches}"
     return matches[0]
-
-
-def marked(marker: bytes) -> list[int]:
-    """Processes whose environment holds `marker` (the service marks all of its processes)."""
-    found = []
-    for pid in all_pids():
-        try:
-            if marker in (Path("/proc") / str(pid) / "environ").read_bytes().split(b"\0"):
-                found.append(pid)
-        except OSError:
-            continue
-    return found
 
 
 def alive(pid: int) -> bool:

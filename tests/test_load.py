@@ -38,22 +38,23 @@ def hours_ahead(hours: float = 3) -> str:
 # ---------------------------------------------------------------- what the index and Prefect hold
 
 
-def index_rows(service) -> list[sqlite3.Row]:
+def read_index(service, sql: str) -> list[sqlite3.Row]:
+    """The service's own index, read-only, next to it."""
     db = sqlite3.connect(f"file:{service.data_dir / 'index.db'}?mode=ro", uri=True, timeout=30)
     db.row_factory = sqlite3.Row
     try:
-        return db.execute("SELECT id, flow_run_id, deleted_at, purged FROM tasks").fetchall()
+        return db.execute(sql).fetchall()
     finally:
         db.close()
+
+
+def index_rows(service) -> list[sqlite3.Row]:
+    return read_index(service, "SELECT id, flow_run_id, deleted_at, purged FROM tasks")
 
 
 def last_id_ever(service) -> int:
-    db = sqlite3.connect(f"file:{service.data_dir / 'index.db'}?mode=ro", uri=True, timeout=30)
-    try:
-        row = db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'tasks'").fetchone()
-        return row[0] if row else 0
-    finally:
-        db.close()
+    rows = read_index(service, "SELECT seq FROM sqlite_sequence WHERE name = 'tasks'")
+    return rows[0][0] if rows else 0
 
 
 def task_runs(service) -> dict[str, tuple[str, str]]:

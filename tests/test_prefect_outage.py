@@ -7,7 +7,8 @@ import signal
 import time
 from datetime import datetime, timedelta
 
-from tests.processes import descendants, find
+from api.children import descendants
+from tests.processes import find
 
 
 def test_prefect_server_killed_and_restarted(service, phones):

@@ -6,7 +6,8 @@ import signal
 
 import pytest
 
-from tests.processes import alive, descendants, marked
+from api.children import descendants, processes_marked
+from tests.processes import alive
 from tests.test_stop_retry_delete import wait_started_on_phone
 
 
@@ -26,9 +27,9 @@ def test_restart_with_tasks_in_flight(service, phones, how):
     service.start()
 
     # Nothing of the earlier life is left running (a flow-run process would still drive the phone).
-    marker = f"PHONEFARM_INSTANCE={service.data_dir.resolve()}".encode()
+    marker = f"PHONEFARM_INSTANCE={service.data_dir.resolve()}"
     assert not [pid for pid in old_processes if alive(pid)]
-    assert set(marked(marker)) <= set(descendants(service.process.pid))
+    assert set(processes_marked(marker)) <= set(descendants(service.process.pid))
     after = {t["id"]: t for t in service.ok("GET", "/task", params={"page_size": 100})["tasks"]}
     assert set(after) == set(before)
     assert after[done]["status"] == 2 and after[done]["flow_run_id"] == before[done]["flow_run_id"]

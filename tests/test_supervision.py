@@ -10,7 +10,8 @@ import pytest
 import requests
 
 from devices.testing import free_port
-from tests.processes import alive, argv_of, descendants, find, listening_addresses
+from api.children import descendants
+from tests.processes import alive, argv_of, find, listening_addresses
 from tests.service import Service
 
 TOKEN = "owned-service-token-0123456789"
@@ -54,8 +55,7 @@ def test_worker_killed_mid_task(owned):
     [queued] = owned.create([serial], ["after-crash"])
     owned.wait_for(running, statuses=[1], timeout=60)
     worker = find([b"worker", b"start"], descendants(owned.process.pid))
-    flow_runs = [pid for pid in descendants(worker) if b"prefect.engine" in b" ".join(
-        open(f"/proc/{pid}/cmdline", "rb").read().split(b"\0"))]
+    flow_runs = [pid for pid in descendants(worker) if b"prefect.engine" in b" ".join(argv_of(pid))]
 
     os.kill(worker, signal.SIGKILL)
     killed = time.monotonic()
