@@ -403,8 +403,17 @@ class Orchestrator:
         with self._writing(), _existing(run.id):
             if run.state_type in (StateType.RUNNING, StateType.PENDING):
                 self._client.set_flow_run_state(run.id, Cancelling(message=message), force=True)
+                self._undo_stop_of_ended_run(run.id)
             else:
                 self._client.set_flow_run_state(run.id, Cancelled(message=message), force=True)
+
+    def _undo_stop_of_ended_run(self, flow_run_id: UUID) -> None:
+        """The run may have ended between our read and our (forced) Cancelling: then no process is
+        left to finish the stop and it would stay Cancelling for ever. Put its real end back."""
+        states = sorted(self._client.read_flow_run_states(flow_run_id), key=lambda state: state.timestamp)
+        before = states[-2] if len(states) > 1 and states[-1].type == StateType.CANCELLING else None
+        if before is not None and before.is_final():
+            self._client.set_flow_run_state(flow_run_id, before.fresh_copy(), force=True)
 
     def rerun(self, flow_run_id: str) -> None:
         with self._writing(), _existing(flow_run_id):

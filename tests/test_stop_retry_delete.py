@@ -9,6 +9,8 @@ import pytest
 from prefect.client.orchestration import SyncPrefectClient
 from prefect.exceptions import ObjectNotFound
 
+from api.orchestrator import Orchestrator
+
 
 def started(phone, task_id: int) -> float:
     return next(start for tid, start, _ in phone.task_intervals() if tid == task_id)
@@ -141,3 +143,20 @@ def test_batch_delete_reports_what_it_did_not_find(service, phones):
     # Ids are never reused, even after deletion.
     [newer] = service.create([serial], ["b3"])
     assert newer > max(ids)
+
+
+def test_a_stop_that_races_the_end_of_a_run_keeps_its_real_end(service, phones):
+    """The service read the run as running, then it completed before the stop was written."""
+    [serial] = phones.take()
+    phones[serial].profile_load_seconds = 2  # long enough to be seen running
+    [task_id] = service.create([serial], ["racer"])
+    task = service.wait_for(task_id, statuses=[1])
+    orchestrator = Orchestrator(service.prefect_api, write_concurrency=1)
+    try:
+        seen_running = orchestrator.read_run(task["flow_run_id"])
+        assert service.wait_for(task_id)["status"] == 2
+        orchestrator.stop(seen_running)
+        assert orchestrator.read_run(task["flow_run_id"]).state_type.value == "COMPLETED"
+    finally:
+        orchestrator.close()
+    assert service.task(task_id)["status"] == 2
