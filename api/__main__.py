@@ -8,7 +8,8 @@ import sys
 
 from pydantic import ValidationError
 
-from api.launcher import StartupFailed, run
+from api.supervision.launcher import run
+from api.supervision.processes import StartupFailed
 from api.settings import Settings
 
 

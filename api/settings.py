@@ -9,7 +9,7 @@ from typing import Optional
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from api.plans import PLANS
+from api.domain.plans import PLANS
 
 
 def is_loopback(host: str) -> bool:

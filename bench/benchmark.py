@@ -24,7 +24,7 @@ import requests
 REPO_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_DIR))  # run as a script: make `devices` importable
 
-from devices.testing import AdbServerHandle, free_port, start_adb_server  # noqa: E402
+from tests.harness import AdbServerHandle, free_port, start_adb_server  # noqa: E402
 
 PHONES = 10
 PROFILE_LOAD_SECONDS = 5

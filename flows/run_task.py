@@ -12,19 +12,20 @@ from prefect.runtime import flow_run as current_flow_run
 from prefect.states import Failed
 from pydantic import ValidationError
 
-from api.settings import Settings
 from devices.adb import AdbServer
 from devices.errors import DeviceError
+from devices.phone_lock import holding_phone
 from devices.runner import run_script
 from flows.comments import comment_source
+from flows.contract import AUTO_RETRIES_TAG, FLOW_NAME, tag, tag_value
 from flows.script_configs import RUNNABLE_SCRIPTS, parse_config
-from flows.tags import AUTO_RETRIES_TAG
+from flows.settings import WorkerSettings
 from flows.worker_guard import die_with_worker
 
 
 @task(name="run-script", cache_policy=NO_CACHE, persist_result=False)
 def run_script_on_phone(
-    settings: Settings, serial: str, script_name: str, config: dict,
+    settings: WorkerSettings, serial: str, script_name: str, config: dict,
     task_id: Optional[int], platform: str, username: Optional[str],
 ) -> str:
     return run_script(
@@ -39,18 +40,15 @@ def run_script_on_phone(
 
 def _record_automatic_retries(retries: int) -> None:
     """Keep the running total in a tag, so listings get it with the run and no extra query."""
-    previous = 0
-    for tag in current_flow_run.tags:
-        if tag.startswith(f"{AUTO_RETRIES_TAG}:"):
-            previous = int(tag.split(":", 1)[1])
-    tags = [t for t in current_flow_run.tags if not t.startswith(f"{AUTO_RETRIES_TAG}:")]
+    previous = int(tag_value(current_flow_run.tags, AUTO_RETRIES_TAG) or 0)
+    tags = [t for t in current_flow_run.tags if not t.startswith(tag(AUTO_RETRIES_TAG, ""))]
     with get_client(sync_client=True) as client:
-        client.update_flow_run(current_flow_run.id, tags=[*tags, f"{AUTO_RETRIES_TAG}:{previous + retries}"])
+        client.update_flow_run(current_flow_run.id, tags=[*tags, tag(AUTO_RETRIES_TAG, previous + retries)])
 
 
 # Flow-level retries are off on purpose: during Prefect's retry delay the run is SCHEDULED and the
 # phone's queue slot is free, so another task could start on the same phone.
-@flow(name="run-task", retries=0, persist_result=False)
+@flow(name=FLOW_NAME, retries=0, persist_result=False)
 def run_task(
     serial: str,
     script_name: str,
@@ -61,7 +59,7 @@ def run_task(
 ):
     die_with_worker()
     logger = get_run_logger()
-    settings = Settings()
+    settings = WorkerSettings()
     if script_name not in RUNNABLE_SCRIPTS:
         return Failed(message=f"script {script_name!r} cannot run yet")
     try:
@@ -69,7 +67,24 @@ def run_task(
     except ValidationError as error:
         return Failed(message=f"invalid script_config: {error.errors()[0]['msg']}")
     logger.info("task %s: %s on phone %s as %s", task_id, script_name, serial, username or "the active account")
-    # Each attempt is a task run of its own (visible in the UI) while this flow run keeps the phone.
+    waiting = lambda: logger.info("task %s: waiting for phone %s's previous task to end", task_id, serial)  # noqa: E731
+    with holding_phone(settings.phone_locks_dir, serial, on_wait=waiting):
+        state, error, attempt = _attempts(settings, serial, script_name, config, task_id, platform, username)
+    if attempt:
+        _record_automatic_retries(attempt)
+    if state.is_completed():
+        note = state.result()
+        logger.info("task %s completed: %s", task_id, note)
+        return note
+    remark = error.remark if isinstance(error, DeviceError) else f"script error: {error}"
+    logger.error("task %s failed: %s", task_id, remark)
+    return Failed(message=remark)
+
+
+def _attempts(settings: WorkerSettings, serial: str, script_name: str, config: dict,
+              task_id: Optional[int], platform: str, username: Optional[str]):
+    """Each attempt is a task run of its own (visible in the UI) while this flow run keeps the phone."""
+    logger = get_run_logger()
     for attempt in range(settings.auto_retries + 1):
         if attempt:
             time.sleep(settings.auto_retry_delay_seconds)
@@ -80,12 +95,4 @@ def run_task(
         if not (isinstance(error, DeviceError) and error.transient):
             break
         logger.warning("task %s: attempt %d failed (%s); trying again", task_id, attempt + 1, error.remark)
-    if attempt:
-        _record_automatic_retries(attempt)
-    if state.is_completed():
-        note = state.result()
-        logger.info("task %s completed: %s", task_id, note)
-        return note
-    remark = error.remark if isinstance(error, DeviceError) else f"script error: {error}"
-    logger.error("task %s failed: %s", task_id, remark)
-    return Failed(message=remark)
+    return state, error, attempt

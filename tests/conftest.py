@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from devices.simulator.farm import SimulatedFarm
-from devices.testing import start_adb_server
+from tests.harness import start_adb_server
 from tests.service import Service
 
 PHONES = 2

@@ -1,4 +1,4 @@
-"""The API app on a real waitress server in the test process, over the session's Prefect and phones."""
+"""The API app in the test process, wired like the launcher wires it, over the session's Prefect and phones."""
 
 from __future__ import annotations
 
@@ -11,36 +11,40 @@ from typing import Iterator
 import falcon
 import waitress
 
-from api.app import PREFIX, Services, create_app
-from api.index import Index
-from api.orchestrator import Orchestrator
-from api.phones import PhoneDirectory
-from api.plans import PLANS
-from api.tasks import TaskService
+from api.rest.app import PREFIX
+from api.settings import Settings
+from api.supervision.wiring import Wired, wire
 from devices.adb import AdbServer
-from devices.testing import free_port
+from tests.harness import free_port
+
+
+def settings_for(prefect_api: str, adb: AdbServer, folder: Path, *, plan: str = "Pro", **overrides) -> Settings:
+    """An index and data directory of its own in `folder`: nothing here touches other tests' tasks."""
+    return Settings(data_dir=folder, prefect_api_url=prefect_api, adb_host=adb.host, adb_port=adb.port,
+                    plan=plan, retry_limit=3, max_tasks_per_request=10, prefect_write_concurrency=2, **overrides)
 
 
 @contextmanager
-def serve_app(prefect_api: str, adb: AdbServer, folder: Path, *, plan: str = "Pro",
-              **services) -> Iterator[tuple[falcon.App, str]]:
-    """An index of its own in `folder`: what a test does here cannot touch other tests' tasks."""
-    orchestrator = Orchestrator(prefect_api, write_concurrency=2)
-    index = Index(folder / "index.db")
-    phones = PhoneDirectory(adb, index, orchestrator)
-    tasks = TaskService(index, orchestrator, phones.known_serials, ui_url="", retry_limit=3,
-                        max_tasks_per_request=10)
-    app = create_app(Services(tasks=tasks, phones=phones, plan=PLANS[plan], artifacts_dir=folder / "artifacts",
-                              **services))
-    port = free_port()
-    server = waitress.create_server(app, host="127.0.0.1", port=port, threads=4)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
+def wired_app(prefect_api: str, adb: AdbServer, folder: Path, **settings) -> Iterator[Wired]:
+    wired = wire(settings_for(prefect_api, adb, folder, **settings))
     try:
-        yield app, f"http://127.0.0.1:{port}{PREFIX}"
+        yield wired
     finally:
-        server.close()
-        orchestrator.close()
+        wired.orchestrator.close()
+
+
+@contextmanager
+def serve_app(prefect_api: str, adb: AdbServer, folder: Path, **settings) -> Iterator[tuple[falcon.App, str]]:
+    """The same app on a real waitress server on a free port."""
+    with wired_app(prefect_api, adb, folder, **settings) as wired:
+        port = free_port()
+        server = waitress.create_server(wired.app, host="127.0.0.1", port=port, threads=4)
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        try:
+            yield wired.app, f"http://127.0.0.1:{port}{PREFIX}"
+        finally:
+            server.close()
 
 
 METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE"}

@@ -5,35 +5,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Iterable
 
-
-def argv_of(pid: int) -> list[bytes]:
-    try:
-        return (Path("/proc") / str(pid) / "cmdline").read_bytes().split(b"\0")
-    except OSError:
-        return []
-
-
-def all_pids() -> list[int]:
-    return [int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit()]
+from api.supervision.procfs import alive, argv_of, descendants, pids, processes_marked  # noqa: F401  (re-exported)
 
 
 def find(words: Iterable[bytes], among: Iterable[int] | None = None) -> int:
     """The one process whose argv holds every word (e.g. b"worker", b"start")."""
     words = list(words)
-    matches = [pid for pid in (all_pids() if among is None else among) if all(w in argv_of(pid) for w in words)]
+    matches = [pid for pid in (pids() if among is None else among) if all(w in argv_of(pid) for w in words)]
     assert len(matches) == 1, f"expected one process with {words}, found {matches}"
     return matches[0]
 
 
-def alive(pid: int) -> bool:
-    """Running, not a zombie waiting to be reaped."""
-    try:
-        return (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return False
-
-
-def listening_addresses(pids: Iterable[int]) -> dict[int, set[str]]:
+def listening_addresses(pids_: Iterable[int]) -> dict[int, set[str]]:
     """TCP addresses each process listens on, from /proc/net/tcp{,6} and the process's sockets."""
     listening: dict[str, str] = {}  # socket inode -> "address:port"
     for table, width in (("tcp", 8), ("tcp6", 32)):
@@ -48,7 +31,7 @@ def listening_addresses(pids: Iterable[int]) -> dict[int, set[str]]:
             host = ".".join(str(b) for b in words) if width == 8 else words.hex()
             listening[fields[9]] = f"{host}:{int(port, 16)}"
     found: dict[int, set[str]] = {}
-    for pid in pids:
+    for pid in pids_:
         try:
             fds = list((Path("/proc") / str(pid) / "fd").iterdir())
         except OSError:

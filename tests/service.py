@@ -7,15 +7,22 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Iterable, Optional
 
 import requests
 
-from devices.testing import free_port
+from flows.contract import RECORDED_TAG
+from tests.harness import free_port
 
 REPO = Path(__file__).resolve().parent.parent
 FINAL = (2, 3)
+
+
+def tomorrow() -> str:
+    """A start time that keeps a task pending for the whole test: for tests that need no run."""
+    return (datetime.now().astimezone() + timedelta(days=1)).isoformat()
 
 
 class Service:
@@ -119,3 +126,18 @@ class Service:
             if time.monotonic() > deadline:
                 raise AssertionError(f"task {task_id} still {task['status_text']} after {timeout} s: {task}")
             time.sleep(0.2)
+
+    def match_accounts(self, serials: Iterable[str], timeout: float = 60) -> dict[str, dict]:
+        """POST /account/match, then wait until the index has recorded what each phone's read found."""
+        serials = list(serials)
+        matching = self.ok("POST", "/account/match", json={"serials": serials})["matching"]
+        deadline = time.monotonic() + timeout
+        for run_id in (m["flow_run_id"] for m in matching):
+            while True:
+                run = requests.get(f"{self.prefect_api}/flow_runs/{run_id}", timeout=10).json()
+                if RECORDED_TAG in run["tags"]:
+                    break
+                assert run["state_type"] not in ("FAILED", "CRASHED", "CANCELLED"), run["state"]
+                assert time.monotonic() < deadline, f"account read {run_id} not recorded: {run['state']}"
+                time.sleep(0.2)
+        return {a["username"]: a for a in self.ok("GET", "/account")["accounts"] if a["serial"] in serials}

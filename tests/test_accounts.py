@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
+import requests
 
 
 def match(service, serial) -> dict[str, dict]:
-    data = service.ok("POST", "/account/match", json={"serials": [serial]})
-    return {a["username"]: a for a in data["accounts"]}
+    return service.match_accounts([serial])
 
 
 def test_match_records_the_accounts_logged_in_on_a_phone(service, phones):
@@ -19,6 +21,26 @@ def test_match_records_the_accounts_logged_in_on_a_phone(service, phones):
     assert all(a["serial"] == serial and a["enabled"] for a in found.values())
     listed = {a["username"] for a in service.ok("GET", "/account")["accounts"]}
     assert expected <= listed
+
+
+def test_match_answers_at_once_and_reads_the_phone_only_after_its_running_task(service, phones):
+    """Reading accounts drives the phone's screens: it waits in the phone's queue like a task."""
+    [serial] = phones.take()
+    phone = phones[serial]
+    phone.profile_load_seconds = 4
+    [task_id] = service.create([serial], ["before-match"])
+    service.wait_for(task_id, statuses=[1])
+    started = time.monotonic()
+    matching = service.ok("POST", "/account/match", json={"serials": [serial]})["matching"]
+    assert time.monotonic() - started < 2  # no API thread waits for the phone
+    assert [m["serial"] for m in matching] == [serial]
+    found = service.match_accounts([serial])
+    assert set(found) == {u for names in phone.accounts.values() for u in names}
+    task = service.task(task_id)
+    assert task["status"] == 2, task
+    read = requests.get(f"{service.prefect_api}/flow_runs/{matching[0]['flow_run_id']}", timeout=10).json()
+    ended = requests.get(f"{service.prefect_api}/flow_runs/{task['flow_run_id']}", timeout=10).json()["end_time"]
+    assert read["start_time"] >= ended, (read["start_time"], ended)
 
 
 def test_usernames_mode_runs_on_the_accounts_phone_as_that_account(service, phones):

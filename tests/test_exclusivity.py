@@ -5,7 +5,7 @@ from __future__ import annotations
 from prefect.client.orchestration import SyncPrefectClient
 from prefect.client.schemas.actions import WorkPoolUpdate
 
-from api.orchestrator import WORK_POOL
+from flows.contract import WORK_POOL
 
 
 def intervals(phone, ids):

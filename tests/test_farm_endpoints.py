@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import falcon.testing
 import pytest
 import requests
 
-from tests.inprocess import serve_app
+from tests.inprocess import serve_app, wired_app
 
 
 def test_devices_lists_phones_and_picks_up_new_ones(service, phones):
@@ -29,6 +30,19 @@ def test_device_shows_the_task_running_on_it(service, phones):
     assert device["busy"] is True and device["task_id"] == task_id
     service.ok("POST", f"/task/{task_id}/stop")
     service.wait_for(task_id)
+
+
+def test_health_only_reads(service, phones, adb, tmp_path):
+    """An unauthenticated flood of health checks must not write to the index (it slowed every write)."""
+    phones.take()
+    with wired_app(service.prefect_api, adb, tmp_path) as wired:
+        client = falcon.testing.TestClient(wired.app)
+        for _ in range(5):
+            assert client.simulate_get("/api/v1/health").json["data"]["phones"] >= 1
+        assert client.simulate_head("/api/v1/health").status_code == 200
+        assert wired.index.known_phones() == set()  # seen by health, but not remembered
+        client.simulate_get("/api/v1/device")
+        assert wired.index.known_phones()  # a listing does remember them
 
 
 def test_health_reports_every_part(service):

@@ -8,8 +8,8 @@ import json
 import pytest
 import requests
 
-from api.errors import ApiError
-from api.json_body import StrictJSONHandler
+from api.domain.errors import ApiError
+from api.rest.json_body import StrictJSONHandler
 from api.settings import Settings
 from tests.test_api_errors import assert_error
 

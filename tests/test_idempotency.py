@@ -8,8 +8,8 @@ from datetime import timedelta
 
 import pytest
 
-from api.idempotency import Idempotency
-from api.index import Index
+from api.domain.idempotency import Idempotency
+from api.gateways.index import Index
 from tests.test_api_errors import assert_error
 
 

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta
+
+from tests.service import tomorrow
 
 
 def test_filters_pagination_and_order(service, phones):
     [serial] = phones.take()
     # Scheduled for tomorrow: they stay pending, which is all the listing needs.
-    tomorrow = (datetime.now().astimezone() + timedelta(days=1)).isoformat()
-    ids = service.create([serial], [f"l{i}" for i in range(5)], start_time=tomorrow)
+    ids = service.create([serial], [f"l{i}" for i in range(5)], start_time=tomorrow())
     listing = service.ok("GET", "/task", params={"serial": serial, "page_size": 2})
     assert listing["total"] == 5 and listing["page"] == 1 and listing["page_size"] == 2
     assert [t["id"] for t in listing["tasks"]] == sorted(ids, reverse=True)[:2]
@@ -31,9 +31,16 @@ def test_filters_pagination_and_order(service, phones):
     assert service.ok("GET", "/task", params={"serial": serial})["total"] == 0
 
 
-def test_default_page_size_is_20(service):
-    listing = service.ok("GET", "/task")
-    assert listing["page"] == 1 and listing["page_size"] == 20 and len(listing["tasks"]) <= 20
+def test_default_page_size_is_20(service, phones):
+    [serial] = phones.take()
+    ids = service.create([serial], [f"page{i}" for i in range(25)], start_time=tomorrow())
+    try:
+        listing = service.ok("GET", "/task")
+        assert listing["page"] == 1 and listing["page_size"] == 20 and len(listing["tasks"]) == 20
+        assert listing["total"] >= 25
+        assert [t["id"] for t in listing["tasks"]][:1] == [max(ids)]  # newest first
+    finally:
+        service.ok("DELETE", "/task/batch", json={"task_ids": ids})
 
 
 def test_stats_match_the_listings(service):

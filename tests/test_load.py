@@ -22,7 +22,7 @@ from prefect.client.orchestration import SyncPrefectClient
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterDeploymentId, FlowRunFilterName
 from prefect.client.schemas.sorting import FlowRunSort
 
-from api.orchestrator import DEPLOYMENT
+from flows.contract import DEPLOYMENT
 
 CLIENTS = 50
 LOAD_SECONDS = 15

@@ -11,7 +11,7 @@ from schemathesis.specs.openapi.checks import (
     content_type_conformance, response_headers_conformance, response_schema_conformance, status_code_conformance,
 )
 
-from api.openapi import build
+from api.rest.openapi import build
 from tests.inprocess import routes, serve_app
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,

@@ -59,7 +59,7 @@ def test_fault_fails_the_task_with_its_remark_and_frees_the_phone(service, phone
     fault(phone)
     body = {"serials": [serial], **request_body}
     if fault is break_session:  # the session of the account the task acts as has expired
-        service.ok("POST", "/account/match", json={"serials": [serial]})
+        service.match_accounts([serial])
         body = {"usernames": [phone.accounts["tiktok"][0]], **request_body}
     if body["script_name"] == "post":
         body["script_config"] = {**body["script_config"], "material_list": [str(video)]}

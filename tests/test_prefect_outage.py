@@ -7,7 +7,7 @@ import signal
 import time
 from datetime import datetime, timedelta
 
-from api.children import descendants
+from tests.processes import descendants
 from tests.processes import find
 
 

@@ -6,7 +6,7 @@ import signal
 
 import pytest
 
-from api.children import descendants, processes_marked
+from tests.processes import descendants, processes_marked
 from tests.processes import alive
 from tests.test_stop_retry_delete import wait_started_on_phone
 

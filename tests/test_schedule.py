@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from api.schedule import BadStartTime, first_start, spaced_starts
+from api.domain.schedule import BadStartTime, first_start, spaced_starts
 
 TZ = timezone(timedelta(hours=2))
 NOW = datetime(2026, 5, 1, 13, 45, 30, tzinfo=TZ)

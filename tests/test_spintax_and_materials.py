@@ -6,9 +6,9 @@ import random
 
 import pytest
 
-from api.errors import ApiError
-from api.materials import IMAGE, VIDEO, candidates, media_kind, pick
-from api.spintax import spin
+from api.domain.errors import ApiError
+from api.domain.materials import IMAGE, VIDEO, candidates, media_kind, pick
+from api.domain.spintax import spin
 from flows.script_configs import PostConfig
 
 MP4 = b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 16

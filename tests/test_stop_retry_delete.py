@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import time
 import uuid
 
@@ -9,7 +11,8 @@ import pytest
 from prefect.client.orchestration import SyncPrefectClient
 from prefect.exceptions import ObjectNotFound
 
-from api.orchestrator import Orchestrator
+from tests.inprocess import wired_app
+from tests.processes import processes_marked
 
 
 def started(phone, task_id: int) -> float:
@@ -145,18 +148,43 @@ def test_batch_delete_reports_what_it_did_not_find(service, phones):
     assert newer > max(ids)
 
 
-def test_a_stop_that_races_the_end_of_a_run_keeps_its_real_end(service, phones):
+def test_a_stop_that_races_the_end_of_a_run_keeps_its_real_end(service, phones, adb, tmp_path):
     """The service read the run as running, then it completed before the stop was written."""
     [serial] = phones.take()
     phones[serial].profile_load_seconds = 2  # long enough to be seen running
     [task_id] = service.create([serial], ["racer"])
     task = service.wait_for(task_id, statuses=[1])
-    orchestrator = Orchestrator(service.prefect_api, write_concurrency=1)
-    try:
-        seen_running = orchestrator.read_run(task["flow_run_id"])
+    with wired_app(service.prefect_api, adb, tmp_path) as wired:
+        seen_running = wired.orchestrator.read_run(task["flow_run_id"])
         assert service.wait_for(task_id)["status"] == 2
-        orchestrator.stop(seen_running)
-        assert orchestrator.read_run(task["flow_run_id"]).state_type.value == "COMPLETED"
-    finally:
-        orchestrator.close()
+        wired.tasks.stop_run(seen_running)
+        assert wired.orchestrator.read_run(task["flow_run_id"]).state_type.value == "COMPLETED"
     assert service.task(task_id)["status"] == 2
+
+
+def test_a_stopped_task_holds_its_phone_until_its_process_is_gone(service, phones):
+    """Prefect frees a phone's queue slot as soon as a stop is written (Cancelling), while the
+    stopped run's process may still be driving the phone; the next task must wait for the process."""
+    [serial] = phones.take()
+    phone = phones[serial]
+    phone.profile_load_seconds = 60
+    stopped, queued = service.create([serial], ["frozen", "next"])
+    wait_started_on_phone(phone, stopped)
+    [process] = processes_marked(f"PREFECT__FLOW_RUN_ID={service.task(stopped)['flow_run_id']}")
+    os.kill(process, signal.SIGSTOP)  # a process that takes its time to die
+    try:
+        service.ok("POST", f"/task/{stopped}/stop")
+        phone.profile_load_seconds = 0
+        # Prefect hands the queued run to the worker, which starts its process...
+        assert service.wait_for(queued, statuses=[1], timeout=60)["status"] == 1
+        deadline = time.monotonic() + 3
+        while time.monotonic() < deadline:
+            # ...but it never touches the phone while the stopped one's process lives.
+            assert not any(tid == queued for tid, _, _ in phone.task_intervals()), phone.task_intervals()
+            time.sleep(0.1)
+    finally:
+        released = time.monotonic()
+        os.kill(process, signal.SIGCONT)  # the worker's SIGTERM, pending until now, ends it
+    assert service.wait_for(stopped, timeout=60)["status"] == 3
+    assert service.wait_for(queued, timeout=60)["status"] == 2
+    assert started(phone, queued) >= (end_of(phone, stopped) or released)

@@ -9,8 +9,8 @@ import time
 import pytest
 import requests
 
-from devices.testing import free_port
-from api.children import descendants
+from tests.harness import free_port
+from tests.processes import descendants
 from tests.processes import alive, argv_of, find, listening_addresses
 from tests.service import Service
 

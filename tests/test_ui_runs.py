@@ -7,7 +7,7 @@ import uuid
 
 from prefect.client.orchestration import SyncPrefectClient
 
-from api.orchestrator import DEPLOYMENT, device_queue
+from flows.contract import DEPLOYMENT, device_queue
 
 
 def wait_for_ui_task(service, serial: str, timeout: float = 30) -> dict:

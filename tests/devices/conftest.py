@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from devices.testing import running_farm
+from tests.harness import running_farm
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from adbutils import AdbError
 from devices.adb import (AdbServer, client_for, connect_phone, disconnect_phone, list_phones, open_phone,
                          server_alive)
 from devices.errors import DeviceError
-from devices.testing import free_port, running_farm
+from tests.harness import free_port, running_farm
 
 
 @pytest.fixture

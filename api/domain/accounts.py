@@ -1,0 +1,97 @@
+"""Accounts: which social-media account lives on which phone, and whether it may get tasks."""
+
+from __future__ import annotations
+
+from typing import Callable, Optional
+
+from api.domain.errors import invalid, not_found
+from api.domain.phones import PhoneDirectory
+from api.gateways.index import Account, Index
+from api.gateways.prefect import Orchestrator
+
+def clean_username(name: str) -> str:
+    name = name.strip().lstrip("@")
+    if not name:
+        raise invalid("username must not be empty", {"field": "username"})
+    return name
+
+
+def as_dict(account: Account) -> dict:
+    return {"username": account.username, "platform": account.platform, "serial": account.serial, "enabled": account.enabled}
+
+
+class AccountBook:
+    def __init__(self, index: Index, phones: PhoneDirectory, orchestrator: Orchestrator):
+        self.index = index
+        self.phones = phones
+        self.orchestrator = orchestrator
+        self.known_serials: Callable[[], set[str]] = phones.known_serials
+
+    def list(self) -> list[dict]:
+        return [as_dict(a) for a in self.index.accounts()]
+
+    def save(self, username: str, platform: str, serial: str, enabled: bool = True) -> dict:
+        if serial not in self.known_serials():
+            raise invalid(f"Unknown serial {serial} (see GET /api/v1/device)", {"field": "serial"})
+        account = Account(clean_username(username), platform, serial, enabled)
+        self.index.save_account(account)
+        return as_dict(account)
+
+    def get(self, username: str) -> Account:
+        account = self.index.account(clean_username(username))
+        if account is None:
+            raise not_found(f"Account {username} not found")
+        return account
+
+    def patch(self, username: str, *, enabled: Optional[bool] = None, serial: Optional[str] = None) -> dict:
+        account = self.get(username)
+        if serial is not None and serial not in self.known_serials():
+            raise invalid(f"Unknown serial {serial}", {"field": "serial"})
+        updated = Account(
+            account.username,
+            account.platform,
+            serial if serial is not None else account.serial,
+            enabled if enabled is not None else account.enabled,
+        )
+        self.index.save_account(updated)
+        return as_dict(updated)
+
+    def delete(self, username: str) -> None:
+        if not self.index.delete_account(clean_username(username)):
+            raise not_found(f"Account {username} not found")
+
+    def record_found(self, found: dict[str, list[tuple[str, str]]]) -> list[dict]:
+        """Store the accounts read from phones; an account seen on another phone moves with it."""
+        saved = []
+        for serial, accounts in found.items():
+            for platform, username in accounts:
+                existing = self.index.account(username)
+                enabled = existing.enabled if existing else True
+                account = Account(username, platform, serial, enabled)
+                self.index.save_account(account)
+                saved.append(as_dict(account))
+        return saved
+
+    def request_match(self, serials: Optional[list[str]]) -> dict:
+        """Read the accounts of these phones (default: every attached one) in a flow run each, in
+        the phone's own queue: never while a task drives it, and no API thread waits for a phone.
+        The keeper records what each run found once it has completed."""
+        attached = self.phones.attached_serials()
+        serials = sorted(attached) if serials is None else list(dict.fromkeys(serials))
+        unknown = [s for s in serials if s not in attached]
+        if unknown:
+            raise invalid(f"These phones are not attached: {', '.join(unknown)}", {"field": "serials"})
+        runs = self.orchestrator.create_account_reads(serials)
+        return {"matching": [{"serial": s, "flow_run_id": runs[s]} for s in serials], "requested_count": len(serials)}
+
+    def record_finished_matches(self) -> int:
+        """Store what completed read-accounts runs found; returns how many runs were recorded."""
+        runs = self.orchestrator.unrecorded_account_reads()
+        for run in runs:
+            serial = str(run.parameters.get("serial") or "")
+            rows = self.orchestrator.table_rows(run.id)
+            found = [(str(r.get("platform")), str(r.get("username"))) for r in rows if r.get("username")]
+            if serial:
+                self.record_found({serial: found})
+            self.orchestrator.mark_recorded(run)
+        return len(runs)

@@ -1,0 +1,92 @@
+"""Choose the files a post task publishes, and refuse at creation what is missing or not media."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+from api.domain.errors import invalid
+
+VIDEO, IMAGE = 0, 1
+_SNIFF_BYTES = 16
+
+
+def media_kind(path: Path) -> int | None:
+    """VIDEO, IMAGE or None, from the file's first bytes (a name can lie)."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(_SNIFF_BYTES)
+    except OSError:
+        return None
+    if head.startswith(b"\xff\xd8\xff") or head.startswith(b"\x89PNG\r\n\x1a\n") or head[:6] in (b"GIF87a", b"GIF89a"):
+        return IMAGE
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return IMAGE
+    if head[4:8] in (b"ftyp", b"moov", b"mdat", b"wide", b"free") or head.startswith(b"\x1a\x45\xdf\xa3"):
+        return VIDEO
+    return None
+
+
+def _inside(path: Path, roots: list[Path]) -> bool:
+    """After following every symlink and `..`, the path lies in one of the roots."""
+    real = path.resolve()
+    return any(real.is_relative_to(root.resolve()) for root in roots)
+
+
+def _allowed(name: str, roots: list[Path], field: str) -> Path:
+    """A relative name is read from the material library (the first root); nothing outside the roots,
+    so a request can never make the service push a server file (keys, passwords) to a phone."""
+    path = Path(name) if Path(name).is_absolute() else roots[0] / name
+    if not _inside(path, roots):
+        folders = ", ".join(str(root) for root in roots)
+        raise invalid(f"{name} is outside the material folders ({folders})", {"field": field})
+    return path
+
+
+def _library_files(library: Path, tags: list[str], roots: list[Path]) -> list[Path]:
+    """A library file's tags are the names of the folders it sits in, below the library."""
+    if not library.is_dir():
+        return []
+    files = [p for p in sorted(library.rglob("*")) if p.is_file() and _inside(p, roots)]
+    if not tags:
+        return files
+    wanted = {t.lower() for t in tags}
+    return [p for p in files if wanted & {part.lower() for part in p.relative_to(library).parts[:-1]}]
+
+
+def candidates(config: dict, library: Path, extra_roots: tuple[Path, ...] = ()) -> list[Path]:
+    """The files a post may use; only from the material library and the extra allowed roots."""
+    roots = [library, *extra_roots]
+    kind = config["content_type"]
+    if config["material_list"]:
+        chosen = []
+        for name in config["material_list"]:
+            path = _allowed(name, roots, "script_config.material_list")
+            if not path.is_file():
+                raise invalid(f"Material {name} does not exist on the server", {"field": "script_config.material_list"})
+            if media_kind(path) != kind:
+                expected = "a video" if kind == VIDEO else "an image"
+                raise invalid(f"Material {name} is not {expected}", {"field": "script_config.material_list"})
+            chosen.append(path.resolve())
+        return chosen
+    if config["material_source"] == "localFolder":
+        folder = _allowed(config["material_path"], roots, "script_config.material_path")
+        if not folder.is_dir():
+            raise invalid(f"material_path {config['material_path']} is not a folder on the server", {"field": "script_config.material_path"})
+        files = sorted(p for p in folder.iterdir() if p.is_file() and _inside(p, roots))
+    else:
+        tags = [t.strip() for t in config["materials_tags"].split(",") if t.strip()]
+        files = _library_files(library, tags, roots)
+    usable = [p.resolve() for p in files if media_kind(p) == kind]
+    if not usable:
+        where = config["material_path"] if config["material_source"] == "localFolder" else f"the material library {library}"
+        raise invalid(f"No {'video' if kind == VIDEO else 'image'} found in {where}", {"field": "script_config"})
+    return usable
+
+
+def pick(config: dict, files: list[Path], rng: random.Random) -> list[str]:
+    """An exact material_list is posted as given; otherwise one video or image_count images."""
+    if config["material_list"]:
+        return [str(p) for p in files]
+    count = 1 if config["content_type"] == VIDEO else min(config["image_count"], len(files))
+    return [str(p) for p in rng.sample(files, count)]

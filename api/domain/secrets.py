@@ -1,0 +1,34 @@
+"""Keep secrets out of run parameters and the index: a ChatGPT key goes into a Prefect Secret block."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+
+from api.gateways.prefect import Orchestrator
+from flows.secrets import is_reference, reference
+
+
+def secret_block_name(value: str) -> str:
+    # The same key always maps to the same block, so a thousand tasks store it once.
+    return f"chatgpt-key-{hashlib.sha256(value.encode()).hexdigest()[:16]}"
+
+
+class SecretKeeper:
+    def __init__(self, orchestrator: Orchestrator):
+        self.orchestrator = orchestrator
+        self._saved: set[str] = set()
+        self._lock = threading.Lock()
+
+    def hide(self, script_config: dict) -> dict:
+        """The config with `chatgpt_settings.api_key` replaced by a reference to its block."""
+        chat = script_config.get("chatgpt_settings")
+        key = chat.get("api_key") if isinstance(chat, dict) else None
+        if not key or not isinstance(key, str) or is_reference(key):
+            return script_config
+        name = secret_block_name(key)
+        with self._lock:
+            if name not in self._saved:
+                self.orchestrator.save_secret(name, key)
+                self._saved.add(name)
+        return {**script_config, "chatgpt_settings": {**chat, "api_key": reference(name)}}

@@ -1,0 +1,353 @@
+"""What the task endpoints do: create (with fan-out), read, stop, retry and delete tasks."""
+
+from __future__ import annotations
+
+import logging
+import random
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Callable, Optional
+
+from prefect.client.schemas.objects import FlowRun
+from pydantic import ValidationError
+
+from api.domain import materials
+from api.domain.errors import ApiError, Code, invalid, not_found, validation_failure
+from api.domain.fanout import PlannedTask, by_account, by_phone, by_target
+from api.gateways.index import Index, NewTask, TaskRow
+from api.gateways.prefect import FINAL_STATE_TYPES, NewRun, Orchestrator, OrchestratorUnavailable, RunGone, RunQuery
+from api.domain.secrets import SecretKeeper
+from api.domain.schedule import BadStartTime, first_start, spaced_starts
+from api.domain.spintax import spin
+from api.domain.status import STATE_TYPES_BY_STATUS, TaskStatus
+from api.domain.views import task_view
+from flows.script_configs import KNOWN_NOT_RUNNABLE, RUNNABLE_SCRIPTS, SCRIPT_CONFIGS, platform_hint
+from api.domain.requests import TaskRequest
+from flows.contract import TaskParameters, run_name, task_tags
+
+FAILED_TYPES = STATE_TYPES_BY_STATUS[TaskStatus.FAILED]
+MAX_PAGE_SIZE = 100
+READ_CHUNK = 200  # Prefect's most runs per read
+log = logging.getLogger(__name__)
+STOPPED = "Stopped through the API"
+# Far longer than a flow-run process takes to start on a busy PC (~15 s seen under load).
+ABANDONED_STOP_AFTER = timedelta(seconds=60)
+# States in which a run holds no phone and no process: its flow run can be deleted at once.
+IDLE_STATE_TYPES = (*FINAL_STATE_TYPES, "SCHEDULED")
+
+
+@dataclass(frozen=True)
+class ListFilters:
+    status: Optional[int] = None
+    serial: Optional[str] = None
+    script_name: Optional[str] = None
+    source: Optional[str] = None
+
+
+class TaskService:
+    def __init__(
+        self,
+        index: Index,
+        orchestrator: Orchestrator,
+        known_serials: Callable[[], set[str]],
+        *,
+        ui_url: str,
+        retry_limit: int,
+        max_tasks_per_request: int,
+        material_library: Path = Path("materials"),
+        material_roots: tuple[Path, ...] = (),
+    ):
+        self.index = index
+        self.orchestrator = orchestrator
+        self.known_serials = known_serials
+        self.ui_url = ui_url
+        self.retry_limit = retry_limit
+        self.max_tasks_per_request = max_tasks_per_request
+        self.material_library = material_library
+        self.material_roots = material_roots
+        self.secrets = SecretKeeper(orchestrator)
+
+    # Create ------------------------------------------------------------------
+
+    def plan(self, body: TaskRequest, now: datetime, rng: random.Random) -> list[tuple[PlannedTask, datetime]]:
+        if not body.script_name:
+            raise ApiError(Code.SCRIPT_NAME_MISSING, "script_name is required")
+        name = body.script_name
+        if name not in SCRIPT_CONFIGS and name not in KNOWN_NOT_RUNNABLE:
+            known = ", ".join(sorted(RUNNABLE_SCRIPTS))
+            raise invalid(f"Unknown script_name {name!r}; scripts that run through the API: {known}")
+        if name not in RUNNABLE_SCRIPTS:
+            raise ApiError(Code.SCRIPT_NOT_RUNNABLE, f"Script {name!r} cannot be run through the API yet")
+        if body.script_config is None:
+            raise invalid("script_config is required (an object, {} for the defaults)", {"field": "script_config"})
+        try:
+            config = SCRIPT_CONFIGS[name].model_validate(body.script_config).model_dump()
+        except ValidationError as error:
+            raise validation_failure(error, prefix="script_config.") from None
+        if body.min_interval > body.max_interval:
+            raise invalid("min_interval must not be greater than max_interval", {"field": "min_interval"})
+        try:
+            start = first_start(body.start_time, now)
+        except BadStartTime as error:
+            raise invalid(str(error), {"field": "start_time"}) from None
+
+        if body.serials:
+            planned = by_phone(
+                body.serials,
+                self.known_serials(),
+                self.index.accounts(),
+                multi_account=body.enable_multi_account,
+                platform_hint=platform_hint(body.script_config),
+            )
+        elif body.usernames:
+            planned = by_account(body.usernames, {a.username: a for a in self.index.accounts()})
+        else:
+            raise invalid("Give serials (phones) or usernames (accounts): one of them, not empty", {"field": "serials"})
+        planned = by_target(name, planned, config)
+        if name == "post":
+            planned = self._with_post_content(planned, config, rng)
+        if len(planned) > self.max_tasks_per_request:
+            raise invalid(
+                f"This request would create {len(planned)} tasks; the limit is {self.max_tasks_per_request} per request"
+            )
+        per_phone: dict[str, list[PlannedTask]] = {}
+        for task in planned:
+            per_phone.setdefault(task.serial, []).append(task)
+        scheduled = []
+        for tasks in per_phone.values():
+            starts = spaced_starts(start, len(tasks), body.min_interval, body.max_interval, rng)
+            scheduled.extend(zip(tasks, starts))
+        return scheduled
+
+    def _with_post_content(self, planned: list[PlannedTask], config: dict, rng: random.Random) -> list[PlannedTask]:
+        """Each post task gets its own files and its own caption (spintax), fixed at creation."""
+        files = materials.candidates(config, self.material_library, self.material_roots)
+        return [
+            replace(task, script_config={
+                **task.script_config,
+                "captions": spin(config["captions"], rng),
+                "files": materials.pick(config, files, rng),
+            })
+            for task in planned
+        ]
+
+    def create(self, body: TaskRequest, now: datetime, rng: random.Random, source: str = "api") -> list[int]:
+        """All tasks of one request are created, or none: a failure rolls back what was made."""
+        scheduled = [
+            (replace(task, script_config=self.secrets.hide(task.script_config)), start)
+            for task, start in self.plan(body, now, rng)
+        ]
+        name = body.script_name
+        ids = self.index.reserve_tasks(
+            NewTask(t.serial, t.username, name, t.script_config, source) for t, _ in scheduled
+        )
+
+        runs = [
+            NewRun(
+                name=run_name(task_id, name),
+                serial=task.serial,
+                parameters=TaskParameters(
+                    serial=task.serial, script_name=name, script_config=task.script_config,
+                    username=task.username, task_id=task_id, platform=task.platform,
+                ).as_dict(),
+                tags=task_tags(task.serial, name, source),
+                start_at=start,
+            )
+            for task_id, (task, start) in zip(ids, scheduled)
+        ]
+        try:
+            flow_run_ids = self.orchestrator.create_runs(runs)
+        except BaseException:
+            self._roll_back([run.name for run in runs], ids)
+            raise
+        self.index.attach_flow_runs(dict(zip(ids, flow_run_ids)))
+        return ids
+
+    def adopt_in_place(self, run) -> int:
+        """Index a run that is already where it should be (started from the UI on its phone's queue)."""
+        params = run.parameters
+        serial = str(params.get("serial") or "")
+        script = str(params.get("script_name") or "")
+        config = params.get("script_config") if isinstance(params.get("script_config"), dict) else {}
+        [task_id] = self.index.reserve_tasks([NewTask(serial, params.get("username"), script, config, "ui")])
+        tags = [*run.tags, *task_tags(serial, script, "ui")]
+        self.orchestrator.rename(str(run.id), name=run_name(task_id, script), tags=tags)
+        self.index.attach_flow_runs({task_id: str(run.id)})
+        return task_id
+
+    def _roll_back(self, names: list[str], ids: list[int]) -> None:
+        try:
+            self.orchestrator.delete_named(names)
+        finally:
+            self.index.discard(ids)
+
+    def recover_unfinished_creations(self) -> None:
+        """A request interrupted between the index and Prefect created nothing the caller was told of."""
+        rows = self.index.unattached()
+        if rows:
+            self._roll_back([run_name(i, script) for i, script in rows], [i for i, _ in rows])
+
+    # Read --------------------------------------------------------------------
+
+    def _row(self, task_id: int) -> TaskRow:
+        row = self.index.get(task_id)
+        if row is None:
+            raise not_found(f"Task {task_id} not found")
+        return row
+
+    def _run(self, row: TaskRow):
+        try:
+            return self.orchestrator.read_run(row.flow_run_id)
+        except RunGone:
+            raise self._gone(row) from None
+
+    def _gone(self, row: TaskRow) -> ApiError:
+        """Its flow run was deleted (in the Prefect UI, or by a deletion racing this request): so is the task."""
+        self.index.mark_deleted([row.id])
+        self.index.mark_purged(row.id)
+        return not_found(f"Task {row.id} not found (its flow run was deleted in Prefect)")
+
+    def detail(self, task_id: int) -> dict:
+        row = self._row(task_id)
+        return task_view(row, self._run(row), self.ui_url)
+
+    def _hidden(self) -> tuple[str, ...]:
+        """Runs of deleted tasks that Prefect still holds until they end: never listed or counted."""
+        return tuple(r.flow_run_id for r in self.index.unpurged_deletions())
+
+    def _query(self, filters: ListFilters) -> RunQuery:
+        return RunQuery(
+            serial=filters.serial,
+            script_name=filters.script_name,
+            source=filters.source,
+            state_types=STATE_TYPES_BY_STATUS[TaskStatus(filters.status)] if filters.status is not None else None,
+            hidden=self._hidden(),
+        )
+
+    def list(self, filters: ListFilters, page: int, page_size: int) -> dict:
+        query = self._query(filters)
+        runs = self.orchestrator.page(query, offset=(page - 1) * page_size, limit=page_size)
+        rows = self.index.by_flow_run_ids([str(r.id) for r in runs])
+        tasks = [task_view(rows[str(r.id)], r, self.ui_url) for r in runs if str(r.id) in rows]
+        return {"tasks": tasks, "total": self.orchestrator.count(query), "page": page, "page_size": page_size}
+
+    def stats(self) -> dict:
+        hidden = self._hidden()
+        counts = {
+            status.text: self.orchestrator.count(RunQuery(state_types=STATE_TYPES_BY_STATUS[status], hidden=hidden))
+            for status in TaskStatus
+        }
+        return {"total": sum(counts.values()), **counts}
+
+    # Change ------------------------------------------------------------------
+
+    def stop(self, task_id: int) -> dict:
+        row = self._row(task_id)
+        run = self._run(row)
+        state_type = run.state_type.value
+        if state_type in FINAL_STATE_TYPES:
+            raise invalid(f"Task {task_id} has already finished ({state_type.lower()}); only pending or running tasks can be stopped")
+        if state_type != "CANCELLING":
+            try:
+                self.stop_run(run)
+            except RunGone:
+                raise self._gone(row) from None
+        return self.detail(task_id)
+
+    def stop_run(self, run: FlowRun) -> None:
+        """A run that has not started is cancelled at once; a started one is killed by its worker."""
+        if run.state_type.value not in ("RUNNING", "PENDING"):
+            self.orchestrator.cancel(run.id, STOPPED)
+            return
+        self.orchestrator.request_cancel(run.id, STOPPED)
+        # The run may have ended between our read and our (forced) Cancelling: then no process is
+        # left to finish the stop and it would stay Cancelling for ever. Put its real end back.
+        states = self.orchestrator.states(run.id)
+        if len(states) > 1 and states[-1].type.value == "CANCELLING" and states[-2].is_final():
+            self.orchestrator.restore(run.id, states[-2])
+
+    def retry(self, task_id: int) -> dict:
+        row = self._row(task_id)
+        run = self._run(row)
+        if run.state_type.value not in FAILED_TYPES:
+            raise invalid(f"Task {task_id} is not failed (it is {run.state_type.value.lower()}); only failed tasks can be retried")
+        if not self.index.take_retry(task_id, self.retry_limit):
+            raise invalid(f"Task {task_id}: retry limit reached ({self.retry_limit} re-runs)")
+        try:
+            self.orchestrator.rerun(row.flow_run_id)
+        except OrchestratorUnavailable:
+            self.index.give_back_retry(task_id)
+            raise
+        except RunGone:
+            self.index.give_back_retry(task_id)
+            raise self._gone(row) from None
+        return self.detail(task_id)
+
+    def retry_all(self) -> int:
+        query = RunQuery(state_types=FAILED_TYPES, hidden=self._hidden())
+        failed = []
+        while True:
+            runs = self.orchestrator.page(query, offset=len(failed), limit=200)
+            failed.extend(runs)
+            if len(runs) < 200:
+                break
+        rows = self.index.by_flow_run_ids([str(r.id) for r in failed])
+        retried = 0
+        for run in failed:
+            row = rows.get(str(run.id))
+            if row is None or not self.index.take_retry(row.id, self.retry_limit):
+                continue
+            try:
+                self.orchestrator.rerun(row.flow_run_id)
+            except RunGone:  # deleted since it was listed
+                self.index.give_back_retry(row.id)
+                continue
+            retried += 1
+        return retried
+
+    def delete(self, task_ids: list[int]) -> dict:
+        """Hidden at once; a run still holding its phone is stopped and purged once it has ended."""
+        deleted, missing = [], []
+        for task_id in dict.fromkeys(task_ids):
+            row = self.index.get(task_id)
+            if row is None:
+                missing.append(task_id)
+                continue
+            self.index.mark_deleted([task_id])
+            deleted.append(row)
+        self.purge(deleted)
+        return {"deleted_count": len(deleted), "not_found": missing}
+
+    def purge(self, rows: list[TaskRow]) -> None:
+        """Runs that hold no phone (ended, or still waiting to start) are deleted from Prefect in bulk;
+        a started one is stopped first and deleted on a later round, once it has ended: deleting a
+        running flow run would free its phone while its process still drives it."""
+        runs: dict[str, FlowRun] = {}
+        attached = [row.flow_run_id for row in rows if row.flow_run_id]
+        for start in range(0, len(attached), READ_CHUNK):
+            runs.update(self.orchestrator.read_runs(attached[start:start + READ_CHUNK]))
+        # A row without its run is still being created; it is purged on a later round.
+        idle = [row for row in rows if row.flow_run_id and (
+            row.flow_run_id not in runs or runs[row.flow_run_id].state_type.value in IDLE_STATE_TYPES)]
+        self.orchestrator.delete_runs([row.flow_run_id for row in idle if row.flow_run_id in runs])
+        for row in idle:
+            self.index.mark_purged(row.id)
+        for row in rows:
+            run = runs.get(row.flow_run_id)
+            if run is None or run.state_type.value in IDLE_STATE_TYPES or run.state_type.value == "CANCELLING":
+                continue
+            try:
+                self.stop_run(run)
+            except RunGone:  # a concurrent purge deleted it first
+                self.index.mark_purged(row.id)
+
+    def finish_abandoned_stops(self) -> None:
+        """A task stopped in the seconds its process started would stay running (and a deleted one
+        in Prefect) for ever: end its run Cancelled, as the worker would have."""
+        for run in self.orchestrator.abandoned_stops(ABANDONED_STOP_AFTER):
+            log.warning("run %s stayed Cancelling after its process exited; marking it Cancelled", run.id)
+            self.orchestrator.cancel(run.id, STOPPED)
+
+    def purge_pending_deletions(self) -> None:
+        self.purge(self.index.unpurged_deletions())

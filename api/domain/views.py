@@ -1,0 +1,56 @@
+"""The task object of the API, built from the index row and the Prefect flow run at request time."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Optional
+
+from prefect.client.schemas.objects import FlowRun
+
+from api.gateways.index import TaskRow
+
+from api.domain.status import task_status
+from flows.contract import AUTO_RETRIES_TAG, tag_value
+
+TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+
+def local_time(moment: Optional[datetime]) -> Optional[str]:
+    return moment.astimezone().strftime(TIME_FORMAT) if moment else None
+
+def remark(state_type: Optional[str], state_name: Optional[str], message: Optional[str]) -> str:
+    """What an operator reads next to the status: why it failed, or what it waits for."""
+    message = (message or "").strip()
+    if state_type in ("CANCELLED", "CANCELLING"):
+        return f"stopped: {message}" if message else "stopped"
+    if state_type == "CRASHED":
+        return f"run crashed: {message}" if message else "run crashed"
+    if state_type == "FAILED":
+        return message or "failed"
+    if state_type == "SCHEDULED" and state_name == "Late":
+        return "waiting for its phone or a free slot"
+    if state_type == "SCHEDULED" and state_name == "AwaitingRetry":
+        return "waiting to be retried"
+    return ""
+
+def task_view(row: TaskRow, run: FlowRun, ui_url: str) -> dict:
+    state_type = run.state_type.value if run.state_type else None
+    state_name = run.state.name if run.state else None
+    status = task_status(state_type)
+    start = run.start_time or (run.expected_start_time if status == 0 else None)
+    return {
+        "id": row.id,
+        "serial": row.serial,
+        "username": row.username,
+        "script_name": row.script_name,
+        "script_config": row.script_config,
+        "status": int(status),
+        "status_text": status.text,
+        "source": row.source,
+        "start_time": local_time(start),
+        "end_time": local_time(run.end_time) if status >= 2 else None,
+        "created_at": local_time(row.created_at),
+        "remark": remark(state_type, state_name, run.state.message if run.state else None),
+        "retry_count": row.manual_retries + int(tag_value(run.tags, AUTO_RETRIES_TAG) or 0),
+        "flow_run_id": str(run.id),
+        "flow_run_url": f"{ui_url}/runs/flow-run/{run.id}",
+    }

@@ -1,0 +1,429 @@
+"""Everything the API asks of the Prefect server, with its failures turned into one error type."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Iterator, Optional
+from uuid import UUID
+
+import httpx
+from prefect.client.orchestration import SyncPrefectClient
+from prefect.client.schemas.actions import BlockDocumentCreate, DeploymentFlowRunCreate, WorkPoolCreate, WorkPoolUpdate
+from prefect.client.schemas.filters import (
+    FlowRunFilter,
+    FlowRunFilterDeploymentId,
+    FlowRunFilterId,
+    FlowRunFilterName,
+    FlowRunFilterState,
+    FlowRunFilterStateType,
+    FlowRunFilterTags,
+    FlowRunFilterWorkQueueName,
+)
+from prefect.client.schemas.objects import FlowRun, State, StateType
+from prefect.client.schemas.sorting import FlowRunSort
+from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound, PrefectHTTPStatusError
+from prefect.states import Cancelled, Cancelling, Crashed, Failed, Scheduled, to_state_create
+
+from api.gateways.prefect_health import HealthWatch
+from flows.contract import ACCOUNTS_DEPLOYMENT, DEPLOYMENT, RECORDED_TAG, FARM_TAG, INBOX_QUEUE, SCRIPT_TAG, SERIAL_TAG, SOURCE_TAG, WORK_POOL, device_queue, tag
+
+
+BULK_CREATE_LIMIT = 100  # the most Prefect 3.9 creates in one request
+BULK_DELETE_LIMIT = 50  # Prefect 3.9 bulk_delete limit
+BULK_CREATE_ATTEMPTS = 4
+FINAL_STATE_TYPES = ("COMPLETED", "FAILED", "CRASHED", "CANCELLED")
+
+
+class OrchestratorUnavailable(Exception):
+    """The Prefect server did not answer (down, restarting, or overloaded)."""
+
+
+class RunsNotCreated(Exception):
+    """Prefect refused some runs of a batch; `created` lists the ones it made."""
+
+    def __init__(self, created: list[str], reason: str):
+        super().__init__(f"Prefect did not create a flow run: {reason}")
+        self.created = created
+
+
+@dataclass(frozen=True)
+class NewRun:
+    name: str
+    serial: str
+    parameters: dict
+    tags: list[str]
+    start_at: datetime
+
+
+class RunGone(Exception):
+    """The flow run no longer exists in Prefect."""
+
+
+@dataclass(frozen=True)
+class RunQuery:
+    """Which of the farm's runs a listing or a count wants."""
+
+    serial: Optional[str] = None
+    script_name: Optional[str] = None
+    source: Optional[str] = None
+    state_types: Optional[tuple[str, ...]] = None
+    hidden: tuple[str, ...] = ()  # runs of deleted tasks that Prefect still holds
+
+
+@contextmanager
+def _reachable(health: Optional[HealthWatch] = None) -> Iterator[None]:
+    if health is not None and not health.up:
+        raise OrchestratorUnavailable("its health check fails")
+    try:
+        yield
+    except (httpx.TransportError, OSError) as error:
+        raise OrchestratorUnavailable(type(error).__name__) from error
+    except PrefectHTTPStatusError as error:
+        if error.response.status_code >= 500:
+            raise OrchestratorUnavailable(f"HTTP {error.response.status_code}") from error
+        raise
+
+
+@contextmanager
+def _existing(flow_run_id) -> Iterator[None]:
+    """A write to a run that a concurrent deletion removed raises RunGone, not Prefect's error."""
+    try:
+        yield
+    except ObjectNotFound as error:
+        raise RunGone(str(flow_run_id)) from error
+
+
+class Orchestrator:
+    """One Prefect client shared by the API's threads; writes are bounded to spare SQLite."""
+
+    def __init__(self, api_url: str, *, write_concurrency: int):
+        self.api_url = api_url
+        self.work_pool = WORK_POOL
+        self._health = HealthWatch(api_url)
+        self._client = SyncPrefectClient(api_url, httpx_settings={"timeout": httpx.Timeout(15.0, connect=2.0)})
+        self._client.__enter__()
+        self._writes = threading.BoundedSemaphore(write_concurrency)
+        self._queues: set[str] = set()
+        self._queues_lock = threading.Lock()
+        self._deployment_ids: dict[str, UUID] = {}
+
+    def close(self) -> None:
+        self._health.stop()
+        self._client.__exit__(None, None, None)
+
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        with self._writes, _reachable(self._health):
+            yield
+
+    def healthy(self) -> bool:
+        return self._health.up
+
+    # Set-up ------------------------------------------------------------------
+
+    def ensure_work_pool(self, concurrency_limit: int) -> None:
+        """The pool's own limit is the plan's farm-wide cap; its default queue is a paused inbox."""
+        with self._writing():
+            try:
+                self._client.create_work_pool(
+                    WorkPoolCreate(name=self.work_pool, type="process", concurrency_limit=concurrency_limit)
+                )
+            except ObjectAlreadyExists:
+                self._client.update_work_pool(
+                    self.work_pool, WorkPoolUpdate(concurrency_limit=concurrency_limit)
+                )
+            self._ensure_queue(INBOX_QUEUE, concurrency_limit=None, paused=True)
+
+    def _ensure_queue(self, name: str, *, concurrency_limit: Optional[int], paused: bool = False) -> None:
+        try:
+            self._client.create_work_queue(
+                name=name, work_pool_name=self.work_pool, concurrency_limit=concurrency_limit
+            )
+        except ObjectAlreadyExists:
+            pass
+        queue = self._client.read_work_queue_by_name(name, work_pool_name=self.work_pool)
+        if queue.concurrency_limit != concurrency_limit or queue.is_paused != paused:
+            self._client.update_work_queue(queue.id, concurrency_limit=concurrency_limit, is_paused=paused)
+
+    def ensure_device_queue(self, serial: str) -> str:
+        """One queue per phone with a limit of 1: Prefect then never runs two tasks on it at once."""
+        name = device_queue(serial)
+        with self._queues_lock:
+            if name in self._queues:
+                return name
+        with self._writing():
+            self._ensure_queue(name, concurrency_limit=1)
+        with self._queues_lock:
+            self._queues.add(name)
+        return name
+
+    def deployment_id(self, name: str = DEPLOYMENT) -> UUID:
+        if name not in self._deployment_ids:
+            with _reachable(self._health):
+                self._deployment_ids[name] = self._client.read_deployment_by_name(name).id
+        return self._deployment_ids[name]
+
+    # Account reads -------------------------------------------------------------
+
+    def create_account_reads(self, serials: list[str]) -> dict[str, str]:
+        """One read-accounts run per phone, in the phone's queue; returns serial -> flow run id."""
+        created = {}
+        for serial in serials:
+            self.ensure_device_queue(serial)
+            with self._writing():
+                run = self._client.create_flow_run_from_deployment(
+                    self.deployment_id(ACCOUNTS_DEPLOYMENT), parameters={"serial": serial},
+                    tags=[tag(SERIAL_TAG, serial)], work_queue_name=device_queue(serial),
+                )
+            created[serial] = str(run.id)
+        return created
+
+    def unrecorded_account_reads(self) -> list[FlowRun]:
+        """Completed read-accounts runs whose accounts the index has not taken yet, oldest first."""
+        with _reachable(self._health):
+            runs = self._client.read_flow_runs(
+                flow_run_filter=FlowRunFilter(
+                    deployment_id=FlowRunFilterDeploymentId(any_=[self.deployment_id(ACCOUNTS_DEPLOYMENT)]),
+                    state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.COMPLETED])),
+                ),
+                sort=FlowRunSort.END_TIME_DESC, limit=50,
+            )
+        return [run for run in reversed(runs) if RECORDED_TAG not in run.tags]
+
+    def table_rows(self, flow_run_id) -> list[dict]:
+        """The rows of the table artifacts a run left."""
+        with _reachable(self._health):
+            artifacts = self._client.read_artifacts(
+                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[UUID(str(flow_run_id))]))
+            )
+        rows = []
+        for artifact in artifacts:
+            data = json.loads(artifact.data) if isinstance(artifact.data, str) else artifact.data
+            rows.extend(row for row in data or [] if isinstance(row, dict))
+        return rows
+
+    def mark_recorded(self, run: FlowRun) -> None:
+        with self._writing():
+            self._client.update_flow_run(run.id, tags=[*run.tags, RECORDED_TAG])
+
+    # Runs --------------------------------------------------------------------
+
+    def create_runs(self, runs: list[NewRun]) -> list[str]:
+        """Create flow runs on their phones' queues, 100 per request and transaction (Prefect's
+        bulk endpoint): far fewer SQLite write locks than one request per run. Returns their ids."""
+        for serial in dict.fromkeys(run.serial for run in runs):
+            self.ensure_device_queue(serial)
+        ids: list[str] = []
+        for start in range(0, len(runs), BULK_CREATE_LIMIT):
+            chunk = runs[start:start + BULK_CREATE_LIMIT]
+            created: dict[str, str] = {}
+            pending = chunk
+            # The bulk endpoint reports "database is locked" per run instead of answering 503.
+            # Those runs were not created: send them again in bulk after a short pause (one by
+            # one, each lock costs the client's 2-s back-off: 200 runs took minutes while the
+            # first ones were already running), and one by one only as a last resort.
+            for attempt in range(BULK_CREATE_ATTEMPTS):
+                if attempt:
+                    time.sleep(0.5 * attempt)
+                pending = self._bulk_create(pending, created, ids)
+                if not pending:
+                    break
+            for run in pending:
+                created[run.name] = self._create_one(run)
+            ids.extend(created[run.name] for run in chunk)
+        return ids
+
+    def _bulk_create(self, runs: list[NewRun], created: dict[str, str], earlier: list[str]) -> list[NewRun]:
+        """One bulk request; fills `created` (name -> id) and returns the runs a lock refused."""
+        with self._writing():
+            response = self._client.request(
+                "POST", "/deployments/{id}/create_flow_run/bulk",
+                path_params={"id": self.deployment_id()},
+                json=[self._run_create(run).model_dump(mode="json", exclude_unset=True) for run in runs],
+            )
+            response.raise_for_status()
+        locked = []
+        for run, result in zip(runs, response.json()["results"]):
+            if result["status"] == "CREATED":
+                created[run.name] = str(result["flow_run_id"])
+            elif "database is locked" in (result["error"] or ""):
+                locked.append(run)
+            else:
+                raise RunsNotCreated([*earlier, *created.values()], result["error"])
+        return locked
+
+    def _run_create(self, run: NewRun) -> DeploymentFlowRunCreate:
+        return DeploymentFlowRunCreate(
+            name=run.name,
+            parameters=run.parameters,
+            tags=run.tags,
+            state=to_state_create(Scheduled(scheduled_time=run.start_at)),
+            work_queue_name=device_queue(run.serial),
+        )
+
+    def _create_one(self, run: NewRun) -> str:
+        with self._writing():
+            created = self._client.create_flow_run_from_deployment(
+                self.deployment_id(),
+                name=run.name,
+                parameters=run.parameters,
+                tags=run.tags,
+                state=Scheduled(scheduled_time=run.start_at),
+                work_queue_name=device_queue(run.serial),
+            )
+        return str(created.id)
+
+    def read_run(self, flow_run_id: str) -> FlowRun:
+        with _reachable(self._health):
+            try:
+                return self._client.read_flow_run(UUID(flow_run_id))
+            except ObjectNotFound as error:
+                raise RunGone(flow_run_id) from error
+
+    def delete_named(self, names: list[str]) -> None:
+        """Delete the runs with these names, if they exist (rolls back a half-made request)."""
+        self._bulk_delete(names, lambda chunk: FlowRunFilter(name=FlowRunFilterName(any_=chunk)))
+
+    def delete_runs(self, flow_run_ids: list[str]) -> None:
+        """Delete these runs, if they exist; the caller makes sure none of them is running."""
+        self._bulk_delete(flow_run_ids, lambda chunk: FlowRunFilter(id=FlowRunFilterId(any_=[UUID(i) for i in chunk])))
+
+    def _bulk_delete(self, keys: list[str], filter_for) -> None:
+        for start in range(0, len(keys), BULK_DELETE_LIMIT):
+            chunk = keys[start:start + BULK_DELETE_LIMIT]
+            flow_runs = filter_for(chunk).model_dump(mode="json", exclude_unset=True)
+            with self._writing():
+                self._client.request(
+                    "POST", "/flow_runs/bulk_delete", json={"flow_runs": flow_runs, "limit": len(chunk)}
+                ).raise_for_status()
+
+    def read_runs(self, flow_run_ids: list[str]) -> dict[str, FlowRun]:
+        if not flow_run_ids:
+            return {}
+        with _reachable(self._health):
+            runs = self._client.read_flow_runs(
+                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[UUID(i) for i in flow_run_ids])),
+                limit=len(flow_run_ids),
+            )
+        return {str(run.id): run for run in runs}
+
+    def _filter(self, query: RunQuery) -> FlowRunFilter:
+        tags = [FARM_TAG]
+        if query.serial is not None:
+            tags.append(tag(SERIAL_TAG, query.serial))
+        if query.script_name is not None:
+            tags.append(tag(SCRIPT_TAG, query.script_name))
+        if query.source is not None:
+            tags.append(tag(SOURCE_TAG, query.source))
+        return FlowRunFilter(
+            deployment_id=FlowRunFilterDeploymentId(any_=[self.deployment_id()]),
+            tags=FlowRunFilterTags(all_=tags),
+            state=(
+                FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType(t) for t in query.state_types]))
+                if query.state_types is not None
+                else None
+            ),
+            id=FlowRunFilterId(not_any_=[UUID(i) for i in query.hidden]) if query.hidden else None,
+        )
+
+    def page(self, query: RunQuery, *, offset: int, limit: int) -> list[FlowRun]:
+        """Runs newest first: run names start with the zero-padded task id."""
+        with _reachable(self._health):
+            return self._client.read_flow_runs(
+                flow_run_filter=self._filter(query), sort=FlowRunSort.NAME_DESC, offset=offset, limit=limit
+            )
+
+    def count(self, query: RunQuery) -> int:
+        with _reachable(self._health):
+            return self._client.count_flow_runs(flow_run_filter=self._filter(query))
+
+    def active_runs(self) -> list[FlowRun]:
+        """The farm's runs that hold a phone right now."""
+        return self.page(RunQuery(state_types=("PENDING", "RUNNING", "CANCELLING")), offset=0, limit=200)
+
+    def abandoned_stops(self, older_than: timedelta) -> list[FlowRun]:
+        """Runs stopped while their process was starting, that nothing will ever end (Prefect 3.9):
+        the process finds Cancelling before its first step, never runs the script, and exits with
+        the run left CANCELLING. Never started (no start_time) and Cancelling for longer than a
+        process takes to start: no process can still run them."""
+        cutoff = datetime.now(timezone.utc) - older_than
+        return [
+            run for run in self.page(RunQuery(state_types=("CANCELLING",)), offset=0, limit=200)
+            if run.start_time is None and run.state is not None and run.state.timestamp < cutoff
+        ]
+
+    def save_secret(self, name: str, value: str) -> None:
+        """A Prefect Secret block: the UI shows its name, never its value (stored encrypted)."""
+        with _reachable(self._health):
+            block_type = self._client.read_block_type_by_slug("secret")
+            schema = self._client.get_most_recent_block_schema_for_block_type(block_type.id)
+        with self._writing():
+            try:
+                self._client.create_block_document(BlockDocumentCreate(
+                    name=name, data={"value": value}, block_type_id=block_type.id, block_schema_id=schema.id,
+                ))
+            except ObjectAlreadyExists:
+                pass  # named after the value's hash: an existing block holds the same value
+
+    # State writes: forced, because Prefect accepts almost any transition and the policies that
+    # decide which one is allowed live above this gateway (domain, supervision).
+
+    def _force(self, flow_run_id, state) -> None:
+        with self._writing(), _existing(flow_run_id):
+            self._client.set_flow_run_state(UUID(str(flow_run_id)), state, force=True)
+
+    def request_cancel(self, flow_run_id, message: str) -> None:
+        """Cancelling: the worker that runs the process kills it, and the run ends Cancelled."""
+        self._force(flow_run_id, Cancelling(message=message))
+
+    def cancel(self, flow_run_id, message: str) -> None:
+        self._force(flow_run_id, Cancelled(message=message))
+
+    def crash(self, flow_run_id, message: str) -> None:
+        self._force(flow_run_id, Crashed(message=message))
+
+    def fail(self, flow_run_id, message: str) -> None:
+        self._force(flow_run_id, Failed(message=message))
+
+    def requeue(self, flow_run_id, message: str) -> None:
+        self._force(flow_run_id, Scheduled(message=message))
+
+    def rerun(self, flow_run_id) -> None:
+        self._force(flow_run_id, Scheduled(message="Retried through the API"))
+
+    def states(self, flow_run_id) -> list[State]:
+        """A run's states, oldest first."""
+        with _reachable(self._health), _existing(flow_run_id):
+            states = self._client.read_flow_run_states(UUID(str(flow_run_id)))
+        return sorted(states, key=lambda state: state.timestamp)
+
+    def restore(self, flow_run_id, state: State) -> None:
+        self._force(flow_run_id, state.fresh_copy())
+
+    def rename(self, flow_run_id: str, *, name: str, tags: list[str]) -> None:
+        with self._writing():
+            self._client.update_flow_run(UUID(flow_run_id), name=name, tags=tags)
+
+    def unindexed_runs(self) -> list[FlowRun]:
+        """Runs started on the deployment outside the API (the Prefect UI) that nobody has adopted:
+        those without tags, and those waiting in the inbox; each once, though it may be both."""
+        deployment = FlowRunFilterDeploymentId(any_=[self.deployment_id()])
+        with _reachable(self._health):
+            untagged = self._client.read_flow_runs(
+                flow_run_filter=FlowRunFilter(deployment_id=deployment, tags=FlowRunFilterTags(is_null_=True)),
+                limit=200,
+            )
+            waiting = self._client.read_flow_runs(
+                flow_run_filter=FlowRunFilter(
+                    deployment_id=deployment,
+                    work_queue_name=FlowRunFilterWorkQueueName(any_=[INBOX_QUEUE]),
+                    state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.SCHEDULED])),
+                ),
+                limit=200,
+            )
+        return list({run.id: run for run in [*untagged, *waiting]}.values())

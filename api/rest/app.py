@@ -1,0 +1,70 @@
+"""Build the Falcon app: routes, the plan gate, and the envelope for every error."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+import falcon
+
+from api.domain.accounts import AccountBook
+from api.domain.phones import PhoneDirectory
+from api.domain.plans import Plan
+from api.domain.tasks import TaskService
+from api.rest import errors
+from api.rest.json_body import StrictJSONHandler
+from api.rest.middleware import PlanGate, TokenGate
+from api.rest.openapi import OpenApiDocument
+from api.rest.resources.accounts import AccountCollection, AccountItem, AccountMatch
+from api.rest.resources.artifacts import ArtifactStore, TaskArtifactFile, TaskArtifacts
+from api.rest.resources.farm import Devices, Health, LicenseCheck
+from api.rest.resources.tasks import (
+    TaskBatch, TaskCollection, TaskItem, TaskRetry, TaskRetryAll, TaskStats, TaskStop,
+)
+
+PREFIX = "/api/v1"
+
+
+@dataclass
+class Services:
+    tasks: TaskService
+    phones: PhoneDirectory
+    accounts: AccountBook
+    plan: Plan
+    artifacts_dir: Path = Path("artifacts")
+    supervisor: Optional[object] = None  # status() and restarts() of the children; absent in tests
+    api_token: Optional[str] = None
+    max_body_bytes: int = 1024 * 1024
+
+
+def create_app(services: Services) -> falcon.App:
+    app = falcon.App(middleware=[TokenGate(services.api_token), PlanGate(services.plan, PREFIX)])
+    app.req_options.strip_url_path_trailing_slash = True
+    # Bodies are JSON whatever the client labels them (curl -d says form-urlencoded).
+    app.req_options.default_media_type = falcon.MEDIA_JSON
+    body = StrictJSONHandler(services.max_body_bytes)
+    app.req_options.media_handlers[falcon.MEDIA_JSON] = body
+    app.req_options.media_handlers[falcon.MEDIA_URLENCODED] = body
+    errors.install(app)
+    tasks = services.tasks
+    # Literal segments win over {task_id} in Falcon's router, so batch/stats/retry-all are never ids.
+    app.add_route(f"{PREFIX}/task", TaskCollection(tasks, random.Random()))
+    app.add_route(f"{PREFIX}/task/batch", TaskBatch(tasks))
+    app.add_route(f"{PREFIX}/task/stats", TaskStats(tasks))
+    app.add_route(f"{PREFIX}/task/retry-all", TaskRetryAll(tasks))
+    app.add_route(f"{PREFIX}/task/{{task_id:int(min=1)}}", TaskItem(tasks))
+    app.add_route(f"{PREFIX}/task/{{task_id:int(min=1)}}/stop", TaskStop(tasks))
+    app.add_route(f"{PREFIX}/task/{{task_id:int(min=1)}}/retry", TaskRetry(tasks))
+    artifacts = ArtifactStore(services.artifacts_dir)
+    app.add_route(f"{PREFIX}/task/{{task_id:int(min=1)}}/artifacts", TaskArtifacts(tasks, artifacts))
+    app.add_route(f"{PREFIX}/task/{{task_id:int(min=1)}}/artifacts/{{name}}", TaskArtifactFile(tasks, artifacts))
+    app.add_route(f"{PREFIX}/device", Devices(services.phones))
+    app.add_route(f"{PREFIX}/account", AccountCollection(services.accounts))
+    app.add_route(f"{PREFIX}/account/match", AccountMatch(services.accounts))
+    app.add_route(f"{PREFIX}/account/{{username}}", AccountItem(services.accounts))
+    app.add_route(f"{PREFIX}/license/check", LicenseCheck(services.plan))
+    app.add_route(f"{PREFIX}/health", Health(tasks.orchestrator, services.phones, services.supervisor))
+    app.add_route(f"{PREFIX}/openapi.json", OpenApiDocument(services.max_body_bytes))
+    return app

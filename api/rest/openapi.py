@@ -1,0 +1,265 @@
+"""The OpenAPI 3.1 description of the API, served at GET /api/v1/openapi.json."""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from pydantic import BaseModel
+
+from api.rest.schemas import AccountBody, AccountPatch, CreateTaskBody, ListQuery, MatchBody, TaskIdsBody
+from api.domain.errors import Code
+from api.domain.idempotency import HEADER as IDEMPOTENCY_HEADER
+
+REF = "#/components/schemas/{model}"
+TIME = {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$", "description": "YYYY-MM-DD HH:MM:SS, server local time"}
+COUNT = {"type": "integer", "minimum": 0}
+TASK_ID = {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}
+
+
+def _ref(name: str) -> dict:
+    return {"$ref": REF.format(model=name)}
+
+
+def _obj(required: bool = True, **properties: dict) -> dict:
+    return {"type": "object", "properties": properties, **({"required": list(properties)} if required else {})}
+
+
+def _nullable(schema: dict) -> dict:
+    return {"anyOf": [schema, {"type": "null"}]}
+
+
+DATA_SCHEMAS: dict[str, dict] = {
+    "Task": _obj(
+        id=TASK_ID,
+        serial={"type": "string"},
+        username=_nullable({"type": "string"}),
+        script_name={"type": "string"},
+        script_config={"type": "object", "description": "the effective config of this one task (after fan-out)"},
+        status={"type": "integer", "enum": [0, 1, 2, 3], "description": "0 pending, 1 running, 2 completed, 3 failed"},
+        status_text={"type": "string", "enum": ["pending", "running", "completed", "failed"]},
+        source={"type": "string", "enum": ["api", "ui"]},
+        start_time=_nullable(TIME),
+        end_time=_nullable(TIME),
+        created_at=TIME,
+        remark={"type": "string", "description": "failure reason or status note, empty when none"},
+        retry_count=COUNT,
+        flow_run_id={"type": "string", "format": "uuid"},
+        flow_run_url={"type": "string"},
+    ),
+    "TaskList": _obj(tasks={"type": "array", "items": _ref("Task")}, total=COUNT,
+                     page={"type": "integer", "minimum": 1}, page_size={"type": "integer", "minimum": 1}),
+    "Created": _obj(task_ids={"type": "array", "items": TASK_ID}, created_count=COUNT),
+    "Deleted": _obj(deleted_count=COUNT),
+    "BatchDeleted": _obj(deleted_count=COUNT, not_found={"type": "array", "items": {"type": "integer"}}),
+    "RetriedAll": _obj(retried_count=COUNT),
+    "Stats": _obj(total=COUNT, pending=COUNT, running=COUNT, completed=COUNT, failed=COUNT),
+    "Artifacts": _obj(artifacts={"type": "array", "items": _obj(
+        name={"type": "string"}, size=COUNT, url={"type": "string", "description": "GET it for the file"})}),
+    "Devices": _obj(total=COUNT, devices={"type": "array", "items": _obj(
+        serial={"type": "string"},
+        state={"type": "string", "description": "adb state: device, offline, unauthorized, ..."},
+        model={"type": "string"},
+        busy={"type": "boolean"},
+        task_id=_nullable({"type": "integer"}),
+    )}),
+    "Account": _obj(username={"type": "string"}, platform={"type": "string", "enum": ["tiktok", "instagram"]},
+                    serial={"type": "string"}, enabled={"type": "boolean"}),
+    "Accounts": _obj(accounts={"type": "array", "items": _ref("Account")}, total=COUNT),
+    "Matched": _obj(matching={"type": "array", "items": _obj(
+        serial={"type": "string"}, flow_run_id={"type": "string", "format": "uuid"})}, requested_count=COUNT),
+    "License": _obj(plan_name={"type": "string", "enum": ["Starter", "Pro", "Team", "Business"]},
+                    api_enabled={"type": "boolean"}, device_limit=COUNT, message={"type": "string"}),
+    "Health": _obj(
+        api={"type": "string", "enum": ["up"]},
+        prefect={"type": "string", "enum": ["up", "down"]},
+        worker={"type": "string", "enum": ["up", "down", "unknown"],
+                "description": "unknown: no worker started by this service (other PCs' workers show in the Prefect UI)"},
+        adb={"type": "string", "enum": ["up", "down"]},
+        phones=COUNT,
+        processes={"type": "object", "additionalProperties": {"type": "string", "enum": ["up", "down"]},
+                   "description": "the processes this service started and supervises"},
+        restarts={"type": "object", "additionalProperties": COUNT, "description": "restarts of each of those processes"},
+    ),
+}
+
+ERROR_DATA = _nullable({
+    "type": "object",
+    "description": "details: the field at fault, or every field error",
+    "properties": {
+        "field": {"type": "string"},
+        "errors": {"type": "array", "items": _obj(field={"type": "string"}, message={"type": "string"})},
+    },
+})
+
+# Every operation behind the token and the plan gate can answer these.
+GATED = (Code.UNAUTHORIZED, Code.PLAN_FORBIDS_API, Code.INTERNAL)
+PREFECT = (Code.NOT_FOUND, Code.ORCHESTRATOR_UNAVAILABLE)
+
+
+def _body_schema(model: type[BaseModel], components: dict) -> dict:
+    schema = model.model_json_schema(ref_template=REF)
+    components.update(schema.pop("$defs", {}))
+    components[model.__name__] = schema
+    return _ref(model.__name__)
+
+
+def _query_parameters(model: type[BaseModel]) -> list[dict]:
+    """One query parameter per model field; "or null" means "leave it out" in a query string."""
+    schema = model.model_json_schema()
+    parameters = []
+    for name, field in schema["properties"].items():
+        field = dict(field)
+        options = [s for s in field.pop("anyOf", []) if s.get("type") != "null"]
+        if options:
+            field.update(options[0])
+        field.pop("title", None)
+        if field.get("default", 0) is None:
+            del field["default"]
+        parameters.append({"name": name, "in": "query", "required": False, "schema": field})
+    return parameters
+
+
+def _envelope(data: dict) -> dict:
+    return {
+        "type": "object",
+        "required": ["code", "message", "data"],
+        "properties": {"code": {"const": 0}, "message": {"type": "string"}, "data": data},
+        "additionalProperties": False,
+    }
+
+
+def _error(codes: list[Code]) -> dict:
+    return {
+        "description": "; ".join(f"{int(c)} {c.name.lower().replace('_', ' ')}" for c in codes),
+        "content": {"application/json": {"schema": {
+            "type": "object",
+            "required": ["code", "message", "data"],
+            "properties": {"code": {"enum": [int(c) for c in codes]}, "message": {"type": "string"}, "data": ERROR_DATA},
+            "additionalProperties": False,
+        }}},
+    }
+
+
+def _path_parameter(name: str) -> dict:
+    schema = TASK_ID if name == "task_id" else {"type": "string", "minLength": 1}
+    return {"name": name, "in": "path", "required": True, "schema": schema}
+
+
+def operation(summary: str, data: Optional[str], codes: tuple = (), *, body: Optional[dict] = None,
+              body_required: bool = True, parameters: tuple = (), gated: bool = True, raw: Optional[dict] = None,
+              headers: Optional[dict] = None) -> dict:
+    codes = [*codes, *(GATED if gated else (Code.UNAUTHORIZED, Code.INTERNAL))]
+    if body is not None:
+        codes.append(Code.INVALID)
+    by_status: dict[str, list[Code]] = {}
+    for code in sorted(set(codes)):
+        by_status.setdefault(str(int(code) // 100), []).append(code)
+    success = raw or {"application/json": {"schema": _envelope(_ref(data))}}
+    responses = {"200": {"description": "success", "content": success, **({"headers": headers} if headers else {})}}
+    responses.update({status: _error(c) for status, c in sorted(by_status.items())})
+    op: dict[str, Any] = {"summary": summary, "responses": responses}
+    if parameters:
+        op["parameters"] = list(parameters)
+    if body is not None:
+        op["requestBody"] = {"required": body_required, "content": {"application/json": {"schema": body}}}
+    return op
+
+
+def build(max_body_bytes: int) -> dict:
+    components: dict[str, dict] = dict(DATA_SCHEMAS)
+    create_body = _body_schema(CreateTaskBody, components)
+    ids_body = _body_schema(TaskIdsBody, components)
+    account_body = _body_schema(AccountBody, components)
+    account_patch = _body_schema(AccountPatch, components)
+    match_body = _body_schema(MatchBody, components)
+    task_id = _path_parameter("task_id")
+    username = _path_parameter("username")
+    invalid = (Code.INVALID,)
+    idempotency_key = {
+        "name": IDEMPOTENCY_HEADER, "in": "header", "required": False,
+        "description": "Send the same key again (within 24 h) to get the first answer instead of creating the tasks twice;"
+                       " the same key with a different body is refused (40001). Only successful answers are remembered.",
+        "schema": {"type": "string", "pattern": "^[\\x21-\\x7e]{1,255}$", "minLength": 1, "maxLength": 255},
+    }
+    replayed = {"Idempotent-Replayed": {
+        "description": "with an Idempotency-Key: true when this is the remembered first answer",
+        "schema": {"type": "string", "enum": ["true", "false"]},
+    }}
+    paths = {
+        "/task": {
+            "get": operation("List tasks, newest first", "TaskList", invalid + PREFECT,
+                             parameters=tuple(_query_parameters(ListQuery))),
+            "post": operation("Create tasks (one per phone, account and target)", "Created",
+                              (Code.SCRIPT_NAME_MISSING, Code.SCRIPT_NOT_RUNNABLE, *PREFECT),
+                              body=create_body, parameters=(idempotency_key,), headers=replayed),
+        },
+        "/task/batch": {"delete": operation("Delete several tasks", "BatchDeleted", PREFECT, body=ids_body)},
+        "/task/stats": {"get": operation("Count tasks by status", "Stats", PREFECT)},
+        "/task/retry-all": {"post": operation("Retry every failed task under the retry limit", "RetriedAll", PREFECT)},
+        "/task/{task_id}": {
+            "get": operation("One task", "Task", PREFECT, parameters=(task_id,)),
+            "delete": operation("Stop if running, then delete a task", "Deleted", PREFECT, parameters=(task_id,)),
+        },
+        "/task/{task_id}/stop": {"post": operation("Stop a pending or running task", "Task", invalid + PREFECT, parameters=(task_id,))},
+        "/task/{task_id}/retry": {"post": operation("Run a failed task again", "Task", invalid + PREFECT, parameters=(task_id,))},
+        "/task/{task_id}/artifacts": {"get": operation("Files a failed task left (screenshot, UI hierarchy)", "Artifacts",
+                                                       PREFECT, parameters=(task_id,))},
+        "/task/{task_id}/artifacts/{name}": {"get": operation(
+            "One artifact file", None, PREFECT, parameters=(task_id, _path_parameter("name")),
+            raw={"*/*": {"schema": {"type": "string", "format": "binary"}}})},
+        "/device": {"get": operation("Phones the adb server sees", "Devices", (Code.ORCHESTRATOR_UNAVAILABLE,))},
+        "/account": {
+            "get": operation("Accounts and the phones they live on", "Accounts"),
+            "post": operation("Add or replace an account", "Account", (Code.ORCHESTRATOR_UNAVAILABLE,), body=account_body),
+        },
+        "/account/match": {"post": operation("Start reading the accounts logged in on phones (a flow run in each phone's queue); GET /account shows them once read", "Matched",
+                                             (Code.ORCHESTRATOR_UNAVAILABLE,), body=match_body, body_required=False)},
+        "/account/{username}": {
+            "patch": operation("Change an account", "Account", (Code.NOT_FOUND, Code.ORCHESTRATOR_UNAVAILABLE),
+                               body=account_patch, parameters=(username,)),
+            "delete": operation("Delete an account", "Deleted", (Code.INVALID, Code.NOT_FOUND), parameters=(username,)),
+        },
+        "/license/check": {"get": operation("The plan and whether it includes the API", "License", gated=False)},
+        "/health": {"get": {**operation("Which parts of the farm answer (always 200)", "Health", gated=False), "security": []}},
+        "/openapi.json": {"get": operation(
+            "This document (not wrapped in the envelope)", None, gated=False,
+            raw={"application/json": {"schema": {"type": "object", "required": ["openapi", "paths"]}}})},
+    }
+    # /health answers even with a wrong token, so monitors need none.
+    del paths["/health"]["get"]["responses"]["401"]
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Phone farm task API",
+            "version": "1",
+            "description": (
+                "Every response body is the envelope {code, message, data}: code 0 is success, anything else an error"
+                " whose message says what to fix. Request bodies are JSON (whatever the Content-Type says), at most"
+                f" {max_body_bytes} bytes, nested at most 32 levels, integers within 64 bits, strings without NUL"
+                " characters or lone surrogates; anything else is refused with 40001 and changes nothing."
+                " When the service is configured with an API token, every endpoint but /health needs"
+                " `Authorization: Bearer <token>` (40101 otherwise). With the Starter plan every endpoint but"
+                " /license/check, /health and /openapi.json answers 40301."
+            ),
+        },
+        "servers": [{"url": "/api/v1"}],
+        "security": [{"bearer": []}, {}],
+        "paths": paths,
+        "components": {
+            "schemas": components,
+            "securitySchemes": {"bearer": {
+                "type": "http", "scheme": "bearer",
+                "description": "Required only when the service is configured with an API token",
+            }},
+        },
+    }
+
+
+class OpenApiDocument:
+    """Documentation, so it is served as the bare document that OpenAPI tools expect."""
+
+    def __init__(self, max_body_bytes: int):
+        self.document = build(max_body_bytes)
+
+    def on_get(self, req, resp):
+        resp.media = self.document

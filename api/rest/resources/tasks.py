@@ -1,0 +1,96 @@
+"""Falcon resources of /task: they parse the request, call the task service and wrap the answer."""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime
+
+from api.domain.errors import not_found
+from api.domain.idempotency import HEADER as IDEMPOTENCY_HEADER, Idempotency, check_key
+from api.domain.tasks import ListFilters, TaskService
+from api.rest.resources.replies import media, ok
+from api.rest.schemas import CreateTaskBody, ListQuery, TaskIdsBody, parse_body, task_request
+
+
+class TaskCollection:
+    def __init__(self, tasks: TaskService, rng: random.Random):
+        self.tasks = tasks
+        self.rng = rng
+        self.idempotency = Idempotency(tasks.index)
+
+    def on_get(self, req, resp):
+        query = parse_body(ListQuery, dict(req.params))
+        filters = ListFilters(query.status, query.serial, query.script_name, query.source)
+        ok(resp, self.tasks.list(filters, query.page, query.page_size))
+
+    def on_post(self, req, resp):
+        key = req.get_header(IDEMPOTENCY_HEADER)
+        if key is not None:
+            check_key(key)
+        body = parse_body(CreateTaskBody, media(req))
+
+        def create() -> dict:
+            ids = self.tasks.create(task_request(body), datetime.now().astimezone(), self.rng)
+            return {"task_ids": ids, "created_count": len(ids)}
+
+        if key is None:
+            ok(resp, create())
+            return
+        answer, replayed = self.idempotency.answer(key, media(req), create)
+        resp.set_header("Idempotent-Replayed", "true" if replayed else "false")
+        ok(resp, answer)
+
+
+class TaskItem:
+    def __init__(self, tasks: TaskService):
+        self.tasks = tasks
+
+    def on_get(self, req, resp, task_id: int):
+        ok(resp, self.tasks.detail(task_id))
+
+    def on_delete(self, req, resp, task_id: int):
+        result = self.tasks.delete([task_id])
+        if result["not_found"]:
+            raise not_found(f"Task {task_id} not found")
+        ok(resp, {"deleted_count": result["deleted_count"]})
+
+
+class TaskBatch:
+    def __init__(self, tasks: TaskService):
+        self.tasks = tasks
+
+    def on_delete(self, req, resp):
+        body = parse_body(TaskIdsBody, media(req))
+        ok(resp, self.tasks.delete(body.task_ids))
+
+
+class TaskStop:
+    def __init__(self, tasks: TaskService):
+        self.tasks = tasks
+
+    def on_post(self, req, resp, task_id: int):
+        ok(resp, self.tasks.stop(task_id))
+
+
+class TaskRetry:
+    def __init__(self, tasks: TaskService):
+        self.tasks = tasks
+
+    def on_post(self, req, resp, task_id: int):
+        ok(resp, self.tasks.retry(task_id))
+
+
+class TaskRetryAll:
+    def __init__(self, tasks: TaskService):
+        self.tasks = tasks
+
+    def on_post(self, req, resp):
+        ok(resp, {"retried_count": self.tasks.retry_all()})
+
+
+class TaskStats:
+    def __init__(self, tasks: TaskService):
+        self.tasks = tasks
+
+    def on_get(self, req, resp):
+        ok(resp, self.tasks.stats())

@@ -1,0 +1,85 @@
+"""Pydantic models of the request bodies and queries: the only place a request is validated."""
+
+from __future__ import annotations
+
+from typing import Any, Literal, Optional, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, ValidationError
+
+from api.domain.errors import invalid, validation_failure
+from api.domain.requests import TaskRequest
+from api.domain.tasks import MAX_PAGE_SIZE
+
+Model = TypeVar("Model", bound=BaseModel)
+
+# Large enough for any farm; small enough that one request cannot flood Prefect.
+MAX_IDS_PER_REQUEST = 1000
+
+
+class CreateTaskBody(BaseModel):
+    # Clients of the original product send fields this service does not use: ignore them.
+    model_config = ConfigDict(extra="ignore")
+
+    serials: Optional[list[StrictStr]] = Field(None, max_length=MAX_IDS_PER_REQUEST)
+    usernames: Optional[list[StrictStr]] = Field(None, max_length=MAX_IDS_PER_REQUEST)
+    script_name: Optional[StrictStr] = None
+    script_config: Optional[dict[str, Any]] = None
+    enable_multi_account: StrictBool = False
+    start_time: Optional[StrictStr] = None
+    min_interval: StrictInt = Field(0, ge=0, le=24 * 60)
+    max_interval: StrictInt = Field(0, ge=0, le=24 * 60)
+
+
+class TaskIdsBody(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    task_ids: list[StrictInt] = Field(min_length=1, max_length=MAX_IDS_PER_REQUEST)
+
+Platform = Literal["tiktok", "instagram"]
+
+
+class AccountBody(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    username: StrictStr = Field(min_length=1, max_length=100)
+    platform: Platform
+    serial: StrictStr = Field(min_length=1, max_length=200)
+    enabled: StrictBool = True
+
+
+class AccountPatch(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    enabled: Optional[StrictBool] = None
+    serial: Optional[StrictStr] = Field(None, min_length=1, max_length=200)
+
+
+class MatchBody(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    serials: Optional[list[StrictStr]] = Field(None, max_length=1000)
+
+
+
+class ListQuery(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    status: Optional[int] = Field(None, ge=0, le=3)
+    serial: Optional[str] = None
+    script_name: Optional[str] = None
+    source: Optional[Literal["api", "ui"]] = None
+    page: int = Field(1, ge=1, le=1_000_000)
+    page_size: int = Field(20, ge=1, le=MAX_PAGE_SIZE)
+
+
+def task_request(body: CreateTaskBody) -> TaskRequest:
+    return TaskRequest(**body.model_dump())
+
+
+def parse_body(model: type[Model], media: Any) -> Model:
+    if not isinstance(media, dict):
+        raise invalid("The request body must be a JSON object")
+    try:
+        return model.model_validate(media)
+    except ValidationError as error:
+        raise validation_failure(error) from None

@@ -1,0 +1,1 @@
+"""The launcher: child processes, their supervision, the wiring of the service, background upkeep."""

@@ -1,0 +1,172 @@
+"""Child processes of the launcher: start, watch, restart and stop them, leaving no orphan."""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import os
+import signal
+import subprocess
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable, Optional
+
+from api.supervision.procfs import descendants, direct_children, processes_marked
+
+log = logging.getLogger(__name__)
+
+_PR_SET_PDEATHSIG = 1
+_PR_SET_CHILD_SUBREAPER = 36
+
+
+def become_subreaper() -> None:
+    """Linux: orphans of our children (flow-run processes whose worker died) become ours to stop."""
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_CHILD_SUBREAPER, 1)
+    except OSError:
+        pass
+
+
+def _die_with_parent(death_signal: int) -> Callable[[], None]:
+    """Linux: the child gets `death_signal` if the launcher dies, even by SIGKILL."""
+
+    def before_exec() -> None:
+        try:
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, death_signal)
+        except OSError:
+            pass
+        os.setsid()  # its own process group, so stopping it reaches its children too
+
+    return before_exec
+
+
+def kill_leftovers(marker: str) -> int:
+    """Processes a killed earlier life of the service left behind (a worker still waiting on its
+    runs, a flow-run process still driving a phone, a Prefect server holding its port)."""
+    leftovers = processes_marked(marker)
+    for pid in leftovers:
+        _kill_pid(pid)
+    return len(leftovers)
+
+
+@dataclass
+class Child:
+    name: str
+    argv: list[str]
+    env: dict[str, str]
+    log_path: Path
+    cwd: Optional[Path] = None
+    process: Optional[subprocess.Popen] = field(default=None, repr=False)
+    restarts: int = 0
+    # When the supervisor last saw it running: what died with it died after this moment.
+    last_alive: Optional[datetime] = None
+    before_start: Optional[Callable[[], None]] = field(default=None, repr=False)
+    # SIGTERM lets a child stop its own children (Prefect's server stops uvicorn); the worker gets
+    # SIGKILL, because on SIGTERM it would wait for its flow runs to end.
+    death_signal: int = signal.SIGTERM
+
+    def start(self) -> None:
+        if self.process is not None:
+            # A crashed child can leave its own children behind (Prefect's server runs uvicorn in one).
+            _kill_group(self.process.pid)
+        if self.before_start:
+            self.before_start()
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.log_path, "ab") as out:
+            self.process = subprocess.Popen(
+                self.argv, env=self.env, cwd=self.cwd, stdout=out, stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent(self.death_signal),
+            )
+        log.info("started %s (pid %s), log %s", self.name, self.process.pid, self.log_path)
+
+    @property
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        # Prefect's worker wants a second SIGTERM to stop waiting for its runs.
+        for sig in (signal.SIGTERM, signal.SIGTERM, signal.SIGKILL):
+            try:
+                os.killpg(self.process.pid, sig)
+            except ProcessLookupError:
+                return
+            try:
+                self.process.wait(timeout / 2 if sig == signal.SIGTERM else timeout)
+                break
+            except subprocess.TimeoutExpired:
+                continue
+        _kill_group(self.process.pid)  # leftovers of its group (flow-run processes of the worker)
+
+
+def _kill_pid(pid: int) -> None:
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _kill_group(pgid: int) -> None:
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+class Supervisor:
+    """Restarts children that die, with a back-off, until stopped."""
+
+    def __init__(self, children: list[Child], check_seconds: float = 1.0):
+        self.children = children
+        self.check_seconds = check_seconds
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="supervisor", daemon=True)
+        self._next_try: dict[str, float] = {}
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.check_seconds):
+            for child in self.children:
+                if child.alive:
+                    child.last_alive = datetime.now(timezone.utc)
+                elif time.monotonic() >= self._next_try.get(child.name, 0):
+                    log.warning("%s exited (code %s); restarting", child.name, child.process and child.process.returncode)
+                    child.restarts += 1
+                    self._next_try[child.name] = time.monotonic() + min(30, 2 ** min(child.restarts, 5))
+                    child.start()
+
+    def status(self) -> dict[str, str]:
+        return {child.name: "up" if child.alive else "down" for child in self.children}
+
+    def restarts(self) -> dict[str, int]:
+        return {child.name: child.restarts for child in self.children}
+
+    def stop_orphans(self) -> None:
+        """Flow-run processes sit in sessions of their own; once their worker is gone they are
+        orphans, re-parented to us (the subreaper): stop them and whatever they started."""
+        known = {c.process.pid for c in self.children if c.process}
+        for orphan in set(direct_children(os.getpid())) - known:
+            for pid in [orphan, *descendants(orphan)]:
+                _kill_pid(pid)
+            try:
+                os.waitpid(orphan, 0)  # ours as the subreaper: reap it, or it stays a zombie
+            except ChildProcessError:
+                pass
+
+    def stop(self, after_worker_stopped: Optional[Callable[[], None]] = None) -> None:
+        """Stop children newest first; the hook runs once the worker is gone but Prefect still answers."""
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=5)
+        for child in reversed(self.children):
+            child.stop()
+            if child.name == "worker":
+                self.stop_orphans()
+                if after_worker_stopped:
+                    after_worker_stopped()

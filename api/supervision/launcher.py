@@ -1,0 +1,148 @@
+"""Start the whole farm on one PC: Prefect server, pool and deployments, adb, simulator, worker, API."""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import signal
+import time
+from pathlib import Path
+from typing import Optional
+
+import waitress
+
+from api.domain.plans import PLANS
+from api.gateways.adb import AdbGateway
+from api.gateways.prefect import Orchestrator
+from api.gateways.prefect_health import prefect_answers
+from api.settings import Settings
+from api.supervision import orphans
+from api.supervision.children import Child, Supervisor, become_subreaper, kill_leftovers
+from api.supervision.processes import (
+    StartupFailed, adb_server_child, deploy, instance_marker, prefect_server_child, simulator_child, worker_child,
+)
+from api.supervision.wiring import Wired, wire
+from devices.simulator.samples import write_sample_materials
+
+log = logging.getLogger("phonefarm")
+
+
+def wait_until(predicate, timeout: float, what: str, log_path: Path | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.25)
+    tail = ""
+    if log_path and log_path.exists():
+        tail = "\n" + log_path.read_text(errors="replace")[-2000:]
+    raise StartupFailed(f"{what} did not come up within {timeout:.0f} s{tail}")
+
+
+def hold_data_dir(data_dir: Path):
+    """One service per data directory: a second one would share its index and Prefect database."""
+    lock = open(data_dir / "service.lock", "w")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        raise StartupFailed(f"another service is running on the data directory {data_dir.resolve()}") from None
+    return lock  # the lock lives as long as this open file; the kernel drops it if we are killed
+
+
+def start_prefect(settings: Settings, logs: Path, children: list[Child]) -> Orchestrator:
+    if settings.starts_prefect_server:
+        server = prefect_server_child(settings, logs)
+        children.append(server)
+        server.start()
+    wait_until(lambda: prefect_answers(settings.prefect_url, timeout=2), 90, "Prefect server",
+               logs / "prefect-server.log" if settings.starts_prefect_server else None)
+    orchestrator = Orchestrator(settings.prefect_url, write_concurrency=settings.prefect_write_concurrency)
+    orchestrator.ensure_work_pool(PLANS[settings.plan].device_limit)
+    deploy(settings, logs)
+    return orchestrator
+
+
+def start_phones(settings: Settings, logs: Path, children: list[Child]) -> None:
+    adb = AdbGateway(settings.adb_host, settings.adb_port)
+    if not adb.alive():
+        adb_child = adb_server_child(settings, logs)
+        children.append(adb_child)
+        adb_child.start()
+        wait_until(adb.alive, 15, "adb server", logs / "adb-server.log")
+    if settings.simulate:
+        write_sample_materials(settings.material_library)
+        simulator = simulator_child(settings, logs)
+        children.append(simulator)
+        simulator.start()
+
+
+def start_worker(settings: Settings, logs: Path, supervisor: Supervisor, orchestrator: Orchestrator,
+                 local_serials) -> None:
+    worker = worker_child(settings, logs)
+
+    def before_worker_starts() -> None:
+        # This PC's worker is not running, so none of its runs can be alive any more.
+        message = orphans.WORKER_DIED if worker.restarts else orphans.SERVICE_STOPPED
+        supervisor.stop_orphans()
+        orphans.settle_quietly(orchestrator, message, local_serials(), worker.last_alive)
+
+    worker.before_start = before_worker_starts
+    supervisor.children.append(worker)
+    worker.start()
+
+
+def run(settings: Settings) -> None:
+    logs = settings.data_dir / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    become_subreaper()
+    children: list[Child] = []
+    supervisor = Supervisor(children)
+    orchestrator: Optional[Orchestrator] = None
+    wired: Optional[Wired] = None
+    local_serials = lambda: None  # noqa: E731  (replaced once the phones are known)
+
+    def stop_on_signal(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop_on_signal)
+    data_dir_lock = hold_data_dir(settings.data_dir)
+    leftovers = kill_leftovers(instance_marker(settings))
+    if leftovers:
+        log.warning("stopped %d process(es) left behind by an earlier run of the service", leftovers)
+    try:
+        orchestrator = start_prefect(settings, logs, children)
+        start_phones(settings, logs, children)
+        wired = wire(settings, supervisor=supervisor)
+        # Runs on a Prefect server of our own are all this PC's; on a shared one, only its phones'.
+        local_serials = (lambda: None) if settings.starts_prefect_server else wired.phones.known_serials
+        start_worker(settings, logs, supervisor, orchestrator, local_serials)
+        supervisor.start()
+        wired.tasks.recover_unfinished_creations()
+        wired.keeper.start()
+        # waitress buffers a whole body before the app sees it (1 GB by default). Up to 16 times the
+        # limit the app refuses it with the envelope (40001); beyond, waitress answers 413 itself.
+        http = waitress.create_server(wired.app, host=settings.host, port=settings.port, threads=settings.api_threads,
+                                      max_request_body_size=16 * settings.max_body_bytes)
+        print(f"API:       {settings.api_url}/", flush=True)
+        print(f"Prefect UI: {settings.prefect_ui_url}", flush=True)
+        print(f"Logs:      {logs.resolve()}", flush=True)
+        try:
+            http.run()
+        finally:
+            http.close()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        if wired:
+            wired.keeper.stop()
+        supervisor.stop(
+            after_worker_stopped=lambda: orchestrator and orphans.settle_quietly(
+                orchestrator, orphans.SERVICE_STOPPED, local_serials())
+        )
+        if wired:
+            wired.orchestrator.close()
+        if orchestrator:
+            orchestrator.close()
+        data_dir_lock.close()
+        print("stopped", flush=True)

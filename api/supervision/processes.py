@@ -1,0 +1,114 @@
+"""The launcher's child processes: Prefect server, adb server, phone simulator, worker; and the deploy."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+from api.settings import Settings
+from api.supervision.children import Child
+from devices.adb import adb_binary
+from flows.contract import WORK_POOL
+
+REPO_DIR = Path(__file__).resolve().parents[2]
+
+
+class StartupFailed(Exception):
+    """The service cannot start; the message says what to fix."""
+
+
+INSTANCE_VARIABLE = "PHONEFARM_INSTANCE"
+
+
+def instance_marker(settings: Settings) -> str:
+    """Every process the service starts (and theirs) carries this, so a later life can find leftovers."""
+    return f"{INSTANCE_VARIABLE}={settings.data_dir.resolve()}"
+
+
+def _inherited_env(settings: Settings, **extra: str) -> dict[str, str]:
+    # Children inherit the launcher's environment (PATH, locale) plus what they are told here.
+    name, value = instance_marker(settings).split("=", 1)
+    return {**os.environ, name: value, **extra}
+
+
+def prefect_env(settings: Settings) -> dict[str, str]:
+    return {
+        "PREFECT_API_URL": settings.prefect_url,
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        # With hundreds of queued runs, marking them Late floods SQLite with lock errors.
+        "PREFECT_SERVER_SERVICES_LATE_RUNS_ENABLED": "false",
+        # SQLite answers "database is locked" (503) under bursts; after 5 retries (the default) the
+        # worker marked 2 of a 200-task burst Crashed before they started. Retry longer instead.
+        "PREFECT_CLIENT_MAX_RETRIES": "10",
+        "PREFECT_HOME": str((settings.data_dir / "prefect").resolve()),
+        "PREFECT_CLI_PROMPT": "false",
+    }
+
+
+def farm_env(settings: Settings) -> dict[str, str]:
+    """What a flow-run process needs to find its phones (read by Settings there)."""
+    return {
+        "PHONEFARM_ADB_HOST": settings.adb_host,
+        "PHONEFARM_ADB_PORT": str(settings.adb_port),
+        "PHONEFARM_AUTO_RETRIES": str(settings.auto_retries),
+        "PHONEFARM_AUTO_RETRY_DELAY_SECONDS": str(settings.auto_retry_delay_seconds),
+        "PHONEFARM_DATA_DIR": str(settings.data_dir.resolve()),
+    }
+
+
+def prefect_server_child(settings: Settings, logs: Path) -> Child:
+    env = _inherited_env(
+        settings,
+        **prefect_env(settings),
+        PREFECT_UI_STATIC_DIRECTORY=str((settings.data_dir / "prefect" / "ui").resolve()),
+        PREFECT_UI_API_URL=settings.prefect_url,
+    )
+    argv = [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
+            "--port", str(settings.prefect_port)]
+    return Child("prefect-server", argv, env, logs / "prefect-server.log")
+
+
+def adb_server_child(settings: Settings, logs: Path) -> Child:
+    home = (settings.data_dir / "adb-home").resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    env = _inherited_env(settings, HOME=str(home), ADB_MDNS="0")
+    argv = [adb_binary(), "-P", str(settings.adb_port), "nodaemon", "server"]
+    return Child("adb-server", argv, env, logs / "adb-server.log")
+
+
+def simulator_child(settings: Settings, logs: Path) -> Child:
+    argv = [sys.executable, "-m", "devices.simulator", "--count", str(settings.simulate),
+            "--adb-host", settings.adb_host, "--adb-port", str(settings.adb_port)]
+    return Child("simulator", argv, _inherited_env(settings), logs / "simulator.log", cwd=REPO_DIR)
+
+
+def worker_child(settings: Settings, logs: Path) -> Child:
+    env = _inherited_env(
+        settings,
+        **prefect_env(settings),
+        **farm_env(settings),
+        PREFECT_WORKER_QUERY_SECONDS=str(settings.worker_poll_seconds),
+        # A prefetched run holds its phone's slot while its process starts: keep the window short.
+        PREFECT_WORKER_PREFETCH_SECONDS="1",
+    )
+    argv = [sys.executable, "-m", "prefect", "worker", "start", "--pool", WORK_POOL, "--type", "process",
+            "--limit", str(settings.worker_limit), "--name", f"{socket.gethostname()}-worker"]
+    return Child("worker", argv, env, logs / "worker.log", cwd=REPO_DIR, death_signal=signal.SIGKILL)
+
+
+def deploy(settings: Settings, logs: Path) -> None:
+    """Apply prefect.yaml: the deployment the API creates its flow runs from."""
+    env = _inherited_env(settings, **prefect_env(settings), PHONEFARM_REPO_DIR=str(REPO_DIR))
+    with open(logs / "deploy.log", "ab") as out:
+        done = subprocess.run(
+            [sys.executable, "-m", "prefect", "--no-prompt", "deploy", "--all"],
+            cwd=REPO_DIR, env=env, stdout=out, stderr=subprocess.STDOUT, timeout=180,
+        )
+    if done.returncode != 0:
+        raise StartupFailed(f"prefect deploy failed; see {logs / 'deploy.log'}")
+
+

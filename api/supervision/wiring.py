@@ -1,0 +1,67 @@
+"""The one place that wires the service's parts together: used by the launcher, the tests and the benchmark."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from typing import Optional
+
+import falcon
+
+from api.domain.accounts import AccountBook
+from api.domain.adoption import UiRunAdoption
+from api.domain.phones import PhoneDirectory
+from api.domain.plans import PLANS
+from api.domain.tasks import TaskService
+from api.gateways.adb import AdbGateway
+from api.gateways.index import Index
+from api.gateways.prefect import Orchestrator
+from api.rest.app import Services, create_app
+from api.settings import Settings
+from api.supervision.keeper import Keeper
+
+
+@dataclass
+class Wired:
+    orchestrator: Orchestrator
+    index: Index
+    phones: PhoneDirectory
+    tasks: TaskService
+    accounts: AccountBook
+    app: falcon.App
+    keeper: Keeper
+
+    def close(self) -> None:
+        self.keeper.stop()
+        self.orchestrator.close()
+
+
+def wire(settings: Settings, *, supervisor: Optional[object] = None) -> Wired:
+    """Every object the API needs, over the Prefect server, index and adb server `settings` name.
+    The keeper is built but not started: the caller decides when background upkeep begins."""
+    orchestrator = Orchestrator(settings.prefect_url, write_concurrency=settings.prefect_write_concurrency)
+    index = Index(settings.index_path)
+    phones = PhoneDirectory(AdbGateway(settings.adb_host, settings.adb_port), index, orchestrator)
+    tasks = TaskService(
+        index, orchestrator, phones.known_serials,
+        ui_url=settings.prefect_ui_url,
+        retry_limit=settings.retry_limit,
+        max_tasks_per_request=settings.max_tasks_per_request,
+        material_library=settings.material_library,
+        material_roots=tuple(settings.material_roots),
+    )
+    accounts = AccountBook(index, phones, orchestrator)
+    adoption = UiRunAdoption(tasks, random.Random())
+    keeper = Keeper([
+        adoption.adopt_new_runs,
+        accounts.record_finished_matches,
+        tasks.finish_abandoned_stops,
+        tasks.purge_pending_deletions,
+    ], settings.ui_adoption_seconds)
+    app = create_app(Services(
+        tasks=tasks, phones=phones, accounts=accounts, plan=PLANS[settings.plan],
+        artifacts_dir=settings.artifacts_dir, supervisor=supervisor,
+        api_token=settings.api_token.get_secret_value() if settings.api_token else None,
+        max_body_bytes=settings.max_body_bytes,
+    ))
+    return Wired(orchestrator, index, phones, tasks, accounts, app, keeper)

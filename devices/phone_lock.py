@@ -1,0 +1,37 @@
+"""One process drives a phone at a time: a lock file per phone, held for as long as a run drives it.
+
+Prefect's work-pool scheduler (3.9) counts only PENDING and RUNNING runs against a queue's limit, so
+while a stopped run is being killed (CANCELLING) its phone's slot looks free and the next run may
+start. The kernel drops the lock only when the process holding it is gone, so the next run waits."""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Callable, Iterator, Optional
+
+
+def lock_path(locks_dir: Path, serial: str) -> Path:
+    # Serials hold ':' and '.', and could hold anything else: name the file by a digest.
+    return Path(locks_dir) / f"{hashlib.sha256(serial.encode()).hexdigest()[:32]}.lock"
+
+
+@contextmanager
+def holding_phone(locks_dir: Path, serial: str, *, on_wait: Optional[Callable[[], None]] = None) -> Iterator[None]:
+    """Hold the phone's lock, waiting for whoever holds it; `on_wait` is called once if we must wait."""
+    path = lock_path(locks_dir, serial)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if on_wait:
+                on_wait()
+            fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(descriptor)  # closing drops the lock; so does the process dying

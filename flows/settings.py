@@ -1,0 +1,30 @@
+"""What a flow-run process needs to know, read once when the run starts: a PC that only runs a worker
+has no API settings, so the flow never reads them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class WorkerSettings(BaseSettings):
+    """Environment names are PHONEFARM_<FIELD>, the same names the service's settings use."""
+
+    model_config = SettingsConfigDict(env_prefix="PHONEFARM_", extra="ignore")
+
+    adb_host: str = Field("127.0.0.1", description="host of this PC's adb server")
+    adb_port: int = Field(5037, ge=1, le=65535, description="port of this PC's adb server",
+                          validation_alias=AliasChoices("PHONEFARM_ADB_PORT", "ANDROID_ADB_SERVER_PORT"))
+    data_dir: Path = Field(Path("./data"), description="artifacts and phone locks live here")
+    auto_retries: int = Field(1, ge=0, le=10, description="automatic re-runs after a transient phone error")
+    auto_retry_delay_seconds: float = Field(5.0, ge=0, description="pause before an automatic re-run")
+
+    @property
+    def artifacts_dir(self) -> Path:
+        return self.data_dir / "artifacts"
+
+    @property
+    def phone_locks_dir(self) -> Path:
+        return self.data_dir / "phone-locks"

@@ -1,0 +1,94 @@
+"""Test harness: the real adb server from the adbutils wheel on a private port, simulated phones behind it."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+from adbutils import adb_path
+
+from devices.adb import AdbServer, server_alive
+from devices.simulator.farm import SimulatedFarm
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@dataclass
+class AdbServerHandle:
+    """A running `adb nodaemon server`; stop() kills it and waits for it to exit."""
+
+    server: AdbServer
+    process: subprocess.Popen
+    home: Path
+    log_path: Path
+
+    def log(self) -> str:
+        """What the server wrote to stderr (it logs there when run with nodaemon)."""
+        try:
+            return self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        try:
+            self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
+
+    def __enter__(self) -> "AdbServerHandle":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop()
+
+
+def _adb_environment(home: Path, port: int) -> dict[str, str]:
+    # Built from scratch (not copied from os.environ) so the server cannot pick up a
+    # developer's real ~/.android keys, USB phones or mDNS-advertised devices.
+    return {"HOME": str(home), "PATH": "/usr/bin:/bin", "ADB_MDNS": "0", "ADB_LIBUSB": "0",
+            "ANDROID_ADB_SERVER_PORT": str(port), "TMPDIR": str(home)}
+
+
+def start_adb_server(tmp_dir: str | os.PathLike, *, ready_timeout: float = 10) -> AdbServerHandle:
+    """Start the real adb server on a free port with its own HOME; fails loudly if it never answers."""
+    home = Path(tmp_dir) / "adb-home"
+    home.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    log_path = home / f"adb-server-{port}.log"
+    # Logs go to a file, not a pipe: an unread pipe would fill up and stall the server.
+    with log_path.open("wb") as log_file:
+        process = subprocess.Popen([adb_path(), "-P", str(port), "nodaemon", "server"],
+                                   env=_adb_environment(home, port), stdin=subprocess.DEVNULL,
+                                   stdout=log_file, stderr=subprocess.STDOUT)
+    handle = AdbServerHandle(AdbServer("127.0.0.1", port), process, home, log_path)
+    deadline = time.monotonic() + ready_timeout
+    while time.monotonic() < deadline:
+        if server_alive(handle.server):
+            return handle
+        if process.poll() is not None:
+            break
+        time.sleep(0.02)
+    handle.stop()
+    raise RuntimeError(f"adb server on port {port} did not answer host:version within {ready_timeout}s "
+                       f"(exit code {process.returncode}); its log:\n{handle.log()}")
+
+
+@contextlib.contextmanager
+def running_farm(server: AdbServer, count: int, **options) -> Iterator[SimulatedFarm]:
+    farm = SimulatedFarm(server, count, **options)
+    try:
+        yield farm
+    finally:
+        farm.stop()
