@@ -10,20 +10,16 @@ from pathlib import Path
 from typing import Callable, Optional
 
 from prefect.client.schemas.objects import FlowRun
-from pydantic import ValidationError
 
-from api.domain import materials
-from api.domain.errors import ApiError, Code, invalid, not_found, validation_failure
-from api.domain.fanout import PlannedTask, by_account, by_phone, by_target
-from api.gateways.index import Index, NewTask, TaskRow
-from api.gateways.prefect import FINAL_STATE_TYPES, NewRun, Orchestrator, OrchestratorUnavailable, RunGone, RunQuery
+from api.domain.errors import ApiError, invalid, not_found
+from api.domain.fanout import PlannedTask
+from api.domain.planning import plan_tasks
+from api.domain.requests import TaskRequest
 from api.domain.secrets import SecretKeeper
-from api.domain.schedule import BadStartTime, first_start, spaced_starts
-from api.domain.spintax import spin
 from api.domain.status import STATE_TYPES_BY_STATUS, TaskStatus
 from api.domain.views import task_view
-from flows.script_configs import KNOWN_NOT_RUNNABLE, RUNNABLE_SCRIPTS, SCRIPT_CONFIGS, platform_hint
-from api.domain.requests import TaskRequest
+from api.gateways.index import Index, NewTask, TaskRow
+from api.gateways.prefect import FINAL_STATE_TYPES, NewRun, Orchestrator, OrchestratorUnavailable, RunGone, RunQuery
 from flows.contract import TaskParameters, run_name, task_tags
 
 FAILED_TYPES = STATE_TYPES_BY_STATUS[TaskStatus.FAILED]
@@ -70,67 +66,13 @@ class TaskService:
 
     # Create ------------------------------------------------------------------
 
-    def plan(self, body: TaskRequest, now: datetime, rng: random.Random) -> list[tuple[PlannedTask, datetime]]:
-        if not body.script_name:
-            raise ApiError(Code.SCRIPT_NAME_MISSING, "script_name is required")
-        name = body.script_name
-        if name not in SCRIPT_CONFIGS and name not in KNOWN_NOT_RUNNABLE:
-            known = ", ".join(sorted(RUNNABLE_SCRIPTS))
-            raise invalid(f"Unknown script_name {name!r}; scripts that run through the API: {known}")
-        if name not in RUNNABLE_SCRIPTS:
-            raise ApiError(Code.SCRIPT_NOT_RUNNABLE, f"Script {name!r} cannot be run through the API yet")
-        if body.script_config is None:
-            raise invalid("script_config is required (an object, {} for the defaults)", {"field": "script_config"})
-        try:
-            config = SCRIPT_CONFIGS[name].model_validate(body.script_config).model_dump()
-        except ValidationError as error:
-            raise validation_failure(error, prefix="script_config.") from None
-        if body.min_interval > body.max_interval:
-            raise invalid("min_interval must not be greater than max_interval", {"field": "min_interval"})
-        try:
-            start = first_start(body.start_time, now)
-        except BadStartTime as error:
-            raise invalid(str(error), {"field": "start_time"}) from None
-
-        if body.serials:
-            planned = by_phone(
-                body.serials,
-                self.known_serials(),
-                self.index.accounts(),
-                multi_account=body.enable_multi_account,
-                platform_hint=platform_hint(body.script_config),
-            )
-        elif body.usernames:
-            planned = by_account(body.usernames, {a.username: a for a in self.index.accounts()})
-        else:
-            raise invalid("Give serials (phones) or usernames (accounts): one of them, not empty", {"field": "serials"})
-        planned = by_target(name, planned, config)
-        if name == "post":
-            planned = self._with_post_content(planned, config, rng)
-        if len(planned) > self.max_tasks_per_request:
-            raise invalid(
-                f"This request would create {len(planned)} tasks; the limit is {self.max_tasks_per_request} per request"
-            )
-        per_phone: dict[str, list[PlannedTask]] = {}
-        for task in planned:
-            per_phone.setdefault(task.serial, []).append(task)
-        scheduled = []
-        for tasks in per_phone.values():
-            starts = spaced_starts(start, len(tasks), body.min_interval, body.max_interval, rng)
-            scheduled.extend(zip(tasks, starts))
-        return scheduled
-
-    def _with_post_content(self, planned: list[PlannedTask], config: dict, rng: random.Random) -> list[PlannedTask]:
-        """Each post task gets its own files and its own caption (spintax), fixed at creation."""
-        files = materials.candidates(config, self.material_library, self.material_roots)
-        return [
-            replace(task, script_config={
-                **task.script_config,
-                "captions": spin(config["captions"], rng),
-                "files": materials.pick(config, files, rng),
-            })
-            for task in planned
-        ]
+    def plan(self, request: TaskRequest, now: datetime, rng: random.Random) -> list[tuple[PlannedTask, datetime]]:
+        """The request's tasks and start times; refused (ApiError) before anything is stored."""
+        return plan_tasks(
+            request, now, rng, known_serials=self.known_serials, accounts=self.index.accounts,
+            max_tasks=self.max_tasks_per_request,
+            material_library=self.material_library, material_roots=self.material_roots,
+        )
 
     def create(self, body: TaskRequest, now: datetime, rng: random.Random, source: str = "api") -> list[int]:
         """All tasks of one request are created, or none: a failure rolls back what was made."""

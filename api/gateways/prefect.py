@@ -2,45 +2,29 @@
 
 from __future__ import annotations
 
-import json
-import threading
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from typing import Iterator, Optional
+from datetime import datetime
+from typing import Optional
 from uuid import UUID
 
-import httpx
-from prefect.client.orchestration import SyncPrefectClient
 from prefect.client.schemas.actions import BlockDocumentCreate, DeploymentFlowRunCreate, WorkPoolCreate, WorkPoolUpdate
-from prefect.client.schemas.filters import (
-    FlowRunFilter,
-    FlowRunFilterDeploymentId,
-    FlowRunFilterId,
-    FlowRunFilterName,
-    FlowRunFilterState,
-    FlowRunFilterStateType,
-    FlowRunFilterTags,
-    FlowRunFilterWorkQueueName,
-)
-from prefect.client.schemas.objects import FlowRun, State, StateType
-from prefect.client.schemas.sorting import FlowRunSort
-from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound, PrefectHTTPStatusError
+from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId, FlowRunFilterName
+from prefect.client.schemas.objects import FlowRun, State
+from prefect.exceptions import ObjectAlreadyExists
 from prefect.states import Cancelled, Cancelling, Crashed, Failed, Scheduled, to_state_create
 
-from api.gateways.prefect_health import HealthWatch
-from flows.contract import ACCOUNTS_DEPLOYMENT, DEPLOYMENT, RECORDED_TAG, FARM_TAG, INBOX_QUEUE, SCRIPT_TAG, SERIAL_TAG, SOURCE_TAG, WORK_POOL, device_queue, tag
+from api.gateways.prefect_connection import OrchestratorUnavailable, RunGone, existing, reachable
+from api.gateways.prefect_queries import FINAL_STATE_TYPES, RunQueries, RunQuery
+from flows.contract import ACCOUNTS_DEPLOYMENT, INBOX_QUEUE, RECORDED_TAG, SERIAL_TAG, device_queue, tag
+
+__all__ = ["FINAL_STATE_TYPES", "NewRun", "Orchestrator", "OrchestratorUnavailable", "RunGone", "RunQuery",
+           "RunsNotCreated"]
 
 
 BULK_CREATE_LIMIT = 100  # the most Prefect 3.9 creates in one request
 BULK_DELETE_LIMIT = 50  # Prefect 3.9 bulk_delete limit
 BULK_CREATE_ATTEMPTS = 4
-FINAL_STATE_TYPES = ("COMPLETED", "FAILED", "CRASHED", "CANCELLED")
-
-
-class OrchestratorUnavailable(Exception):
-    """The Prefect server did not answer (down, restarting, or overloaded)."""
 
 
 class RunsNotCreated(Exception):
@@ -60,69 +44,8 @@ class NewRun:
     start_at: datetime
 
 
-class RunGone(Exception):
-    """The flow run no longer exists in Prefect."""
-
-
-@dataclass(frozen=True)
-class RunQuery:
-    """Which of the farm's runs a listing or a count wants."""
-
-    serial: Optional[str] = None
-    script_name: Optional[str] = None
-    source: Optional[str] = None
-    state_types: Optional[tuple[str, ...]] = None
-    hidden: tuple[str, ...] = ()  # runs of deleted tasks that Prefect still holds
-
-
-@contextmanager
-def _reachable(health: Optional[HealthWatch] = None) -> Iterator[None]:
-    if health is not None and not health.up:
-        raise OrchestratorUnavailable("its health check fails")
-    try:
-        yield
-    except (httpx.TransportError, OSError) as error:
-        raise OrchestratorUnavailable(type(error).__name__) from error
-    except PrefectHTTPStatusError as error:
-        if error.response.status_code >= 500:
-            raise OrchestratorUnavailable(f"HTTP {error.response.status_code}") from error
-        raise
-
-
-@contextmanager
-def _existing(flow_run_id) -> Iterator[None]:
-    """A write to a run that a concurrent deletion removed raises RunGone, not Prefect's error."""
-    try:
-        yield
-    except ObjectNotFound as error:
-        raise RunGone(str(flow_run_id)) from error
-
-
-class Orchestrator:
-    """One Prefect client shared by the API's threads; writes are bounded to spare SQLite."""
-
-    def __init__(self, api_url: str, *, write_concurrency: int):
-        self.api_url = api_url
-        self.work_pool = WORK_POOL
-        self._health = HealthWatch(api_url)
-        self._client = SyncPrefectClient(api_url, httpx_settings={"timeout": httpx.Timeout(15.0, connect=2.0)})
-        self._client.__enter__()
-        self._writes = threading.BoundedSemaphore(write_concurrency)
-        self._queues: set[str] = set()
-        self._queues_lock = threading.Lock()
-        self._deployment_ids: dict[str, UUID] = {}
-
-    def close(self) -> None:
-        self._health.stop()
-        self._client.__exit__(None, None, None)
-
-    @contextmanager
-    def _writing(self) -> Iterator[None]:
-        with self._writes, _reachable(self._health):
-            yield
-
-    def healthy(self) -> bool:
-        return self._health.up
+class Orchestrator(RunQueries):
+    """What the service writes to Prefect: pool and queues, runs (in bulk), states, secrets."""
 
     # Set-up ------------------------------------------------------------------
 
@@ -162,12 +85,6 @@ class Orchestrator:
             self._queues.add(name)
         return name
 
-    def deployment_id(self, name: str = DEPLOYMENT) -> UUID:
-        if name not in self._deployment_ids:
-            with _reachable(self._health):
-                self._deployment_ids[name] = self._client.read_deployment_by_name(name).id
-        return self._deployment_ids[name]
-
     # Account reads -------------------------------------------------------------
 
     def create_account_reads(self, serials: list[str]) -> dict[str, str]:
@@ -182,30 +99,6 @@ class Orchestrator:
                 )
             created[serial] = str(run.id)
         return created
-
-    def unrecorded_account_reads(self) -> list[FlowRun]:
-        """Completed read-accounts runs whose accounts the index has not taken yet, oldest first."""
-        with _reachable(self._health):
-            runs = self._client.read_flow_runs(
-                flow_run_filter=FlowRunFilter(
-                    deployment_id=FlowRunFilterDeploymentId(any_=[self.deployment_id(ACCOUNTS_DEPLOYMENT)]),
-                    state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.COMPLETED])),
-                ),
-                sort=FlowRunSort.END_TIME_DESC, limit=50,
-            )
-        return [run for run in reversed(runs) if RECORDED_TAG not in run.tags]
-
-    def table_rows(self, flow_run_id) -> list[dict]:
-        """The rows of the table artifacts a run left."""
-        with _reachable(self._health):
-            artifacts = self._client.read_artifacts(
-                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[UUID(str(flow_run_id))]))
-            )
-        rows = []
-        for artifact in artifacts:
-            data = json.loads(artifact.data) if isinstance(artifact.data, str) else artifact.data
-            rows.extend(row for row in data or [] if isinstance(row, dict))
-        return rows
 
     def mark_recorded(self, run: FlowRun) -> None:
         with self._writing():
@@ -278,13 +171,6 @@ class Orchestrator:
             )
         return str(created.id)
 
-    def read_run(self, flow_run_id: str) -> FlowRun:
-        with _reachable(self._health):
-            try:
-                return self._client.read_flow_run(UUID(flow_run_id))
-            except ObjectNotFound as error:
-                raise RunGone(flow_run_id) from error
-
     def delete_named(self, names: list[str]) -> None:
         """Delete the runs with these names, if they exist (rolls back a half-made request)."""
         self._bulk_delete(names, lambda chunk: FlowRunFilter(name=FlowRunFilterName(any_=chunk)))
@@ -302,64 +188,9 @@ class Orchestrator:
                     "POST", "/flow_runs/bulk_delete", json={"flow_runs": flow_runs, "limit": len(chunk)}
                 ).raise_for_status()
 
-    def read_runs(self, flow_run_ids: list[str]) -> dict[str, FlowRun]:
-        if not flow_run_ids:
-            return {}
-        with _reachable(self._health):
-            runs = self._client.read_flow_runs(
-                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[UUID(i) for i in flow_run_ids])),
-                limit=len(flow_run_ids),
-            )
-        return {str(run.id): run for run in runs}
-
-    def _filter(self, query: RunQuery) -> FlowRunFilter:
-        tags = [FARM_TAG]
-        if query.serial is not None:
-            tags.append(tag(SERIAL_TAG, query.serial))
-        if query.script_name is not None:
-            tags.append(tag(SCRIPT_TAG, query.script_name))
-        if query.source is not None:
-            tags.append(tag(SOURCE_TAG, query.source))
-        return FlowRunFilter(
-            deployment_id=FlowRunFilterDeploymentId(any_=[self.deployment_id()]),
-            tags=FlowRunFilterTags(all_=tags),
-            state=(
-                FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType(t) for t in query.state_types]))
-                if query.state_types is not None
-                else None
-            ),
-            id=FlowRunFilterId(not_any_=[UUID(i) for i in query.hidden]) if query.hidden else None,
-        )
-
-    def page(self, query: RunQuery, *, offset: int, limit: int) -> list[FlowRun]:
-        """Runs newest first: run names start with the zero-padded task id."""
-        with _reachable(self._health):
-            return self._client.read_flow_runs(
-                flow_run_filter=self._filter(query), sort=FlowRunSort.NAME_DESC, offset=offset, limit=limit
-            )
-
-    def count(self, query: RunQuery) -> int:
-        with _reachable(self._health):
-            return self._client.count_flow_runs(flow_run_filter=self._filter(query))
-
-    def active_runs(self) -> list[FlowRun]:
-        """The farm's runs that hold a phone right now."""
-        return self.page(RunQuery(state_types=("PENDING", "RUNNING", "CANCELLING")), offset=0, limit=200)
-
-    def abandoned_stops(self, older_than: timedelta) -> list[FlowRun]:
-        """Runs stopped while their process was starting, that nothing will ever end (Prefect 3.9):
-        the process finds Cancelling before its first step, never runs the script, and exits with
-        the run left CANCELLING. Never started (no start_time) and Cancelling for longer than a
-        process takes to start: no process can still run them."""
-        cutoff = datetime.now(timezone.utc) - older_than
-        return [
-            run for run in self.page(RunQuery(state_types=("CANCELLING",)), offset=0, limit=200)
-            if run.start_time is None and run.state is not None and run.state.timestamp < cutoff
-        ]
-
     def save_secret(self, name: str, value: str) -> None:
         """A Prefect Secret block: the UI shows its name, never its value (stored encrypted)."""
-        with _reachable(self._health):
+        with reachable(self._health):
             block_type = self._client.read_block_type_by_slug("secret")
             schema = self._client.get_most_recent_block_schema_for_block_type(block_type.id)
         with self._writing():
@@ -374,7 +205,7 @@ class Orchestrator:
     # decide which one is allowed live above this gateway (domain, supervision).
 
     def _force(self, flow_run_id, state) -> None:
-        with self._writing(), _existing(flow_run_id):
+        with self._writing(), existing(flow_run_id):
             self._client.set_flow_run_state(UUID(str(flow_run_id)), state, force=True)
 
     def request_cancel(self, flow_run_id, message: str) -> None:
@@ -396,12 +227,6 @@ class Orchestrator:
     def rerun(self, flow_run_id) -> None:
         self._force(flow_run_id, Scheduled(message="Retried through the API"))
 
-    def states(self, flow_run_id) -> list[State]:
-        """A run's states, oldest first."""
-        with _reachable(self._health), _existing(flow_run_id):
-            states = self._client.read_flow_run_states(UUID(str(flow_run_id)))
-        return sorted(states, key=lambda state: state.timestamp)
-
     def restore(self, flow_run_id, state: State) -> None:
         self._force(flow_run_id, state.fresh_copy())
 
@@ -409,21 +234,3 @@ class Orchestrator:
         with self._writing():
             self._client.update_flow_run(UUID(flow_run_id), name=name, tags=tags)
 
-    def unindexed_runs(self) -> list[FlowRun]:
-        """Runs started on the deployment outside the API (the Prefect UI) that nobody has adopted:
-        those without tags, and those waiting in the inbox; each once, though it may be both."""
-        deployment = FlowRunFilterDeploymentId(any_=[self.deployment_id()])
-        with _reachable(self._health):
-            untagged = self._client.read_flow_runs(
-                flow_run_filter=FlowRunFilter(deployment_id=deployment, tags=FlowRunFilterTags(is_null_=True)),
-                limit=200,
-            )
-            waiting = self._client.read_flow_runs(
-                flow_run_filter=FlowRunFilter(
-                    deployment_id=deployment,
-                    work_queue_name=FlowRunFilterWorkQueueName(any_=[INBOX_QUEUE]),
-                    state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.SCHEDULED])),
-                ),
-                limit=200,
-            )
-        return list({run.id: run for run in [*untagged, *waiting]}.values())

@@ -1,0 +1,80 @@
+"""The service's one Prefect client: reachability (one error type for a server that is down) and bounded writes."""
+
+from __future__ import annotations
+
+import threading
+from contextlib import contextmanager
+from typing import Iterator, Optional
+from uuid import UUID
+
+import httpx
+from prefect.client.orchestration import SyncPrefectClient
+from prefect.exceptions import ObjectNotFound, PrefectHTTPStatusError
+
+from api.gateways.prefect_health import HealthWatch
+from flows.contract import DEPLOYMENT, WORK_POOL
+
+
+class OrchestratorUnavailable(Exception):
+    """The Prefect server did not answer (down, restarting, or overloaded)."""
+
+
+class RunGone(Exception):
+    """The flow run no longer exists in Prefect."""
+
+
+@contextmanager
+def reachable(health: Optional[HealthWatch] = None) -> Iterator[None]:
+    if health is not None and not health.up:
+        raise OrchestratorUnavailable("its health check fails")
+    try:
+        yield
+    except (httpx.TransportError, OSError) as error:
+        raise OrchestratorUnavailable(type(error).__name__) from error
+    except PrefectHTTPStatusError as error:
+        if error.response.status_code >= 500:
+            raise OrchestratorUnavailable(f"HTTP {error.response.status_code}") from error
+        raise
+
+
+@contextmanager
+def existing(flow_run_id) -> Iterator[None]:
+    """A write to a run that a concurrent deletion removed raises RunGone, not Prefect's error."""
+    try:
+        yield
+    except ObjectNotFound as error:
+        raise RunGone(str(flow_run_id)) from error
+
+
+class PrefectConnection:
+    """One client shared by the API's threads; writes are bounded to spare SQLite."""
+
+    def __init__(self, api_url: str, *, write_concurrency: int):
+        self.api_url = api_url
+        self.work_pool = WORK_POOL
+        self._health = HealthWatch(api_url)
+        self._client = SyncPrefectClient(api_url, httpx_settings={"timeout": httpx.Timeout(15.0, connect=2.0)})
+        self._client.__enter__()
+        self._writes = threading.BoundedSemaphore(write_concurrency)
+        self._queues: set[str] = set()
+        self._queues_lock = threading.Lock()
+        self._deployment_ids: dict[str, UUID] = {}
+
+    def close(self) -> None:
+        self._health.stop()
+        self._client.__exit__(None, None, None)
+
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        with self._writes, reachable(self._health):
+            yield
+
+    def healthy(self) -> bool:
+        return self._health.up
+
+    def deployment_id(self, name: str = DEPLOYMENT) -> UUID:
+        if name not in self._deployment_ids:
+            with reachable(self._health):
+                self._deployment_ids[name] = self._client.read_deployment_by_name(name).id
+        return self._deployment_ids[name]
+

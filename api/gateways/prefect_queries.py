@@ -1,0 +1,153 @@
+"""What the service reads from Prefect: runs by id, pages and counts of the farm's runs, special cases."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Optional
+from uuid import UUID
+
+from prefect.client.schemas.filters import (
+    FlowRunFilter,
+    FlowRunFilterDeploymentId,
+    FlowRunFilterId,
+    FlowRunFilterState,
+    FlowRunFilterStateType,
+    FlowRunFilterTags,
+    FlowRunFilterWorkQueueName,
+)
+from prefect.client.schemas.objects import FlowRun, State, StateType
+from prefect.client.schemas.sorting import FlowRunSort
+from prefect.exceptions import ObjectNotFound
+
+from api.gateways.prefect_connection import PrefectConnection, RunGone, existing, reachable
+from flows.contract import (
+    ACCOUNTS_DEPLOYMENT, FARM_TAG, INBOX_QUEUE, RECORDED_TAG, SCRIPT_TAG, SERIAL_TAG, SOURCE_TAG, tag,
+)
+
+FINAL_STATE_TYPES = ("COMPLETED", "FAILED", "CRASHED", "CANCELLED")
+
+
+@dataclass(frozen=True)
+class RunQuery:
+    """Which of the farm's runs a listing or a count wants."""
+
+    serial: Optional[str] = None
+    script_name: Optional[str] = None
+    source: Optional[str] = None
+    state_types: Optional[tuple[str, ...]] = None
+    hidden: tuple[str, ...] = ()  # runs of deleted tasks that Prefect still holds
+
+
+class RunQueries(PrefectConnection):
+    def unrecorded_account_reads(self) -> list[FlowRun]:
+        """Completed read-accounts runs whose accounts the index has not taken yet, oldest first."""
+        with reachable(self._health):
+            runs = self._client.read_flow_runs(
+                flow_run_filter=FlowRunFilter(
+                    deployment_id=FlowRunFilterDeploymentId(any_=[self.deployment_id(ACCOUNTS_DEPLOYMENT)]),
+                    state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.COMPLETED])),
+                ),
+                sort=FlowRunSort.END_TIME_DESC, limit=50,
+            )
+        return [run for run in reversed(runs) if RECORDED_TAG not in run.tags]
+
+    def table_rows(self, flow_run_id) -> list[dict]:
+        """The rows of the table artifacts a run left."""
+        with reachable(self._health):
+            artifacts = self._client.read_artifacts(
+                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[UUID(str(flow_run_id))]))
+            )
+        rows = []
+        for artifact in artifacts:
+            data = json.loads(artifact.data) if isinstance(artifact.data, str) else artifact.data
+            rows.extend(row for row in data or [] if isinstance(row, dict))
+        return rows
+
+    def read_run(self, flow_run_id: str) -> FlowRun:
+        with reachable(self._health):
+            try:
+                return self._client.read_flow_run(UUID(flow_run_id))
+            except ObjectNotFound as error:
+                raise RunGone(flow_run_id) from error
+
+    def read_runs(self, flow_run_ids: list[str]) -> dict[str, FlowRun]:
+        if not flow_run_ids:
+            return {}
+        with reachable(self._health):
+            runs = self._client.read_flow_runs(
+                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[UUID(i) for i in flow_run_ids])),
+                limit=len(flow_run_ids),
+            )
+        return {str(run.id): run for run in runs}
+
+    def _filter(self, query: RunQuery) -> FlowRunFilter:
+        tags = [FARM_TAG]
+        if query.serial is not None:
+            tags.append(tag(SERIAL_TAG, query.serial))
+        if query.script_name is not None:
+            tags.append(tag(SCRIPT_TAG, query.script_name))
+        if query.source is not None:
+            tags.append(tag(SOURCE_TAG, query.source))
+        return FlowRunFilter(
+            deployment_id=FlowRunFilterDeploymentId(any_=[self.deployment_id()]),
+            tags=FlowRunFilterTags(all_=tags),
+            state=(
+                FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType(t) for t in query.state_types]))
+                if query.state_types is not None
+                else None
+            ),
+            id=FlowRunFilterId(not_any_=[UUID(i) for i in query.hidden]) if query.hidden else None,
+        )
+
+    def page(self, query: RunQuery, *, offset: int, limit: int) -> list[FlowRun]:
+        """Runs newest first: run names start with the zero-padded task id."""
+        with reachable(self._health):
+            return self._client.read_flow_runs(
+                flow_run_filter=self._filter(query), sort=FlowRunSort.NAME_DESC, offset=offset, limit=limit
+            )
+
+    def count(self, query: RunQuery) -> int:
+        with reachable(self._health):
+            return self._client.count_flow_runs(flow_run_filter=self._filter(query))
+
+    def active_runs(self) -> list[FlowRun]:
+        """The farm's runs that hold a phone right now."""
+        return self.page(RunQuery(state_types=("PENDING", "RUNNING", "CANCELLING")), offset=0, limit=200)
+
+    def abandoned_stops(self, older_than: timedelta) -> list[FlowRun]:
+        """Runs stopped while their process was starting, that nothing will ever end (Prefect 3.9):
+        the process finds Cancelling before its first step, never runs the script, and exits with
+        the run left CANCELLING. Never started (no start_time) and Cancelling for longer than a
+        process takes to start: no process can still run them."""
+        cutoff = datetime.now(timezone.utc) - older_than
+        return [
+            run for run in self.page(RunQuery(state_types=("CANCELLING",)), offset=0, limit=200)
+            if run.start_time is None and run.state is not None and run.state.timestamp < cutoff
+        ]
+
+    def states(self, flow_run_id) -> list[State]:
+        """A run's states, oldest first."""
+        with reachable(self._health), existing(flow_run_id):
+            states = self._client.read_flow_run_states(UUID(str(flow_run_id)))
+        return sorted(states, key=lambda state: state.timestamp)
+
+    def unindexed_runs(self) -> list[FlowRun]:
+        """Runs started on the deployment outside the API (the Prefect UI) that nobody has adopted:
+        those without tags, and those waiting in the inbox; each once, though it may be both."""
+        deployment = FlowRunFilterDeploymentId(any_=[self.deployment_id()])
+        with reachable(self._health):
+            untagged = self._client.read_flow_runs(
+                flow_run_filter=FlowRunFilter(deployment_id=deployment, tags=FlowRunFilterTags(is_null_=True)),
+                limit=200,
+            )
+            waiting = self._client.read_flow_runs(
+                flow_run_filter=FlowRunFilter(
+                    deployment_id=deployment,
+                    work_queue_name=FlowRunFilterWorkQueueName(any_=[INBOX_QUEUE]),
+                    state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.SCHEDULED])),
+                ),
+                limit=200,
+            )
+        return list({run.id: run for run in [*untagged, *waiting]}.values())
