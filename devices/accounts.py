@@ -2,110 +2,87 @@
 
 from __future__ import annotations
 
-import adbutils
-
 from devices import ui
 from devices.adb import AdbServer, open_phone
-from devices.apps import APP_NAMES, PACKAGES, installed_package
-from devices.errors import DeviceError
-
-SWITCHER_TITLE = "Switch account"
-ADD_ACCOUNT = "Add account"
-PROFILE_TAB = "Profile"
-LOGGED_OUT_MARK = "Logged out account"  # content-desc of the username on the login screen
-
-
-def launch_app(phone: adbutils.AdbDevice, package: str) -> None:
-    phone.shell(["monkey", "-p", package, "-c", "android.intent.category.LAUNCHER", "1"])
-
-
-def logged_out_user(nodes: list[ui.UiNode]) -> str | None:
-    """The account a login screen asks a password for, or None when this is not a login screen."""
-    if ui.find(nodes, "Log in", include_text_fields=False) is None:
-        return None
-    marker = next((node for node in nodes if node.content_desc == LOGGED_OUT_MARK), None)
-    return marker.text if marker else ""
-
-
-def logged_out_error(phone: adbutils.AdbDevice, user: str) -> DeviceError:
-    return DeviceError(f"account @{user} is logged out on phone {phone.serial} (its session expired; "
-                       "log in again on the phone)")
-
-
-def raise_if_logged_out(phone: adbutils.AdbDevice, nodes: list[ui.UiNode]) -> None:
-    user = logged_out_user(nodes)
-    if user is not None:
-        raise logged_out_error(phone, user or "?")
-
-
-def logged_in_accounts(phone: adbutils.AdbDevice, platform: str, *, timeout: float = 20.0,
-                       interval: float = 0.3) -> list[str]:
-    package = installed_package(phone, platform)
-    _open_switcher(phone, package, timeout, interval)
-    nodes = ui.read_screen(phone)
-    names = _switcher_rows(nodes)
-    phone.shell(["input", "keyevent", "KEYCODE_BACK"])  # leave the sheet closed for whatever runs next
-    return names
+from devices.errors import AccountNotLoggedIn, PhoneDisconnected
+from devices.phone import ADB_FAILURES, Phone
+from devices.platforms import ADD_ACCOUNT, PLATFORMS, PROFILE_TAB, SWITCHER_TITLE, Platform, platform_named
+from devices.screen import Screen, logged_out, logged_out_user
 
 
 def read_accounts(server: AdbServer, serial: str) -> list[tuple[str, str]]:
     """(platform, username) for every account on every installed app of the phone."""
-    phone = open_phone(server, serial)
+    phone = Phone(open_phone(server, serial))
     try:
-        listing = phone.shell(["pm", "list", "packages"], timeout=30)
-        installed = {line.strip()[len("package:"):] for line in listing.splitlines()}
+        installed = phone.installed_packages()
         accounts = []
-        for platform in APP_NAMES:
-            if any(package in installed for package in PACKAGES[platform]):
-                accounts += [(platform, name) for name in logged_in_accounts(phone, platform)]
+        for platform in PLATFORMS.values():
+            if installed.intersection(platform.packages):
+                accounts += [(platform.name, name) for name in logged_in_accounts(phone, platform.name)]
         return accounts
-    except (adbutils.AdbError, ConnectionError, OSError, EOFError) as error:
-        raise DeviceError(f"phone {serial} disconnected while reading accounts: {error or type(error).__name__}",
-                          transient=True) from error
+    except ADB_FAILURES as error:
+        raise PhoneDisconnected(f"phone {serial} disconnected while reading accounts: "
+                                f"{error or type(error).__name__}") from error
 
 
-def switch_account(phone: adbutils.AdbDevice, platform: str, username: str, *, timeout: float = 20.0,
+def logged_in_accounts(phone: Phone, platform: str, *, timeout: float = 20.0, interval: float = 0.3) -> list[str]:
+    screen = Screen(phone, timeout=timeout, interval=interval, watch_logged_out=False)
+    switcher = _open_switcher(screen, platform_named(platform))
+    phone.back()  # leave the sheet closed for whatever runs next
+    return [node.text for node in _switcher_rows(switcher)]
+
+
+def switch_account(phone: Phone, platform: str, username: str, *, timeout: float = 20.0,
                    interval: float = 0.3) -> None:
     user = username.strip().removeprefix("@")
-    package = installed_package(phone, platform)
-    launch_app(phone, package)
-    start = ui.wait_for(phone, lambda nodes: _home_or_login(nodes), timeout=timeout, interval=interval,
-                        what="no Profile tab on the app's home screen")
-    if start == "login":
-        nodes = ui.read_screen(phone)
-        if (logged_out_user(nodes) or "").casefold() == user.casefold():
-            raise logged_out_error(phone, user)
-        ui.tap(phone, ui.find(nodes, SWITCHER_TITLE, include_text_fields=False))
-    else:
-        ui.tap(phone, start)
-        header = ui.wait_for(phone, _profile_header, timeout=timeout, interval=interval,
-                             what="no username header on the profile tab")
-        if header.text.casefold() == user.casefold():
-            return  # already the active account
-        ui.tap(phone, header)
-    nodes = ui.wait_for(phone, lambda nodes: nodes if ui.find(nodes, ADD_ACCOUNT) else None,
-                        timeout=timeout, interval=interval, what="the account switcher did not open")
-    row = next((node for node in _switcher_nodes(nodes) if node.text.casefold() == user.casefold()), None)
+    # The login screen of an expired active account still offers the switcher, so it must not stop us here.
+    screen = Screen(phone, timeout=timeout, interval=interval, watch_logged_out=False)
+    switcher = _open_switcher(screen, platform_named(platform), wanted=user)
+    if switcher is None:
+        return  # already the active account
+    row = next((node for node in _switcher_rows(switcher) if node.text.casefold() == user.casefold()), None)
     if row is None:
-        phone.shell(["input", "keyevent", "KEYCODE_BACK"])
-        raise DeviceError(f"account @{user} is not logged in on phone {phone.serial}")
-    ui.tap(phone, row)
+        phone.back()
+        raise AccountNotLoggedIn(f"account @{user} is not logged in on phone {phone.serial}")
+    screen.tap_node(row)
 
-    def switched(nodes: list[ui.UiNode]):
+    def switched(nodes: list[ui.UiNode]) -> ui.UiNode | None:
         if logged_out_user(nodes) is not None:
-            return "login"
+            raise logged_out(phone, user)
         header = _profile_header(nodes)
-        return "ok" if header is not None and header.text.casefold() == user.casefold() else None
+        return header if header is not None and header.text.casefold() == user.casefold() else None
 
-    if ui.wait_for(phone, switched, timeout=timeout, interval=interval,
-                   what=f"the profile of @{user} did not appear after switching") == "login":
-        raise logged_out_error(phone, user)
+    screen.wait(switched, f"the profile of @{user} did not appear after switching")
 
 
-def _home_or_login(nodes: list[ui.UiNode]):
-    if logged_out_user(nodes) is not None:
-        return "login"
-    return ui.find([node for node in nodes if node.clickable], PROFILE_TAB, include_text_fields=False)
+def _open_switcher(screen: Screen, platform: Platform, *, wanted: str | None = None) -> list[ui.UiNode] | None:
+    """The nodes of the open account switcher; None when `wanted` is the active account already."""
+    phone = screen.phone
+    phone.start_app(phone.installed_package(platform))
+    start = screen.wait(_home_or_login, "no Profile tab on the app's home screen")
+    expired = logged_out_user(start)
+    if expired is not None:
+        if wanted is not None and expired.casefold() == wanted.casefold():
+            raise logged_out(phone, wanted)
+        switch = ui.find(start, SWITCHER_TITLE, include_text_fields=False)
+        if switch is None:  # a login screen with no way to another account
+            raise logged_out(phone, expired or "?")
+        screen.tap_node(switch)
+    else:
+        screen.tap_node(_profile_tab(start))
+        header = screen.wait(_profile_header, "no username header on the profile tab")
+        if wanted is not None and header.text.casefold() == wanted.casefold():
+            return None
+        screen.tap_node(header)
+    return screen.wait(ui.showing(ADD_ACCOUNT), "the account switcher did not open")
+
+
+def _home_or_login(nodes: list[ui.UiNode]) -> list[ui.UiNode] | None:
+    return nodes if logged_out_user(nodes) is not None or _profile_tab(nodes) is not None else None
+
+
+def _profile_tab(nodes: list[ui.UiNode]) -> ui.UiNode | None:
+    return ui.button(PROFILE_TAB)(nodes)
 
 
 def _profile_header(nodes: list[ui.UiNode]) -> ui.UiNode | None:
@@ -113,21 +90,7 @@ def _profile_header(nodes: list[ui.UiNode]) -> ui.UiNode | None:
     return next((node for node in nodes if node.clickable and node.content_desc == SWITCHER_TITLE), None)
 
 
-def _open_switcher(phone: adbutils.AdbDevice, package: str, timeout: float, interval: float) -> None:
-    launch_app(phone, package)
-    start = ui.wait_for(phone, _home_or_login, timeout=timeout, interval=interval,
-                        what="no Profile tab on the app's home screen")
-    if start == "login":
-        ui.tap(phone, ui.find(ui.read_screen(phone), SWITCHER_TITLE, include_text_fields=False))
-    else:
-        ui.tap(phone, start)
-        ui.tap(phone, ui.wait_for(phone, _profile_header, timeout=timeout, interval=interval,
-                                  what="no username header on the profile tab"))
-    ui.wait_for(phone, lambda nodes: ui.find(nodes, ADD_ACCOUNT), timeout=timeout, interval=interval,
-                what="the account switcher did not open")
-
-
-def _switcher_nodes(nodes: list[ui.UiNode]) -> list[ui.UiNode]:
+def _switcher_rows(nodes: list[ui.UiNode]) -> list[ui.UiNode]:
     # Rows sit between the sheet's title and "Add account"; the profile behind the sheet comes before.
     titles = [index for index, node in enumerate(nodes) if node.text == SWITCHER_TITLE and not node.clickable]
     start = titles[-1] + 1 if titles else 0
@@ -138,7 +101,3 @@ def _switcher_nodes(nodes: list[ui.UiNode]) -> list[ui.UiNode]:
         if node.clickable and node.text:
             rows.append(node)
     return rows
-
-
-def _switcher_rows(nodes: list[ui.UiNode]) -> list[str]:
-    return [node.text for node in _switcher_nodes(nodes)]

@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-import socket
 from dataclasses import dataclass
 
 import adbutils
 from adbutils import AdbConnection, AdbError
 
-from devices.errors import DeviceError
+from devices.errors import AdbServerUnreachable, PhoneDisconnected
 
 
 @dataclass(frozen=True)
 class AdbServer:
     host: str = "127.0.0.1"
     port: int = 5037
-
-    def client(self) -> adbutils.AdbClient:
-        return client_for(self)
 
     def describe(self) -> str:
         return f"{self.host}:{self.port}"
@@ -30,31 +26,32 @@ class PhoneInfo:
     model: str
 
 
-class _NoAutostartConnection(AdbConnection):
-    # adbutils runs `adb start-server` on the default port when it cannot connect;
-    # a missing server must surface as an error, not spawn a stray daemon.
+class _ConnectionWithoutAutostart(AdbConnection):
+    # When it cannot connect, adbutils (2.12) runs `adb start-server`, which starts a daemon on the
+    # default port whatever port was asked for; it offers no option or environment variable to turn that
+    # off. A missing server must surface as an error, not spawn a stray daemon, so this one override
+    # keeps only the plain socket connect that adbutils' `_safe_connect` tries first.
     def _safe_connect(self):
         return self._create_socket()
 
 
 class _Client(adbutils.AdbClient):
-    def __init__(self, host: str, port: int, default_timeout: float | None = None):
-        super().__init__(host=host, port=port)
-        self.default_timeout = default_timeout
+    """An AdbClient that never starts a server; `timeout` bounds every socket read."""
+
+    def __init__(self, server: AdbServer, timeout: float | None):
+        super().__init__(host=server.host, port=server.port)
+        self._timeout = timeout
 
     def make_connection(self, timeout: float | None = None) -> AdbConnection:
-        timeout = timeout or self.default_timeout
-        try:
-            connection = _NoAutostartConnection(self.host, self.port)
-        except (TimeoutError, socket.timeout) as error:
-            raise adbutils.AdbTimeout("connect to adb server timeout") from error
-        if timeout:
-            connection.conn.settimeout(timeout)
+        # The base class builds a plain AdbConnection; this is its body with the connection class swapped.
+        connection = _ConnectionWithoutAutostart(self.host, self.port)
+        if timeout or self._timeout:
+            connection.conn.settimeout(timeout or self._timeout)
         return connection
 
 
 def client_for(server: AdbServer, timeout: float | None = None) -> adbutils.AdbClient:
-    return _Client(server.host, server.port, timeout)
+    return _Client(server, timeout)
 
 
 def server_alive(server: AdbServer, timeout: float = 2.0) -> bool:
@@ -69,13 +66,16 @@ def server_alive(server: AdbServer, timeout: float = 2.0) -> bool:
 def list_phones(server: AdbServer, *, with_models: bool = True) -> list[PhoneInfo]:
     """Every phone the server sees; reading models costs one shell call per phone."""
     client = client_for(server)
-    try:
-        entries = client.list()
-    except (AdbError, OSError) as error:
-        raise DeviceError(f"adb server {server.describe()} is unreachable: {error}", transient=True) from error
     return [PhoneInfo(entry.serial, entry.state,
                       _model_or_blank(client, entry.serial, entry.state) if with_models else "")
-            for entry in entries]
+            for entry in _entries(server, client)]
+
+
+def _entries(server: AdbServer, client: adbutils.AdbClient) -> list[adbutils.AdbDeviceInfo]:
+    try:
+        return client.list()
+    except (AdbError, OSError) as error:
+        raise AdbServerUnreachable(f"adb server {server.describe()} is unreachable: {error}") from error
 
 
 def _model_or_blank(client: adbutils.AdbClient, serial: str, state: str) -> str:
@@ -93,9 +93,9 @@ def connect_phone(server: AdbServer, address: str, timeout: float = 10) -> str:
     try:
         answer = client_for(server).connect(address, timeout=timeout)
     except (AdbError, OSError) as error:
-        raise DeviceError(f"could not connect phone {address}: {error}", transient=True) from error
+        raise PhoneDisconnected(f"could not connect phone {address}: {error}") from error
     if "connected to" not in answer:  # also matches "already connected to"
-        raise DeviceError(f"could not connect phone {address}: {answer}", transient=True)
+        raise PhoneDisconnected(f"could not connect phone {address}: {answer}")
     return answer
 
 
@@ -107,16 +107,14 @@ def disconnect_phone(server: AdbServer, address: str) -> None:
 
 
 def open_phone(server: AdbServer, serial: str) -> adbutils.AdbDevice:
-    try:
-        states = {entry.serial: entry.state for entry in client_for(server).list()}
-    except (AdbError, OSError) as error:
-        raise DeviceError(f"adb server {server.describe()} is unreachable: {error}", transient=True) from error
-    state = states.get(serial)
+    """The phone as an adbutils device, once the server reports it online."""
+    client = client_for(server)
+    state = {entry.serial: entry.state for entry in _entries(server, client)}.get(serial)
     if state is None:
-        raise DeviceError(f"phone {serial} is not connected", transient=True)
+        raise PhoneDisconnected(f"phone {serial} is not connected")
     if state != "device":
-        raise DeviceError(f"phone {serial} is not connected (adb reports it {state})", transient=True)
-    return client_for(server).device(serial)
+        raise PhoneDisconnected(f"phone {serial} is not connected (adb reports it {state})")
+    return client.device(serial)
 
 
 def adb_binary() -> str:

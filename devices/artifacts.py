@@ -5,9 +5,8 @@ from __future__ import annotations
 import logging
 import pathlib
 
-import adbutils
-
 from devices import ui
+from devices.phone import Phone
 
 SCREENSHOT_NAME = "screenshot.png"
 HIERARCHY_NAME = "hierarchy.xml"
@@ -15,7 +14,7 @@ _REMOTE_SCREENSHOT = "/data/local/tmp/phonefarm_failure.png"
 _log = logging.getLogger(__name__)
 
 
-def save_failure_artifacts(phone: adbutils.AdbDevice, directory: pathlib.Path) -> None:
+def save_failure_artifacts(phone: Phone, directory: pathlib.Path) -> None:
     """Best effort: each artifact that cannot be taken is skipped; nothing here ever raises."""
     try:
         directory.mkdir(parents=True, exist_ok=True)
@@ -26,19 +25,19 @@ def save_failure_artifacts(phone: adbutils.AdbDevice, directory: pathlib.Path) -
     _save_screenshot(phone, directory / SCREENSHOT_NAME)
 
 
-def _save_hierarchy(phone: adbutils.AdbDevice, target: pathlib.Path) -> None:
+def _save_hierarchy(phone: Phone, target: pathlib.Path) -> None:
     try:
         # The dump the script last looked at explains its decision; a fresh one is the fallback.
-        xml = ui.last_dump(phone.serial) or ui.dump_xml(phone, attempts=2, retry_delay=0.1)
+        xml = phone.last_dump or ui.dump_xml(phone, attempts=2, retry_delay=0.1)
         target.write_text(xml, encoding="utf-8")
     except Exception as error:  # noqa: BLE001 - an artifact must never replace the task's own error
         _log.warning("no UI dump saved for %s: %s", phone.serial, error)
 
 
-def _save_screenshot(phone: adbutils.AdbDevice, target: pathlib.Path) -> None:
+def _save_screenshot(phone: Phone, target: pathlib.Path) -> None:
     try:
         phone.shell(["screencap", "-p", _REMOTE_SCREENSHOT], timeout=30)
-        data = phone.sync.read_bytes(_REMOTE_SCREENSHOT)
+        data = phone.read_file(_REMOTE_SCREENSHOT)
         phone.shell(["rm", "-f", _REMOTE_SCREENSHOT], timeout=10)
         if data.startswith(b"\x89PNG"):
             target.write_bytes(data)

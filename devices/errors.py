@@ -1,15 +1,67 @@
-"""The one exception type the device layer raises, phrased for operators."""
+"""The exceptions the device layer raises: each class says whether a retry could help, each remark is for operators."""
 
 
 class DeviceError(Exception):
-    """A phone-side failure with a sentence an operator can act on."""
+    """A phone-side failure with a sentence an operator can act on.
 
-    def __init__(self, remark: str, *, transient: bool = False):
+    Subclasses decide `transient`: True where an automatic retry may succeed (cable pulled, UI dump
+    flaked), False where it would fail the same way (target missing, app not installed).
+    Every class takes the remark as its only argument, so pickling (Prefect keeps failed states) rebuilds it.
+    """
+
+    transient = False
+
+    def __init__(self, remark: str):
         super().__init__(remark)
         self.remark = remark
-        # Transient failures (cable pulled, UI dump flaked) are worth an automatic retry;
-        # permanent ones (target missing, app not installed) would fail again the same way.
-        self.transient = transient
 
     def __repr__(self) -> str:
-        return f"DeviceError({self.remark!r}, transient={self.transient})"
+        return f"{type(self).__name__}({self.remark!r})"
+
+
+# ---------------------------------------------------------------- transient
+
+class AdbServerUnreachable(DeviceError):
+    transient = True
+
+
+class PhoneDisconnected(DeviceError):
+    """The phone is not connected, or its connection broke during the work."""
+
+    transient = True
+
+
+class ScreenUnreadable(DeviceError):
+    """uiautomator gave no usable dump; screens that never idle do this now and then."""
+
+    transient = True
+
+
+# ---------------------------------------------------------------- permanent
+
+class InvalidScriptConfig(DeviceError):
+    """The task asks for something no phone can do: unknown script, platform or option, no target."""
+
+
+class AppNotInstalled(DeviceError):
+    pass
+
+
+class AccountNotLoggedIn(DeviceError):
+    """The account asked for is not among the app's logged-in accounts."""
+
+
+class LoggedOut(DeviceError):
+    """The app shows its login screen: the account's session expired."""
+
+
+class TargetNotFound(DeviceError):
+    pass
+
+
+class UiNotRecognised(DeviceError):
+    """The screen was read but never showed what the script waits for (an app update may have moved it)."""
+
+
+class ScriptFailed(DeviceError):
+    """The app did not do what the script asked (upload stuck, button did not change, intent refused)."""

@@ -2,133 +2,92 @@
 
 from __future__ import annotations
 
-import time
 import urllib.parse
-from dataclasses import dataclass
-
-import adbutils
 
 from devices import ui
-from devices.apps import installed_package
-from devices.errors import DeviceError
-from devices.keyboard import type_text
+from devices.errors import InvalidScriptConfig, ScriptFailed, TargetNotFound
+from devices.phone import Phone
+from devices.platforms import (FOLLOWING_LABELS, NO_RESULTS_TEXT, NOT_FOLLOWING_LABELS, UNFOLLOW_CONFIRM_LABEL,
+                               Platform, platform_named)
+from devices.screen import Screen
 
-FOLLOWING_LABELS = ("Following", "Requested")
-NOT_FOLLOWING_LABELS = ("Follow", "Follow back")
-
-
-@dataclass(frozen=True)
-class PlatformUi:
-    profile_url: str
-    search_entry_labels: tuple[str, ...]
-    missing_account_text: str
-    no_results_text: str = "No results found"
+ACCESS_METHODS = ("direct", "search")
 
 
-PLATFORMS = {
-    "tiktok": PlatformUi(profile_url="https://www.tiktok.com/@{user}",
-                         search_entry_labels=("Search",),
-                         missing_account_text="Couldn't find this account"),
-    "instagram": PlatformUi(profile_url="https://www.instagram.com/{user}/",
-                            search_entry_labels=("Search and explore", "Search"),
-                            missing_account_text="Sorry, this page isn't available."),
-}
-
-
-def follow_user(phone: adbutils.AdbDevice, *, platform: str, target: str, access_method: str,
-                unfollow: bool, load_timeout: float = 30.0, interval: float = 0.3) -> str:
+def follow_user(phone: Phone, *, platform: str, target: str, access_method: str, unfollow: bool,
+                load_timeout: float = 30.0, interval: float = 0.3) -> str:
     user = target.strip().removeprefix("@")
     if not user:
-        raise DeviceError("no target user given")
-    if platform not in PLATFORMS:
-        raise DeviceError(f"platform {platform} is not supported")
-    platform_ui = PLATFORMS[platform]
-    package = installed_package(phone, platform)
+        raise InvalidScriptConfig("no target user given")
+    app = platform_named(platform)
+    if access_method not in ACCESS_METHODS:
+        raise InvalidScriptConfig(f"access method {access_method} is not supported (use direct or search)")
+    package = phone.installed_package(app)
+    screen = Screen(phone, timeout=load_timeout, interval=interval)
 
     if access_method == "direct":
-        _open_profile_by_url(phone, platform_ui, package, user)
-    elif access_method == "search":
-        _open_profile_by_search(phone, platform_ui, package, user, load_timeout, interval)
+        # Percent-encoding keeps a hostile name one path segment of the URL.
+        url = app.profile_url.format(user=urllib.parse.quote(user, safe="._-"))
+        phone.open_url(url, package, what=f"the profile of @{user}")
     else:
-        raise DeviceError(f"access method {access_method} is not supported (use direct or search)")
+        _open_profile_by_search(screen, app, package, user)
 
-    button = _wait_for_profile(phone, platform_ui, user, load_timeout, interval)
-    already = button.text in (NOT_FOLLOWING_LABELS if unfollow else FOLLOWING_LABELS)
-    if already:
+    button = screen.wait(_profile_loaded(app, user), f"no Follow button on the profile of @{user}")
+    if button.text in (NOT_FOLLOWING_LABELS if unfollow else FOLLOWING_LABELS):
         return f"already not following @{user}" if unfollow else f"already following @{user}"
-    ui.tap(phone, button)
-    _confirm_result(phone, user, unfollow, interval)
+    screen.tap_node(button)
+    _confirm_result(screen, user, unfollow)
     return f"unfollowed @{user}" if unfollow else f"now following @{user}"
 
 
-def _open_profile_by_url(phone: adbutils.AdbDevice, platform_ui: PlatformUi, package: str, user: str) -> None:
-    # Percent-encoding keeps a hostile name one path segment; the list form keeps it one shell word.
-    url = platform_ui.profile_url.format(user=urllib.parse.quote(user, safe="._-"))
-    output = phone.shell(["am", "start", "-a", "android.intent.action.VIEW", "-d", url, "-p", package])
-    if "Error" in output:
-        raise DeviceError(f"could not open the profile of @{user}: {output.strip().splitlines()[-1]}")
+def _open_profile_by_search(screen: Screen, app: Platform, package: str, user: str) -> None:
+    screen.phone.start_app(package)
+    screen.tap(ui.labelled(*app.search_entry_labels), "no Search button on the app's home screen")
+    screen.tap(ui.text_field(), "no search box on the search screen")
+    screen.phone.type_text(user)
 
-
-def _open_profile_by_search(phone: adbutils.AdbDevice, platform_ui: PlatformUi, package: str, user: str,
-                            timeout: float, interval: float) -> None:
-    phone.shell(["monkey", "-p", package, "-c", "android.intent.category.LAUNCHER", "1"])
-    entry = ui.wait_for(phone, lambda nodes: ui.find(nodes, *platform_ui.search_entry_labels),
-                        timeout=timeout, interval=interval, what="no Search button on the app's home screen")
-    ui.tap(phone, entry)
-    field = ui.wait_for(phone, lambda nodes: next((node for node in nodes if node.is_text_field), None),
-                        timeout=timeout, interval=interval, what="no search box on the search screen")
-    ui.tap(phone, field)
-    type_text(phone, user)
-
-    def result_or_missing(nodes: list[ui.UiNode]):
-        if ui.find(nodes, platform_ui.no_results_text):
-            return "missing"
+    def result(nodes: list[ui.UiNode]) -> ui.UiNode | None:
+        if ui.find(nodes, NO_RESULTS_TEXT):
+            raise _missing(user)
         return ui.find(nodes, user, include_text_fields=False)
 
-    result = ui.wait_for(phone, result_or_missing, timeout=timeout, interval=interval,
-                         what=f"no search result for @{user}")
-    if result == "missing":
-        raise DeviceError(f"target user @{user} does not exist")
-    ui.tap(phone, result)
+    screen.tap(result, f"no search result for @{user}")
 
 
-def _wait_for_profile(phone: adbutils.AdbDevice, platform_ui: PlatformUi, user: str,
-                      timeout: float, interval: float) -> ui.UiNode:
+def _profile_loaded(app: Platform, user: str) -> ui.Finder[ui.UiNode]:
     # A profile can sit on a loading spinner for a while; only a Follow button or the
     # "account missing" text counts as loaded.
-    def loaded(nodes: list[ui.UiNode]):
-        if ui.find(nodes, platform_ui.missing_account_text):
-            return "missing"
+    def follow_button_or_missing(nodes: list[ui.UiNode]) -> ui.UiNode | None:
+        if ui.find(nodes, app.missing_account_text):
+            raise _missing(user)
         return _follow_button(nodes)
 
-    found = ui.wait_for(phone, loaded, timeout=timeout, interval=interval,
-                        what=f"no Follow button on the profile of @{user}")
-    if found == "missing":
-        raise DeviceError(f"target user @{user} does not exist")
-    return found
+    return follow_button_or_missing
+
+
+def _missing(user: str) -> TargetNotFound:
+    return TargetNotFound(f"target user @{user} does not exist")
 
 
 def _follow_button(nodes: list[ui.UiNode]) -> ui.UiNode | None:
-    return ui.find([node for node in nodes if node.clickable], *FOLLOWING_LABELS, *NOT_FOLLOWING_LABELS,
-                   include_text_fields=False)
+    return ui.button(*FOLLOWING_LABELS, *NOT_FOLLOWING_LABELS)(nodes)
 
 
-def _confirm_result(phone: adbutils.AdbDevice, user: str, unfollow: bool, interval: float,
-                    timeout: float = 5.0) -> None:
+def _confirm_result(screen: Screen, user: str, unfollow: bool, timeout: float = 5.0) -> None:
     wanted = NOT_FOLLOWING_LABELS if unfollow else FOLLOWING_LABELS
-    deadline = time.monotonic() + timeout
-    last_label = "nothing"
-    while True:
-        nodes = ui.read_screen(phone)
-        confirm = ui.find(nodes, "Unfollow", include_text_fields=False) if unfollow else None
-        if confirm is not None and confirm.clickable:
-            ui.tap(phone, confirm)  # the app asked "Unfollow?" first
-        else:
-            button = _follow_button(nodes)
-            last_label = button.text if button else "nothing"
-            if button is not None and button.text in wanted:
-                return
-        if time.monotonic() >= deadline:
-            action = "Following" if unfollow else "Follow"
-            raise DeviceError(f"tapped {action} on the profile of @{user} but the button still reads {last_label}")
-        time.sleep(interval)
+
+    def settled(nodes: list[ui.UiNode]) -> ui.UiNode | None:
+        confirm = ui.button(UNFOLLOW_CONFIRM_LABEL)(nodes) if unfollow else None
+        if confirm is not None:
+            screen.tap_node(confirm)  # the app asked "Unfollow?" first
+            return None
+        button = _follow_button(nodes)
+        return button if button is not None and button.text in wanted else None
+
+    def still_unchanged(nodes: list[ui.UiNode]) -> ScriptFailed:
+        button = _follow_button(nodes)
+        action = "Following" if unfollow else "Follow"
+        return ScriptFailed(f"tapped {action} on the profile of @{user} but the button still reads "
+                            f"{button.text if button else 'nothing'}")
+
+    screen.wait(settled, timeout=timeout, failure=still_unchanged)

@@ -6,9 +6,8 @@ import pathlib
 import re
 import secrets
 
-import adbutils
-
-from devices.errors import DeviceError
+from devices.errors import ScriptFailed
+from devices.phone import Phone
 
 CAMERA_DIR = "/sdcard/DCIM/Camera"
 _MIME = {"mp4": "video/mp4", "mov": "video/quicktime", "m4v": "video/mp4", "3gp": "video/3gpp",
@@ -22,30 +21,30 @@ def remote_name(local: pathlib.Path) -> str:
     return f"phonefarm_{secrets.token_hex(6)}.{extension}"
 
 
-def push_media(phone: adbutils.AdbDevice, files: list[pathlib.Path], pushed: list[str]) -> None:
+def push_media(phone: Phone, files: list[pathlib.Path], pushed: list[str]) -> None:
     """Push each file; `pushed` grows as files land, so the caller can clean up after a partial failure."""
     for local in files:
         remote = f"{CAMERA_DIR}/{remote_name(local)}"
         pushed.append(remote)  # before the push: a half-written file must be removed too
-        phone.sync.push(pathlib.Path(local), remote, mode=0o644)
+        phone.push(local, remote)
     scan(phone)
 
 
-def scan(phone: adbutils.AdbDevice) -> None:
+def scan(phone: Phone) -> None:
     """Android 10+: have the media store index (or forget) what changed under shared storage."""
     output = phone.shell(["content", "call", "--uri", "content://media", "--method", "scan_volume",
                           "--arg", "external_primary"], timeout=60)
     if "Error" in output or "ERROR" in output:
-        raise DeviceError(f"the media scan failed on phone {phone.serial}: {output.strip()[:200]}")
+        raise ScriptFailed(f"the media scan failed on phone {phone.serial}: {output.strip()[:200]}")
 
 
-def content_uri(phone: adbutils.AdbDevice, remote: str) -> str:
+def content_uri(phone: Phone, remote: str) -> str:
     name = remote.rsplit("/", 1)[-1]
     output = phone.shell(["content", "query", "--uri", "content://media/external/file", "--projection", "_id",
                           "--where", f"_display_name='{name}'"], timeout=30)
     match = re.search(r"_id=(\d+)", output)
     if not match:
-        raise DeviceError(f"{name} is not in the media store of phone {phone.serial} after the scan")
+        raise ScriptFailed(f"{name} is not in the media store of phone {phone.serial} after the scan")
     kind = "video" if mime_type(remote).startswith("video/") else "images"
     return f"content://media/external/{kind}/media/{match.group(1)}"
 
@@ -54,7 +53,7 @@ def mime_type(path: str) -> str:
     return _MIME.get(path.rsplit(".", 1)[-1].lower(), "application/octet-stream")
 
 
-def remove_media(phone: adbutils.AdbDevice, remotes: list[str]) -> None:
+def remove_media(phone: Phone, remotes: list[str]) -> None:
     if remotes:
         phone.shell(["rm", "-f", *remotes], timeout=30)
         scan(phone)

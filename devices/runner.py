@@ -8,20 +8,16 @@ import re
 import time
 from typing import Callable
 
-import adbutils
-from adbutils import AdbError
-
-from devices import ui
 from devices.accounts import switch_account
 from devices.adb import AdbServer, open_phone
 from devices.artifacts import save_failure_artifacts
-from devices.errors import DeviceError
+from devices.errors import DeviceError, InvalidScriptConfig, PhoneDisconnected
 from devices.follow import follow_user
+from devices.phone import ADB_FAILURES, Phone
 from devices.post import post_media
 from devices.warmup import warm_up
 
 MARKER_TAG = "phonefarm"
-_ADB_FAILURES = (AdbError, ConnectionError, OSError, EOFError)
 
 
 def run_script(server: AdbServer, serial: str, script_name: str, config: dict, *,
@@ -31,26 +27,25 @@ def run_script(server: AdbServer, serial: str, script_name: str, config: dict, *
                sleep: Callable[[float], None] = time.sleep) -> str:
     """Run `script_name` as `username` (switched to first when given); on a DeviceError with the phone
     still there, a screenshot and the last UI dump go to `artifacts_dir`."""
-    phone = open_phone(server, serial)
+    phone = Phone(open_phone(server, serial))
     label = "adhoc" if task_id is None else str(task_id)
-    ui.forget_last_dump(serial)
     try:
-        phone.shell(["log", "-t", MARKER_TAG, f"task {label} start"], timeout=30)
+        phone.log(MARKER_TAG, f"task {label} start", timeout=30)
         if username:
             switch_account(phone, platform, username)
         return _run(phone, script_name, config, platform, comments=comments, rng=rng or random.Random(),
                     clock=clock, sleep=sleep)
-    except _ADB_FAILURES as error:
-        raise DeviceError(f"phone {serial} disconnected during the task: {error or type(error).__name__}",
-                          transient=True) from error
+    except ADB_FAILURES as error:
+        raise PhoneDisconnected(f"phone {serial} disconnected during the task: "
+                                f"{error or type(error).__name__}") from error
     except DeviceError:
         if artifacts_dir is not None and _still_connected(server, serial):
             save_failure_artifacts(phone, pathlib.Path(artifacts_dir))
         raise
     finally:
         try:
-            phone.shell(["log", "-t", MARKER_TAG, f"task {label} end"], timeout=10)
-        except _ADB_FAILURES:
+            phone.log(MARKER_TAG, f"task {label} end", timeout=10)
+        except ADB_FAILURES:
             pass  # the phone is gone; the task's own error already says so
 
 
@@ -62,7 +57,7 @@ def _still_connected(server: AdbServer, serial: str) -> bool:
         return False
 
 
-def _run(phone: adbutils.AdbDevice, script_name: str, config: dict, platform: str, *,
+def _run(phone: Phone, script_name: str, config: dict, platform: str, *,
          comments: Callable[[], str] | None, rng: random.Random, clock: Callable[[], float],
          sleep: Callable[[float], None]) -> str:
     if script_name in ("follow", "unfollow"):
@@ -74,14 +69,14 @@ def _run(phone: adbutils.AdbDevice, script_name: str, config: dict, platform: st
     if script_name == "account_warmup":
         return warm_up(phone, platform=platform, comments=comments, rng=rng, clock=clock, sleep=sleep,
                        **warmup_arguments(config))
-    raise DeviceError(f"script {script_name} is not implemented yet")
+    raise InvalidScriptConfig(f"script {script_name} is not implemented yet")
 
 
 def post_arguments(config: dict) -> dict:
     """post_media's keywords from a validated post config; `files` are server paths the caller chose."""
     files = [pathlib.Path(path) for path in config.get("files") or []]
     if not files:
-        raise DeviceError("no media files chosen for the post")
+        raise InvalidScriptConfig("no media files chosen for the post")
     return {"files": files, "caption": str(config.get("captions") or ""),
             "content_type": int(config.get("content_type", 0)), "post_way": str(config.get("post_way") or "share"),
             "add_sound": str(config.get("add_sound", "-1")), "sound_name": str(config.get("sound_name") or ""),
@@ -112,4 +107,4 @@ def first_target(config: dict) -> str:
         candidate = str(candidate).strip()
         if candidate:
             return candidate
-    raise DeviceError("no target user given (target_users and target_user are empty)")
+    raise InvalidScriptConfig("no target user given (target_users and target_user are empty)")

@@ -1,4 +1,4 @@
-"""Reading the screen through uiautomator: dump with retries, parse nodes, find, wait and tap."""
+"""Reading the screen through uiautomator: dump with retries, parse into nodes, and finders that pick nodes out."""
 
 from __future__ import annotations
 
@@ -6,17 +6,13 @@ import re
 import time
 import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass
-from typing import Callable, Iterable, TypeVar
+from typing import Callable, Iterable, Optional, TypeVar
 
-import adbutils
+from devices.errors import ScreenUnreadable
+from devices.phone import Phone
 
-from devices.errors import DeviceError
-
-DUMP_PATH = "/data/local/tmp/uidump.xml"
 _BOUNDS = re.compile(r"\[(-?\d+),(-?\d+)\]\[(-?\d+),(-?\d+)\]")
 T = TypeVar("T")
-# The most recent screen dump per phone serial, saved with the screenshot when a script fails.
-_last_dumps: dict[str, str] = {}
 
 
 @dataclass(frozen=True)
@@ -38,7 +34,11 @@ class UiNode:
         return self.class_name.endswith("EditText")
 
 
-def dump_xml(phone: adbutils.AdbDevice, *, attempts: int = 4, retry_delay: float = 0.15) -> str:
+# Looks at one screen's nodes and returns what it was after, or None to have the screen read again.
+Finder = Callable[[list[UiNode]], Optional[T]]
+
+
+def dump_xml(phone: Phone, *, attempts: int = 4, retry_delay: float = 0.15) -> str:
     """uiautomator dump, retried: screens that never idle make it fail now and then.
 
     A short delay is enough: uiautomator has already waited for idle before it gave up.
@@ -46,36 +46,24 @@ def dump_xml(phone: adbutils.AdbDevice, *, attempts: int = 4, retry_delay: float
     last_output = ""
     for attempt in range(attempts):
         # Every other attempt uses --compressed, which skips waiting for the screen to idle on some builds.
-        flags = "--compressed " if attempt % 2 else ""
-        # One shell round trip instead of dump + sync pull; only constants go into this command line.
-        output = phone.shell(f"uiautomator dump {flags}{DUMP_PATH} && cat {DUMP_PATH}", timeout=30)
+        output = phone.dump_window(compressed=attempt % 2 == 1)
         start = output.find("<?xml")
         # A failed dump leaves the previous file in place, so only trust XML after a clean "dumped to".
         report = output if start < 0 else output[:start]
         if start >= 0 and "dumped to" in report and "ERROR" not in report:
-            xml = output[start:]
-            _last_dumps[phone.serial] = xml
-            return xml
+            phone.last_dump = output[start:]
+            return phone.last_dump
         last_output = report if report.strip() else "dump file is not XML"
         time.sleep(retry_delay)
-    raise DeviceError(f"UI not recognised: could not read the screen of phone {phone.serial} "
-                      f"({last_output.strip() or 'no output from uiautomator'})", transient=True)
-
-
-def last_dump(serial: str) -> str | None:
-    return _last_dumps.get(serial)
-
-
-def forget_last_dump(serial: str) -> None:
-    """Called when a task starts, so a failure never shows the screen of an earlier task."""
-    _last_dumps.pop(serial, None)
+    raise ScreenUnreadable(f"UI not recognised: could not read the screen of phone {phone.serial} "
+                           f"({last_output.strip() or 'no output from uiautomator'})")
 
 
 def parse(xml: str) -> list[UiNode]:
     try:
         root = ElementTree.fromstring(xml.encode("utf-8"))
     except ElementTree.ParseError as error:
-        raise DeviceError(f"UI not recognised: the screen dump is not valid XML ({error})", transient=True)
+        raise ScreenUnreadable(f"UI not recognised: the screen dump is not valid XML ({error})") from error
     nodes = []
     for element in root.iter("node"):
         match = _BOUNDS.fullmatch(element.get("bounds", ""))
@@ -86,7 +74,7 @@ def parse(xml: str) -> list[UiNode]:
     return nodes
 
 
-def read_screen(phone: adbutils.AdbDevice) -> list[UiNode]:
+def read_screen(phone: Phone) -> list[UiNode]:
     return parse(dump_xml(phone))
 
 
@@ -113,19 +101,27 @@ def find(nodes: Iterable[UiNode], *labels: str, resource_ids: Iterable[str] = ()
     return None
 
 
-def wait_for(phone: adbutils.AdbDevice, predicate: Callable[[list[UiNode]], T | None], *,
-             timeout: float, interval: float = 0.3, what: str) -> T:
-    """Re-read the screen until predicate returns something; `what` names it for the operator."""
-    deadline = time.monotonic() + timeout
-    while True:
-        found = predicate(read_screen(phone))
-        if found is not None:
-            return found
-        if time.monotonic() >= deadline:
-            raise DeviceError(f"UI not recognised: {what}")
-        time.sleep(interval)
+# ---------------------------------------------------------------- finders
+
+def labelled(*labels: str, include_text_fields: bool = True) -> Finder[UiNode]:
+    """Any node with one of the labels (see find)."""
+    return lambda nodes: find(nodes, *labels, include_text_fields=include_text_fields)
 
 
-def tap(phone: adbutils.AdbDevice, node: UiNode) -> None:
-    x, y = node.center
-    phone.shell(["input", "tap", str(x), str(y)])
+def button(*labels: str) -> Finder[UiNode]:
+    """A clickable node with one of the labels; a text field that merely contains the label does not count."""
+    return lambda nodes: find([node for node in nodes if node.clickable], *labels, include_text_fields=False)
+
+
+def text_field() -> Finder[UiNode]:
+    return lambda nodes: next((node for node in nodes if node.is_text_field), None)
+
+
+def showing(*labels: str) -> Finder[list[UiNode]]:
+    """The whole screen, once one of the labels is on it."""
+    return lambda nodes: nodes if find(nodes, *labels) else None
+
+
+def without(*labels: str) -> Finder[list[UiNode]]:
+    """The whole screen, once none of the labels is on it."""
+    return lambda nodes: None if find(nodes, *labels) else nodes

@@ -1,4 +1,4 @@
-"""`python -m devices.simulator --count N --adb-port P [--profile-load-seconds S]`: run a simulated farm until SIGTERM/SIGINT."""
+"""`python -m devices.simulator --count N --adb-port P`: run a farm of simulated phones until SIGTERM or SIGINT."""
 
 from __future__ import annotations
 

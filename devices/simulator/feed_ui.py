@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-from devices.simulator.apps import PLATFORM_BY_PACKAGE, Node, Screen, _rid, _row
+from devices.simulator.display import BACK_BUTTON, Node, Screen, platform_of, row, view_id
 
 # Screens that play video: uiautomator never sees them idle.
 _VIDEO_SCREENS = {"tiktok": {"feed", "results"}, "instagram": {"reels", "results"}}
 _BOOKMARK = {"tiktok": ("Add to Favorites", "Remove from Favorites"), "instagram": ("Save", "Remove from saved")}
 
 
-def _platform(screen: Screen) -> str:
-    return PLATFORM_BY_PACKAGE[screen.package]
-
-
 def is_video_screen(screen: Screen) -> bool:
-    return screen.package is not None and screen.name in _VIDEO_SCREENS[_platform(screen)]
+    return screen.package is not None and screen.name in _VIDEO_SCREENS[platform_of(screen)]
 
 
 def current_video(screen: Screen) -> tuple[str, str]:
@@ -25,13 +21,13 @@ def current_video(screen: Screen) -> tuple[str, str]:
 
 
 def video_nodes(phone, screen: Screen) -> list[Node]:
-    p, platform = screen.package, _platform(screen)
+    p, platform = screen.package, platform_of(screen)
     creator, video = current_video(screen)
     account = phone.logged_in[platform]
     liked = phone.has_engaged(platform, account, "like", video)
     saved = phone.has_engaged(platform, account, "bookmark", video)
     nodes = [
-        Node(resource_id=_rid(p, "long_press_layout"), class_name="android.widget.FrameLayout",
+        Node(resource_id=view_id(p, "long_press_layout"), class_name="android.widget.FrameLayout",
              content_desc=f"Video by {creator}", bounds=(0, 0, 1080, 2200)),
         Node(text="@" + creator, class_name="android.widget.TextView", bounds=(40, 1900, 700, 1960)),
     ]
@@ -56,24 +52,23 @@ def _reels(phone, screen: Screen) -> list[Node]:
     p = screen.package
     return video_nodes(phone, screen) + [
         Node(text="Reels", class_name="android.widget.TextView", bounds=(40, 110, 400, 210)),
-        Node(resource_id=_rid(p, "feed_tab"), content_desc="Home", class_name="android.widget.FrameLayout",
+        Node(resource_id=view_id(p, "feed_tab"), content_desc="Home", class_name="android.widget.FrameLayout",
              clickable=True, bounds=(0, 2250, 216, 2400), action=("back",)),
     ]
 
 
 def _results(phone, screen: Screen) -> list[Node]:
     return video_nodes(phone, screen) + [
-        Node(content_desc="Back", class_name="android.widget.ImageView", clickable=True,
-             bounds=(20, 110, 120, 210), action=("back",)),
+        BACK_BUTTON,
         Node(text=screen.user or "", class_name="android.widget.TextView", bounds=(140, 110, 860, 210)),
     ]
 
 
 def _comments(phone, screen: Screen) -> list[Node]:
-    placeholder = "Add comment..." if _platform(screen) == "tiktok" else "Add a comment..."
+    placeholder = "Add comment..." if platform_of(screen) == "tiktok" else "Add a comment..."
     return [
         Node(class_name="android.widget.FrameLayout", bounds=(0, 800, 1080, 2400)),
-        Node(text="Comments", class_name="android.widget.TextView", bounds=_row(820, 100)),
+        Node(text="Comments", class_name="android.widget.TextView", bounds=row(820, 100)),
         Node(text=screen.query or placeholder, class_name="android.widget.EditText", clickable=True,
              focused=True, bounds=(40, 2250, 880, 2370), action=("focus",)),
         Node(text="Post", class_name="android.widget.TextView", clickable=True, bounds=(900, 2250, 1060, 2370),
@@ -83,19 +78,19 @@ def _comments(phone, screen: Screen) -> list[Node]:
 
 def search_extras(phone, screen: Screen) -> list[Node]:
     """Once a query is typed: the videos tab (topic search) and a sound row (useSound by name)."""
-    tab = "Videos" if _platform(screen) == "tiktok" else "Reels"
+    tab = "Videos" if platform_of(screen) == "tiktok" else "Reels"
     return [
         Node(text=tab, class_name="android.widget.TextView", clickable=True, bounds=(300, 230, 540, 290),
              action=("open_results", screen.query)),
         Node(text=screen.query, content_desc="Sound", class_name="android.widget.TextView", clickable=True,
-             bounds=_row(460), action=("open_sound", screen.query)),
+             bounds=row(460), action=("open_sound", screen.query)),
     ]
 
 
 def swipe(phone, x1: int, y1: int, x2: int, y2: int) -> None:
     screen = phone.screen
     if is_video_screen(screen) and y1 - y2 > 300:
-        platform = _platform(screen)
+        platform = platform_of(screen)
         creator, _video = current_video(screen)
         phone.record_watched(platform, phone.logged_in[platform], creator)
         screen.video += 1
@@ -111,13 +106,13 @@ def _open_results(phone, screen: Screen, action: tuple) -> None:
 
 
 def _follow_creator(phone, screen: Screen, action: tuple) -> None:
-    platform = _platform(screen)
+    platform = platform_of(screen)
     phone.set_following(platform, action[1], True)
     phone.record_engagement(platform, phone.logged_in[platform], "follow", action[1])
 
 
 def _engage(phone, screen: Screen, action: tuple) -> None:
-    platform = _platform(screen)
+    platform = platform_of(screen)
     phone.record_engagement(platform, phone.logged_in[platform], action[1], action[2])
 
 
@@ -127,15 +122,13 @@ def _open_comments(phone, screen: Screen, action: tuple) -> None:
 
 def _post_comment(phone, screen: Screen, action: tuple) -> None:
     if screen.query and screen.previous is not None:
-        platform = _platform(screen)
+        platform = platform_of(screen)
         _creator, video = current_video(screen.previous)
         phone.record_engagement(platform, phone.logged_in[platform], "comment", video, screen.query)
         screen.query = ""
 
 
-def screens(platform: str) -> dict:
-    return {"reels": _reels, "results": _results, "comments": _comments}
-
+SCREENS = {"reels": _reels, "results": _results, "comments": _comments}
 
 ACTIONS = {"open_reels": _open_reels, "open_results": _open_results, "follow_creator": _follow_creator,
            "engage": _engage, "open_comments": _open_comments, "post_comment": _post_comment}

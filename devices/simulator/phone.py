@@ -7,7 +7,8 @@ import socket
 import threading
 import time
 
-from devices.simulator import apps, shell
+from devices.simulator import shell
+from devices.simulator.display import INSTAGRAM, TIKTOK, Screen
 from devices.simulator.filesystem import VirtualFilesystem
 from devices.simulator.media import MediaStore
 from devices.simulator.protocol import CableUnplugged
@@ -20,7 +21,7 @@ class SimulatedPhone:
     """State that survives reconnects; every public method is safe to call from any thread."""
 
     def __init__(self, name: str = "sim1", *, model: str = "Pixel 7 (simulated)",
-                 installed_packages: tuple[str, ...] = (apps.TIKTOK, apps.INSTAGRAM)):
+                 installed_packages: tuple[str, ...] = (TIKTOK, INSTAGRAM)):
         self.lock = threading.RLock()
         self.name = name
         self.model = model
@@ -31,7 +32,7 @@ class SimulatedPhone:
         }
         self.logged_in: dict[str, str] = {platform: names[0] for platform, names in self.accounts.items()}
         self.followed: dict[tuple[str, str], set[str]] = {}
-        self.screen = apps.Screen()
+        self.screen = Screen()
         self.fs = VirtualFilesystem()
         self.fs.write("/sdcard/DCIM/Camera/existing.jpg", b"\xff\xd8\xff\xe0 not really a jpeg")
         self.media_store = MediaStore()
@@ -39,12 +40,9 @@ class SimulatedPhone:
         self.pending_upload: dict | None = None
         self.upload_seconds: float = 0.5
         self.sound_load_seconds: float = 0.3
-        self.adb_keyboard_enabled = True
         # Append-only records a test can inspect.
-        self.activity: list[tuple[float, str]] = []        # raw shell command lines
         self.commands: list[tuple[float, list[str]]] = []  # each simple command that ran, as argv
         self.markers: list[tuple[float, str, str]] = []    # (time, tag, message) from `log`
-        self.typed: list[str] = []
         self.published: list[dict] = []  # platform, account, caption, media, placement, sound, volumes
         self.engagements: list[tuple[str, str, str, str, str]] = []  # (platform, account, kind, item, text)
         self.watched: list[tuple[str, str, str]] = []  # (platform, account, creator) per video swiped past
@@ -78,7 +76,6 @@ class SimulatedPhone:
     def run_shell(self, line: str) -> tuple[bytes, int]:
         """Entry point for shell services; may pull the cable instead of answering."""
         with self.lock:
-            self.activity.append((time.monotonic(), line))
             if self.disconnect_after_commands is not None:
                 if self.disconnect_after_commands <= 0:
                     self.disconnect_after_commands = None
@@ -185,7 +182,3 @@ class SimulatedPhone:
                     intervals.append((task_id, starts.pop(task_id), moment))
             intervals.extend((task_id, start, None) for task_id, start in starts.items())
             return sorted(intervals, key=lambda interval: interval[1])
-
-    def command_lines(self) -> list[str]:
-        with self.lock:
-            return [line for _moment, line in self.activity]

@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from typing import Callable, Protocol
 
 A_CNXN = 0x4E584E43
-A_AUTH = 0x48545541
 A_OPEN = 0x4E45504F
 A_OKAY = 0x59414B4F
 A_WRTE = 0x45545257

@@ -14,37 +14,26 @@ _SYNC_DATA_CHUNK = 64 * 1024
 
 
 class ShellService:
-    """`shell:` — raw output, then close; the exit code is lost, as on a real phone."""
+    """`shell:` sends the raw output, then closes: the exit code is lost, as on a real phone.
+    `shell,v2:` frames output as (id, little-endian length, data); a packet with id 3 carries the exit code."""
 
-    def __init__(self, command: str, run_shell: RunShell):
+    def __init__(self, command: str, run_shell: RunShell, *, v2: bool):
         self._command = command
         self._run_shell = run_shell
-
-    def start(self, stream: Stream) -> None:
-        output, _exit_code = self._run_shell(self._command)
-        stream.write(output)
-        stream.close()
-
-    def on_data(self, stream: Stream, data: bytes) -> None:
-        pass  # stdin is not used by anything we simulate
-
-
-class ShellV2Service:
-    """`shell,v2:` — output framed as (id, little-endian length, data); id 3 carries the exit code."""
-
-    def __init__(self, command: str, run_shell: RunShell):
-        self._command = command
-        self._run_shell = run_shell
+        self._v2 = v2
 
     def start(self, stream: Stream) -> None:
         output, exit_code = self._run_shell(self._command)
-        if output:
-            stream.write(_shell_packet(1, output))
-        stream.write(_shell_packet(3, bytes([exit_code & 0xFF])))
+        if not self._v2:
+            stream.write(output)
+        else:
+            if output:
+                stream.write(_shell_packet(1, output))
+            stream.write(_shell_packet(3, bytes([exit_code & 0xFF])))
         stream.close()
 
     def on_data(self, stream: Stream, data: bytes) -> None:
-        pass  # stdin / window-size packets are ignored
+        pass  # stdin and v2's window-size packets: nothing we simulate reads them
 
 
 def _shell_packet(packet_id: int, data: bytes) -> bytes:
@@ -139,13 +128,10 @@ class SyncService:
 
 def open_service(destination: str, run_shell: RunShell, fs: VirtualFilesystem) -> Service | None:
     """Map an OPEN destination to a service; None makes the host see the stream refused."""
-    if destination.startswith("shell,v2,") or destination.startswith("shell,v2:"):
-        # Options such as "raw" or "TERM=xterm" sit between "shell,v2," and the ":".
-        return ShellV2Service(destination.split(":", 1)[1] if ":" in destination else "", run_shell)
-    if destination.startswith("shell:"):
-        return ShellService(destination[len("shell:"):], run_shell)
-    if destination.startswith("shell,") and ":" in destination:
-        return ShellService(destination.split(":", 1)[1], run_shell)
+    options, colon, command = destination.partition(":")
+    if colon and (options == "shell" or options.startswith("shell,")):
+        # Options such as "v2", "raw" or "TERM=xterm" sit between "shell," and the ":".
+        return ShellService(command, run_shell, v2="v2" in options.split(",")[1:])
     if destination.startswith("sync:"):
         return SyncService(fs)
     return None

@@ -6,22 +6,18 @@ import posixpath
 import time
 import urllib.parse
 
-from devices.simulator import accounts_ui
-from devices.simulator.apps import PLATFORM_BY_PACKAGE, Node, Screen, _row
+from devices.simulator.display import BACK_BUTTON, Node, Screen, open_screen, platform_of, row
+from devices.simulator.media import kind_of
 
 _POST_BUTTON = {"tiktok": "Post", "instagram": "Share"}
 _CAPTION_HINT = {"tiktok": "Describe your post", "instagram": "Write a caption..."}
 _ADD_SOUND = {"tiktok": "Add sound", "instagram": "Add audio"}
 _USE_SOUND = {"tiktok": "Use this sound", "instagram": "Use audio"}
-PUBLISHED_TEXT = {"tiktok": "Your post is published", "instagram": "Your reel has been shared"}
+_PUBLISHED_TEXT = {"tiktok": "Your post is published", "instagram": "Your reel has been shared"}
 _SLIDER_LEFT, _SLIDER_RIGHT = 100, 980
 
 
-def _platform(screen: Screen) -> str:
-    return PLATFORM_BY_PACKAGE[screen.package]
-
-
-def new_draft(phone, media: list[str] | None = None, sound: str | None = None) -> dict:
+def _new_draft(media: list[str] | None = None, sound: str | None = None) -> dict:
     return {"media": list(media or []), "sound": sound, "sound_at": time.monotonic(), "placement": "post",
             "origin_volume": None, "added_volume": None}
 
@@ -33,8 +29,7 @@ def _gallery(phone, screen: Screen) -> list[Node]:
                   bounds=(960, 110, 1060, 210), action=("back",))]
     for index, (_media_id, path) in enumerate(phone.media_store.newest_first()[:12]):
         left, top = 40 + (index % 3) * 340, 300 + (index // 3) * 340
-        label = "Video" if posixpath.splitext(path)[1].lower() in (".mp4", ".mov", ".m4v", ".3gp", ".webm") \
-            else "Photo"
+        label = "Video" if kind_of(path) == "video" else "Photo"
         number = f", selected {selected.index(path) + 1}" if path in selected else ""
         nodes.append(Node(content_desc=f"{label} {index + 1}{number}", class_name="android.widget.ImageView",
                           clickable=True, bounds=(left, top, left + 320, top + 320), action=("toggle_media", path)))
@@ -46,9 +41,8 @@ def _gallery(phone, screen: Screen) -> list[Node]:
 
 
 def _edit(phone, screen: Screen) -> list[Node]:
-    platform, draft = _platform(screen), screen.draft
-    nodes = [Node(content_desc="Back", class_name="android.widget.ImageView", clickable=True,
-                  bounds=(20, 110, 120, 210), action=("back",)),
+    platform, draft = platform_of(screen), screen.draft
+    nodes = [BACK_BUTTON,
              Node(text=_ADD_SOUND[platform], class_name="android.widget.TextView", clickable=True,
                   bounds=(340, 110, 740, 210), action=("open_sound_picker",))]
     if draft["sound"]:
@@ -73,16 +67,16 @@ def _sound_picker(phone, screen: Screen) -> list[Node]:
     names = [screen.query, screen.query + " (remix)"] if screen.query else ["Trending beat", "Summer vibes"]
     for index, name in enumerate(names):
         nodes.append(Node(text=name, content_desc="Sound", class_name="android.widget.TextView", clickable=True,
-                          bounds=_row(300 + index * 140), action=("pick_sound", name)))
+                          bounds=row(300 + index * 140), action=("pick_sound", name)))
     return nodes
 
 
 def _volume(phone, screen: Screen) -> list[Node]:
     return [
-        Node(text="Original sound", class_name="android.widget.TextView", bounds=_row(1400, 80)),
+        Node(text="Original sound", class_name="android.widget.TextView", bounds=row(1400, 80)),
         Node(content_desc="Original sound", class_name="android.widget.SeekBar", clickable=True,
              bounds=(_SLIDER_LEFT, 1500, _SLIDER_RIGHT, 1560), action=("volume", "origin_volume")),
-        Node(text="Added sound", class_name="android.widget.TextView", bounds=_row(1600, 80)),
+        Node(text="Added sound", class_name="android.widget.TextView", bounds=row(1600, 80)),
         Node(content_desc="Added sound", class_name="android.widget.SeekBar", clickable=True,
              bounds=(_SLIDER_LEFT, 1700, _SLIDER_RIGHT, 1760), action=("volume", "added_volume")),
         Node(text="Done", class_name="android.widget.TextView", clickable=True, bounds=(860, 1280, 1060, 1360),
@@ -91,7 +85,7 @@ def _volume(phone, screen: Screen) -> list[Node]:
 
 
 def _caption(phone, screen: Screen) -> list[Node]:
-    platform = _platform(screen)
+    platform = platform_of(screen)
     return [
         Node(text=screen.query or _CAPTION_HINT[platform], class_name="android.widget.EditText", clickable=True,
              focused=True, bounds=(40, 300, 1040, 700), action=("focus",)),
@@ -101,10 +95,10 @@ def _caption(phone, screen: Screen) -> list[Node]:
 
 
 def _sound_page(phone, screen: Screen) -> list[Node]:
-    platform = _platform(screen)
+    platform = platform_of(screen)
     return [
-        Node(text=screen.user or "", class_name="android.widget.TextView", bounds=_row(400)),
-        Node(text="Original sound", class_name="android.widget.TextView", bounds=_row(540, 80)),
+        Node(text=screen.user or "", class_name="android.widget.TextView", bounds=row(400)),
+        Node(text="Original sound", class_name="android.widget.TextView", bounds=row(540, 80)),
         Node(text=_USE_SOUND[platform], class_name="android.widget.Button", clickable=True,
              bounds=(200, 2200, 880, 2340), action=("use_sound", screen.user)),
     ]
@@ -118,12 +112,12 @@ def upload_banner(phone, screen: Screen) -> list[Node]:
     elapsed = time.monotonic() - upload["started"]
     if phone.upload_never_finishes or elapsed < phone.upload_seconds:
         percent = min(99, int(100 * elapsed / max(phone.upload_seconds, 0.01)))
-        return [Node(text=f"Uploading {percent}%", class_name="android.widget.TextView", bounds=_row(240, 80))]
+        return [Node(text=f"Uploading {percent}%", class_name="android.widget.TextView", bounds=row(240, 80))]
     if not upload.get("recorded"):
         upload["recorded"] = True
         phone.published.append(upload["post"])
-    return [Node(text=PUBLISHED_TEXT[_platform(screen)], class_name="android.widget.TextView",
-                 bounds=_row(240, 80))]
+    return [Node(text=_PUBLISHED_TEXT[platform_of(screen)], class_name="android.widget.TextView",
+                 bounds=row(240, 80))]
 
 
 def sound_from_url(url: str) -> str | None:
@@ -137,14 +131,13 @@ def sound_from_url(url: str) -> str | None:
 
 
 def open_sound_page(phone, package: str, name: str) -> None:
-    phone.screen = Screen(package=package, name="sound", user=name, previous=phone.screen)
+    open_screen(phone, Screen(package=package, name="sound", user=name, previous=phone.screen))
 
 
 def open_shared(phone, package: str, uris: list[str]) -> None:
     """What a SEND / SEND_MULTIPLE intent does: the edit screen with the shared media already chosen."""
     media = [path for path in (phone.media_store.path_for_uri(uri) for uri in uris) if path]
-    phone.screen = Screen(package=package, name="edit" if media else "feed", draft=new_draft(phone, media))
-    accounts_ui.show_login_if_expired(phone)
+    open_screen(phone, Screen(package=package, name="edit" if media else "feed", draft=_new_draft(media)))
 
 
 def _child(screen: Screen, name: str) -> Screen:
@@ -152,7 +145,7 @@ def _child(screen: Screen, name: str) -> Screen:
 
 
 def _open_gallery(phone, screen, action) -> None:
-    phone.screen = Screen(package=screen.package, name="gallery", previous=screen, draft=new_draft(phone))
+    phone.screen = Screen(package=screen.package, name="gallery", previous=screen, draft=_new_draft())
 
 
 def _toggle_media(phone, screen, action) -> None:
@@ -187,11 +180,11 @@ def _to_caption(phone, screen, action) -> None:
 
 def _use_sound(phone, screen, action) -> None:
     phone.screen = Screen(package=screen.package, name="gallery", previous=screen,
-                          draft=new_draft(phone, sound=action[1]))
+                          draft=_new_draft(sound=action[1]))
 
 
 def _publish(phone, screen, action) -> None:
-    platform = _platform(screen)
+    platform = platform_of(screen)
     draft = screen.draft
     post = {"platform": platform, "account": phone.logged_in[platform], "caption": screen.query,
             "media": [posixpath.basename(path) for path in draft["media"]],
@@ -201,17 +194,17 @@ def _publish(phone, screen, action) -> None:
     phone.screen = Screen(package=screen.package, name="feed")
 
 
-def tap_slider(phone, screen: Screen, action: tuple, x: int) -> None:
+def _set_volume(phone, screen: Screen, action: tuple, x: int) -> None:
+    """A slider is set by where it was hit, so its action also gets the x of the tap."""
     value = round(100 * (x - _SLIDER_LEFT) / (_SLIDER_RIGHT - _SLIDER_LEFT))
     screen.draft[action[1]] = max(0, min(100, value))
 
 
-def screens(platform: str) -> dict:
-    return {"gallery": _gallery, "edit": _edit, "sound_picker": _sound_picker, "volume": _volume,
-            "caption": _caption, "sound": _sound_page}
-
+SCREENS = {"gallery": _gallery, "edit": _edit, "sound_picker": _sound_picker, "volume": _volume,
+           "caption": _caption, "sound": _sound_page}
 
 ACTIONS = {"open_gallery": _open_gallery, "toggle_media": _toggle_media, "to_edit": _to_edit,
            "open_sound_picker": _open_sound_picker, "pick_sound": _pick_sound, "open_volume": _open_volume,
            "placement": _placement, "to_caption": _to_caption, "use_sound": _use_sound, "publish": _publish,
            "open_sound": lambda phone, screen, action: open_sound_page(phone, screen.package, action[1])}
+ACTIONS_AT_POINT = {"volume": _set_volume}

@@ -7,6 +7,7 @@ import pytest
 from devices.accounts import logged_in_accounts, read_accounts, switch_account
 from devices.adb import open_phone
 from devices.errors import DeviceError
+from devices.phone import Phone
 from devices.runner import run_script
 
 
@@ -30,11 +31,11 @@ def test_username_switches_before_the_script_runs(adb, serial, phone, platform, 
     assert phone.logged_in[platform] == account
     assert phone.following(platform, account) == {"bob"}
     assert phone.following(platform, account.replace("_b", "_a")) == set()
-    assert logged_in_accounts(open_phone(adb, serial), platform) == [account.replace("_b", "_a"), account]
+    assert logged_in_accounts(Phone(open_phone(adb, serial)), platform) == [account.replace("_b", "_a"), account]
 
 
 def test_switching_to_the_active_account_changes_nothing(adb, serial, phone):
-    switch_account(open_phone(adb, serial), "tiktok", "sim1_tt_a")
+    switch_account(Phone(open_phone(adb, serial)), "tiktok", "sim1_tt_a")
     assert phone.logged_in["tiktok"] == "sim1_tt_a"
     assert phone.screen.name == "me"  # the switcher was never opened
 

@@ -7,6 +7,7 @@ import pytest
 from devices.adb import open_phone
 from devices.errors import DeviceError
 from devices.follow import follow_user
+from devices.phone import Phone
 from devices.runner import first_target, run_script
 
 
@@ -94,9 +95,22 @@ def test_slow_profile_is_waited_out(adb, serial, phone):
 def test_profile_that_never_loads_is_not_recognised(adb, serial, phone):
     phone.profile_load_seconds = 60
     with pytest.raises(DeviceError) as raised:
-        follow_user(open_phone(adb, serial), platform="tiktok", target="gina", access_method="direct",
+        follow_user(Phone(open_phone(adb, serial)), platform="tiktok", target="gina", access_method="direct",
                     unfollow=False, load_timeout=0.8)
     assert raised.value.remark == "UI not recognised: no Follow button on the profile of @gina"
+
+
+@pytest.mark.parametrize("platform", ["tiktok", "instagram"])
+@pytest.mark.parametrize("access_method", ["direct", "search"])
+def test_logged_out_active_account_ends_with_the_logged_out_remark(adb, serial, phone, platform, access_method):
+    account = phone.logged_in[platform]
+    phone.logged_out.add(account)
+    with pytest.raises(DeviceError) as raised:
+        run_script(adb, serial, "follow", {"target_users": ["bob"], "access_method": access_method}, task_id=1,
+                   platform=platform)
+    assert raised.value.remark.startswith(f"account @{account} is logged out on phone {serial}")
+    assert not raised.value.transient
+    assert phone.following(platform) == set()
 
 
 def test_pulled_cable_is_a_transient_error(adb, serial, phone):

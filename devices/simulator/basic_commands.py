@@ -1,0 +1,143 @@
+"""The plain commands of the simulated phone's sh: file tools, properties, logging, screenshots, media queries."""
+
+from __future__ import annotations
+
+import struct
+import time
+import zlib
+from typing import Callable
+
+from devices.simulator import media
+from devices.simulator.display import SCREEN_HEIGHT, SCREEN_WIDTH
+
+# What a command gives back: its output (stdout and stderr together) and its exit status.
+Output = tuple[bytes, int]
+Command = Callable[..., Output]  # (phone, args, stdin) -> Output
+
+
+def reply(text: str, status: int = 0) -> Output:
+    return text.encode(), status
+
+
+def _getprop(phone, args, stdin) -> Output:
+    props = phone.properties()
+    if args:
+        return reply(props.get(args[0], "") + "\n")
+    return reply("".join(f"[{key}]: [{value}]\n" for key, value in sorted(props.items())))
+
+
+def _pm(phone, args, stdin) -> Output:
+    if args[:2] == ["list", "packages"]:
+        filters = [arg for arg in args[2:] if not arg.startswith("-")]
+        packages = sorted(phone.installed_packages)
+        return reply("".join(f"package:{name}\n" for name in packages
+                             if not filters or filters[0] in name))
+    if args[:1] == ["path"] and len(args) > 1:
+        if args[1] in phone.installed_packages:
+            return reply(f"package:/data/app/{args[1]}-1/base.apk\n")
+        return reply("", 1)
+    return reply(f"Unknown command: {' '.join(args[:1])}\n", 1)
+
+
+def _content(phone, args, stdin) -> Output:
+    return reply(*media.content_command(phone, args))
+
+
+def _screencap(phone, args, stdin) -> Output:
+    paths = [arg for arg in args if not arg.startswith("-")]
+    png = _tiny_png()
+    if paths:
+        phone.fs.write(paths[0], png)
+        return reply("")
+    return png, 0
+
+
+def _tiny_png(width: int = 108, height: int = 240) -> bytes:
+    """A valid grey PNG, so screenshot decoders have something real to open."""
+    raw = b"".join(b"\x00" + b"\x80" * width for _ in range(height))
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw))
+            + chunk(b"IEND", b""))
+
+
+def _log(phone, args, stdin) -> Output:
+    tag, words, i = "log", [], 0
+    while i < len(args):
+        if args[i] in ("-t", "-p") and i + 1 < len(args):
+            if args[i] == "-t":
+                tag = args[i + 1]
+            i += 2
+        else:
+            words.append(args[i])
+            i += 1
+    phone.record_log(tag, " ".join(words))
+    return reply("")
+
+
+def _rm(phone, args, stdin) -> Output:
+    flags = "".join(arg[1:] for arg in args if arg.startswith("-"))
+    output = []
+    for path in (arg for arg in args if not arg.startswith("-")):
+        if phone.fs.is_dir(path):
+            if "r" in flags:
+                phone.fs.remove_tree(path)
+            else:
+                output.append(f"rm: {path}: is a directory\n")
+        elif not phone.fs.remove(path) and "f" not in flags:
+            output.append(f"rm: {path}: No such file or directory\n")
+    return reply("".join(output), 1 if output else 0)
+
+
+def _echo(phone, args, stdin) -> Output:
+    return reply(" ".join(args) + "\n")
+
+
+def _cat(phone, args, stdin) -> Output:
+    if not args:
+        return stdin, 0
+    data = phone.fs.read(args[0])
+    if data is None:
+        return reply(f"cat: {args[0]}: No such file or directory\n", 1)
+    return data, 0
+
+
+def _grep(phone, args, stdin) -> Output:
+    pattern = next((arg for arg in args if not arg.startswith("-")), "")
+    lines = [line for line in stdin.decode(errors="replace").splitlines(keepends=True) if pattern in line]
+    return reply("".join(lines), 0 if lines else 1)
+
+
+def _sleep(phone, args, stdin) -> Output:
+    time.sleep(min(float(args[0]) if args else 0, 5))
+    return reply("")
+
+
+def _wm(phone, args, stdin) -> Output:
+    if args[:1] == ["size"]:
+        return reply(f"Physical size: {SCREEN_WIDTH}x{SCREEN_HEIGHT}\n")
+    if args[:1] == ["density"]:
+        return reply("Physical density: 420\n")
+    return reply("")
+
+
+def _true(phone, args, stdin) -> Output:
+    return reply("")
+
+
+def _false(phone, args, stdin) -> Output:
+    return reply("", 1)
+
+
+def _settings(phone, args, stdin) -> Output:
+    return reply("null\n" if args[:1] == ["get"] else "")
+
+
+COMMANDS: dict[str, Command] = {
+    "getprop": _getprop, "pm": _pm, "content": _content, "screencap": _screencap, "log": _log, "rm": _rm,
+    "echo": _echo, "cat": _cat, "grep": _grep, "sleep": _sleep, "wm": _wm, "true": _true, "false": _false,
+    "settings": _settings, "dumpsys": _true, "ime": _true, "mkdir": _true, "chmod": _true,
+}
