@@ -130,7 +130,11 @@ class Service:
     def match_accounts(self, serials: Iterable[str], timeout: float = 60) -> dict[str, dict]:
         """POST /account/match, then wait until the index has recorded what each phone's read found."""
         serials = list(serials)
-        matching = self.ok("POST", "/account/match", json={"serials": serials})["matching"]
+        return self.wait_matched(self.ok("POST", "/account/match", json={"serials": serials})["matching"], timeout)
+
+    def wait_matched(self, matching: list[dict], timeout: float = 60) -> dict[str, dict]:
+        """Wait until the index has recorded what each read-accounts run of a match found."""
+        serials = [m["serial"] for m in matching]
         deadline = time.monotonic() + timeout
         for run_id in (m["flow_run_id"] for m in matching):
             while True:
