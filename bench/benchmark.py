@@ -24,6 +24,7 @@ import requests
 REPO_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_DIR))  # run as a script: make `devices` importable
 
+from api.supervision.procfs import argv_of, descendants, parent_of, rss_mb, start_ticks  # noqa: E402
 from tests.harness import AdbServerHandle, free_port, start_adb_server  # noqa: E402
 
 PHONES = 10
@@ -93,51 +94,14 @@ class Api:
 
 
 def process_tree(root_pid: int) -> dict[int, int]:
-    """pid -> ppid of root_pid and all its descendants, read from /proc/*/stat."""
-    parents: dict[int, int] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        # The command name may contain spaces and parentheses; the fields after the last ')' do not.
-        parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
-    tree = {root_pid: parents.get(root_pid, 0)}
-    grew = True
-    while grew:
-        grew = False
-        for pid, ppid in parents.items():
-            if ppid in tree and pid not in tree:
-                tree[pid] = ppid
-                grew = True
-    return tree if root_pid in parents else {}
-
-
-def rss_mb(pid: int) -> float:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return 0.0
+    """pid -> ppid of root_pid and all its descendants."""
+    if parent_of(root_pid) is None:
+        return {}
+    return {root_pid: parent_of(root_pid) or 0, **{pid: parent_of(pid) or 0 for pid in descendants(root_pid)}}
 
 
 def command_line(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
-    except OSError:
-        return ""
-
-
-def start_ticks(pid: int) -> Optional[str]:
-    """The process start time in clock ticks: tells a live process from a reused pid."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
-    except (OSError, IndexError):
-        return None
+    return b" ".join(argv_of(pid)).decode(errors="replace").strip()
 
 
 def role_of(pid: int, tree: dict[int, int], roles: dict[int, str]) -> str:

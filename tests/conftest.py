@@ -6,6 +6,7 @@ import pytest
 
 from devices.simulator.farm import SimulatedFarm
 from tests.harness import start_adb_server
+from tests.inprocess import AppClient, wired_app
 from tests.service import Service
 
 PHONES = 2
@@ -31,6 +32,14 @@ def service(tmp_path_factory, adb, farm):
     service.start()
     yield service
     service.stop()
+
+
+@pytest.fixture(scope="session")
+def api(service, adb, tmp_path_factory):
+    """The real app in the test process (falcon.testing), wired to the session's Prefect server and
+    phones with an index of its own: for HTTP-contract tests, which need no socket."""
+    with wired_app(service.prefect_api, adb, tmp_path_factory.mktemp("api"), max_tasks_per_request=200) as wired:
+        yield AppClient(wired)
 
 
 class PhonePool:

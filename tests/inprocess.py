@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Iterator
 
 import falcon
+import falcon.testing
 import waitress
 
 from api.rest.app import PREFIX
@@ -20,8 +21,9 @@ from tests.harness import free_port
 
 def settings_for(prefect_api: str, adb: AdbServer, folder: Path, *, plan: str = "Pro", **overrides) -> Settings:
     """An index and data directory of its own in `folder`: nothing here touches other tests' tasks."""
-    return Settings(data_dir=folder, prefect_api_url=prefect_api, adb_host=adb.host, adb_port=adb.port,
-                    plan=plan, retry_limit=3, max_tasks_per_request=10, prefect_write_concurrency=2, **overrides)
+    values = dict(retry_limit=3, max_tasks_per_request=10, prefect_write_concurrency=2)
+    return Settings(data_dir=folder, prefect_api_url=prefect_api, adb_host=adb.host, adb_port=adb.port, plan=plan,
+                    **{**values, **overrides})
 
 
 @contextmanager
@@ -63,3 +65,30 @@ def routes(app: falcon.App) -> set[tuple[str, str]]:
         for method in METHODS & set(falcon.routing.map_http_methods(node.resource)):
             found.add((method, path))
     return found
+
+
+class AppClient:
+    """The HTTP helpers of tests.service.Service, answered by the real app in this process through
+    falcon.testing (no socket, no waitress): for tests of the HTTP contract."""
+
+    def __init__(self, wired: Wired):
+        self.wired = wired
+        self.client = falcon.testing.TestClient(wired.app)
+
+    def call(self, method: str, path: str, *, json=None, data=None, params=None, headers=None) -> tuple[int, dict]:
+        result = self.client.simulate_request(method, f"{PREFIX}{path}", json=json, body=data, params=params,
+                                              headers=headers)
+        return result.status_code, result.json
+
+    def ok(self, method: str, path: str, **kwargs):
+        status, body = self.call(method, path, **kwargs)
+        assert (status, body["code"]) == (200, 0), body
+        return body["data"]
+
+    def create(self, serials, targets=("alice",), **extra) -> list[int]:
+        body = {"serials": list(serials), "script_name": "follow",
+                "script_config": {"target_users": list(targets)}, **extra}
+        return self.ok("POST", "/task", json=body)["task_ids"]
+
+    def task(self, task_id: int) -> dict:
+        return self.ok("GET", f"/task/{task_id}")

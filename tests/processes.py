@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Iterable
 
-from api.supervision.procfs import alive, argv_of, descendants, pids, processes_marked  # noqa: F401  (re-exported)
+from api.supervision.procfs import alive, argv_of, descendants, pids, processes_marked
+
+__all__ = ["alive", "argv_of", "descendants", "find", "listening_addresses", "processes_marked"]
 
 
 def find(words: Iterable[bytes], among: Iterable[int] | None = None) -> int:

@@ -1,4 +1,5 @@
-"""Bad input gets a clear error in the envelope (never a traceback or a 500), and changes nothing."""
+"""Bad input gets a clear error in the envelope (never a traceback or a 500), and changes nothing.
+Most run against the app in-process (`api`); those through waitress (`service`) are the smoke tests."""
 
 from __future__ import annotations
 
@@ -24,19 +25,19 @@ def serial(phones):
     return phones.take()[0]
 
 
-def test_missing_script_name_is_40002(service, serial):
-    assert_error(service.call("POST", "/task", json={"serials": [serial], "script_config": {}}), 400, 40002, "script_name")
+def test_missing_script_name_is_40002(api, serial):
+    assert_error(api.call("POST", "/task", json={"serials": [serial], "script_config": {}}), 400, 40002, "script_name")
 
 
-def test_unknown_script_is_40001(service, serial):
+def test_unknown_script_is_40001(api, serial):
     body = follow([serial], script_name="dance")
-    assert_error(service.call("POST", "/task", json=body), 400, 40001, "dance")
+    assert_error(api.call("POST", "/task", json=body), 400, 40001, "dance")
 
 
 @pytest.mark.parametrize("script", ["like", "comment", "message", "super_marketing", "profile", "scrape_user"])
-def test_known_but_not_runnable_is_40003(service, serial, script):
+def test_known_but_not_runnable_is_40003(api, serial, script):
     body = follow([serial], script_name=script)
-    assert_error(service.call("POST", "/task", json=body), 400, 40003, script)
+    assert_error(api.call("POST", "/task", json=body), 400, 40003, script)
 
 
 @pytest.mark.parametrize("body, words", [
@@ -51,10 +52,10 @@ def test_known_but_not_runnable_is_40003(service, serial, script):
     ({"serials": ["S"], "script_name": "follow", "script_config": {"target_users": ["a"], "access_method": "teleport"}},
      ["script_config.access_method"]),
 ])
-def test_invalid_create_bodies(service, serial, body, words):
+def test_invalid_create_bodies(api, serial, body, words):
     body = {**body, "serials": [serial] if body.get("serials") == ["S"] else body.get("serials")}
     body = {k: v for k, v in body.items() if v is not None}
-    assert_error(service.call("POST", "/task", json=body), 400, 40001, *words)
+    assert_error(api.call("POST", "/task", json=body), 400, 40001, *words)
 
 
 @pytest.mark.parametrize("extra, field", [
@@ -64,18 +65,18 @@ def test_invalid_create_bodies(service, serial, body, words):
     ({"min_interval": -1}, "min_interval"),
     ({"enable_multi_account": "yes"}, "enable_multi_account"),
 ])
-def test_invalid_scheduling(service, serial, extra, field):
-    assert_error(service.call("POST", "/task", json=follow([serial], **extra)), 400, 40001, field)
+def test_invalid_scheduling(api, serial, extra, field):
+    assert_error(api.call("POST", "/task", json=follow([serial], **extra)), 400, 40001, field)
 
 
-def test_multi_account_without_accounts_is_refused(service, serial):
+def test_multi_account_without_accounts_is_refused(api, serial):
     body = follow([serial], enable_multi_account=True)
-    assert_error(service.call("POST", "/task", json=body), 400, 40001, "no enabled account")
+    assert_error(api.call("POST", "/task", json=body), 400, 40001, "no enabled account")
 
 
 @pytest.mark.parametrize("raw", [b"{not json", b"[1, 2]", b'"text"', b"null"])
-def test_body_that_is_not_a_json_object(service, raw):
-    status, body = service.call("POST", "/task", data=raw, headers={"Content-Type": "application/json"})
+def test_body_that_is_not_a_json_object(api, raw):
+    status, body = api.call("POST", "/task", data=raw, headers={"Content-Type": "application/json"})
     assert status == 400 and body["code"] == 40001, body
 
 
@@ -83,12 +84,12 @@ def test_empty_body(service):
     assert_error(service.call("POST", "/task", data=b""), 400, 40001, "JSON object")
 
 
-def test_nothing_is_created_by_a_refused_request(service, serial):
-    before = service.ok("GET", "/task/stats")["total"]
+def test_nothing_is_created_by_a_refused_request(api, serial):
+    before = api.ok("GET", "/task/stats")["total"]
     # The second phone is unknown, so the whole request is refused: none of its tasks exist.
-    service.call("POST", "/task", json=follow([serial, "no-such-phone"]))
-    assert service.ok("GET", "/task/stats")["total"] == before
-    assert service.ok("GET", "/task", params={"serial": serial})["total"] == 0
+    api.call("POST", "/task", json=follow([serial, "no-such-phone"]))
+    assert api.ok("GET", "/task/stats")["total"] == before
+    assert api.ok("GET", "/task", params={"serial": serial})["total"] == 0
 
 
 @pytest.mark.parametrize("params, field", [
@@ -99,14 +100,14 @@ def test_nothing_is_created_by_a_refused_request(service, serial):
     ({"status": "done"}, "status"),
     ({"source": "cli"}, "source"),
 ])
-def test_invalid_list_queries(service, params, field):
-    assert_error(service.call("GET", "/task", params=params), 400, 40001, field)
+def test_invalid_list_queries(api, params, field):
+    assert_error(api.call("GET", "/task", params=params), 400, 40001, field)
 
 
-def test_unknown_task_is_40401(service):
+def test_unknown_task_is_40401(api):
     for method, path in [("GET", "/task/999999"), ("DELETE", "/task/999999"),
                          ("POST", "/task/999999/stop"), ("POST", "/task/999999/retry")]:
-        assert_error(service.call(method, path), 404, 40401, "999999")
+        assert_error(api.call(method, path), 404, 40401, "999999")
 
 
 def test_unknown_route_and_wrong_method_get_the_envelope(service):
@@ -117,10 +118,10 @@ def test_unknown_route_and_wrong_method_get_the_envelope(service):
 
 
 @pytest.mark.parametrize("body", [{}, {"task_ids": []}, {"task_ids": "1"}, {"task_ids": [1, "x"]}, {"task_ids": [True]}])
-def test_batch_delete_needs_a_list_of_ids(service, body):
-    assert_error(service.call("DELETE", "/task/batch", json=body), 400, 40001, "task_ids")
+def test_batch_delete_needs_a_list_of_ids(api, body):
+    assert_error(api.call("DELETE", "/task/batch", json=body), 400, 40001, "task_ids")
 
 
-def test_license_check(service):
-    data = service.ok("GET", "/license/check")
+def test_license_check(api):
+    data = api.ok("GET", "/license/check")
     assert data == {"plan_name": "Pro", "api_enabled": True, "device_limit": 20, "message": data["message"]}

@@ -1,4 +1,5 @@
-"""Hostile bodies, ids and query strings get 40001/40401 with a useful message, never a 500, and change nothing."""
+"""Hostile bodies, ids and query strings get 40001/40401 with a useful message, never a 500, and change nothing.
+Through the app in-process (`api`), except what only waitress can show (sizes, raw bytes in URLs)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import requests
 from api.domain.errors import ApiError
 from api.rest.json_body import StrictJSONHandler
 from api.settings import Settings
+from tests.service import tomorrow
 from tests.test_api_errors import assert_error
 
 JSON = {"Content-Type": "application/json"}
@@ -31,12 +33,14 @@ def serial(phones):
 
 
 @pytest.fixture
-def unchanged(service):
+def unchanged(request):
     """The task count and the newest tasks are the same after the test as before it (statuses of
-    tasks that earlier tests left running may move on meanwhile)."""
+    tasks that earlier tests left running may move on meanwhile). Through the client the test uses."""
+    client = request.getfixturevalue("service" if "service" in request.fixturenames else "api")
+
     def snapshot():
-        listing = service.ok("GET", "/task", params={"page_size": 100})
-        return service.ok("GET", "/task/stats")["total"], [(t["id"], t["script_config"]) for t in listing["tasks"]]
+        listing = client.ok("GET", "/task", params={"page_size": 100})
+        return client.ok("GET", "/task/stats")["total"], [(t["id"], t["script_config"]) for t in listing["tasks"]]
     before = snapshot()
     yield
     assert snapshot() == before
@@ -65,15 +69,15 @@ def deep(levels: int) -> bytes:
     (b'{"script_name": "caf\xc3"}', ["UTF-8"]),
     (b'{"serials": ["a"]}\x00', ["not valid JSON"]),
 ])
-def test_hostile_create_bodies(service, unchanged, raw, words):
-    assert_error(post_raw(service, raw), 400, 40001, *words)
+def test_hostile_create_bodies(api, unchanged, raw, words):
+    assert_error(post_raw(api, raw), 400, 40001, *words)
 
 
-def test_the_same_checks_apply_to_form_encoded_bodies(service, unchanged):
+def test_the_same_checks_apply_to_form_encoded_bodies(api, unchanged):
     # curl -d sends this Content-Type; the body is still read as strict JSON.
     raw = b'{"serials": ["a\\u0000"], "script_name": "follow", "script_config": {}}'
     headers = {"Content-Type": "application/x-www-form-urlencoded"}
-    assert_error(post_raw(service, raw, headers=headers), 400, 40001, "NUL")
+    assert_error(post_raw(api, raw, headers=headers), 400, 40001, "NUL")
 
 
 def test_too_large_by_content_length(service, unchanged):
@@ -90,13 +94,13 @@ def test_too_large_when_chunked(service, unchanged):
     assert_error(post_raw(service, chunks()), 400, 40001, "too large")
 
 
-def test_a_body_just_under_the_limit_is_read(service, serial, unchanged):
+def test_a_body_just_under_the_limit_is_read(api, serial, unchanged):
     body = follow([serial], padding="x" * (LIMIT - 200))
     raw = json.dumps(body).encode()
     assert len(raw) < LIMIT
     # Read and parsed: refused for its content (no such script), not for its size.
     body["script_name"] = "dance"
-    assert_error(post_raw(service, json.dumps(body).encode()), 400, 40001, "dance")
+    assert_error(post_raw(api, json.dumps(body).encode()), 400, 40001, "dance")
 
 
 @pytest.mark.parametrize("body, words", [
@@ -107,8 +111,8 @@ def test_a_body_just_under_the_limit_is_read(service, serial, unchanged):
     ({"serials": ["a"], "script_name": "follow", "script_config": {}, "min_interval": 2**62}, ["min_interval"]),
     ({"serials": ["a"], "script_name": "follow", "script_config": {}, "min_interval": 1.5}, ["min_interval"]),
 ])
-def test_wrong_types(service, unchanged, body, words):
-    assert_error(service.call("POST", "/task", json=body), 400, 40001, *words)
+def test_wrong_types(api, unchanged, body, words):
+    assert_error(api.call("POST", "/task", json=body), 400, 40001, *words)
 
 
 @pytest.mark.parametrize("raw, words", [
@@ -117,19 +121,19 @@ def test_wrong_types(service, unchanged, body, words):
     (b'{"task_ids": [1.0]}', ["task_ids.0"]),
     (b'{"task_ids": ["\\u0000"]}', ["NUL"]),
 ])
-def test_hostile_batch_deletes(service, unchanged, raw, words):
-    assert_error(post_raw(service, raw, path="/task/batch", method="DELETE"), 400, 40001, *words)
+def test_hostile_batch_deletes(api, unchanged, raw, words):
+    assert_error(post_raw(api, raw, path="/task/batch", method="DELETE"), 400, 40001, *words)
 
 
-def test_extreme_ids_in_a_batch_are_not_found(service, unchanged):
+def test_extreme_ids_in_a_batch_are_not_found(api, unchanged):
     ids = [2**63 - 1, -(2**63), 0, -1]
-    assert service.ok("DELETE", "/task/batch", json={"task_ids": ids}) == {"deleted_count": 0, "not_found": ids}
+    assert api.ok("DELETE", "/task/batch", json={"task_ids": ids}) == {"deleted_count": 0, "not_found": ids}
 
 
 @pytest.mark.parametrize("task_id", [str(2**63 - 1), str(2**63), str(2**64 + 5), "9" * 5000, "0", "-1", "1e3"])
-def test_extreme_ids_in_the_path_are_not_found(service, unchanged, task_id):
+def test_extreme_ids_in_the_path_are_not_found(api, unchanged, task_id):
     for method, suffix in [("GET", ""), ("DELETE", ""), ("POST", "/stop"), ("POST", "/retry"), ("GET", "/artifacts")]:
-        assert_error(service.call(method, f"/task/{task_id}{suffix}"), 404, 40401)
+        assert_error(api.call(method, f"/task/{task_id}{suffix}"), 404, 40401)
 
 
 @pytest.mark.parametrize("params, field", [
@@ -138,13 +142,13 @@ def test_extreme_ids_in_the_path_are_not_found(service, unchanged, task_id):
     ({"page_size": "-" + "9" * 30}, "page_size"),
     ({"status": str(2**70)}, "status"),
 ])
-def test_extreme_numbers_in_the_query(service, params, field):
-    assert_error(service.call("GET", "/task", params=params), 400, 40001, field)
+def test_extreme_numbers_in_the_query(api, params, field):
+    assert_error(api.call("GET", "/task", params=params), 400, 40001, field)
 
 
 @pytest.mark.parametrize("value", ["a\x00b", "\u202eevil", "zero\u200bwidth", "\ufeffbom", "caf\u00e9", "\U0001f600"])
-def test_odd_text_in_query_filters_is_just_data(service, value):
-    data = service.ok("GET", "/task", params={"serial": value, "script_name": value})
+def test_odd_text_in_query_filters_is_just_data(api, value):
+    data = api.ok("GET", "/task", params={"serial": value, "script_name": value})
     assert data["total"] == 0 and data["tasks"] == []
 
 
@@ -160,18 +164,18 @@ def test_invalid_utf8_in_a_path_is_not_a_500(service):
     assert response.json()["code"] in (40001, 40401)
 
 
-def test_a_leading_byte_order_mark_is_tolerated(service, serial):
+def test_a_leading_byte_order_mark_is_tolerated(api, serial):
     raw = "\ufeff".encode() + json.dumps(follow([serial], script_name="dance")).encode()
     # Parsed (the BOM ignored): refused for the unknown script, not as malformed JSON.
-    assert_error(post_raw(service, raw), 400, 40001, "dance")
+    assert_error(post_raw(api, raw), 400, 40001, "dance")
 
 
-def test_rtl_zero_width_and_bom_characters_are_kept_as_data(service, serial):
+def test_rtl_zero_width_and_bom_characters_are_kept_as_data(api, serial):
     targets = ["\u202etxet", "zero\u200bwidth", "\ufeffbom", "\u05e9\u05dc\u05d5\u05dd", "\U0001f600"]
-    ids = service.create([serial], targets)
-    configs = {service.task(i)["script_config"]["target_users"][0] for i in ids}
+    ids = api.create([serial], targets, start_time=tomorrow())
+    configs = {api.task(i)["script_config"]["target_users"][0] for i in ids}
     assert configs == set(targets)
-    assert service.ok("DELETE", "/task/batch", json={"task_ids": ids})["deleted_count"] == len(ids)
+    assert api.ok("DELETE", "/task/batch", json={"task_ids": ids})["deleted_count"] == len(ids)
 
 
 def test_the_limit_is_a_setting(monkeypatch):

@@ -10,11 +10,16 @@ import pytest
 
 from api.domain.idempotency import Idempotency
 from api.gateways.index import Index
+from tests.service import tomorrow
 from tests.test_api_errors import assert_error
 
 
+LATER = tomorrow()  # the tasks here need no run; one value, so that equal requests stay equal
+
+
 def follow(serials, *targets):
-    return {"serials": serials, "script_name": "follow", "script_config": {"target_users": list(targets) or ["a"]}}
+    return {"serials": serials, "script_name": "follow", "script_config": {"target_users": list(targets) or ["a"]},
+            "start_time": LATER}
 
 
 def post(service, body, key):
@@ -42,7 +47,8 @@ def test_the_same_key_twice_gives_the_first_answer_and_creates_nothing(service, 
     assert first.status_code == 200 and first.headers["Idempotent-Replayed"] == "false"
     assert first.json()["data"]["created_count"] == 2
     # Other spacing and key order: still the same request.
-    raw = '{ "script_config": {"target_users": ["x", "y"]}, "script_name": "follow", "serials": ["%s"] }' % serial
+    raw = ('{ "start_time": "%s", "script_config": {"target_users": ["x", "y"]}, "script_name": "follow",'
+           ' "serials": ["%s"] }' % (LATER, serial))
     again = service.http.post(f"{service.base}/task", data=raw, timeout=30,
                               headers={"Idempotency-Key": key, "Content-Type": "application/json"})
     assert again.status_code == 200 and again.headers["Idempotent-Replayed"] == "true"
@@ -51,31 +57,31 @@ def test_the_same_key_twice_gives_the_first_answer_and_creates_nothing(service, 
     clean_up(service, first.json()["data"]["task_ids"])
 
 
-def test_the_same_key_with_another_body_is_refused(service, serial):
+def test_the_same_key_with_another_body_is_refused(api, serial):
     key = str(uuid.uuid4())
-    status, first = post(service, follow([serial], "x"), key)
+    status, first = post(api, follow([serial], "x"), key)
     assert status == 200, first
-    assert_error(post(service, follow([serial], "z"), key), 400, 40001, "Idempotency-Key", "different")
-    assert total(service, serial) == 1
-    clean_up(service, first["data"]["task_ids"])
+    assert_error(post(api, follow([serial], "z"), key), 400, 40001, "Idempotency-Key", "different")
+    assert total(api, serial) == 1
+    clean_up(api, first["data"]["task_ids"])
 
 
-def test_a_refused_request_leaves_the_key_usable(service, serial):
+def test_a_refused_request_leaves_the_key_usable(api, serial):
     key = str(uuid.uuid4())
-    assert_error(post(service, follow(["no-such-phone"]), key), 400, 40001, "no-such-phone")
+    assert_error(post(api, follow(["no-such-phone"]), key), 400, 40001, "no-such-phone")
     # Fixed request, same key: now it creates (the error answer was not remembered).
-    status, body = post(service, follow([serial]), key)
+    status, body = post(api, follow([serial]), key)
     assert status == 200 and body["data"]["created_count"] == 1, body
-    clean_up(service, body["data"]["task_ids"])
+    clean_up(api, body["data"]["task_ids"])
 
 
-def test_concurrent_requests_with_one_key_create_once(service, serial):
+def test_concurrent_requests_with_one_key_create_once(api, serial):
     key = str(uuid.uuid4())
     body = follow([serial], "p", "q", "r")
     answers = []
 
     def call():
-        answers.append(service.call("POST", "/task", json=body, headers={"Idempotency-Key": key}))
+        answers.append(api.call("POST", "/task", json=body, headers={"Idempotency-Key": key}))
 
     threads = [threading.Thread(target=call) for _ in range(6)]
     for thread in threads:
@@ -84,8 +90,8 @@ def test_concurrent_requests_with_one_key_create_once(service, serial):
         thread.join()
     assert all(status == 200 for status, _ in answers), answers
     assert len({tuple(a["data"]["task_ids"]) for _, a in answers}) == 1
-    assert total(service, serial) == 3
-    clean_up(service, answers[0][1]["data"]["task_ids"])
+    assert total(api, serial) == 3
+    clean_up(api, answers[0][1]["data"]["task_ids"])
 
 
 @pytest.mark.parametrize("key", ["", "has space", "x" * 256, "caf\u00e9", "tab\tkey"])
@@ -97,10 +103,10 @@ def test_invalid_keys_are_refused(service, serial, key):
     assert total(service, serial) == 0
 
 
-def test_without_a_key_every_call_creates(service, serial):
-    ids = service.create([serial]) + service.create([serial])
-    assert total(service, serial) == 2
-    clean_up(service, ids)
+def test_without_a_key_every_call_creates(api, serial):
+    ids = api.create([serial], start_time=LATER) + api.create([serial], start_time=LATER)
+    assert total(api, serial) == 2
+    clean_up(api, ids)
 
 
 def test_answers_older_than_the_ttl_are_forgotten_and_purged(tmp_path):

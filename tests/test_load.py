@@ -15,7 +15,6 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from uuid import UUID
 
 import requests
 from prefect.client.orchestration import SyncPrefectClient

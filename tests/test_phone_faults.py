@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 from devices.simulator import apps
 
 
@@ -44,7 +42,7 @@ def mend(phone):
 FOLLOW = {"script_name": "follow", "script_config": {"target_users": ["victim"]}}
 
 
-@pytest.mark.parametrize("fault, request_body, remark", [
+FAULTS = [
     (break_target, FOLLOW, "does not exist"),
     (break_upload, {"script_name": "post", "script_config": {"upload_wait_time": 1}}, "did not finish"),
     (break_app, FOLLOW, "not installed"),
@@ -52,21 +50,28 @@ FOLLOW = {"script_name": "follow", "script_config": {"target_users": ["victim"]}
     (break_cable, FOLLOW, "connected"),  # "disconnected during the task", then "not connected" on the retry
     (break_feed, {"script_name": "account_warmup", "script_config": {"task_duration": 3, "min_duration": 1, "max_duration": 1}},
      "UI not recognised"),
-])
-def test_fault_fails_the_task_with_its_remark_and_frees_the_phone(service, phones, video, fault, request_body, remark):
-    [serial] = phones.take()
-    phone = phones[serial]
-    fault(phone)
-    body = {"serials": [serial], **request_body}
-    if fault is break_session:  # the session of the account the task acts as has expired
-        service.match_accounts([serial])
-        body = {"usernames": [phone.accounts["tiktok"][0]], **request_body}
-    if body["script_name"] == "post":
-        body["script_config"] = {**body["script_config"], "material_list": [str(video)]}
-    data = service.ok("POST", "/task", json=body)
-    task = service.wait_for(data["task_ids"][0], timeout=120)
-    assert task["status"] == 3, task
-    assert remark in task["remark"], task
-    mend(phone)
-    [after] = service.create([serial], ["survivor"])
-    assert service.wait_for(after, timeout=90)["status"] == 2
+]
+
+
+def test_every_fault_fails_its_task_with_its_remark_and_frees_the_phone(service, phones, video):
+    """Each fault on a phone of its own, all at once; then one survivor task on every faulted phone."""
+    serials = phones.take(len(FAULTS))
+    service.match_accounts([s for s, (fault, _, _) in zip(serials, FAULTS) if fault is break_session])
+    tasks = {}
+    for serial, (fault, request_body, remark) in zip(serials, FAULTS):
+        phone = phones[serial]
+        fault(phone)
+        body = {"serials": [serial], **request_body}
+        if fault is break_session:  # the session of the account the task acts as has expired
+            body = {"usernames": [phone.accounts["tiktok"][0]], **request_body}
+        if body["script_name"] == "post":
+            body["script_config"] = {**body["script_config"], "material_list": [str(video)]}
+        [tasks[fault.__name__]] = service.ok("POST", "/task", json=body)["task_ids"]
+    for (fault, _, remark) in FAULTS:
+        task = service.wait_for(tasks[fault.__name__], timeout=120)
+        assert task["status"] == 3 and remark in task["remark"], (fault.__name__, task)
+    for serial in serials:
+        mend(phones[serial])
+    survivors = service.create(serials, ["survivor"])
+    for task_id in survivors:
+        assert service.wait_for(task_id, timeout=90)["status"] == 2

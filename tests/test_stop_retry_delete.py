@@ -7,12 +7,12 @@ import signal
 import time
 import uuid
 
-import pytest
 from prefect.client.orchestration import SyncPrefectClient
 from prefect.exceptions import ObjectNotFound
 
 from tests.inprocess import wired_app
 from tests.processes import processes_marked
+from tests.service import tomorrow
 
 
 def started(phone, task_id: int) -> float:
@@ -72,10 +72,10 @@ def test_retry_runs_a_failed_task_again_under_the_same_id(service, phones):
 
 def test_only_failed_tasks_can_be_retried_and_only_up_to_the_limit(service, phones):
     [serial] = phones.take()
-    [done] = service.create([serial], ["fine"])
-    service.wait_for(done)
-    status, body = service.call("POST", f"/task/{done}/retry")
+    [waiting] = service.create([serial], ["fine"], start_time=tomorrow())
+    status, body = service.call("POST", f"/task/{waiting}/retry")
     assert (status, body["code"]) == (400, 40001) and "not failed" in body["message"]
+    service.ok("DELETE", f"/task/{waiting}")
 
     phones[serial].missing_users.add("nobody")
     [failing] = service.create([serial], ["nobody"])
@@ -94,12 +94,14 @@ def delete_all_failed(service) -> None:
 
 def test_retry_all_retries_failed_tasks(service, phones):
     delete_all_failed(service)
-    [serial] = phones.take()
-    phones[serial].missing_users.update({"x1", "x2"})
-    ids = service.create([serial], ["x1", "x2"])
+    serials = phones.take(2)
+    for serial in serials:
+        phones[serial].missing_users.add("x1")
+    ids = service.create(serials, ["x1"])  # one failing task on each phone, side by side
     for task_id in ids:
         assert service.wait_for(task_id)["status"] == 3
-    phones[serial].missing_users.clear()
+    for serial in serials:
+        phones[serial].missing_users.clear()
     assert service.ok("POST", "/task/retry-all")["retried_count"] == 2
     for task_id in ids:
         task = service.wait_for(task_id)
@@ -136,16 +138,15 @@ def test_delete_a_running_task_stops_it_before_its_phone_is_reused(service, phon
 
 def test_batch_delete_reports_what_it_did_not_find(service, phones):
     [serial] = phones.take()
-    ids = service.create([serial], ["b1", "b2"])
-    for task_id in ids:
-        service.wait_for(task_id)
+    ids = service.create([serial], ["b1", "b2"], start_time=tomorrow())
     data = service.ok("DELETE", "/task/batch", json={"task_ids": [*ids, 987654]})
     assert data == {"deleted_count": 2, "not_found": [987654]}
     for task_id in ids:
         assert service.call("GET", f"/task/{task_id}")[0] == 404
     # Ids are never reused, even after deletion.
-    [newer] = service.create([serial], ["b3"])
+    [newer] = service.create([serial], ["b3"], start_time=tomorrow())
     assert newer > max(ids)
+    service.ok("DELETE", f"/task/{newer}")
 
 
 def test_a_stop_that_races_the_end_of_a_run_keeps_its_real_end(service, phones, adb, tmp_path):

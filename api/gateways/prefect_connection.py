@@ -72,6 +72,13 @@ class PrefectConnection:
     def healthy(self) -> bool:
         return self._health.up
 
+    def has_deployment(self, name: str) -> bool:
+        try:
+            self.deployment_id(name)
+            return True
+        except ObjectNotFound:
+            return False
+
     def deployment_id(self, name: str = DEPLOYMENT) -> UUID:
         if name not in self._deployment_ids:
             with reachable(self._health):

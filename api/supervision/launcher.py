@@ -19,10 +19,11 @@ from api.settings import Settings
 from api.supervision import orphans
 from api.supervision.children import Child, Supervisor, become_subreaper, kill_leftovers
 from api.supervision.processes import (
-    StartupFailed, adb_server_child, deploy, instance_marker, prefect_server_child, simulator_child, worker_child,
+    StartupFailed, adb_server_child, deploy, deployment_stamp, instance_marker, prefect_server_child, simulator_child, worker_child,
 )
 from api.supervision.wiring import Wired, wire
 from devices.simulator.samples import write_sample_materials
+from flows.contract import ACCOUNTS_DEPLOYMENT, DEPLOYMENT
 
 log = logging.getLogger("phonefarm")
 
@@ -58,7 +59,14 @@ def start_prefect(settings: Settings, logs: Path, children: list[Child]) -> Orch
                logs / "prefect-server.log" if settings.starts_prefect_server else None)
     orchestrator = Orchestrator(settings.prefect_url, write_concurrency=settings.prefect_write_concurrency)
     orchestrator.ensure_work_pool(PLANS[settings.plan].device_limit)
-    deploy(settings, logs)
+    # `prefect deploy` is a new interpreter importing Prefect's CLI (~10 s here): skip it when the
+    # deployments on this server were applied from these very files.
+    stamp, applied = deployment_stamp(settings), settings.data_dir / "prefect" / "deployed.sha256"
+    deployed = all(orchestrator.has_deployment(name) for name in (DEPLOYMENT, ACCOUNTS_DEPLOYMENT))
+    if not (deployed and applied.exists() and applied.read_text() == stamp):
+        deploy(settings, logs)
+        applied.parent.mkdir(parents=True, exist_ok=True)
+        applied.write_text(stamp)
     return orchestrator
 
 

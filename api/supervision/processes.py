@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import signal
 import socket
 import subprocess
 import sys
 from pathlib import Path
+
+from prefect import __version__ as prefect_version
 
 from api.settings import Settings
 from api.supervision.children import Child
@@ -100,8 +103,17 @@ def worker_child(settings: Settings, logs: Path) -> Child:
     return Child("worker", argv, env, logs / "worker.log", cwd=REPO_DIR, death_signal=signal.SIGKILL)
 
 
+def deployment_stamp(settings: Settings) -> str:
+    """What a deployment depends on: prefect.yaml, the flows' signatures, the checkout's path, the server."""
+    digest = hashlib.sha256()
+    for path in [REPO_DIR / "prefect.yaml", *sorted((REPO_DIR / "flows").glob("*.py"))]:
+        digest.update(path.read_bytes())
+    digest.update(f"{REPO_DIR}|{settings.prefect_url}|{prefect_version}".encode())
+    return digest.hexdigest()
+
+
 def deploy(settings: Settings, logs: Path) -> None:
-    """Apply prefect.yaml: the deployment the API creates its flow runs from."""
+    """Apply prefect.yaml: the deployments the API creates its flow runs from."""
     env = _inherited_env(settings, **prefect_env(settings), PHONEFARM_REPO_DIR=str(REPO_DIR))
     with open(logs / "deploy.log", "ab") as out:
         done = subprocess.run(

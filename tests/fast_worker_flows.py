@@ -1,0 +1,47 @@
+"""Flows that tests/test_fast_worker.py deploys to a throw-away pool served by flows.fast_worker."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+
+from prefect import flow, get_run_logger
+
+# Imported by the worker's forkserver (preload), this is the forkserver's pid in every forked run;
+# Prefect also executes this file afresh in the run, as `fast_worker_flows`, with the run's pid.
+IMPORTED_IN = os.getpid()
+
+
+def _report(path: str) -> None:
+    """Where the run's process stands, written atomically for the test to wait on."""
+    preloaded = sys.modules.get("tests.fast_worker_flows")
+    worker_module = sys.modules.get("flows.fast_worker")
+    facts = {
+        "pid": os.getpid(),
+        "ppid": os.getppid(),
+        "cwd": os.getcwd(),
+        "flows_preloaded_in": getattr(preloaded, "IMPORTED_IN", None),
+        "worker_module_loaded_in": getattr(worker_module, "_LOADED_IN", None),
+    }
+    with open(f"{path}.tmp", "w") as out:
+        json.dump(facts, out)
+    os.replace(f"{path}.tmp", path)
+
+
+@flow(name="fast-worker-sleep", persist_result=False)
+def sleep_flow(seconds: float, report: str = "") -> int:
+    if report:
+        _report(report)
+    get_run_logger().info("sleeping %s s", seconds)
+    time.sleep(seconds)
+    return os.getpid()
+
+
+@flow(name="fast-worker-log", persist_result=False)
+def log_flow(message: str, report: str = "") -> str:
+    if report:
+        _report(report)
+    get_run_logger().info("message: %s", message)
+    return message

@@ -1,0 +1,187 @@
+"""Faults that take parts of the service down, in order, on a service of this module's own (the
+session's service is never restarted): only the API listens off loopback; the adb server hangs and
+dies; the worker dies mid-task; the Prefect server dies; the whole service is stopped or killed."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from datetime import datetime, timedelta
+
+import pytest
+import requests
+
+from devices.adb import AdbServer
+from devices.simulator.farm import SimulatedFarm
+from tests.harness import free_port
+from tests.processes import alive, argv_of, descendants, find, listening_addresses, processes_marked
+from tests.service import Service
+from tests.test_stop_retry_delete import wait_started_on_phone
+
+TOKEN = "owned-service-token-0123456789"
+WARMUP = {"task_duration": 8, "topic": "dogs", "min_duration": 2, "max_duration": 3,
+          "like_probable": 0, "comment_probable": 0}
+
+
+@pytest.fixture(scope="module")
+def owned(tmp_path_factory):
+    """A service that starts its own adb server and one simulated phone (`--simulate 1`), so that
+    all of them can be killed; the test attaches two in-process phones to that adb server too."""
+    owned = Service(tmp_path_factory.mktemp("owned"), free_port(), extra_args=["--simulate", "1", "--host", "0.0.0.0"],
+                    token=TOKEN)
+    owned.start()
+    yield owned
+    owned.stop()
+
+
+@pytest.fixture(scope="module")
+def farm(owned):
+    farm = SimulatedFarm(AdbServer("127.0.0.1", owned.adb_port), 2, serial_prefix="owned", auto_reconnect=True)
+    wait_health(owned, lambda h: h["phones"] == 3, "the phones never attached")
+    yield farm
+    farm.stop()
+
+
+def wait_health(owned: Service, predicate, what: str, timeout: float = 30) -> dict:
+    deadline = time.monotonic() + timeout
+    while True:
+        health = owned.ok("GET", "/health")
+        if predicate(health):
+            return health
+        assert time.monotonic() < deadline, f"{what}: {health}"
+        time.sleep(0.1)
+
+
+def test_only_the_api_listens_beyond_loopback_and_only_with_its_token(owned, farm):
+    """The Prefect server, the adb server and the simulated phones are never reachable from the
+    network; only the API's own port is (here on 0.0.0.0), and only with the token."""
+    listening = listening_addresses([owned.process.pid, *descendants(owned.process.pid)])
+    ports = {int(a.rsplit(":", 1)[1]) for addresses in listening.values() for a in addresses}
+    assert {owned.port, owned.prefect_port, owned.adb_port} <= ports, listening
+    assert listening[owned.process.pid] == {f"0.0.0.0:{owned.port}"}, listening
+    loopback = ("127.", "00000000000000000000000001000000")  # ::1 as the kernel prints it
+    for pid, addresses in listening.items():
+        for address in addresses:
+            assert pid == owned.process.pid or address.startswith(loopback), f"{argv_of(pid)} listens on {address}"
+    anonymous = requests.get(f"{owned.base}/task/stats", timeout=10)
+    assert (anonymous.status_code, anonymous.json()["code"]) == (401, 40101)
+    assert requests.get(f"{owned.base}/health", timeout=10).json()["code"] == 0
+    # The token shows in no log, no database, no file of the service.
+    leaks = [p for p in owned.data_dir.rglob("*") if p.is_file() and TOKEN.encode() in p.read_bytes()]
+    assert not leaks, leaks
+
+
+def test_adb_server_down_then_restarted(owned, farm):
+    adb = find([b"nodaemon", b"server"], descendants(owned.process.pid))
+    # A hung adb server: the process lives, so only health can tell.
+    os.kill(adb, signal.SIGSTOP)
+    try:
+        health = wait_health(owned, lambda h: h["adb"] == "down", "health never said adb was down", timeout=15)
+        assert health["phones"] == 0 and health["api"] == "up" and health["prefect"] == "up"
+    finally:
+        os.kill(adb, signal.SIGCONT)
+    # A dead one: the launcher starts a new one and the simulated phones attach to it again.
+    os.kill(adb, signal.SIGKILL)
+    health = wait_health(owned, lambda h: h["adb"] == "up" and h["phones"] == 3 and h["restarts"]["adb-server"] == 1,
+                         "the adb server was not restarted with its phones", timeout=60)
+    assert health["processes"]["adb-server"] == "up"
+    [task] = owned.create([farm.serials[0]], ["after-adb-restart"])
+    assert owned.wait_for(task, timeout=60)["status"] == 2
+
+
+def test_worker_killed_mid_task(owned, farm):
+    serial = farm.serials[1]
+    [running] = owned.ok("POST", "/task", json={
+        "serials": [serial], "script_name": "account_warmup", "script_config": WARMUP})["task_ids"]
+    [queued] = owned.create([serial], ["after-crash"])
+    owned.wait_for(running, statuses=[1], timeout=60)
+    worker = find([b"worker", b"start"], descendants(owned.process.pid))
+    flow_runs = processes_marked(f"PREFECT__FLOW_RUN_ID={owned.task(running)['flow_run_id']}")
+
+    os.kill(worker, signal.SIGKILL)
+    task = owned.wait_for(running, timeout=30)
+    # Whoever noticed first (the run's own process or the launcher), the remark names the dead worker.
+    assert task["status"] == 3 and task["remark"].startswith("run crashed: its worker process died"), task
+    # The orphaned flow-run process is gone too, and reaped (no zombie): it can no longer drive the phone.
+    assert flow_runs and not any(alive(pid) for pid in flow_runs)
+    deadline = time.monotonic() + 10
+    while any(os.path.exists(f"/proc/{pid}") for pid in flow_runs):
+        assert time.monotonic() < deadline, "the dead flow-run process was never reaped"
+        time.sleep(0.1)
+    health = wait_health(owned, lambda h: h["worker"] == "up", "the worker was not restarted")
+    assert health["restarts"]["worker"] == 1, health
+
+    # The phone is free again: the task queued behind the crashed one runs on the new worker.
+    assert owned.wait_for(queued, timeout=60)["status"] == 2
+    owned.ok("POST", f"/task/{running}/retry")
+    retried = owned.wait_for(running, timeout=90)
+    assert retried["status"] == 2 and retried["retry_count"] == 1, retried
+
+
+def test_prefect_server_killed_and_restarted(owned, farm):
+    serial = farm.serials[0]
+    soon = (datetime.now().astimezone() + timedelta(seconds=20)).isoformat()
+    [pending] = owned.create([serial], ["outage"], start_time=soon)
+    stats_before = owned.ok("GET", "/task/stats")
+
+    # The server and the uvicorn process it runs die together, as in a crash of the machine's Prefect.
+    server = find([b"server", b"start", str(owned.prefect_port).encode()], descendants(owned.process.pid))
+    os.killpg(os.getpgid(server), signal.SIGKILL)
+    deadline = time.monotonic() + 5
+    while owned.ok("GET", "/health")["prefect"] != "down":
+        assert time.monotonic() < deadline, "health never noticed the server was gone"
+        time.sleep(0.1)
+    status, body = owned.call("GET", f"/task/{pending}")
+    assert (status, body["code"]) == (503, 50301), body
+    status, body = owned.call("POST", "/task", json={
+        "serials": [serial], "script_name": "follow", "script_config": {"target_users": ["lost"]}})
+    assert (status, body["code"]) == (503, 50301), body
+
+    # The launcher restarts the server; the API answers again and nothing was lost.
+    deadline = time.monotonic() + 90
+    while owned.call("GET", "/task/stats")[0] != 200:
+        assert time.monotonic() < deadline, "the Prefect server never came back"
+        time.sleep(0.5)
+    assert owned.ok("GET", "/task/stats")["total"] == stats_before["total"]
+    assert owned.wait_for(pending, timeout=90)["status"] == 2
+    assert "outage" in farm.phones[serial].following("tiktok")
+    [after] = owned.create([serial], ["after-outage"])
+    assert after > pending
+    assert owned.wait_for(after, timeout=60)["status"] == 2
+
+
+@pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGKILL], ids=["stopped", "killed"])
+def test_restart_with_tasks_in_flight(owned, farm, how):
+    idle_serial, busy_serial = farm.serials
+    busy = farm.phones[busy_serial]
+    busy.profile_load_seconds = 8
+    [done] = owned.create([idle_serial], ["before"])
+    assert owned.wait_for(done)["status"] == 2
+    running, queued = owned.create([busy_serial], ["r1", "r2"])
+    wait_started_on_phone(busy, running)
+    before = {t["id"]: t for t in owned.ok("GET", "/task", params={"page_size": 100})["tasks"]}
+    old_processes = descendants(owned.process.pid)
+
+    owned.stop(how)
+    owned.start()
+
+    # Nothing of the earlier life is left running (a flow-run process would still drive the phone).
+    marker = f"PHONEFARM_INSTANCE={owned.data_dir.resolve()}"
+    assert not [pid for pid in old_processes if alive(pid)]
+    assert set(processes_marked(marker)) <= set(descendants(owned.process.pid))
+    after = {t["id"]: t for t in owned.ok("GET", "/task", params={"page_size": 100})["tasks"]}
+    assert set(after) == set(before)
+    assert after[done]["status"] == 2 and after[done]["flow_run_id"] == before[done]["flow_run_id"]
+    busy.profile_load_seconds = 0
+    # The interrupted task is not run again by itself (it might post twice); it waits for a retry.
+    interrupted = owned.wait_for(running, timeout=60)
+    assert interrupted["status"] == 3 and "run crashed" in interrupted["remark"], interrupted
+    assert owned.wait_for(queued, timeout=90)["status"] == 2
+    starts = [tid for tid, _, _ in busy.task_intervals()]
+    assert starts.count(running) == 1 and starts.count(queued) == 1, starts
+    # One task at a time on the phone, across the restart too.
+    intervals = sorted((start, end if end is not None else start) for tid, start, end in busy.task_intervals())
+    assert all(a_end <= b_start for (_, a_end), (b_start, _) in zip(intervals, intervals[1:])), intervals
+    [newer] = owned.create([idle_serial], ["after"])
+    assert newer > max(after)
