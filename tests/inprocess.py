@@ -17,6 +17,7 @@ from api.settings import Settings
 from api.supervision.wiring import Wired, wire
 from devices.adb import AdbServer
 from tests.harness import free_port
+from tests.service import TaskClient
 
 
 def settings_for(prefect_api: str, adb: AdbServer, folder: Path, *, plan: str = "Pro", **overrides) -> Settings:
@@ -67,7 +68,7 @@ def routes(app: falcon.App) -> set[tuple[str, str]]:
     return found
 
 
-class AppClient:
+class AppClient(TaskClient):
     """The HTTP helpers of tests.service.Service, answered by the real app in this process through
     falcon.testing (no socket, no waitress): for tests of the HTTP contract."""
 
@@ -79,16 +80,3 @@ class AppClient:
         result = self.client.simulate_request(method, f"{PREFIX}{path}", json=json, body=data, params=params,
                                               headers=headers)
         return result.status_code, result.json
-
-    def ok(self, method: str, path: str, **kwargs):
-        status, body = self.call(method, path, **kwargs)
-        assert (status, body["code"]) == (200, 0), body
-        return body["data"]
-
-    def create(self, serials, targets=("alice",), **extra) -> list[int]:
-        body = {"serials": list(serials), "script_name": "follow",
-                "script_config": {"target_users": list(targets)}, **extra}
-        return self.ok("POST", "/task", json=body)["task_ids"]
-
-    def task(self, task_id: int) -> dict:
-        return self.ok("GET", f"/task/{task_id}")

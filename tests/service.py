@@ -25,7 +25,38 @@ def tomorrow() -> str:
     return (datetime.now().astimezone() + timedelta(days=1)).isoformat()
 
 
-class Service:
+class TaskClient:
+    """The task API's helpers over `call(method, path, **requests_kwargs) -> (status, body)`."""
+
+    def call(self, method: str, path: str, **kwargs) -> tuple[int, dict]:
+        raise NotImplementedError
+
+    def ok(self, method: str, path: str, **kwargs):
+        status, body = self.call(method, path, **kwargs)
+        assert (status, body["code"]) == (200, 0), body
+        return body["data"]
+
+    def create(self, serials: Iterable[str], targets: Iterable[str] = ("alice",), **extra) -> list[int]:
+        body = {"serials": list(serials), "script_name": "follow",
+                "script_config": {"target_users": list(targets)}, **extra}
+        return self.ok("POST", "/task", json=body)["task_ids"]
+
+    def task(self, task_id: int) -> dict:
+        return self.ok("GET", f"/task/{task_id}")
+
+    def wait_for(self, task_id: int, statuses: Iterable[int] = FINAL, timeout: float = 60) -> dict:
+        statuses = tuple(statuses)
+        deadline = time.monotonic() + timeout
+        while True:
+            task = self.task(task_id)
+            if task["status"] in statuses:
+                return task
+            if time.monotonic() > deadline:
+                raise AssertionError(f"task {task_id} still {task['status_text']} after {timeout} s: {task}")
+            time.sleep(0.2)
+
+
+class Service(TaskClient):
     def __init__(self, data_dir: Path, adb_port: int, *, plan: str = "Pro", extra_args: Iterable[str] = (),
                  env: Optional[dict[str, str]] = None, token: Optional[str] = None):
         self.data_dir = data_dir
@@ -103,30 +134,6 @@ class Service:
         response = self.http.request(method, f"{self.base}{path}", timeout=30, **kwargs)
         return response.status_code, response.json()
 
-    def ok(self, method: str, path: str, **kwargs):
-        status, body = self.call(method, path, **kwargs)
-        assert (status, body["code"]) == (200, 0), body
-        return body["data"]
-
-    def create(self, serials: Iterable[str], targets: Iterable[str] = ("alice",), **extra) -> list[int]:
-        body = {"serials": list(serials), "script_name": "follow",
-                "script_config": {"target_users": list(targets)}, **extra}
-        return self.ok("POST", "/task", json=body)["task_ids"]
-
-    def task(self, task_id: int) -> dict:
-        return self.ok("GET", f"/task/{task_id}")
-
-    def wait_for(self, task_id: int, statuses: Iterable[int] = FINAL, timeout: float = 60) -> dict:
-        statuses = tuple(statuses)
-        deadline = time.monotonic() + timeout
-        while True:
-            task = self.task(task_id)
-            if task["status"] in statuses:
-                return task
-            if time.monotonic() > deadline:
-                raise AssertionError(f"task {task_id} still {task['status_text']} after {timeout} s: {task}")
-            time.sleep(0.2)
-
     def match_accounts(self, serials: Iterable[str], timeout: float = 60) -> dict[str, dict]:
         """POST /account/match, then wait until the index has recorded what each phone's read found."""
         serials = list(serials)
@@ -145,3 +152,24 @@ class Service:
                 assert time.monotonic() < deadline, f"account read {run_id} not recorded: {run['state']}"
                 time.sleep(0.2)
         return {a["username"]: a for a in self.ok("GET", "/account")["accounts"] if a["serial"] in serials}
+
+
+def stats_and_totals(service) -> tuple[dict, dict, int]:
+    stats = service.ok("GET", "/task/stats")
+    totals = {
+        text: service.ok("GET", "/task", params={"status": code, "page_size": 1})["total"]
+        for code, text in enumerate(["pending", "running", "completed", "failed"])
+    }
+    return stats, totals, service.ok("GET", "/task", params={"page_size": 1})["total"]
+
+
+def assert_stats_match_listings(service, timeout: float = 60) -> dict:
+    """Real runs still move between states: compare at a moment when stats do not change."""
+    deadline = time.monotonic() + timeout
+    while True:
+        stats, totals, total = stats_and_totals(service)
+        settled = stats == service.ok("GET", "/task/stats")
+        if settled and {k: stats[k] for k in totals} == totals and stats["total"] == total:
+            return stats
+        assert time.monotonic() < deadline, f"stats {stats} != listings {totals} (total {total})"
+        time.sleep(0.5)

@@ -36,7 +36,7 @@ def owned(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def farm(owned):
+def owned_farm(owned):
     farm = SimulatedFarm(AdbServer("127.0.0.1", owned.adb_port), 2, serial_prefix="owned", auto_reconnect=True)
     wait_health(owned, lambda h: h["phones"] == 3, "the phones never attached")
     yield farm
@@ -53,7 +53,7 @@ def wait_health(owned: Service, predicate, what: str, timeout: float = 30) -> di
         time.sleep(0.1)
 
 
-def test_only_the_api_listens_beyond_loopback_and_only_with_its_token(owned, farm):
+def test_only_the_api_listens_beyond_loopback_and_only_with_its_token(owned, owned_farm):
     """The Prefect server, the adb server and the simulated phones are never reachable from the
     network; only the API's own port is (here on 0.0.0.0), and only with the token."""
     listening = listening_addresses([owned.process.pid, *descendants(owned.process.pid)])
@@ -72,7 +72,7 @@ def test_only_the_api_listens_beyond_loopback_and_only_with_its_token(owned, far
     assert not leaks, leaks
 
 
-def test_adb_server_down_then_restarted(owned, farm):
+def test_adb_server_down_then_restarted(owned, owned_farm):
     adb = find([b"nodaemon", b"server"], descendants(owned.process.pid))
     # A hung adb server: the process lives, so only health can tell.
     os.kill(adb, signal.SIGSTOP)
@@ -86,12 +86,12 @@ def test_adb_server_down_then_restarted(owned, farm):
     health = wait_health(owned, lambda h: h["adb"] == "up" and h["phones"] == 3 and h["restarts"]["adb-server"] == 1,
                          "the adb server was not restarted with its phones", timeout=60)
     assert health["processes"]["adb-server"] == "up"
-    [task] = owned.create([farm.serials[0]], ["after-adb-restart"])
+    [task] = owned.create([owned_farm.serials[0]], ["after-adb-restart"])
     assert owned.wait_for(task, timeout=60)["status"] == 2
 
 
-def test_worker_killed_mid_task(owned, farm):
-    serial = farm.serials[1]
+def test_worker_killed_mid_task(owned, owned_farm):
+    serial = owned_farm.serials[1]
     [running] = owned.ok("POST", "/task", json={
         "serials": [serial], "script_name": "account_warmup", "script_config": WARMUP})["task_ids"]
     [queued] = owned.create([serial], ["after-crash"])
@@ -119,8 +119,8 @@ def test_worker_killed_mid_task(owned, farm):
     assert retried["status"] == 2 and retried["retry_count"] == 1, retried
 
 
-def test_prefect_server_killed_and_restarted(owned, farm):
-    serial = farm.serials[0]
+def test_prefect_server_killed_and_restarted(owned, owned_farm):
+    serial = owned_farm.serials[0]
     soon = (datetime.now().astimezone() + timedelta(seconds=20)).isoformat()
     [pending] = owned.create([serial], ["outage"], start_time=soon)
     stats_before = owned.ok("GET", "/task/stats")
@@ -145,16 +145,16 @@ def test_prefect_server_killed_and_restarted(owned, farm):
         time.sleep(0.5)
     assert owned.ok("GET", "/task/stats")["total"] == stats_before["total"]
     assert owned.wait_for(pending, timeout=90)["status"] == 2
-    assert "outage" in farm.phones[serial].following("tiktok")
+    assert "outage" in owned_farm.phones[serial].following("tiktok")
     [after] = owned.create([serial], ["after-outage"])
     assert after > pending
     assert owned.wait_for(after, timeout=60)["status"] == 2
 
 
 @pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGKILL], ids=["stopped", "killed"])
-def test_restart_with_tasks_in_flight(owned, farm, how):
-    idle_serial, busy_serial = farm.serials
-    busy = farm.phones[busy_serial]
+def test_restart_with_tasks_in_flight(owned, owned_farm, how):
+    idle_serial, busy_serial = owned_farm.serials
+    busy = owned_farm.phones[busy_serial]
     busy.profile_load_seconds = 8
     [done] = owned.create([idle_serial], ["before"])
     assert owned.wait_for(done)["status"] == 2

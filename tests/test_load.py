@@ -14,20 +14,21 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Optional
 from datetime import datetime, timedelta
 
 import requests
 from prefect.client.orchestration import SyncPrefectClient
-from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterDeploymentId, FlowRunFilterName
+from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterDeploymentId, FlowRunFilterName, FlowRunFilterTags
 from prefect.client.schemas.sorting import FlowRunSort
 
-from flows.contract import DEPLOYMENT
+from flows.contract import DEPLOYMENT, SERIAL_TAG, tag
+from tests.service import assert_stats_match_listings
 
 CLIENTS = 50
 LOAD_SECONDS = 15
 REAL_RUNS = 5  # creations that start now and really run on a phone
 REAL_RETRIES = 6  # retries of stopped tasks: each re-runs at once
-STATUS_TEXTS = ["pending", "running", "completed", "failed"]
 
 
 def hours_ahead(hours: float = 3) -> str:
@@ -47,8 +48,9 @@ def read_index(service, sql: str) -> list[sqlite3.Row]:
         db.close()
 
 
-def index_rows(service) -> list[sqlite3.Row]:
-    return read_index(service, "SELECT id, flow_run_id, deleted_at, purged FROM tasks")
+def index_rows(service, serials: Optional[list[str]] = None) -> list[sqlite3.Row]:
+    rows = read_index(service, "SELECT id, serial, flow_run_id, deleted_at, purged FROM tasks")
+    return [r for r in rows if serials is None or r["serial"] in serials]
 
 
 def last_id_ever(service) -> int:
@@ -56,28 +58,35 @@ def last_id_ever(service) -> int:
     return rows[0][0] if rows else 0
 
 
-def task_runs(service) -> dict[str, tuple[str, str]]:
-    """flow_run_id -> (name, state type) of every `task-*` run of the deployment in Prefect."""
+def task_runs(service, serials: list[str]) -> dict[str, tuple[str, str]]:
+    """flow_run_id -> (name, state type) of every `task-*` run of the deployment on these phones.
+    (Other tests' apps in this process share the Prefect server with indexes of their own.)"""
     runs: dict[str, tuple[str, str]] = {}
     with SyncPrefectClient(service.prefect_api) as prefect:
         deployment = prefect.read_deployment_by_name(DEPLOYMENT)
-        run_filter = FlowRunFilter(
-            deployment_id=FlowRunFilterDeploymentId(any_=[deployment.id]),
-            name=FlowRunFilterName(like_="task-"),
-        )
-        while True:
-            page = prefect.read_flow_runs(
-                flow_run_filter=run_filter, sort=FlowRunSort.NAME_ASC, offset=len(runs), limit=200
+        for serial in serials:
+            run_filter = FlowRunFilter(
+                deployment_id=FlowRunFilterDeploymentId(any_=[deployment.id]),
+                name=FlowRunFilterName(like_="task-"),
+                tags=FlowRunFilterTags(all_=[tag(SERIAL_TAG, serial)]),
             )
-            runs.update({str(r.id): (r.name, r.state_type.value if r.state_type else "") for r in page})
-            if len(page) < 200:
-                return runs
+            found: dict[str, tuple[str, str]] = {}
+            while True:
+                page = prefect.read_flow_runs(
+                    flow_run_filter=run_filter, sort=FlowRunSort.NAME_ASC, offset=len(found), limit=200
+                )
+                found.update({str(r.id): (r.name, r.state_type.value if r.state_type else "") for r in page})
+                if len(page) < 200:
+                    break
+            runs.update(found)
+    return runs
 
 
-def disagreements(service) -> list[str]:
-    """What the index and Prefect disagree on; deletions purged in the background are waited for."""
-    rows = index_rows(service)
-    runs = task_runs(service)
+def disagreements(service, serials: list[str]) -> list[str]:
+    """What the index and Prefect disagree on about these phones' tasks; deletions purged in the
+    background are waited for."""
+    rows = index_rows(service, serials)
+    runs = task_runs(service, serials)
     live = {r["flow_run_id"]: r["id"] for r in rows if r["deleted_at"] is None and r["flow_run_id"]}
     problems = [f"index row {r['id']} has no flow run" for r in rows if r["flow_run_id"] is None]
     problems += [f"index row {i} ({f}) missing in Prefect" for f, i in live.items() if f not in runs]
@@ -89,32 +98,11 @@ def disagreements(service) -> list[str]:
     return problems
 
 
-def wait_until_agreeing(service, timeout: float = 150) -> None:
+def wait_until_agreeing(service, serials: list[str], timeout: float = 150) -> None:
     deadline = time.monotonic() + timeout
-    while (problems := disagreements(service)) and time.monotonic() < deadline:
+    while (problems := disagreements(service, serials)) and time.monotonic() < deadline:
         time.sleep(1)
     assert not problems, f"{len(problems)} disagreements, e.g. {problems[:10]}"
-
-
-def stats_and_totals(service) -> tuple[dict, dict, int]:
-    stats = service.ok("GET", "/task/stats")
-    totals = {
-        text: service.ok("GET", "/task", params={"status": code, "page_size": 1})["total"]
-        for code, text in enumerate(STATUS_TEXTS)
-    }
-    return stats, totals, service.ok("GET", "/task", params={"page_size": 1})["total"]
-
-
-def assert_stats_match_listings(service, timeout: float = 60) -> dict:
-    """Real runs still move between states: compare at a moment when stats do not change."""
-    deadline = time.monotonic() + timeout
-    while True:
-        stats, totals, total = stats_and_totals(service)
-        settled = stats == service.ok("GET", "/task/stats")
-        if settled and {k: stats[k] for k in totals} == totals and stats["total"] == total:
-            return stats
-        assert time.monotonic() < deadline, f"stats {stats} != listings {totals} (total {total})"
-        time.sleep(0.5)
 
 
 # ---------------------------------------------------------------- the clients
@@ -278,11 +266,11 @@ def test_fifty_clients_at_once(service, phones):
         if status == 200 and body["data"]["start_time"] and body["data"]["status"] == 1:
             service.wait_for(task_id, timeout=120)
     assert_stats_match_listings(service)
-    wait_until_agreeing(service)
+    wait_until_agreeing(service, storage_phones + run_phones)
 
     for start in range(0, len(shared.created), 500):
         service.ok("DELETE", "/task/batch", json={"task_ids": shared.created[start:start + 500]})
-    wait_until_agreeing(service)
+    wait_until_agreeing(service, storage_phones + run_phones)
 
 
 # ---------------------------------------------------------------- a burst in one request
@@ -306,7 +294,7 @@ def test_a_burst_at_the_limit_is_created_whole_on_20_phones(service, phones):
 
     rows = {r["id"]: r for r in index_rows(service)}
     assert all(rows[i]["flow_run_id"] and rows[i]["deleted_at"] is None for i in ids)
-    runs = task_runs(service)
+    runs = task_runs(service, serials)
     mine = {f: runs[f] for f in (rows[i]["flow_run_id"] for i in ids)}
     # No run crashed on a "database is locked": every one is stored and waits for its start time.
     assert len(mine) == LIMIT and len({name for name, _ in mine.values()}) == LIMIT
@@ -320,7 +308,7 @@ def test_a_burst_at_the_limit_is_created_whole_on_20_phones(service, phones):
     assert response.status_code == 200 and response.json()["data"] == {"deleted_count": LIMIT, "not_found": []}
     assert all(service.ok("GET", "/task", params={"serial": s})["total"] == 0 for s in serials)
     # Runs that never started are deleted from Prefect by the request itself, in bulk.
-    assert not set(mine) & set(task_runs(service))
+    assert not set(mine) & set(task_runs(service, serials))
     print(f"\nburst: create {LIMIT} in {create_seconds:.1f} s, delete them in {delete_seconds:.1f} s")
 
 
