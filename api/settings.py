@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     port: int = Field(50809, ge=0, le=65535)
     data_dir: Path = Path("./data")
     simulate: int = Field(0, ge=0, le=200)
+    # Simulated phone i listens on 127.0.0.1:<this + i>, so its serial survives restarts like a real one's.
+    simulator_first_port: int = Field(40001, ge=1024, le=65535 - 200)
     # Required when `host` is not loopback. SecretStr: it never shows in a repr or a log line.
     api_token: Optional[SecretStr] = Field(None, min_length=16)
     # The Prefect server started here (and its UI) listens on 127.0.0.1 only: it has no login.

@@ -29,7 +29,7 @@ def owned(tmp_path_factory):
     """A service that starts its own adb server and one simulated phone (`--simulate 1`), so that
     all of them can be killed; the test attaches two in-process phones to that adb server too."""
     owned = Service(tmp_path_factory.mktemp("owned"), free_port(), extra_args=["--simulate", "1", "--host", "0.0.0.0"],
-                    token=TOKEN)
+                    token=TOKEN, env={"PHONEFARM_SIMULATOR_FIRST_PORT": str(free_port())})
     owned.start()
     yield owned
     owned.stop()
@@ -67,9 +67,11 @@ def test_only_the_api_listens_beyond_loopback_and_only_with_its_token(owned, own
     anonymous = requests.get(f"{owned.base}/task/stats", timeout=10)
     assert (anonymous.status_code, anonymous.json()["code"]) == (401, 40101)
     assert requests.get(f"{owned.base}/health", timeout=10).json()["code"] == 0
-    # The token shows in no log, no database, no file of the service.
+    # The token shows in no log, no database, no file of the service, and no child's environment.
     leaks = [p for p in owned.data_dir.rglob("*") if p.is_file() and TOKEN.encode() in p.read_bytes()]
     assert not leaks, leaks
+    children = descendants(owned.process.pid)
+    assert children and not set(processes_marked(f"PHONEFARM_API_TOKEN={TOKEN}")) & set(children)
 
 
 def test_adb_server_down_then_restarted(owned, owned_farm):
@@ -162,10 +164,14 @@ def test_restart_with_tasks_in_flight(owned, owned_farm, how):
     wait_started_on_phone(busy, running)
     before = {t["id"]: t for t in owned.ok("GET", "/task", params={"page_size": 100})["tasks"]}
     old_processes = descendants(owned.process.pid)
+    phones_before = {d["serial"] for d in owned.ok("GET", "/device")["devices"]}
 
     owned.stop(how)
     owned.start()
 
+    # The simulated phone of the service comes back under its serial, as a real phone would.
+    wait_health(owned, lambda h: h["phones"] == 3, "the phones did not all come back")
+    assert {d["serial"] for d in owned.ok("GET", "/device")["devices"]} == phones_before
     # Nothing of the earlier life is left running (a flow-run process would still drive the phone).
     marker = f"PHONEFARM_INSTANCE={owned.data_dir.resolve()}"
     assert not [pid for pid in old_processes if alive(pid)]

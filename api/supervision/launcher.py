@@ -5,6 +5,7 @@ from __future__ import annotations
 import fcntl
 import logging
 import signal
+import socket
 import time
 from pathlib import Path
 from typing import Optional
@@ -15,7 +16,7 @@ from api.domain.plans import PLANS
 from api.gateways.adb import AdbGateway
 from api.gateways.prefect import Orchestrator
 from api.gateways.prefect_health import prefect_answers
-from api.settings import Settings
+from api.settings import Settings, is_loopback
 from api.supervision import orphans
 from api.supervision.children import Child, Supervisor, become_subreaper, kill_leftovers
 from api.supervision.processes import (
@@ -41,13 +42,34 @@ def wait_until(predicate, timeout: float, what: str, log_path: Path | None = Non
 
 
 def hold_data_dir(data_dir: Path):
-    """One service per data directory: a second one would share its index and Prefect database."""
+    """One service per data directory: a second one would share its index and Prefect database.
+    The directory is the service's alone (0700): its index, logs and Prefect database."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    data_dir.chmod(0o700)
     lock = open(data_dir / "service.lock", "w")
     try:
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
         raise StartupFailed(f"another service is running on the data directory {data_dir.resolve()}") from None
     return lock  # the lock lives as long as this open file; the kernel drops it if we are killed
+
+
+def check_ports(settings: Settings, adb: AdbGateway) -> None:
+    """Every port this service will listen on is free, before anything starts: one line says which is not."""
+    wanted = [("the API", settings.host, settings.port)]
+    if settings.starts_prefect_server:
+        wanted.append(("the Prefect server", "127.0.0.1", settings.prefect_port))
+    if is_loopback(settings.adb_host) and not adb.alive():
+        wanted.append(("the adb server", settings.adb_host, settings.adb_port))
+    wanted += [(f"simulated phone {n + 1}", "127.0.0.1", settings.simulator_first_port + n) for n in range(settings.simulate)]
+    for what, host, port in wanted:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind((host, port))
+            except OSError as error:
+                raise StartupFailed(f"port {port} on {host} (for {what}) is not free: {error.strerror}") from None
 
 
 def start_prefect(settings: Settings, logs: Path, children: list[Child]) -> Orchestrator:
@@ -100,6 +122,7 @@ def start_worker(settings: Settings, logs: Path, supervisor: Supervisor, orchest
 
 
 def run(settings: Settings) -> None:
+    data_dir_lock = hold_data_dir(settings.data_dir)
     logs = settings.data_dir / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     become_subreaper()
@@ -113,11 +136,11 @@ def run(settings: Settings) -> None:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, stop_on_signal)
-    data_dir_lock = hold_data_dir(settings.data_dir)
     leftovers = kill_leftovers(instance_marker(settings))
     if leftovers:
         log.warning("stopped %d process(es) left behind by an earlier run of the service", leftovers)
     try:
+        check_ports(settings, AdbGateway(settings.adb_host, settings.adb_port))
         orchestrator = start_prefect(settings, logs, children)
         start_phones(settings, logs, children)
         wired = wire(settings, supervisor=supervisor)

@@ -33,9 +33,16 @@ def instance_marker(settings: Settings) -> str:
 
 
 def _inherited_env(settings: Settings, **extra: str) -> dict[str, str]:
-    # Children inherit the launcher's environment (PATH, locale) plus what they are told here.
+    """The machine's environment (PATH, locale, HOME) without the service's own variables, plus
+    exactly what this child is told: no child gets the API token or settings it does not need."""
     name, value = instance_marker(settings).split("=", 1)
-    return {**os.environ, name: value, **extra}
+    machine = {k: v for k, v in os.environ.items() if not k.startswith(_SERVICE_PREFIXES)}
+    return {**machine, name: value, **extra}
+
+
+# The service's settings (the API token among them) were read once by the launcher; children are
+# given what they need explicitly. Prefect's own variables pass through: they configure Prefect.
+_SERVICE_PREFIXES = ("PHONEFARM_",)
 
 
 def prefect_env(settings: Settings) -> dict[str, str]:
@@ -53,7 +60,7 @@ def prefect_env(settings: Settings) -> dict[str, str]:
 
 
 def farm_env(settings: Settings) -> dict[str, str]:
-    """What a flow-run process needs to find its phones (read by Settings there)."""
+    """What a flow-run process needs to find its phones (read by flows.settings.WorkerSettings there)."""
     return {
         "PHONEFARM_ADB_HOST": settings.adb_host,
         "PHONEFARM_ADB_PORT": str(settings.adb_port),
@@ -85,6 +92,7 @@ def adb_server_child(settings: Settings, logs: Path) -> Child:
 
 def simulator_child(settings: Settings, logs: Path) -> Child:
     argv = [sys.executable, "-m", "devices.simulator", "--count", str(settings.simulate),
+            "--first-port", str(settings.simulator_first_port),
             "--adb-host", settings.adb_host, "--adb-port", str(settings.adb_port)]
     return Child("simulator", argv, _inherited_env(settings), logs / "simulator.log", cwd=REPO_DIR)
 

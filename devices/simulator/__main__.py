@@ -18,6 +18,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--adb-host", default="127.0.0.1")
     parser.add_argument("--adb-port", type=int, default=5037)
     parser.add_argument("--serial-prefix", default="sim")
+    parser.add_argument("--first-port", type=int, default=None,
+                        help="phone i listens on this port + i, so serials stay the same across restarts")
     parser.add_argument("--profile-load-seconds", type=float, default=0.0,
                         help="every profile shows 'Loading' this long, so a follow task takes about that long")
     args = parser.parse_args(argv)
@@ -28,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         # auto_reconnect re-adopts the phones if the adb server restarts and forgets them.
         farm = SimulatedFarm(AdbServer(args.adb_host, args.adb_port), args.count,
-                             serial_prefix=args.serial_prefix, auto_reconnect=True)
+                             serial_prefix=args.serial_prefix, auto_reconnect=True, first_port=args.first_port)
     except DeviceError as error:
         print(f"error: {error.remark}", file=sys.stderr)
         return 1

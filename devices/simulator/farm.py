@@ -22,9 +22,9 @@ _EMULATOR_PORTS = range(5553, 5587)
 class _PhoneEndpoint:
     """The listening socket of one phone and the threads serving the adb server's connections."""
 
-    def __init__(self, phone: SimulatedPhone):
+    def __init__(self, phone: SimulatedPhone, port: int | None = None):
         self.phone = phone
-        self._listener = _listen_on_free_port()
+        self._listener = _listen_on_free_port() if port is None else _listen_on(port)
         self.port = self._listener.getsockname()[1]
         self._stopped = threading.Event()
         self._thread = threading.Thread(target=self._accept_loop, daemon=True,
@@ -66,6 +66,18 @@ class _PhoneEndpoint:
         self.phone.unplug(seconds=float("inf"))
 
 
+def _listen_on(port: int) -> socket.socket:
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # a restart right after a crash
+    try:
+        listener.bind(("127.0.0.1", port))
+    except OSError as error:
+        listener.close()
+        raise DeviceError(f"simulated phone port 127.0.0.1:{port} is not free ({error.strerror})") from None
+    listener.listen(8)
+    return listener
+
+
 def _listen_on_free_port() -> socket.socket:
     while True:
         listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -80,16 +92,20 @@ def _listen_on_free_port() -> socket.socket:
 class SimulatedFarm:
     """Starts `count` phones and connects them; `phones` maps adb serial -> SimulatedPhone."""
 
-    def __init__(self, adb: AdbServer, count: int, *, serial_prefix: str = "sim", auto_reconnect: bool = False):
+    def __init__(self, adb: AdbServer, count: int, *, serial_prefix: str = "sim", auto_reconnect: bool = False,
+                 first_port: int | None = None):
+        """With `first_port`, phone i listens on first_port + i: its serial survives a restart, like a
+        real phone's; without, on any free port."""
         self.adb = adb
+        self._first_port = first_port
         self._serial_prefix = serial_prefix
         self._names = itertools.count(1)
         self._endpoints: dict[str, _PhoneEndpoint] = {}
         self._lock = threading.Lock()
         self._stopped = threading.Event()
         try:
-            for _ in range(count):
-                self.add_phone()
+            for number in range(count):
+                self.add_phone(port=None if first_port is None else first_port + number)
         except BaseException:
             self.stop()
             raise
@@ -107,10 +123,10 @@ class SimulatedFarm:
     def serials(self) -> list[str]:
         return list(self.phones)
 
-    def add_phone(self, phone: SimulatedPhone | None = None) -> str:
+    def add_phone(self, phone: SimulatedPhone | None = None, port: int | None = None) -> str:
         """Start one more phone, connect it, wait until adb reports it online; returns its serial."""
         phone = phone or SimulatedPhone(f"{self._serial_prefix}{next(self._names)}")
-        endpoint = _PhoneEndpoint(phone)
+        endpoint = _PhoneEndpoint(phone, port)
         with self._lock:
             self._endpoints[endpoint.serial] = endpoint
         try:
