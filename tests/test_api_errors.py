@@ -64,9 +64,15 @@ def test_invalid_create_bodies(api, serial, body, words):
     ({"min_interval": 5, "max_interval": 1}, "min_interval"),
     ({"min_interval": -1}, "min_interval"),
     ({"enable_multi_account": "yes"}, "enable_multi_account"),
+    # At the edge of the calendar: an overflow once (500), or a task id that was never stored.
+    ({"start_time": "9999-12-31T23:59:59", "min_interval": 5, "max_interval": 10}, "start_time"),
+    ({"start_time": "9999-12-31T23:59:59-12:00"}, "start_time"),
+    ({"start_time": "2999-01-01T00:00:00"}, "start_time"),
 ])
 def test_invalid_scheduling(api, serial, extra, field):
+    before = api.ok("GET", "/task", params={"serial": serial})["total"]
     assert_error(api.call("POST", "/task", json=follow([serial], **extra)), 400, 40001, field)
+    assert api.ok("GET", "/task", params={"serial": serial})["total"] == before
 
 
 def test_multi_account_without_accounts_is_refused(api, serial):
@@ -125,3 +131,13 @@ def test_batch_delete_needs_a_list_of_ids(api, body):
 def test_license_check(api):
     data = api.ok("GET", "/license/check")
     assert data == {"plan_name": "Pro", "api_enabled": True, "device_limit": 20, "message": data["message"]}
+
+
+def test_a_request_over_the_task_limit_is_refused_before_it_is_planned(api, phones):
+    """98k targets x 3 phones once built 294,000 planned tasks (+70 MB) before the limit refused them."""
+    serials = phones.take(3)
+    body = {"serials": serials, "script_name": "follow", "script_config": {"target_users": [f"u{i}" for i in range(5000)]}}
+    assert_error(api.call("POST", "/task", json=body), 400, 40001, "15000 tasks", "limit is 200")
+    caption = "{" * 21 + "deep" + "}" * 21
+    body = {"serials": serials, "script_name": "post", "script_config": {"captions": caption, "materials_tags": "x"}}
+    assert_error(api.call("POST", "/task", json=body), 400, 40001, "script_config.captions", "nested deeper")

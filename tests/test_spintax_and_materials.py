@@ -8,7 +8,7 @@ import pytest
 
 from api.domain.errors import ApiError
 from api.domain.materials import IMAGE, VIDEO, candidates, media_kind, pick
-from api.domain.spintax import spin
+from api.domain.spintax import MAX_DEPTH, SpintaxTooDeep, spin
 from flows.script_configs import PostConfig
 
 MP4 = b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 16
@@ -100,3 +100,17 @@ def test_paths_out_of_the_roots_are_refused(roots, config):
     with pytest.raises(ApiError) as refused:
         candidates(PostConfig(**config).model_dump(), library, (extra,))
     assert refused.value.code == 40001 and "outside the material folders" in refused.value.message
+
+
+def test_spin_is_linear_and_unpaired_braces_stay():
+    rng = random.Random(3)
+    big = "{a|b} " * 100_000 + "}{ {x"  # 600 kB: the old search-and-splice loop took minutes
+    spun = spin(big, rng)
+    assert len(spun) == 2 * 100_000 + 5 and spun.endswith("}{ {x") and set(spun[:-5]) <= {"a", "b", " "}
+    assert spin("{a{b|b}", rng) == "{ab"
+
+
+def test_spin_refuses_absurd_nesting():
+    assert spin("{" * MAX_DEPTH + "x" + "}" * MAX_DEPTH, random.Random(1)) == "x"
+    with pytest.raises(SpintaxTooDeep):
+        spin("{" * (MAX_DEPTH + 1) + "x" + "}" * (MAX_DEPTH + 1), random.Random(1))

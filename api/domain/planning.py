@@ -16,7 +16,7 @@ from api.domain.errors import ApiError, Code, invalid, validation_failure
 from api.domain.fanout import PlannedTask, by_account, by_phone, by_target
 from api.domain.requests import TaskRequest
 from api.domain.schedule import BadStartTime, first_start, spaced_starts
-from api.domain.spintax import spin
+from api.domain.spintax import SpintaxTooDeep, spin
 from api.gateways.index import Account
 from flows.script_configs import (
     FANNED_OUT_BY_TARGET, KNOWN_NOT_RUNNABLE, RUNNABLE_SCRIPTS, SCRIPT_CONFIGS, FollowConfig, platform_hint,
@@ -48,6 +48,11 @@ def plan_tasks(request: TaskRequest, now: datetime, rng: random.Random, *,
         raise invalid(str(error), {"field": "start_time"}) from None
     # At least one task per phone (or account) and target: refused before anything is built.
     _check_count(len(request.serials or request.usernames or ()) * _targets(name, config), max_tasks)
+    if name == "post":
+        try:
+            spin(config["captions"], random.Random(0))  # linear; every task spins it again below
+        except SpintaxTooDeep as error:
+            raise invalid(f"Invalid script_config.captions: {error}", {"field": "script_config.captions"}) from None
 
     if request.serials:
         planned = by_phone(

@@ -8,6 +8,8 @@ from datetime import datetime, timedelta
 from typing import Optional
 
 _CLOCK = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+# Far enough for any plan, near enough that every spaced start stays a valid date in every zone.
+MAX_AHEAD = timedelta(days=366)
 
 
 class BadStartTime(ValueError):
@@ -30,6 +32,12 @@ def first_start(start_time: Optional[str], now: datetime) -> datetime:
         ) from None
     if at.tzinfo is None:
         at = at.replace(tzinfo=now.tzinfo)
+    try:
+        ahead = at - now
+    except OverflowError:  # at the very edge of the calendar, in another zone
+        ahead = MAX_AHEAD * 2
+    if ahead > MAX_AHEAD:
+        raise BadStartTime(f"start_time must be at most {MAX_AHEAD.days} days ahead, got {start_time!r}")
     # A moment already past starts at once, like an "HH:MM" for the current minute would not.
     return max(at, now)
 
