@@ -63,6 +63,9 @@ class Settings(BaseSettings):
     # 1 MiB holds 1000 serials and a long script_config many times over; larger bodies are refused (40001).
     max_body_bytes: int = Field(1024 * 1024, ge=1024)
     ui_adoption_seconds: float = Field(2.0, gt=0)
+    # Host names clients use to reach the API besides IP addresses and localhost (JSON list); any
+    # other name is refused, so a web page cannot reach the API through DNS rebinding.
+    allowed_hosts: list[str] = []
     # Folders besides the material library that post tasks may take files from (JSON list).
     material_roots: list[Path] = []
 

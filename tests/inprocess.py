@@ -78,5 +78,5 @@ class AppClient(TaskClient):
 
     def call(self, method: str, path: str, *, json=None, data=None, params=None, headers=None) -> tuple[int, dict]:
         result = self.client.simulate_request(method, f"{PREFIX}{path}", json=json, body=data, params=params,
-                                              headers=headers)
+                                              headers=headers, host="127.0.0.1")
         return result.status_code, result.json

@@ -36,7 +36,7 @@ def test_health_only_reads(service, phones, adb, tmp_path):
     """An unauthenticated flood of health checks must not write to the index (it slowed every write)."""
     phones.take()
     with wired_app(service.prefect_api, adb, tmp_path) as wired:
-        client = falcon.testing.TestClient(wired.app)
+        client = falcon.testing.TestClient(wired.app, headers={"Host": "127.0.0.1"})
         for _ in range(5):
             assert client.simulate_get("/api/v1/health").json["data"]["phones"] >= 1
         assert client.simulate_head("/api/v1/health").status_code == 200

@@ -15,6 +15,7 @@ class Code(IntEnum):
     SCRIPT_NOT_RUNNABLE = 40003
     UNAUTHORIZED = 40101
     PLAN_FORBIDS_API = 40301
+    CROSS_SITE_REFUSED = 40302  # ours: a browser request from another site, or to a name not ours
     NOT_FOUND = 40401
     INTERNAL = 50001
     ORCHESTRATOR_UNAVAILABLE = 50301

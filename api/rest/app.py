@@ -15,7 +15,7 @@ from api.domain.plans import Plan
 from api.domain.tasks import TaskService
 from api.rest import errors
 from api.rest.json_body import StrictJSONHandler
-from api.rest.middleware import PlanGate, TokenGate
+from api.rest.middleware import BrowserGuard, PlanGate, TokenGate
 from api.rest.openapi import OpenApiDocument
 from api.rest.resources.accounts import AccountCollection, AccountItem, AccountMatch
 from api.rest.resources.artifacts import ArtifactStore, TaskArtifactFile, TaskArtifacts
@@ -37,16 +37,17 @@ class Services:
     supervisor: Optional[object] = None  # status() and restarts() of the children; absent in tests
     api_token: Optional[str] = None
     max_body_bytes: int = 1024 * 1024
+    allowed_hosts: tuple[str, ...] = ()
 
 
 def create_app(services: Services) -> falcon.App:
-    app = falcon.App(middleware=[TokenGate(services.api_token), PlanGate(services.plan, PREFIX)])
+    app = falcon.App(middleware=[
+        TokenGate(services.api_token), BrowserGuard(services.allowed_hosts), PlanGate(services.plan, PREFIX),
+    ])
     app.req_options.strip_url_path_trailing_slash = True
-    # Bodies are JSON whatever the client labels them (curl -d says form-urlencoded).
+    # Bodies are JSON only, labelled so (BrowserGuard refuses the rest: a form needs no CORS preflight).
     app.req_options.default_media_type = falcon.MEDIA_JSON
-    body = StrictJSONHandler(services.max_body_bytes)
-    app.req_options.media_handlers[falcon.MEDIA_JSON] = body
-    app.req_options.media_handlers[falcon.MEDIA_URLENCODED] = body
+    app.req_options.media_handlers = falcon.media.Handlers({falcon.MEDIA_JSON: StrictJSONHandler(services.max_body_bytes)})
     errors.install(app)
     tasks = services.tasks
     # Literal segments win over {task_id} in Falcon's router, so batch/stats/retry-all are never ids.

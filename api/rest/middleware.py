@@ -1,14 +1,56 @@
-"""Falcon middleware: the API token (every endpoint but health, when one is set) and the plan gate."""
+"""Falcon middleware: browser guard (cross-site, DNS rebinding, JSON bodies), the API token, the plan gate."""
 
 from __future__ import annotations
 
 import hmac
-from typing import Optional
+import ipaddress
+from typing import Iterable, Optional
+from urllib.parse import urlsplit
 
 from api.domain.errors import ApiError, Code
 from api.domain.plans import Plan
 
 PUBLIC_PATHS = {"/api/v1/health"}  # monitors read it without a secret; it tells nothing about tasks
+
+
+def _is_ip_literal(name: str) -> bool:
+    try:
+        ipaddress.ip_address(name.strip("[]"))
+        return True
+    except ValueError:
+        return False
+
+
+class BrowserGuard:
+    """A web page the operator opens must not drive the farm. Scripts send none of the headers a
+    browser adds, so they are not affected.
+    - Sec-Fetch-Site other than same-origin/none, or an Origin that is not this service: refused.
+    - A Host that is a name other than localhost or an allowed one: refused (DNS rebinding points
+      a name the attacker owns at 127.0.0.1; IP literals cannot be rebound).
+    - A body that is not application/json: refused (a form POST needs no CORS preflight)."""
+
+    def __init__(self, allowed_hosts: Iterable[str] = ()):
+        self.allowed_hosts = {"localhost", *(h.lower() for h in allowed_hosts)}
+
+    def _our_name(self, host: str) -> bool:
+        name = (urlsplit(f"//{host}").hostname or "").lower()
+        return _is_ip_literal(name) or name in self.allowed_hosts
+
+    def process_request(self, req, resp):
+        host = req.get_header("Host") or ""
+        if not self._our_name(host):
+            raise ApiError(Code.CROSS_SITE_REFUSED, f"Host {host!r} is not a name of this service; add it to "
+                           "PHONEFARM_ALLOWED_HOSTS if clients really use it")
+        site = req.get_header("Sec-Fetch-Site")
+        if site is not None and site.lower() not in ("same-origin", "none"):
+            raise ApiError(Code.CROSS_SITE_REFUSED, f"Cross-site requests are refused (Sec-Fetch-Site: {site})")
+        origin = req.get_header("Origin")
+        if origin is not None and urlsplit(origin).netloc.lower() != host.lower():
+            raise ApiError(Code.CROSS_SITE_REFUSED, f"Requests from another origin ({origin}) are refused")
+        has_body = req.content_length or req.get_header("Transfer-Encoding")
+        if has_body and (req.content_type or "").split(";")[0].strip().lower() != "application/json":
+            raise ApiError(Code.INVALID, "Send the body as JSON with the header 'Content-Type: application/json' "
+                           f"(got {req.content_type or 'none'})")
 
 
 class TokenGate:

@@ -92,7 +92,7 @@ ERROR_DATA = _nullable({
 })
 
 # Every operation behind the token and the plan gate can answer these.
-GATED = (Code.UNAUTHORIZED, Code.PLAN_FORBIDS_API, Code.INTERNAL)
+GATED = (Code.UNAUTHORIZED, Code.PLAN_FORBIDS_API, Code.CROSS_SITE_REFUSED, Code.INTERNAL)
 PREFECT = (Code.NOT_FOUND, Code.ORCHESTRATOR_UNAVAILABLE)
 
 
@@ -148,7 +148,7 @@ def _path_parameter(name: str) -> dict:
 def operation(summary: str, data: Optional[str], codes: tuple = (), *, body: Optional[dict] = None,
               body_required: bool = True, parameters: tuple = (), gated: bool = True, raw: Optional[dict] = None,
               headers: Optional[dict] = None) -> dict:
-    codes = [*codes, *(GATED if gated else (Code.UNAUTHORIZED, Code.INTERNAL))]
+    codes = [*codes, *(GATED if gated else (Code.UNAUTHORIZED, Code.CROSS_SITE_REFUSED, Code.INTERNAL))]
     if body is not None:
         codes.append(Code.INVALID)
     by_status: dict[str, list[Code]] = {}
@@ -234,7 +234,7 @@ def build(max_body_bytes: int) -> dict:
             "version": "1",
             "description": (
                 "Every response body is the envelope {code, message, data}: code 0 is success, anything else an error"
-                " whose message says what to fix. Request bodies are JSON (whatever the Content-Type says), at most"
+                " whose message says what to fix. Request bodies are JSON with Content-Type application/json, at most"
                 f" {max_body_bytes} bytes, nested at most 32 levels, integers within 64 bits, strings without NUL"
                 " characters or lone surrogates; anything else is refused with 40001 and changes nothing."
                 " When the service is configured with an API token, every endpoint but /health needs"

@@ -62,6 +62,6 @@ def wire(settings: Settings, *, supervisor: Optional[object] = None) -> Wired:
         tasks=tasks, phones=phones, accounts=accounts, plan=PLANS[settings.plan],
         artifacts_dir=settings.artifacts_dir, supervisor=supervisor,
         api_token=settings.api_token.get_secret_value() if settings.api_token else None,
-        max_body_bytes=settings.max_body_bytes,
+        max_body_bytes=settings.max_body_bytes, allowed_hosts=tuple(settings.allowed_hosts),
     ))
     return Wired(orchestrator, index, phones, tasks, accounts, app, keeper)
