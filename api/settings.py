@@ -10,6 +10,7 @@ from pydantic import AliasChoices, Field, SecretStr, field_validator, model_vali
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from api.domain.plans import PLANS
+from flows.secrets import DEFAULT_CHAT_URL
 
 
 def is_loopback(host: str) -> bool:
@@ -66,6 +67,8 @@ class Settings(BaseSettings):
     # Host names clients use to reach the API besides IP addresses and localhost (JSON list); any
     # other name is refused, so a web page cannot reach the API through DNS rebinding.
     allowed_hosts: list[str] = []
+    # The only chat endpoints a warm-up may send a stored key to (JSON list of base URLs).
+    comment_endpoints: list[str] = [DEFAULT_CHAT_URL]
     # Folders besides the material library that post tasks may take files from (JSON list).
     material_roots: list[Path] = []
 

@@ -9,7 +9,7 @@ from typing import Callable, Optional
 
 import requests
 
-from flows.secrets import reveal
+from flows.secrets import KeyRefused, chat_url, endpoint_allowed, reveal
 
 log = logging.getLogger(__name__)
 EMOJI = ["😀", "🔥", "👏", "😍", "💯", "🙌", "✨", "😂", "👍", "❤️"]
@@ -20,10 +20,12 @@ def template_comments(lines: list[str], order: str, rng: random.Random) -> Calla
     return (lambda: next(cycle)) if order == "sequential" else (lambda: rng.choice(lines))
 
 
-def chatgpt_comments(settings: dict, timeout: float = 30) -> Callable[[], str]:
-    """One completion per comment from any endpoint that speaks the OpenAI chat API."""
-    base_url = str(settings.get("base_url") or "https://api.openai.com/v1").rstrip("/")
-    api_key = reveal(settings.get("api_key"))
+def chatgpt_comments(settings: dict, allowlist: list[str], timeout: float = 30) -> Callable[[], str]:
+    """One completion per comment from an allowed endpoint that speaks the OpenAI chat API."""
+    base_url = chat_url(settings)
+    if not endpoint_allowed(base_url, allowlist):
+        raise KeyRefused(f"{base_url} is not an allowed comment endpoint")
+    api_key = reveal(settings.get("api_key"), base_url)
 
     def ask() -> str:
         response = requests.post(
@@ -43,13 +45,19 @@ def chatgpt_comments(settings: dict, timeout: float = 30) -> Callable[[], str]:
     return ask
 
 
-def comment_source(config: dict, rng: random.Random) -> Optional[Callable[[], str]]:
-    """None when the task never comments; a generator that can fail falls back to the templates."""
+def comment_source(config: dict, rng: random.Random, allowlist: list[str]) -> Optional[Callable[[], str]]:
+    """None when the task never comments; a generator that can fail falls back to the templates, and
+    so does one whose endpoint or key is refused (nothing is sent then)."""
     if not config["comment_probable"]:
         return None
     lines = [line.strip() for line in config["comment"].splitlines() if line.strip()]
     templates = template_comments(lines, config["comment_order"], rng) if lines else None
-    generate = chatgpt_comments(config["chatgpt_settings"]) if config["generate_by_chatgpt"] else templates
+    generate = templates
+    if config["generate_by_chatgpt"]:
+        try:
+            generate = chatgpt_comments(config["chatgpt_settings"], allowlist)
+        except KeyRefused as refused:
+            log.warning("comments from templates: %s", refused)
     if generate is None:
         return None
 

@@ -34,7 +34,8 @@ def run_script_on_phone(
         platform=platform,
         username=username,
         artifacts_dir=settings.artifacts_dir / str(task_id) if task_id is not None else None,
-        comments=comment_source(config, random.Random()) if script_name == "account_warmup" else None,
+        comments=(comment_source(config, random.Random(), settings.comment_endpoints)
+                  if script_name == "account_warmup" else None),
     )
 
 

@@ -8,6 +8,8 @@ from pathlib import Path
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from flows.secrets import DEFAULT_CHAT_URL
+
 
 class WorkerSettings(BaseSettings):
     """Environment names are PHONEFARM_<FIELD>, the same names the service's settings use."""
@@ -20,6 +22,8 @@ class WorkerSettings(BaseSettings):
     data_dir: Path = Field(Path("./data"), description="artifacts and phone locks live here")
     auto_retries: int = Field(1, ge=0, le=10, description="automatic re-runs after a transient phone error")
     auto_retry_delay_seconds: float = Field(5.0, ge=0, description="pause before an automatic re-run")
+    comment_endpoints: list[str] = Field([DEFAULT_CHAT_URL],
+                                         description="the only chat endpoints a warm-up may send a key to")
 
     @property
     def artifacts_dir(self) -> Path:

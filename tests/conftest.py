@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from devices.simulator.farm import SimulatedFarm
 from tests.harness import start_adb_server
 from tests.inprocess import AppClient, wired_app
+from tests.receivers import ChatEndpoint
 from tests.service import Service
 
 PHONES = 2
@@ -27,8 +30,23 @@ def farm(adb):
 
 
 @pytest.fixture(scope="session")
-def service(tmp_path_factory, adb, farm):
-    service = Service(tmp_path_factory.mktemp("service"), adb.port)
+def chat_endpoint():
+    """A local OpenAI-compatible endpoint: no network at test time. Allowed by the session service."""
+    with ChatEndpoint() as endpoint:
+        yield endpoint
+
+
+@pytest.fixture(scope="session")
+def other_chat_endpoint():
+    """Allowed too: a key stored for the first one must still never reach it."""
+    with ChatEndpoint() as endpoint:
+        yield endpoint
+
+
+@pytest.fixture(scope="session")
+def service(tmp_path_factory, adb, farm, chat_endpoint, other_chat_endpoint):
+    endpoints = json.dumps([chat_endpoint.url, other_chat_endpoint.url])
+    service = Service(tmp_path_factory.mktemp("service"), adb.port, env={"PHONEFARM_COMMENT_ENDPOINTS": endpoints})
     service.start()
     yield service
     service.stop()

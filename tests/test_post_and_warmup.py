@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import uuid
-import threading
-from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 from prefect.client.orchestration import SyncPrefectClient
@@ -72,34 +70,6 @@ def test_upload_that_never_finishes_fails_with_a_remark(service, phones, video):
     assert task["status"] == 3 and "did not finish" in task["remark"], task
 
 
-class FakeChat(BaseHTTPRequestHandler):
-    """A local OpenAI-compatible endpoint: no network at test time."""
-
-    authorizations: list[str] = []
-
-    def do_POST(self):
-        self.authorizations.append(self.headers["Authorization"])
-        request = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        assert request["messages"][0]["content"]
-        body = json.dumps({"choices": [{"message": {"content": "Generated remark"}}]}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture
-def chat_endpoint():
-    server = HTTPServer(("127.0.0.1", 0), FakeChat)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/v1"
-    server.shutdown()
-
-
 def test_warmup_watches_likes_and_comments_from_a_chat_endpoint(service, phones, chat_endpoint):
     [serial] = phones.take()
     phone = phones[serial]
@@ -108,13 +78,13 @@ def test_warmup_watches_likes_and_comments_from_a_chat_endpoint(service, phones,
         "serials": [serial], "script_name": "account_warmup",
         "script_config": {"task_duration": 6, "min_duration": 1, "max_duration": 1, "topic": "cooking\ndogs",
                           "like_probable": 100, "comment_probable": 100, "generate_by_chatgpt": True,
-                          "chatgpt_settings": {"base_url": chat_endpoint, "api_key": api_key, "model": "m"}},
+                          "chatgpt_settings": {"base_url": chat_endpoint.url, "api_key": api_key, "model": "m"}},
     })
     task = service.wait_for(data["task_ids"][0], timeout=90)
     assert task["status"] == 2, task
     # The key reached the endpoint, from its Prefect Secret block, and nowhere else shows it:
     # not the API's answers, not the run's parameters in the Prefect UI, no file of the service.
-    assert f"Bearer {api_key}" in FakeChat.authorizations
+    assert f"Bearer {api_key}" in chat_endpoint.authorizations
     assert task["script_config"]["chatgpt_settings"]["api_key"].startswith("prefect-secret:chatgpt-key-")
     assert api_key not in json.dumps(service.ok("GET", "/task", params={"page_size": 100}))
     with SyncPrefectClient(service.prefect_api) as prefect:
@@ -124,3 +94,30 @@ def test_warmup_watches_likes_and_comments_from_a_chat_endpoint(service, phones,
     assert phone.watched and phone.searched_topics and phone.searched_topics[0] in ("cooking", "dogs")
     assert phone.engaged("like", "tiktok")
     assert any(text == "Generated remark" for _, text in phone.engaged("comment", "tiktok"))
+
+
+
+def warmup_with_chat(serial, chat_settings) -> dict:
+    return {"serials": [serial], "script_name": "account_warmup",
+            "script_config": {"task_duration": 2, "min_duration": 1, "max_duration": 1, "like_probable": 0,
+                              "comment_probable": 100, "comment": "template", "generate_by_chatgpt": True,
+                              "chatgpt_settings": chat_settings}}
+
+
+def test_a_stored_key_goes_only_to_its_own_endpoint(service, phones, chat_endpoint, other_chat_endpoint):
+    """Anyone who can list tasks sees the key's reference; reused with another base_url (even an
+    allowed one), it sends nothing there, and an endpoint off the allowlist is refused at once."""
+    [serial] = phones.take()
+    api_key = f"sk-test-{uuid.uuid4().hex}"
+    [first] = service.ok("POST", "/task", json=warmup_with_chat(
+        serial, {"base_url": chat_endpoint.url, "api_key": api_key}))["task_ids"]
+    reference = service.task(first)["script_config"]["chatgpt_settings"]["api_key"]
+    assert service.wait_for(first, timeout=90)["status"] == 2
+    [stolen] = service.ok("POST", "/task", json=warmup_with_chat(
+        serial, {"base_url": other_chat_endpoint.url, "api_key": reference}))["task_ids"]
+    task = service.wait_for(stolen, timeout=90)
+    assert task["status"] == 2, task  # it commented from its templates instead
+    assert not any(api_key in (a or "") for a in other_chat_endpoint.authorizations)
+    status, body = service.call("POST", "/task", json=warmup_with_chat(
+        serial, {"base_url": "http://127.0.0.1:9/x#", "api_key": reference}))
+    assert (status, body["code"]) == (400, 40001) and "not an allowed comment endpoint" in body["message"], body

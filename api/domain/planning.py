@@ -18,6 +18,7 @@ from api.domain.requests import TaskRequest
 from api.domain.schedule import BadStartTime, first_start, spaced_starts
 from api.domain.spintax import SpintaxTooDeep, spin
 from api.gateways.index import Account
+from flows.secrets import chat_url, endpoint_allowed
 from flows.script_configs import (
     FANNED_OUT_BY_TARGET, KNOWN_NOT_RUNNABLE, RUNNABLE_SCRIPTS, SCRIPT_CONFIGS, FollowConfig, platform_hint,
 )
@@ -25,7 +26,8 @@ from flows.script_configs import (
 
 def plan_tasks(request: TaskRequest, now: datetime, rng: random.Random, *,
                known_serials: Callable[[], set[str]], accounts: Callable[[], list[Account]], max_tasks: int,
-               material_library: Path, material_roots: tuple[Path, ...]) -> list[tuple[PlannedTask, datetime]]:
+               material_library: Path, material_roots: tuple[Path, ...],
+               comment_endpoints: tuple[str, ...]) -> list[tuple[PlannedTask, datetime]]:
     name = request.script_name
     if not name:
         raise ApiError(Code.SCRIPT_NAME_MISSING, "script_name is required")
@@ -48,6 +50,11 @@ def plan_tasks(request: TaskRequest, now: datetime, rng: random.Random, *,
         raise invalid(str(error), {"field": "start_time"}) from None
     # At least one task per phone (or account) and target: refused before anything is built.
     _check_count(len(request.serials or request.usernames or ()) * _targets(name, config), max_tasks)
+    if name == "account_warmup" and config["generate_by_chatgpt"]:
+        url = chat_url(config["chatgpt_settings"])
+        if not endpoint_allowed(url, comment_endpoints):
+            raise invalid(f"Invalid script_config.chatgpt_settings.base_url: {url} is not an allowed comment endpoint "
+                          "(PHONEFARM_COMMENT_ENDPOINTS)", {"field": "script_config.chatgpt_settings.base_url"})
     if name == "post":
         try:
             spin(config["captions"], random.Random(0))  # linear; every task spins it again below

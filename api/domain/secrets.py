@@ -6,11 +6,11 @@ import hashlib
 import threading
 
 from api.gateways.prefect import Orchestrator
-from flows.secrets import is_reference, reference
+from flows.secrets import chat_url, is_reference, reference, sealed
 
 
 def secret_block_name(value: str) -> str:
-    # The same key always maps to the same block, so a thousand tasks store it once.
+    # The same key for the same endpoint always maps to the same block: a thousand tasks store it once.
     return f"chatgpt-key-{hashlib.sha256(value.encode()).hexdigest()[:16]}"
 
 
@@ -26,9 +26,10 @@ class SecretKeeper:
         key = chat.get("api_key") if isinstance(chat, dict) else None
         if not key or not isinstance(key, str) or is_reference(key):
             return script_config
-        name = secret_block_name(key)
+        value = sealed(key, chat_url(chat))  # the key may only ever go to this endpoint
+        name = secret_block_name(value)
         with self._lock:
             if name not in self._saved:
-                self.orchestrator.save_secret(name, key)
+                self.orchestrator.save_secret(name, value)
                 self._saved.add(name)
         return {**script_config, "chatgpt_settings": {**chat, "api_key": reference(name)}}

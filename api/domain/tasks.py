@@ -53,6 +53,7 @@ class TaskService:
         max_tasks_per_request: int,
         material_library: Path = Path("materials"),
         material_roots: tuple[Path, ...] = (),
+        comment_endpoints: tuple[str, ...] = (),
     ):
         self.index = index
         self.orchestrator = orchestrator
@@ -62,6 +63,7 @@ class TaskService:
         self.max_tasks_per_request = max_tasks_per_request
         self.material_library = material_library
         self.material_roots = material_roots
+        self.comment_endpoints = comment_endpoints
         self.secrets = SecretKeeper(orchestrator)
 
     # Create ------------------------------------------------------------------
@@ -72,6 +74,7 @@ class TaskService:
             request, now, rng, known_serials=self.known_serials, accounts=self.index.accounts,
             max_tasks=self.max_tasks_per_request,
             material_library=self.material_library, material_roots=self.material_roots,
+            comment_endpoints=self.comment_endpoints,
         )
 
     def create(self, body: TaskRequest, now: datetime, rng: random.Random, source: str = "api") -> list[int]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import signal
 import socket
@@ -67,6 +68,7 @@ def farm_env(settings: Settings) -> dict[str, str]:
         "PHONEFARM_AUTO_RETRIES": str(settings.auto_retries),
         "PHONEFARM_AUTO_RETRY_DELAY_SECONDS": str(settings.auto_retry_delay_seconds),
         "PHONEFARM_DATA_DIR": str(settings.data_dir.resolve()),
+        "PHONEFARM_COMMENT_ENDPOINTS": json.dumps(settings.comment_endpoints),
     }
 
 

@@ -49,6 +49,7 @@ def wire(settings: Settings, *, supervisor: Optional[object] = None) -> Wired:
         max_tasks_per_request=settings.max_tasks_per_request,
         material_library=settings.material_library,
         material_roots=tuple(settings.material_roots),
+        comment_endpoints=tuple(settings.comment_endpoints),
     )
     accounts = AccountBook(index, phones, orchestrator)
     adoption = UiRunAdoption(tasks, random.Random())
