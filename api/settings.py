@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     worker_poll_seconds: float = Field(1.0, gt=0)
     # Only the API's own threads; Prefect's server is the one that must be protected from bursts.
     api_threads: int = Field(8, ge=1)
+    # Open connections waitress keeps (slow ones cost a socket, not a thread), and how long an idle one stays.
+    api_connection_limit: int = Field(1000, ge=10)
+    api_idle_seconds: int = Field(20, ge=2)
     prefect_write_concurrency: int = Field(4, ge=1)
     # A request answers once all its runs are stored: 200 took 12 s, 1,000 took 47 s (past many clients' timeouts).
     max_tasks_per_request: int = Field(200, ge=1)

@@ -41,6 +41,20 @@ def wait_until(predicate, timeout: float, what: str, log_path: Path | None = Non
     raise StartupFailed(f"{what} did not come up within {timeout:.0f} s{tail}")
 
 
+def serve(app, settings: Settings):
+    """waitress, tuned so that slow or large clients cannot starve the rest. Connections that only
+    trickle their headers cost a socket in waitress's event loop, never a thread: allow many, and
+    close idle ones soon (100 slow sockets used to block /health for the whole attack). A body is
+    buffered before the app sees it: a little over the limit the app still refuses it with the
+    envelope (40001); beyond, waitress answers 413 itself without buffering more."""
+    return waitress.create_server(
+        app, host=settings.host, port=settings.port, threads=settings.api_threads,
+        connection_limit=settings.api_connection_limit, channel_timeout=settings.api_idle_seconds,
+        cleanup_interval=max(1, settings.api_idle_seconds // 2),
+        max_request_body_size=settings.max_body_bytes + 64 * 1024,
+    )
+
+
 def hold_data_dir(data_dir: Path):
     """One service per data directory: a second one would share its index and Prefect database.
     The directory is the service's alone (0700): its index, logs and Prefect database."""
@@ -150,10 +164,7 @@ def run(settings: Settings) -> None:
         supervisor.start()
         wired.tasks.recover_unfinished_creations()
         wired.keeper.start()
-        # waitress buffers a whole body before the app sees it (1 GB by default). Up to 16 times the
-        # limit the app refuses it with the envelope (40001); beyond, waitress answers 413 itself.
-        http = waitress.create_server(wired.app, host=settings.host, port=settings.port, threads=settings.api_threads,
-                                      max_request_body_size=16 * settings.max_body_bytes)
+        http = serve(wired.app, settings)
         print(f"API:       {settings.api_url}/", flush=True)
         print(f"Prefect UI: {settings.prefect_ui_url}", flush=True)
         print(f"Logs:      {logs.resolve()}", flush=True)
