@@ -41,6 +41,11 @@ class Settings(BaseSettings):
     prefect_api_url: Optional[str] = Field(
         None, validation_alias=AliasChoices("PHONEFARM_PREFECT_API_URL", "PREFECT_API_URL")
     )
+    # Prefect's API auth string ("user:password"). Unset with a server of our own: one is made per data
+    # directory (<data-dir>/prefect/auth-string, 0600). Give it for a shared server (scale-out).
+    prefect_auth_string: Optional[SecretStr] = Field(
+        None, validation_alias=AliasChoices("PHONEFARM_PREFECT_AUTH_STRING", "PREFECT_API_AUTH_STRING")
+    )
     adb_host: str = "127.0.0.1"
     adb_port: int = Field(
         5037,
@@ -107,6 +112,14 @@ class Settings(BaseSettings):
     @property
     def starts_prefect_server(self) -> bool:
         return self.prefect_api_url is None
+
+    @property
+    def prefect_auth(self) -> Optional[str]:
+        return self.prefect_auth_string.get_secret_value() if self.prefect_auth_string else None
+
+    @property
+    def prefect_auth_path(self) -> Path:
+        return self.data_dir / "prefect" / "auth-string"
 
     @property
     def material_library(self) -> Path:

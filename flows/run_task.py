@@ -18,6 +18,7 @@ from devices.phone_lock import holding_phone
 from devices.runner import run_script
 from flows.comments import comment_source
 from flows.contract import AUTO_RETRIES_TAG, FLOW_NAME, tag, tag_value
+from flows.materials import refused_files
 from flows.script_configs import RUNNABLE_SCRIPTS, parse_config
 from flows.settings import WorkerSettings
 from flows.worker_guard import die_with_worker
@@ -63,10 +64,14 @@ def run_task(
     settings = WorkerSettings()
     if script_name not in RUNNABLE_SCRIPTS:
         return Failed(message=f"script {script_name!r} cannot run yet")
+    # The same checks as the API's, for runs that reach a phone's queue another way (the Prefect UI).
     try:
         config = parse_config(script_name, script_config).model_dump()
     except ValidationError as error:
         return Failed(message=f"invalid script_config: {error.errors()[0]['msg']}")
+    refused = refused_files(config.get("files") or [], settings.material_folders) if script_name == "post" else []
+    if refused:
+        return Failed(message=f"Not started: {refused[0]} is not a media file inside the material folders")
     logger.info("task %s: %s on phone %s as %s", task_id, script_name, serial, username or "the active account")
     waiting = lambda: logger.info("task %s: waiting for phone %s's previous task to end", task_id, serial)  # noqa: E731
     with holding_phone(settings.phone_locks_dir, serial, on_wait=waiting):

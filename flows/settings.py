@@ -22,12 +22,17 @@ class WorkerSettings(BaseSettings):
     data_dir: Path = Field(Path("./data"), description="artifacts and phone locks live here")
     auto_retries: int = Field(1, ge=0, le=10, description="automatic re-runs after a transient phone error")
     auto_retry_delay_seconds: float = Field(5.0, ge=0, description="pause before an automatic re-run")
+    material_roots: list[Path] = Field([], description="folders besides <data-dir>/materials that posts may use")
     comment_endpoints: list[str] = Field([DEFAULT_CHAT_URL],
                                          description="the only chat endpoints a warm-up may send a key to")
 
     @property
     def artifacts_dir(self) -> Path:
         return self.data_dir / "artifacts"
+
+    @property
+    def material_folders(self) -> list[Path]:
+        return [self.data_dir / "materials", *self.material_roots]
 
     @property
     def phone_locks_dir(self) -> Path:

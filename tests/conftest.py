@@ -56,7 +56,7 @@ def service(tmp_path_factory, adb, farm, chat_endpoint, other_chat_endpoint):
 def api(service, adb, tmp_path_factory):
     """The real app in the test process (falcon.testing), wired to the session's Prefect server and
     phones with an index of its own: for HTTP-contract tests, which need no socket."""
-    with wired_app(service.prefect_api, adb, tmp_path_factory.mktemp("api"), max_tasks_per_request=200) as wired:
+    with wired_app(service, adb, tmp_path_factory.mktemp("api"), max_tasks_per_request=200) as wired:
         yield AppClient(wired)
 
 

@@ -17,19 +17,20 @@ from api.settings import Settings
 from api.supervision.wiring import Wired, wire
 from devices.adb import AdbServer
 from tests.harness import free_port
-from tests.service import TaskClient
+from tests.service import Service, TaskClient
 
 
-def settings_for(prefect_api: str, adb: AdbServer, folder: Path, *, plan: str = "Pro", **overrides) -> Settings:
-    """An index and data directory of its own in `folder`: nothing here touches other tests' tasks."""
+def settings_for(service: Service, adb: AdbServer, folder: Path, *, plan: str = "Pro", **overrides) -> Settings:
+    """The service's Prefect server, with an index and data directory of its own in `folder`:
+    nothing here touches other tests' tasks."""
     values = dict(retry_limit=3, max_tasks_per_request=10, prefect_write_concurrency=2)
-    return Settings(data_dir=folder, prefect_api_url=prefect_api, adb_host=adb.host, adb_port=adb.port, plan=plan,
-                    **{**values, **overrides})
+    return Settings(data_dir=folder, prefect_api_url=service.prefect_api, prefect_auth_string=service.prefect_auth,
+                    adb_host=adb.host, adb_port=adb.port, plan=plan, **{**values, **overrides})
 
 
 @contextmanager
-def wired_app(prefect_api: str, adb: AdbServer, folder: Path, **settings) -> Iterator[Wired]:
-    wired = wire(settings_for(prefect_api, adb, folder, **settings))
+def wired_app(service: Service, adb: AdbServer, folder: Path, **settings) -> Iterator[Wired]:
+    wired = wire(settings_for(service, adb, folder, **settings))
     try:
         yield wired
     finally:
@@ -37,9 +38,9 @@ def wired_app(prefect_api: str, adb: AdbServer, folder: Path, **settings) -> Ite
 
 
 @contextmanager
-def serve_app(prefect_api: str, adb: AdbServer, folder: Path, **settings) -> Iterator[tuple[falcon.App, str]]:
+def serve_app(service: Service, adb: AdbServer, folder: Path, **settings) -> Iterator[tuple[falcon.App, str]]:
     """The same app on a real waitress server on a free port."""
-    with wired_app(prefect_api, adb, folder, **settings) as wired:
+    with wired_app(service, adb, folder, **settings) as wired:
         port = free_port()
         server = waitress.create_server(wired.app, host="127.0.0.1", port=port, threads=4)
         thread = threading.Thread(target=server.run, daemon=True)

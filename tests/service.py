@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Iterable, Optional
 
 import requests
+from prefect.client.orchestration import SyncPrefectClient
 
 from flows.contract import RECORDED_TAG
 from tests.harness import free_port
@@ -81,6 +82,18 @@ class Service(TaskClient):
     def prefect_api(self) -> str:
         return f"http://127.0.0.1:{self.prefect_port}/api"
 
+    @property
+    def prefect_auth(self) -> str:
+        """The auth string the service made for its Prefect server (the UI login too)."""
+        return (self.data_dir / "prefect" / "auth-string").read_text().strip()
+
+    def prefect(self) -> SyncPrefectClient:
+        return SyncPrefectClient(self.prefect_api, auth_string=self.prefect_auth)
+
+    def prefect_get(self, path: str) -> dict:
+        user, _, password = self.prefect_auth.partition(":")
+        return requests.get(f"{self.prefect_api}{path}", auth=(user, password), timeout=10).json()
+
     def _env(self) -> dict[str, str]:
         # The service must not pick up a developer's Prefect profile or farm settings.
         env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "PHONEFARM_", "ANDROID_ADB"))}
@@ -145,7 +158,7 @@ class Service(TaskClient):
         deadline = time.monotonic() + timeout
         for run_id in (m["flow_run_id"] for m in matching):
             while True:
-                run = requests.get(f"{self.prefect_api}/flow_runs/{run_id}", timeout=10).json()
+                run = self.prefect_get(f"/flow_runs/{run_id}")
                 if RECORDED_TAG in run["tags"]:
                     break
                 assert run["state_type"] not in ("FAILED", "CRASHED", "CANCELLED"), run["state"]

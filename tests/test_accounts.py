@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-import requests
 
 
 def match(service, serial) -> dict[str, dict]:
@@ -37,8 +36,8 @@ def test_match_answers_at_once_and_reads_the_phone_only_after_its_running_task(s
     assert set(found) == {u for names in phone.accounts.values() for u in names}
     task = service.task(task_id)
     assert task["status"] == 2, task
-    read = requests.get(f"{service.prefect_api}/flow_runs/{matching[0]['flow_run_id']}", timeout=10).json()
-    ended = requests.get(f"{service.prefect_api}/flow_runs/{task['flow_run_id']}", timeout=10).json()["end_time"]
+    read = service.prefect_get(f"/flow_runs/{matching[0]['flow_run_id']}")
+    ended = service.prefect_get(f"/flow_runs/{task['flow_run_id']}")["end_time"]
     assert read["start_time"] >= ended, (read["start_time"], ended)
 
 

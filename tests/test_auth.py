@@ -17,7 +17,7 @@ TOKEN = "correct-horse-battery-staple-42"
 
 @pytest.fixture(scope="module")
 def guarded_api(service, adb, tmp_path_factory):
-    with serve_app(service.prefect_api, adb, tmp_path_factory.mktemp("auth"), api_token=TOKEN) as served:
+    with serve_app(service, adb, tmp_path_factory.mktemp("auth"), api_token=TOKEN) as served:
         yield served
 
 

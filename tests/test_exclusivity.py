@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from prefect.client.orchestration import SyncPrefectClient
 from prefect.client.schemas.actions import WorkPoolUpdate
 
 from flows.contract import WORK_POOL
@@ -38,7 +37,7 @@ def test_device_limit_caps_running_tasks_across_the_farm(service, phones):
     serials = phones.take(3)
     for serial in serials:
         phones[serial].profile_load_seconds = 1
-    with SyncPrefectClient(service.prefect_api) as prefect:
+    with service.prefect() as prefect:
         prefect.update_work_pool(WORK_POOL, WorkPoolUpdate(concurrency_limit=1))
         try:
             ids = service.create(serials, ["cap"])

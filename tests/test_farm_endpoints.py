@@ -35,7 +35,7 @@ def test_device_shows_the_task_running_on_it(service, phones):
 def test_health_only_reads(service, phones, adb, tmp_path):
     """An unauthenticated flood of health checks must not write to the index (it slowed every write)."""
     phones.take()
-    with wired_app(service.prefect_api, adb, tmp_path) as wired:
+    with wired_app(service, adb, tmp_path) as wired:
         client = falcon.testing.TestClient(wired.app, headers={"Host": "127.0.0.1"})
         for _ in range(5):
             assert client.simulate_get("/api/v1/health").json["data"]["phones"] >= 1
@@ -56,7 +56,7 @@ def test_health_reports_every_part(service):
 @pytest.fixture
 def starter_api(service, adb, tmp_path):
     """The same farm behind an app built for the Starter plan, on a real waitress server."""
-    with serve_app(service.prefect_api, adb, tmp_path, plan="Starter") as (_, base):
+    with serve_app(service, adb, tmp_path, plan="Starter") as (_, base):
         yield base
 
 

@@ -18,7 +18,6 @@ from typing import Optional
 from datetime import datetime, timedelta
 
 import requests
-from prefect.client.orchestration import SyncPrefectClient
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterDeploymentId, FlowRunFilterName, FlowRunFilterTags
 from prefect.client.schemas.sorting import FlowRunSort
 
@@ -62,7 +61,7 @@ def task_runs(service, serials: list[str]) -> dict[str, tuple[str, str]]:
     """flow_run_id -> (name, state type) of every `task-*` run of the deployment on these phones.
     (Other tests' apps in this process share the Prefect server with indexes of their own.)"""
     runs: dict[str, tuple[str, str]] = {}
-    with SyncPrefectClient(service.prefect_api) as prefect:
+    with service.prefect() as prefect:
         deployment = prefect.read_deployment_by_name(DEPLOYMENT)
         for serial in serials:
             run_filter = FlowRunFilter(

@@ -22,7 +22,7 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
 def own_api(service, adb, tmp_path_factory):
     """The session's Prefect and phones behind an app with an index of its own: random deletes and
     retries here cannot touch the tasks of other tests."""
-    with serve_app(service.prefect_api, adb, tmp_path_factory.mktemp("openapi")) as served:
+    with serve_app(service, adb, tmp_path_factory.mktemp("openapi")) as served:
         yield served
 
 

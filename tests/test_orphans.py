@@ -7,7 +7,6 @@ import uuid
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from prefect.client.orchestration import SyncPrefectClient
 from prefect.states import Crashed, Running
 
 from api.domain.views import remark
@@ -20,13 +19,13 @@ PROCESS_WROTE = "Execution was aborted by Python system exit call."
 
 @pytest.fixture
 def prefect(service):
-    with SyncPrefectClient(service.prefect_api) as client:
+    with service.prefect() as client:
         yield client
 
 
 @pytest.fixture
 def orchestrator(service, adb, tmp_path):
-    with wired_app(service.prefect_api, adb, tmp_path) as wired:
+    with wired_app(service, adb, tmp_path) as wired:
         yield wired.orchestrator
 
 

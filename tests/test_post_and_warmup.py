@@ -6,7 +6,6 @@ import json
 import uuid
 
 import pytest
-from prefect.client.orchestration import SyncPrefectClient
 
 JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 64
 
@@ -87,7 +86,7 @@ def test_warmup_watches_likes_and_comments_from_a_chat_endpoint(service, phones,
     assert f"Bearer {api_key}" in chat_endpoint.authorizations
     assert task["script_config"]["chatgpt_settings"]["api_key"].startswith("prefect-secret:chatgpt-key-")
     assert api_key not in json.dumps(service.ok("GET", "/task", params={"page_size": 100}))
-    with SyncPrefectClient(service.prefect_api) as prefect:
+    with service.prefect() as prefect:
         assert api_key not in json.dumps(prefect.read_flow_run(task["flow_run_id"]).parameters)
     leaks = [p for p in service.data_dir.rglob("*") if p.is_file() and api_key.encode() in p.read_bytes()]
     assert not leaks, leaks

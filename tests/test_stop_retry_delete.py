@@ -7,7 +7,6 @@ import signal
 import time
 import uuid
 
-from prefect.client.orchestration import SyncPrefectClient
 from prefect.exceptions import ObjectNotFound
 
 from tests.inprocess import wired_app
@@ -117,7 +116,7 @@ def test_delete_a_running_task_stops_it_before_its_phone_is_reused(service, phon
     phone.profile_load_seconds = 0
     [after] = service.create([serial], ["after"])
     assert service.wait_for(after)["status"] == 2
-    with SyncPrefectClient(service.prefect_api) as prefect:
+    with service.prefect() as prefect:
         deadline = time.monotonic() + 30
         while True:
             try:
@@ -150,7 +149,7 @@ def test_a_stop_that_races_the_end_of_a_run_keeps_its_real_end(service, phones, 
     phones[serial].profile_load_seconds = 2  # long enough to be seen running
     [task_id] = service.create([serial], ["racer"])
     task = service.wait_for(task_id, statuses=[1])
-    with wired_app(service.prefect_api, adb, tmp_path) as wired:
+    with wired_app(service, adb, tmp_path) as wired:
         seen_running = wired.orchestrator.read_run(task["flow_run_id"])
         assert service.wait_for(task_id)["status"] == 2
         wired.tasks.stop_run(seen_running)

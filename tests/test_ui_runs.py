@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import time
 
-from prefect.client.orchestration import SyncPrefectClient
-
 from flows.contract import DEPLOYMENT, device_queue
 
 
@@ -21,7 +19,7 @@ def wait_for_ui_task(service, serial: str, timeout: float = 30) -> dict:
 
 def start_from_ui(service, **options):
     """What the UI's "Run" button does: a flow run of the deployment, in its default queue."""
-    with SyncPrefectClient(service.prefect_api) as prefect:
+    with service.prefect() as prefect:
         deployment = prefect.read_deployment_by_name(DEPLOYMENT)
         return prefect.create_flow_run_from_deployment(deployment.id, **options)
 
@@ -35,7 +33,7 @@ def test_ui_run_on_the_default_queue_moves_to_its_phone(service, phones):
     assert task["source"] == "ui" and task["script_config"]["target_users"] == ["fromui"]
     assert service.wait_for(task["id"])["status"] == 2
     assert "fromui" in phones[serial].following("tiktok")
-    with SyncPrefectClient(service.prefect_api) as prefect:
+    with service.prefect() as prefect:
         original = prefect.read_flow_run(ui_run.id)
     assert original.state.type.value == "CANCELLED"
     assert str(task["id"]) in original.state.message
@@ -58,7 +56,7 @@ def test_ui_run_with_bad_parameters_is_refused_in_prefect(service, phones):
     ui_run = start_from_ui(service, parameters={
         "serial": serial, "script_name": "follow", "script_config": {},
     })
-    with SyncPrefectClient(service.prefect_api) as prefect:
+    with service.prefect() as prefect:
         deadline = time.monotonic() + 30
         while (run := prefect.read_flow_run(ui_run.id)).state.type.value == "SCHEDULED":
             assert time.monotonic() < deadline

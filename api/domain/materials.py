@@ -6,32 +6,9 @@ import random
 from pathlib import Path
 
 from api.domain.errors import invalid
+from flows.materials import IMAGE, VIDEO, inside_roots as _inside, media_kind
 
-VIDEO, IMAGE = 0, 1
-_SNIFF_BYTES = 16
-
-
-def media_kind(path: Path) -> int | None:
-    """VIDEO, IMAGE or None, from the file's first bytes (a name can lie)."""
-    try:
-        with open(path, "rb") as handle:
-            head = handle.read(_SNIFF_BYTES)
-    except OSError:
-        return None
-    if head.startswith(b"\xff\xd8\xff") or head.startswith(b"\x89PNG\r\n\x1a\n") or head[:6] in (b"GIF87a", b"GIF89a"):
-        return IMAGE
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return IMAGE
-    if head[4:8] in (b"ftyp", b"moov", b"mdat", b"wide", b"free") or head.startswith(b"\x1a\x45\xdf\xa3"):
-        return VIDEO
-    return None
-
-
-def _inside(path: Path, roots: list[Path]) -> bool:
-    """After following every symlink and `..`, the path lies in one of the roots."""
-    real = path.resolve()
-    return any(real.is_relative_to(root.resolve()) for root in roots)
-
+__all__ = ["IMAGE", "VIDEO", "candidates", "media_kind", "pick"]
 
 def _allowed(name: str, roots: list[Path], field: str) -> Path:
     """A relative name is read from the material library (the first root); nothing outside the roots,

@@ -12,6 +12,7 @@ from prefect.client.schemas.actions import BlockDocumentCreate, DeploymentFlowRu
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId, FlowRunFilterName
 from prefect.client.schemas.objects import FlowRun, State
 from prefect.exceptions import ObjectAlreadyExists
+from prefect.workers.process import ProcessWorker
 from prefect.states import Cancelled, Cancelling, Crashed, Failed, Scheduled, to_state_create
 
 from api.gateways.prefect_connection import OrchestratorUnavailable, RunGone, existing, reachable
@@ -44,6 +45,17 @@ class NewRun:
     start_at: datetime
 
 
+def locked_job_template() -> dict:
+    """The process pool's job template without the variables a run could override to run anything
+    as the worker's user (`command`, `env`, `working_dir`): runs get Prefect's engine, the worker's
+    environment and the deployment's own directory, whatever their job variables say."""
+    template = ProcessWorker.get_default_base_job_template()
+    for name, fixed in (("command", None), ("env", {}), ("working_dir", None)):
+        template["variables"]["properties"].pop(name, None)
+        template["job_configuration"][name] = fixed
+    return template
+
+
 class Orchestrator(RunQueries):
     """What the service writes to Prefect: pool and queues, runs (in bulk), states, secrets."""
 
@@ -52,13 +64,15 @@ class Orchestrator(RunQueries):
     def ensure_work_pool(self, concurrency_limit: int) -> None:
         """The pool's own limit is the plan's farm-wide cap; its default queue is a paused inbox."""
         with self._writing():
+            template = locked_job_template()
             try:
-                self._client.create_work_pool(
-                    WorkPoolCreate(name=self.work_pool, type="process", concurrency_limit=concurrency_limit)
-                )
+                self._client.create_work_pool(WorkPoolCreate(
+                    name=self.work_pool, type="process", concurrency_limit=concurrency_limit,
+                    base_job_template=template,
+                ))
             except ObjectAlreadyExists:
                 self._client.update_work_pool(
-                    self.work_pool, WorkPoolUpdate(concurrency_limit=concurrency_limit)
+                    self.work_pool, WorkPoolUpdate(concurrency_limit=concurrency_limit, base_job_template=template)
                 )
             self._ensure_queue(INBOX_QUEUE, concurrency_limit=None, paused=True)
 

@@ -49,11 +49,12 @@ def existing(flow_run_id) -> Iterator[None]:
 class PrefectConnection:
     """One client shared by the API's threads; writes are bounded to spare SQLite."""
 
-    def __init__(self, api_url: str, *, write_concurrency: int):
+    def __init__(self, api_url: str, *, write_concurrency: int, auth_string: Optional[str] = None):
         self.api_url = api_url
         self.work_pool = WORK_POOL
         self._health = HealthWatch(api_url)
-        self._client = SyncPrefectClient(api_url, httpx_settings={"timeout": httpx.Timeout(15.0, connect=2.0)})
+        self._client = SyncPrefectClient(api_url, auth_string=auth_string,
+                                         httpx_settings={"timeout": httpx.Timeout(15.0, connect=2.0)})
         self._client.__enter__()
         self._writes = threading.BoundedSemaphore(write_concurrency)
         self._queues: set[str] = set()

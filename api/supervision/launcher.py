@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import fcntl
 import logging
+import os
+import secrets
 import signal
 import socket
 import time
@@ -11,6 +13,7 @@ from pathlib import Path
 from typing import Optional
 
 import waitress
+from pydantic import SecretStr
 
 from api.domain.plans import PLANS
 from api.gateways.adb import AdbGateway
@@ -68,6 +71,20 @@ def hold_data_dir(data_dir: Path):
     return lock  # the lock lives as long as this open file; the kernel drops it if we are killed
 
 
+def with_prefect_auth(settings: Settings) -> Settings:
+    """The Prefect server started here requires an auth string, made once per data directory and
+    kept there (0600); every client of it (worker, deploy, API, the UI's login) is given it."""
+    if settings.prefect_auth or not settings.starts_prefect_server:
+        return settings
+    path = settings.prefect_auth_path
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as out:
+            out.write(f"phonefarm:{secrets.token_urlsafe(24)}")
+    return settings.model_copy(update={"prefect_auth_string": SecretStr(path.read_text().strip())})
+
+
 def check_ports(settings: Settings, adb: AdbGateway) -> None:
     """Every port this service will listen on is free, before anything starts: one line says which is not."""
     wanted = [("the API", settings.host, settings.port)]
@@ -93,7 +110,8 @@ def start_prefect(settings: Settings, logs: Path, children: list[Child]) -> Orch
         server.start()
     wait_until(lambda: prefect_answers(settings.prefect_url, timeout=2), 90, "Prefect server",
                logs / "prefect-server.log" if settings.starts_prefect_server else None)
-    orchestrator = Orchestrator(settings.prefect_url, write_concurrency=settings.prefect_write_concurrency)
+    orchestrator = Orchestrator(settings.prefect_url, write_concurrency=settings.prefect_write_concurrency,
+                                auth_string=settings.prefect_auth)
     orchestrator.ensure_work_pool(PLANS[settings.plan].device_limit)
     # `prefect deploy` is a new interpreter importing Prefect's CLI (~10 s here): skip it when the
     # deployments on this server were applied from these very files.
@@ -137,6 +155,7 @@ def start_worker(settings: Settings, logs: Path, supervisor: Supervisor, orchest
 
 def run(settings: Settings) -> None:
     data_dir_lock = hold_data_dir(settings.data_dir)
+    settings = with_prefect_auth(settings)
     logs = settings.data_dir / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     become_subreaper()
@@ -167,6 +186,8 @@ def run(settings: Settings) -> None:
         http = serve(wired.app, settings)
         print(f"API:       {settings.api_url}/", flush=True)
         print(f"Prefect UI: {settings.prefect_ui_url}", flush=True)
+        if settings.starts_prefect_server:
+            print(f"Prefect UI login: the text of {settings.prefect_auth_path.resolve()}", flush=True)
         print(f"Logs:      {logs.resolve()}", flush=True)
         try:
             http.run()

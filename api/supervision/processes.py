@@ -57,6 +57,7 @@ def prefect_env(settings: Settings) -> dict[str, str]:
         "PREFECT_CLIENT_MAX_RETRIES": "10",
         "PREFECT_HOME": str((settings.data_dir / "prefect").resolve()),
         "PREFECT_CLI_PROMPT": "false",
+        **({"PREFECT_API_AUTH_STRING": settings.prefect_auth} if settings.prefect_auth else {}),
     }
 
 
@@ -69,6 +70,7 @@ def farm_env(settings: Settings) -> dict[str, str]:
         "PHONEFARM_AUTO_RETRY_DELAY_SECONDS": str(settings.auto_retry_delay_seconds),
         "PHONEFARM_DATA_DIR": str(settings.data_dir.resolve()),
         "PHONEFARM_COMMENT_ENDPOINTS": json.dumps(settings.comment_endpoints),
+        "PHONEFARM_MATERIAL_ROOTS": json.dumps([str(root) for root in settings.material_roots]),
     }
 
 
@@ -78,6 +80,9 @@ def prefect_server_child(settings: Settings, logs: Path) -> Child:
         **prefect_env(settings),
         PREFECT_UI_STATIC_DIRECTORY=str((settings.data_dir / "prefect" / "ui").resolve()),
         PREFECT_UI_API_URL=settings.prefect_url,
+        # Only the UI's own origin may call the server from a browser (Prefect answered any origin).
+        PREFECT_SERVER_API_CORS_ALLOWED_ORIGINS=settings.prefect_ui_url,
+        **({"PREFECT_SERVER_API_AUTH_STRING": settings.prefect_auth} if settings.prefect_auth else {}),
     )
     argv = [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
             "--port", str(settings.prefect_port)]

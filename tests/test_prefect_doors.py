@@ -1,0 +1,67 @@
+"""The Prefect server is no second, open API: it wants its auth string, answers only its UI's origin,
+runs cannot override the worker's command or environment, and a run that reaches a phone's queue
+another way is checked like an API request before it touches the phone."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import requests
+
+from flows.contract import WORK_POOL, device_queue
+from tests.test_ui_runs import start_from_ui
+
+
+def test_prefect_wants_its_auth_string(service):
+    for path, body in [("/flow_runs/filter", {}), ("/block_documents/filter", {"include_secrets": True}),
+                       ("/deployments/filter", {})]:
+        assert requests.post(f"{service.prefect_api}{path}", json=body, timeout=10).status_code == 401, path
+    wrong = requests.post(f"{service.prefect_api}/flow_runs/filter", json={}, auth=("phonefarm", "guess"), timeout=10)
+    assert wrong.status_code == 401
+    assert requests.get(f"{service.prefect_api}/health", timeout=10).status_code == 200  # monitors
+    with service.prefect() as prefect:  # with it, everything answers
+        assert prefect.read_work_pool(WORK_POOL).name == WORK_POOL
+
+
+def test_prefect_answers_only_its_own_ui_origin(service):
+    def preflight(origin: str):
+        return requests.options(f"{service.prefect_api}/flow_runs/filter", timeout=10, headers={
+            "Origin": origin, "Access-Control-Request-Method": "POST"}).headers.get("access-control-allow-origin")
+
+    ui_origin = service.prefect_api.removesuffix("/api")
+    assert preflight("https://evil.example") not in ("*", "https://evil.example")
+    assert preflight(ui_origin) == ui_origin
+
+
+def test_a_run_cannot_override_the_workers_command_or_environment(service, phones, tmp_path):
+    with service.prefect() as prefect:
+        variables = prefect.read_work_pool(WORK_POOL).base_job_template["variables"]["properties"]
+    assert not {"command", "env", "working_dir"} & set(variables)
+    [serial] = phones.take()
+    marker = tmp_path / "pwned"
+    run = start_from_ui(service, work_queue_name=device_queue(serial), parameters={
+        "serial": serial, "script_name": "follow", "script_config": {"target_users": ["plain"]}},
+        job_variables={"command": f"touch {marker}", "env": {"PYTHONSTARTUP": str(marker)}})
+    state = wait_final(service, run.id)
+    assert state == "COMPLETED" and "plain" in phones[serial].following("tiktok")
+    assert not marker.exists()
+
+
+def test_a_run_from_outside_is_checked_before_it_touches_the_phone(service, phones):
+    [serial] = phones.take()
+    run = start_from_ui(service, work_queue_name=device_queue(serial), parameters={
+        "serial": serial, "script_name": "post", "script_config": {"files": ["/etc/passwd"], "material_list": ["x"]}})
+    assert wait_final(service, run.id) == "FAILED"
+    message = service.prefect_get(f"/flow_runs/{run.id}")["state"]["message"]
+    assert "/etc/passwd is not a media file inside the material folders" in message
+    assert not phones[serial].task_intervals()  # the phone never saw it
+
+
+def wait_final(service, run_id: uuid.UUID, timeout: float = 60) -> str:
+    deadline = time.monotonic() + timeout
+    while (state := service.prefect_get(f"/flow_runs/{run_id}")["state_type"]) not in (
+            "COMPLETED", "FAILED", "CRASHED", "CANCELLED"):
+        assert time.monotonic() < deadline, f"run {run_id} still {state}"
+        time.sleep(0.2)
+    return state
