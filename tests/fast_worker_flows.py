@@ -17,13 +17,13 @@ IMPORTED_IN = os.getpid()
 def _report(path: str) -> None:
     """Where the run's process stands, written atomically for the test to wait on."""
     preloaded = sys.modules.get("tests.fast_worker_flows")
-    worker_module = sys.modules.get("flows.fast_worker")
+    forked_run = sys.modules.get("flows.forked_run")
     facts = {
         "pid": os.getpid(),
         "ppid": os.getppid(),
         "cwd": os.getcwd(),
         "flows_preloaded_in": getattr(preloaded, "IMPORTED_IN", None),
-        "worker_module_loaded_in": getattr(worker_module, "_LOADED_IN", None),
+        "forked_run_loaded_in": getattr(forked_run, "LOADED_IN", None),
     }
     with open(f"{path}.tmp", "w") as out:
         json.dump(facts, out)

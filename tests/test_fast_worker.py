@@ -288,10 +288,10 @@ def test_the_worker_refuses_another_prefect_version(monkeypatch):
 
 
 def test_the_preload_probe_fails_where_nothing_was_preloaded():
-    from flows.fast_worker import _probe
+    from flows import forked_run
 
-    with pytest.raises(SystemExit, match="imported in the child, not the forkserver"):
-        _probe(["no.such.module"])
+    with pytest.raises(SystemExit, match="no.such.module was not preloaded.*imported in the fork, not the forkserver"):
+        forked_run.probe(["no.such.module"])
 
 
 # --- end to end ------------------------------------------------------------------------------------
@@ -309,12 +309,12 @@ def test_a_run_completes_with_its_logs_and_pull_step_and_comes_from_the_preloade
     assert "Running 1 deployment pull step(s)" in messages()
     facts = json.loads(report.read_text())
     assert facts["cwd"] == str(REPO)  # set_working_directory ran in the run's process
-    # Forked by the forkserver (not the worker), which had imported the flows' module and this
-    # worker's module (and with it Prefect's flow engine) before the fork: nothing was re-imported.
+    # Forked by the forkserver (not the worker), which had imported the flows' module and
+    # flows.forked_run (and with it Prefect's flow engine) before the fork: nothing was re-imported.
     forkserver = facts["ppid"]
     assert forkserver != worker.process.pid and forkserver != facts["pid"]
     assert b"multiprocessing.forkserver" in Path(f"/proc/{forkserver}/cmdline").read_bytes()
-    assert facts["flows_preloaded_in"] == facts["worker_module_loaded_in"] == forkserver
+    assert facts["flows_preloaded_in"] == facts["forked_run_loaded_in"] == forkserver
     assert run["infrastructure_pid"].endswith(str(facts["pid"]))
 
 

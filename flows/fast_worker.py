@@ -1,0 +1,263 @@
+"""A Prefect process worker that forks each flow run from a warm forkserver instead of starting two interpreters."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import importlib
+import multiprocessing
+import os
+import signal
+import sys
+import tempfile
+import threading
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any, Optional, Sequence
+
+import anyio
+import anyio.abc
+import prefect
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.objects import FlowRun
+from prefect.flows import Flow
+from prefect.runner._flow_run_executor import FlowRunExecutorContext  # internal
+from prefect.runner._hook_runner import HookRunner  # internal
+from prefect.runner._process_manager import ProcessHandle  # internal
+from prefect.settings import get_current_settings
+from prefect.utilities.processutils import sanitize_subprocess_env
+from prefect.workers.process import ProcessJobConfiguration, ProcessWorker, ProcessWorkerResult
+
+from flows import forked_run
+
+# Everything marked "internal" here and in flows.forked_run is a private Prefect module or attribute,
+# checked by tests/test_fast_worker.py: upgrading Prefect means re-reading those and moving this pin.
+PREFECT_VERSION = "3.9.1"
+FARM_FLOW_MODULES = ("flows.run_task", "flows.read_accounts")
+
+
+def check_prefect_version() -> None:
+    if prefect.__version__ != PREFECT_VERSION:
+        raise RuntimeError(f"flows.fast_worker relies on Prefect {PREFECT_VERSION} internals but Prefect is "
+                           f"{prefect.__version__}: re-check them (tests/test_fast_worker.py) and move the pin, "
+                           "or use `prefect worker start --type process`")
+
+
+# Process.start() polls every running child, reading its exit status from the pipe _reap reads:
+# two readers at once could split one status and leave the other EOF (exit code 255).
+_PIPE_READER = threading.Lock()
+
+
+def _start(process: Any) -> None:
+    with _PIPE_READER:
+        process.start()
+
+
+def _reap(process: Any) -> int:
+    with _PIPE_READER:
+        code = process.exitcode
+        process.close()
+        return code
+
+
+@dataclass
+class _Forked:
+    """What Prefect's ProcessHandle reads of a process: its pid, and its exit code once it exited."""
+
+    pid: int
+    returncode: Optional[int] = None
+
+
+class _SessionScope:
+    """Prefect's ProcessTerminationScope for a child that leads its own session: signal the whole
+    group, or the child alone if it has not called setsid yet."""
+
+    wait_after_graceful_kill = True
+
+    def is_alive(self, pid: int) -> bool:
+        try:
+            self._signal(pid, 0)
+            return True
+        except ProcessLookupError:
+            return False
+
+    def _signal(self, pid: int, signum: int) -> None:
+        try:
+            os.killpg(pid, signum)
+        except ProcessLookupError:
+            os.kill(pid, signum)
+
+    def graceful_kill(self, pid: int) -> None:
+        self._signal(pid, signal.SIGTERM)
+
+    def hard_kill(self, pid: int) -> None:
+        self._signal(pid, signal.SIGKILL)
+
+    def close(self) -> None:
+        pass
+
+
+@dataclass
+class _ForkStarter:
+    """Prefect's ProcessStarter contract: start the run's process, hand over its handle, return once
+    it exited. Its environment is built as Prefect's EngineCommandStarter builds it."""
+
+    context: Any
+    worker_alive: Connection
+    workspace_root: Path
+    env: dict
+    stream_output: bool
+    control_channel: Any  # internal: prefect.runner._control_channel.ControlChannel
+
+    async def start(self, flow_run: FlowRun, task_status: anyio.abc.TaskStatus = anyio.TASK_STATUS_IGNORED) -> None:
+        control: dict[str, str] = {}
+        try:  # the channel tells the child "this SIGTERM is a cancel", so it ends Cancelled, not Crashed
+            port, token = self.control_channel.register(flow_run.id)
+            control = {"PREFECT__CONTROL_PORT": str(port), "PREFECT__CONTROL_TOKEN": token}
+        except RuntimeError:
+            pass  # no loopback listener: Prefect falls back to kill-only cancellation
+        env = {
+            **os.environ, **get_current_settings().to_environment_variables(exclude_unset=True), **self.env,
+            "PREFECT__FLOW_RUN_ID": str(flow_run.id),
+            "PREFECT__ENABLE_CANCELLATION_AND_CRASHED_HOOKS": "false",  # the worker runs them, as in Prefect
+            **control,
+        }
+        process = self.context.Process(target=forked_run.run, name=f"flow-run-{flow_run.id}", args=(
+            str(flow_run.id), sanitize_subprocess_env(env), str(self.workspace_root), self.stream_output, self.worker_alive))
+        try:
+            await anyio.to_thread.run_sync(_start, process)
+        except BaseException:
+            if control:
+                self.control_channel.unregister(flow_run.id)
+            raise
+        forked = _Forked(process.pid)
+        task_status.started(ProcessHandle(forked, termination_scope=_SessionScope()))
+        # The forkserver reaps the child and writes its exit status to this pipe.
+        await anyio.wait_readable(process.sentinel)
+        forked.returncode = await anyio.to_thread.run_sync(_reap, process)
+
+
+class FastProcessWorker(ProcessWorker):
+    """Prefect's ProcessWorker, but each flow run is forked from a forkserver that has imported Prefect
+    and the flow modules once, instead of starting two new interpreters that import them again."""
+
+    # It serves "process" pools with the stock job template; it is found as "fast-process", so the
+    # stock worker keeps the "process" key of Prefect's worker registry.
+    type = "process"
+
+    @classmethod
+    def __dispatch_key__(cls) -> str:
+        return "fast-process"
+
+    def __init__(self, *args: Any, preload: Sequence[str] = FARM_FLOW_MODULES, **kwargs: Any):
+        check_prefect_version()
+        super().__init__(*args, **kwargs)
+        self._preload = list(preload)
+        self._flow_modules: list = []
+        self._context = multiprocessing.get_context("forkserver")
+        # Every run gets the read end; the write end never leaves this process, so it closes when
+        # the worker dies, however it dies, and the runs stop (worker_guard.die_when_closed).
+        self._worker_alive, self._alive_writer = self._context.Pipe(duplex=False)
+
+    async def setup(self) -> None:
+        await super().setup()
+        await anyio.to_thread.run_sync(self._start_forkserver)
+
+    def _start_forkserver(self) -> None:
+        # Imported here too: an import error fails here, loudly, and hooks find their flow (see below).
+        self._flow_modules = [importlib.import_module(name) for name in self._preload]
+        # multiprocessing re-runs the main script or module (this one, or Prefect's CLI) in every
+        # child it starts, unless the main module looks like none: the runs need nothing from it.
+        main_module = sys.modules["__main__"]
+        main_module.__spec__ = None
+        main_module.__dict__.pop("__file__", None)
+        # forked_run last: its import records whether the preload before it started a thread.
+        self._context.set_forkserver_preload([*self._preload, forked_run.__name__])
+        probe = self._context.Process(target=forked_run.probe, args=(self._preload,), name="forkserver-probe")
+        probe.start()
+        probe.join()
+        if probe.exitcode != 0:
+            raise RuntimeError(f"the forkserver's preload failed (probe exit code {probe.exitcode}; see stderr)")
+
+    async def _preloaded_flow(self, flow_run: FlowRun) -> Flow:
+        """Cancellation and crash hooks run here in the worker, as Prefect runs them, on the flow
+        object of the preloaded module (Prefect would run the pull steps in this process to find it)."""
+        async with get_client() as client:
+            name = (await client.read_flow(flow_run.flow_id)).name
+        for module in self._flow_modules:
+            for value in vars(module).values():
+                if isinstance(value, Flow) and value.name == name:
+                    return value
+        raise LookupError(f"flow {name!r} is in none of the preloaded modules {self._preload}")
+
+    async def run(self, flow_run: FlowRun, configuration: ProcessJobConfiguration,
+                  task_status: Optional[anyio.abc.TaskStatus[int]] = None) -> ProcessWorkerResult:
+        if configuration._command_configured:  # internal; a custom command must be exec'ed: Prefect's way
+            return await super().run(flow_run, configuration, task_status)
+        task_status = task_status or anyio.TASK_STATUS_IGNORED
+        # The rest mirrors ProcessWorker.run, with the fork starter in place of the workspace starter.
+        workdir = configuration.working_dir
+        with contextlib.nullcontext(workdir) if workdir else tempfile.TemporaryDirectory(suffix="prefect") as directory:
+            async with FlowRunExecutorContext() as ctx:  # internal
+                starter = _ForkStarter(self._context, self._worker_alive, Path(directory).resolve(), configuration.env,
+                                       configuration.stream_output, ctx.control_channel)
+                executor = ctx.create_executor(flow_run, starter, propose_submitting=False,
+                                               hook_runner=HookRunner(resolve_flow=self._preloaded_flow))
+                execution = None
+
+                async def execute(*, task_status: anyio.abc.TaskStatus = anyio.TASK_STATUS_IGNORED) -> None:
+                    nonlocal execution
+                    execution = await executor.submit(task_status=task_status)
+
+                async with anyio.create_task_group() as group:
+                    handle = await group.start(execute)
+                    task_status.started(handle.pid)
+        if execution is None or execution.status_code is None:
+            raise RuntimeError("Failed to start flow run process.")
+        return ProcessWorkerResult(status_code=execution.status_code, identifier=str(execution.handle.pid))
+
+
+# --- entry ---------------------------------------------------------------------------------------
+
+
+async def _serve(worker: FastProcessWorker) -> None:
+    """`prefect worker start` without the CLI: the first SIGTERM/SIGINT stops the worker (its runs
+    are killed and end Crashed, as with the stock worker); a second one kills it at once."""
+    task = asyncio.current_task()
+    loop = asyncio.get_running_loop()
+
+    def stop() -> None:
+        if task.cancelling():
+            os.kill(os.getpid(), signal.SIGKILL)
+        print(f"Stopping worker {worker.name!r}...", flush=True)
+        task.cancel()
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop)
+    try:
+        await worker.start(printer=lambda *a, **k: print(*a, **k, flush=True))
+    except asyncio.CancelledError:
+        print(f"Worker {worker.name!r} stopped!", flush=True)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m flows.fast_worker", description=(
+        "Serve a Prefect process work pool, forking flow runs from a warm forkserver. Polls every "
+        "PREFECT_WORKER_QUERY_SECONDS; needs PREFECT_API_URL, as `prefect worker start` does."))
+    parser.add_argument("--pool", required=True, help="the work pool (type process) to serve")
+    parser.add_argument("--name", help="the worker's name in Prefect")
+    parser.add_argument("--limit", type=int, help="flow runs at once (default: no limit)")
+    parser.add_argument("--work-queue", action="append", help="serve only this queue (repeatable)")
+    parser.add_argument("--preload", action="append",
+                        help=f"module with the deployments' flows (repeatable; default: {' '.join(FARM_FLOW_MODULES)})")
+    args = parser.parse_args(argv)
+    worker = FastProcessWorker(work_pool_name=args.pool, name=args.name, limit=args.limit,
+                               work_queues=args.work_queue, preload=args.preload or FARM_FLOW_MODULES)
+    asyncio.run(_serve(worker))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

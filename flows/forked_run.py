@@ -1,0 +1,79 @@
+"""The run side of flows.fast_worker: preloaded by its forkserver, it runs each flow run in a fork."""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import gc
+import importlib
+import os
+import sys
+import threading
+from multiprocessing.connection import Connection
+
+import anyio
+import prefect.deployments.steps.pull  # noqa: F401  (the pull steps' module, preloaded)
+import prefect.flow_engine
+from prefect.context import refresh_global_settings_context
+from prefect.runner._workspace_resolver import prepare_workspace_for_flow_run  # internal
+from prefect.runner._workspace_starter import workspace_environment  # internal
+
+from flows.worker_guard import die_when_closed, die_with_worker
+
+# What every run would import after the fork otherwise (anyio's asyncio backend for the pull steps,
+# idna for httpx, rich's emoji table for console logs): imported once, here; only a saving if absent.
+for _name in ("anyio._backends._asyncio", "encodings.idna", "rich._emoji_codes"):
+    with contextlib.suppress(ImportError):
+        importlib.import_module(_name)
+# In a forked run these describe the forkserver, which imports this module last of its preload.
+LOADED_IN = os.getpid()
+THREADS_AT_LOAD = threading.active_count()
+
+
+def run(flow_run_id: str, env: dict[str, str], workspace_root: str, stream_output: bool,
+        worker_alive: Connection) -> None:
+    """What Prefect's `_workspace_supervisor` and `python -m prefect.engine` do for a run, in a fork.
+    Internal Prefect calls: prepare_workspace_for_flow_run, workspace_environment, flow_engine._main."""
+    # Keep the garbage collector of a long run off the objects it shares with the forkserver (a
+    # collection writes to each object it visits, and so copies its page).
+    gc.freeze()
+    os.setsid()  # a session of its own, as with the stock worker: a cancel reaches what the run started
+    # No orphan drives a phone: stop when the worker dies (only it holds the pipe's other end), and
+    # when the forkserver dies (the worker then sees this run exit and reports it Crashed).
+    die_when_closed(worker_alive)
+    die_with_worker(parent=LOADED_IN if LOADED_IN != os.getpid() else None)
+    if not stream_output:  # as the stock worker does with stream_output false
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 1)
+        os.dup2(devnull, 2)
+    os.environ.clear()
+    os.environ.update(env)
+    refresh_global_settings_context()  # the run's settings, for every thread (contexts don't cross threads)
+    os.chdir(workspace_root)
+    code = 1
+    try:
+        # The deployment's pull steps (set_working_directory): they chdir this process.
+        workspace = anyio.run(prepare_workspace_for_flow_run, flow_run_id, workspace_root)
+        paths = workspace_environment(workspace)["PYTHONPATH"]
+        os.environ["PYTHONPATH"] = paths
+        sys.path[:0] = [p for p in paths.split(os.pathsep) if p and p not in sys.path]
+        os.environ["PREFECT__FLOW_ENTRYPOINT"] = workspace.runtime_entrypoint
+        code = prefect.flow_engine._main([workspace.runtime_entrypoint])
+    finally:
+        # What an interpreter does on exit (multiprocessing ends forks with os._exit): drain
+        # Prefect's log and event workers, join threads, then run the atexit handlers.
+        threading._shutdown()  # type: ignore[attr-defined]
+        atexit._run_exitfuncs()
+    sys.exit(code)
+
+
+def probe(expected: list[str]) -> None:
+    """A first fork: fails unless the forkserver really preloaded everything and started no thread
+    (multiprocessing ignores preload ImportErrors, and a fork copies no thread but its locks)."""
+    problems = [f"{name} was not preloaded" for name in expected if name not in sys.modules]
+    if LOADED_IN == os.getpid():
+        problems.append(f"{__name__} was imported in the fork, not the forkserver")
+    if THREADS_AT_LOAD != 1:
+        problems.append(f"the preload started {THREADS_AT_LOAD - 1} thread(s)")
+    if problems:
+        sys.exit("flows.fast_worker forkserver: " + "; ".join(problems))
