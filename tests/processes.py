@@ -6,8 +6,10 @@ from pathlib import Path
 from typing import Iterable
 
 from api.supervision.procfs import alive, argv_of, descendants, pids, processes_marked
+from devices.phone_lock import lock_path
 
-__all__ = ["alive", "argv_of", "descendants", "find", "listening_addresses", "processes_marked"]
+__all__ = ["alive", "argv_of", "descendants", "find", "holding", "listening_addresses", "phone_holder",
+           "processes_marked"]
 
 
 def find(words: Iterable[bytes], among: Iterable[int] | None = None) -> int:
@@ -16,6 +18,29 @@ def find(words: Iterable[bytes], among: Iterable[int] | None = None) -> int:
     matches = [pid for pid in (pids() if among is None else among) if all(w in argv_of(pid) for w in words)]
     assert len(matches) == 1, f"expected one process with {words}, found {matches}"
     return matches[0]
+
+
+def holding(path: Path) -> list[int]:
+    """Processes that have `path` open: the flow-run process that holds a phone's lock drives it."""
+    wanted = str(Path(path).resolve())
+    found = []
+    for pid in pids():
+        try:
+            fds = list((Path("/proc") / str(pid) / "fd").iterdir())
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                if str(fd.readlink()) == wanted:
+                    found.append(pid)
+                    break
+            except OSError:
+                continue
+    return found
+
+
+def phone_holder(data_dir: Path, serial: str) -> list[int]:
+    return holding(lock_path(Path(data_dir).resolve() / "phone-locks", serial))
 
 
 def listening_addresses(pids_: Iterable[int]) -> dict[int, set[str]]:

@@ -15,7 +15,7 @@ import requests
 from devices.adb import AdbServer
 from devices.simulator.farm import SimulatedFarm
 from tests.harness import free_port
-from tests.processes import alive, argv_of, descendants, find, listening_addresses, processes_marked
+from tests.processes import alive, argv_of, descendants, find, listening_addresses, phone_holder, processes_marked
 from tests.service import Service
 from tests.test_stop_retry_delete import wait_started_on_phone
 
@@ -98,8 +98,8 @@ def test_worker_killed_mid_task(owned, owned_farm):
         "serials": [serial], "script_name": "account_warmup", "script_config": WARMUP})["task_ids"]
     [queued] = owned.create([serial], ["after-crash"])
     owned.wait_for(running, statuses=[1], timeout=60)
-    worker = find([b"worker", b"start"], descendants(owned.process.pid))
-    flow_runs = processes_marked(f"PREFECT__FLOW_RUN_ID={owned.task(running)['flow_run_id']}")
+    worker = find([b"flows.fast_worker"], descendants(owned.process.pid))
+    flow_runs = phone_holder(owned.data_dir, serial)
 
     os.kill(worker, signal.SIGKILL)
     task = owned.wait_for(running, timeout=30)

@@ -10,7 +10,7 @@ import uuid
 from prefect.exceptions import ObjectNotFound
 
 from tests.inprocess import wired_app
-from tests.processes import processes_marked
+from tests.processes import phone_holder
 from tests.service import tomorrow
 
 
@@ -165,7 +165,7 @@ def test_a_stopped_task_holds_its_phone_until_its_process_is_gone(service, phone
     phone.profile_load_seconds = 60
     stopped, queued = service.create([serial], ["frozen", "next"])
     wait_started_on_phone(phone, stopped)
-    [process] = processes_marked(f"PREFECT__FLOW_RUN_ID={service.task(stopped)['flow_run_id']}")
+    [process] = phone_holder(service.data_dir, serial)  # the stopped run's process
     os.kill(process, signal.SIGSTOP)  # a process that takes its time to die
     try:
         service.ok("POST", f"/task/{stopped}/stop")

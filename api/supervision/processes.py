@@ -113,8 +113,11 @@ def worker_child(settings: Settings, logs: Path) -> Child:
         # A prefetched run holds its phone's slot while its process starts: keep the window short.
         PREFECT_WORKER_PREFETCH_SECONDS="1",
     )
-    argv = [sys.executable, "-m", "prefect", "worker", "start", "--pool", WORK_POOL, "--type", "process",
-            "--limit", str(settings.worker_limit), "--name", f"{socket.gethostname()}-worker"]
+    common = ["--pool", WORK_POOL, "--limit", str(settings.worker_limit), "--name", f"{socket.gethostname()}-worker"]
+    if settings.worker == "fast":  # forks each run from a warm forkserver (flows/fast_worker.py)
+        argv = [sys.executable, "-m", "flows.fast_worker", *common]
+    else:  # Prefect's own: two new interpreters per run
+        argv = [sys.executable, "-m", "prefect", "worker", "start", "--type", "process", *common]
     return Child("worker", argv, env, logs / "worker.log", cwd=REPO_DIR, death_signal=signal.SIGKILL)
 
 
