@@ -132,7 +132,8 @@ class Service(TaskClient):
                 parts.append(f"--- {path.name}\n{path.read_text(errors='replace')[-3000:]}")
         return "\n".join(parts)
 
-    def stop(self, sig: int = signal.SIGTERM, timeout: float = 60) -> None:
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> None:
+        """Stop it with `sig`; a service that does not stop in time is killed, and that is an error."""
         if self.process and self.process.poll() is None:
             self.process.send_signal(sig)
             try:
@@ -140,6 +141,7 @@ class Service(TaskClient):
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+                raise AssertionError(f"the service did not stop within {timeout} s of signal {sig}:\n{self.logs()}")
 
     # HTTP ----------------------------------------------------------------------
 

@@ -126,20 +126,25 @@ class Supervisor:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="supervisor", daemon=True)
         self._next_try: dict[str, float] = {}
+        self._restarting = threading.Lock()  # held while a child is restarted
+        self._stopping = False
 
     def start(self) -> None:
         self._thread.start()
 
     def _loop(self) -> None:
         while not self._stop.wait(self.check_seconds):
-            for child in self.children:
-                if child.alive:
-                    child.last_alive = datetime.now(timezone.utc)
-                elif time.monotonic() >= self._next_try.get(child.name, 0):
-                    log.warning("%s exited (code %s); restarting", child.name, child.process and child.process.returncode)
-                    child.restarts += 1
-                    self._next_try[child.name] = time.monotonic() + min(30, 2 ** min(child.restarts, 5))
-                    child.start()
+            with self._restarting:
+                if self._stopping:
+                    continue
+                for child in self.children:
+                    if child.alive:
+                        child.last_alive = datetime.now(timezone.utc)
+                    elif time.monotonic() >= self._next_try.get(child.name, 0):
+                        log.warning("%s exited (code %s); restarting", child.name, child.process and child.process.returncode)
+                        child.restarts += 1
+                        self._next_try[child.name] = time.monotonic() + min(30, 2 ** min(child.restarts, 5))
+                        child.start()
 
     def status(self) -> dict[str, str]:
         return {child.name: "up" if child.alive else "down" for child in self.children}
@@ -160,13 +165,18 @@ class Supervisor:
                 pass
 
     def stop(self, after_worker_stopped: Optional[Callable[[], None]] = None) -> None:
-        """Stop children newest first; the hook runs once the worker is gone but Prefect still answers."""
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=5)
+        """Stop children newest first; the hook runs once the worker is gone but Prefect still answers.
+        The supervisor's thread ends last: a child it restarted gets its death signal when that thread
+        ends (PR_SET_PDEATHSIG follows the thread that forked it), and the Prefect server must outlive
+        the hook."""
+        with self._restarting:
+            self._stopping = True
         for child in reversed(self.children):
             child.stop()
             if child.name == "worker":
                 self.stop_orphans()
                 if after_worker_stopped:
                     after_worker_stopped()
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=5)
