@@ -7,10 +7,10 @@ import json
 import pytest
 
 from devices.simulator.farm import SimulatedFarm
-from tests.harness import start_adb_server
+from tests.harness import free_port, start_adb_server
 from tests.inprocess import AppClient, wired_app
 from tests.receivers import ChatEndpoint
-from tests.service import Service
+from tests.service import OWNED_TOKEN, Service
 
 PHONES = 2
 
@@ -44,12 +44,47 @@ def other_chat_endpoint():
 
 
 @pytest.fixture(scope="session")
-def service(tmp_path_factory, adb, farm, chat_endpoint, other_chat_endpoint):
+def launched_service(tmp_path_factory, adb, farm, chat_endpoint, other_chat_endpoint):
+    """The session's service, on the tests' adb server and phones; launched, maybe not ready yet."""
     endpoints = json.dumps([chat_endpoint.url, other_chat_endpoint.url])
     service = Service(tmp_path_factory.mktemp("service"), adb.port, env={"PHONEFARM_COMMENT_ENDPOINTS": endpoints})
-    service.start()
+    service.launch()
     yield service
     service.stop()
+
+
+@pytest.fixture(scope="session")
+def launched_owned(tmp_path_factory):
+    """A service of test_destructive.py's own: it starts its own adb server and one simulated phone,
+    listens on 0.0.0.0 with a token, and is killed piece by piece there."""
+    owned = Service(tmp_path_factory.mktemp("owned"), free_port(), extra_args=["--simulate", "1", "--host", "0.0.0.0"],
+                    token=OWNED_TOKEN, env={"PHONEFARM_SIMULATOR_FIRST_PORT": str(free_port())})
+    owned.launch()
+    yield owned
+    owned.stop()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def launch_services_early(request):
+    """A service takes 20 to 40 s to start (a fresh Prefect database): both start at once, while the
+    device tests, which need neither, run first. Only those the collected tests use are started."""
+    wanted = {name for item in request.session.items for name in item.fixturenames}
+    if wanted & {"service", "api"}:
+        request.getfixturevalue("launched_service")
+    if "owned" in wanted:
+        request.getfixturevalue("launched_owned")
+
+
+@pytest.fixture(scope="session")
+def service(launched_service):
+    launched_service.wait_ready()
+    return launched_service
+
+
+@pytest.fixture(scope="session")
+def owned(launched_owned):
+    launched_owned.wait_ready()
+    return launched_owned
 
 
 @pytest.fixture(scope="session")

@@ -19,6 +19,7 @@ from tests.harness import free_port
 
 REPO = Path(__file__).resolve().parent.parent
 FINAL = (2, 3)
+OWNED_TOKEN = "owned-service-token-0123456789"  # the API token of test_destructive.py's service
 
 
 def tomorrow() -> str:
@@ -104,6 +105,11 @@ class Service(TaskClient):
         return {**env, **self.extra_env}
 
     def start(self, timeout: float = 120) -> None:
+        self.launch()
+        self.wait_ready(timeout)
+
+    def launch(self) -> None:
+        """Start `python -m api`; wait_ready() waits for it (the suite starts both services at once)."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
         out = open(self.data_dir / "service.out", "ab")
         self.process = subprocess.Popen(
@@ -112,6 +118,8 @@ class Service(TaskClient):
             cwd=REPO, env=self._env(), stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
         )
         out.close()
+
+    def wait_ready(self, timeout: float = 120) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

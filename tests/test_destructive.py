@@ -14,25 +14,13 @@ import requests
 
 from devices.adb import AdbServer
 from devices.simulator.farm import SimulatedFarm
-from tests.harness import free_port
 from tests.processes import alive, argv_of, descendants, find, listening_addresses, phone_holder, processes_marked
-from tests.service import Service
+from tests.service import OWNED_TOKEN, Service
 from tests.test_stop_retry_delete import wait_started_on_phone
 
-TOKEN = "owned-service-token-0123456789"
+TOKEN = OWNED_TOKEN
 WARMUP = {"task_duration": 8, "topic": "dogs", "min_duration": 2, "max_duration": 3,
           "like_probable": 0, "comment_probable": 0}
-
-
-@pytest.fixture(scope="module")
-def owned(tmp_path_factory):
-    """A service that starts its own adb server and one simulated phone (`--simulate 1`), so that
-    all of them can be killed; the test attaches two in-process phones to that adb server too."""
-    owned = Service(tmp_path_factory.mktemp("owned"), free_port(), extra_args=["--simulate", "1", "--host", "0.0.0.0"],
-                    token=TOKEN, env={"PHONEFARM_SIMULATOR_FIRST_PORT": str(free_port())})
-    owned.start()
-    yield owned
-    owned.stop()
 
 
 @pytest.fixture(scope="module")
