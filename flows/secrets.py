@@ -43,10 +43,12 @@ def reveal(value: Optional[str], base_url: str) -> str:
     from prefect.blocks.system import Secret
 
     stored = Secret.load(value[len(REFERENCE_PREFIX):], _sync=True).get()  # _sync: never a coroutine here
-    try:
-        bound = json.loads(stored)
-    except (TypeError, ValueError):
-        bound = {}
+    bound = stored
+    if isinstance(stored, str):  # Prefect's Secret block hands a JSON text back as a dict, or not
+        try:
+            bound = json.loads(stored)
+        except ValueError:
+            bound = {}
     if not isinstance(bound, dict) or bound.get("base_url") != base_url.rstrip("/"):
         raise KeyRefused(f"the stored key may only be sent to the endpoint it was stored with, not {base_url}")
     return str(bound["api_key"])
