@@ -19,7 +19,7 @@ from tests.service import OWNED_TOKEN, Service
 from tests.test_stop_retry_delete import wait_started_on_phone
 
 TOKEN = OWNED_TOKEN
-WARMUP = {"task_duration": 8, "topic": "dogs", "min_duration": 2, "max_duration": 3,
+WARMUP = {"task_duration": 4, "topic": "dogs", "min_duration": 1, "max_duration": 2,
           "like_probable": 0, "comment_probable": 0}
 
 
@@ -111,7 +111,7 @@ def test_worker_killed_mid_task(owned, owned_farm):
 
 def test_prefect_server_killed_and_restarted(owned, owned_farm):
     serial = owned_farm.serials[0]
-    soon = (datetime.now().astimezone() + timedelta(seconds=20)).isoformat()
+    soon = (datetime.now().astimezone() + timedelta(seconds=8)).isoformat()
     [pending] = owned.create([serial], ["outage"], start_time=soon)
     stats_before = owned.ok("GET", "/task/stats")
 

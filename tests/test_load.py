@@ -25,7 +25,7 @@ from flows.contract import DEPLOYMENT, SERIAL_TAG, tag
 from tests.service import assert_stats_match_listings
 
 CLIENTS = 50
-LOAD_SECONDS = 15
+LOAD_SECONDS = 8
 REAL_RUNS = 5  # creations that start now and really run on a phone
 REAL_RETRIES = 6  # retries of stopped tasks: each re-runs at once
 
