@@ -23,7 +23,8 @@ def adb(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def farm(adb):
+def session_farm(adb):
+    """The session service's phones (tests/devices has a fresh one-phone farm per test instead)."""
     farm = SimulatedFarm(adb, PHONES, auto_reconnect=True)
     yield farm
     farm.stop()
@@ -44,7 +45,7 @@ def other_chat_endpoint():
 
 
 @pytest.fixture(scope="session")
-def launched_service(tmp_path_factory, adb, farm, chat_endpoint, other_chat_endpoint):
+def launched_service(tmp_path_factory, adb, session_farm, chat_endpoint, other_chat_endpoint):
     """The session's service, on the tests' adb server and phones; launched, maybe not ready yet."""
     endpoints = json.dumps([chat_endpoint.url, other_chat_endpoint.url])
     service = Service(tmp_path_factory.mktemp("service"), adb.port, env={"PHONEFARM_COMMENT_ENDPOINTS": endpoints})
@@ -109,8 +110,8 @@ class PhonePool:
 
 
 @pytest.fixture
-def phones(farm, service):
-    return PhonePool(farm)
+def phones(session_farm, service):
+    return PhonePool(session_farm)
 
 
 MP4 = b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 64
