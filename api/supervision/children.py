@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Optional
 
-from api.supervision.procfs import descendants, direct_children, processes_marked
+from api.supervision.procfs import alive, descendants, direct_children, processes_marked
 
 log = logging.getLogger(__name__)
 
@@ -137,6 +137,7 @@ class Supervisor:
             with self._restarting:
                 if self._stopping:
                     continue
+                self.reap_orphans()
                 for child in self.children:
                     if child.alive:
                         child.last_alive = datetime.now(timezone.utc)
@@ -151,6 +152,18 @@ class Supervisor:
 
     def restarts(self) -> dict[str, int]:
         return {child.name: child.restarts for child in self.children}
+
+    def reap_orphans(self) -> None:
+        """Dead processes re-parented to us (the subreaper), e.g. flow runs of a dead worker whose
+        forkserver exited after them: collect them, or they stay zombies. Our own children are left
+        to their Popen objects."""
+        known = {c.process.pid for c in self.children if c.process}
+        for pid in set(direct_children(os.getpid())) - known:
+            if not alive(pid):
+                try:
+                    os.waitpid(pid, os.WNOHANG)
+                except ChildProcessError:
+                    pass
 
     def stop_orphans(self) -> None:
         """Flow-run processes sit in sessions of their own; once their worker is gone they are
