@@ -20,23 +20,25 @@ def find(words: Iterable[bytes], among: Iterable[int] | None = None) -> int:
     return matches[0]
 
 
+def open_files(pid: int) -> list[str]:
+    """What each of the process's file descriptors points to (a path, or e.g. "socket:[123]")."""
+    try:
+        fds = list((Path("/proc") / str(pid) / "fd").iterdir())
+    except OSError:
+        return []
+    targets = []
+    for fd in fds:
+        try:
+            targets.append(str(fd.readlink()))
+        except OSError:
+            continue
+    return targets
+
+
 def holding(path: Path) -> list[int]:
     """Processes that have `path` open: the flow-run process that holds a phone's lock drives it."""
     wanted = str(Path(path).resolve())
-    found = []
-    for pid in pids():
-        try:
-            fds = list((Path("/proc") / str(pid) / "fd").iterdir())
-        except OSError:
-            continue
-        for fd in fds:
-            try:
-                if str(fd.readlink()) == wanted:
-                    found.append(pid)
-                    break
-            except OSError:
-                continue
-    return found
+    return [pid for pid in pids() if wanted in open_files(pid)]
 
 
 def phone_holder(data_dir: Path, serial: str) -> list[int]:
@@ -59,15 +61,7 @@ def listening_addresses(pids_: Iterable[int]) -> dict[int, set[str]]:
             listening[fields[9]] = f"{host}:{int(port, 16)}"
     found: dict[int, set[str]] = {}
     for pid in pids_:
-        try:
-            fds = list((Path("/proc") / str(pid) / "fd").iterdir())
-        except OSError:
-            continue
-        for fd in fds:
-            try:
-                target = fd.readlink().name
-            except OSError:
-                continue
+        for target in open_files(pid):
             if target.startswith("socket:[") and target[8:-1] in listening:
                 found.setdefault(pid, set()).add(listening[target[8:-1]])
     return found
