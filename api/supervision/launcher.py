@@ -176,7 +176,7 @@ def run(settings: Settings) -> None:
         check_ports(settings, AdbGateway(settings.adb_host, settings.adb_port))
         orchestrator = start_prefect(settings, logs, children)
         start_phones(settings, logs, children)
-        wired = wire(settings, supervisor=supervisor)
+        wired = wire(settings, supervisor=supervisor, orchestrator=orchestrator)  # one client, one health watch
         # Runs on a Prefect server of our own are all this PC's; on a shared one, only its phones'.
         local_serials = (lambda: None) if settings.starts_prefect_server else wired.phones.known_serials
         start_worker(settings, logs, supervisor, orchestrator, local_serials)
@@ -203,8 +203,6 @@ def run(settings: Settings) -> None:
             after_worker_stopped=lambda: orchestrator and orphans.settle_quietly(
                 orchestrator, orphans.SERVICE_STOPPED, local_serials())
         )
-        if wired:
-            wired.orchestrator.close()
         if orchestrator:
             orchestrator.close()
         data_dir_lock.close()

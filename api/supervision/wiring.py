@@ -31,16 +31,14 @@ class Wired:
     app: falcon.App
     keeper: Keeper
 
-    def close(self) -> None:
-        self.keeper.stop()
-        self.orchestrator.close()
 
-
-def wire(settings: Settings, *, supervisor: Optional[object] = None) -> Wired:
-    """Every object the API needs, over the Prefect server, index and adb server `settings` name.
-    The keeper is built but not started: the caller decides when background upkeep begins."""
-    orchestrator = Orchestrator(settings.prefect_url, write_concurrency=settings.prefect_write_concurrency,
-                                auth_string=settings.prefect_auth)
+def wire(settings: Settings, *, supervisor: Optional[object] = None,
+         orchestrator: Optional[Orchestrator] = None) -> Wired:
+    """Every object the API needs, over the Prefect server, index and adb server `settings` name
+    (and the caller's Prefect gateway, if it has one). The keeper is built but not started: the
+    caller decides when background upkeep begins."""
+    orchestrator = orchestrator or Orchestrator(
+        settings.prefect_url, write_concurrency=settings.prefect_write_concurrency, auth_string=settings.prefect_auth)
     index = Index(settings.index_path)
     phones = PhoneDirectory(AdbGateway(settings.adb_host, settings.adb_port), index, orchestrator)
     tasks = TaskService(
