@@ -11,6 +11,7 @@ from typing import Iterator
 import falcon
 import falcon.testing
 import waitress
+from waitress import wasyncore
 
 from api.rest.app import PREFIX
 from api.settings import Settings
@@ -48,7 +49,10 @@ def serve_app(service: Service, adb: AdbServer, folder: Path, **settings) -> Ite
         try:
             yield wired.app, f"http://127.0.0.1:{port}{PREFIX}"
         finally:
-            server.close()
+            # Closed from the loop's own thread: a socket closed under another thread's select() fails there.
+            server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
+            thread.join(10)
+            server.task_dispatcher.shutdown()
 
 
 METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE"}
