@@ -80,6 +80,9 @@ class Settings(BaseSettings):
     allowed_hosts: list[str] = []
     # The only chat endpoints a warm-up may send a stored key to (JSON list of base URLs).
     comment_endpoints: list[str] = [DEFAULT_CHAT_URL]
+    # Writes (creates, stops, retries, account changes) are refused with 50301 when the disk under
+    # data_dir has less room than this: Prefect's database, the index and the logs all live there.
+    min_free_disk_mb: int = Field(32, ge=0)
     # Folders besides the material library that post tasks may take files from (JSON list).
     material_roots: list[Path] = []
 

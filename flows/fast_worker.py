@@ -31,6 +31,7 @@ from prefect.utilities.processutils import sanitize_subprocess_env
 from prefect.workers.process import ProcessJobConfiguration, ProcessWorker, ProcessWorkerResult
 
 from flows import forked_run
+from flows.unrecorded_ends import UnrecordedEnds
 
 # Everything marked "internal" here and in flows.forked_run is a private Prefect module or attribute,
 # checked by tests/test_fast_worker.py: upgrading Prefect means re-reading those and moving this pin.
@@ -160,6 +161,7 @@ class FastProcessWorker(ProcessWorker):
         # Every run gets the read end; the write end never leaves this process, so it closes when
         # the worker dies, however it dies, and the runs stop (worker_guard.die_when_closed).
         self._worker_alive, self._alive_writer = self._context.Pipe(duplex=False)
+        self.unrecorded = UnrecordedEnds()
 
     async def setup(self) -> None:
         await super().setup()
@@ -194,6 +196,14 @@ class FastProcessWorker(ProcessWorker):
 
     async def run(self, flow_run: FlowRun, configuration: ProcessJobConfiguration,
                   task_status: Optional[anyio.abc.TaskStatus[int]] = None) -> ProcessWorkerResult:
+        self.unrecorded.started(flow_run.id)
+        try:
+            return await self._run(flow_run, configuration, task_status)
+        finally:  # if Prefect did not take the run's end (a full disk), it is settled later
+            self.unrecorded.ended(flow_run.id)
+
+    async def _run(self, flow_run: FlowRun, configuration: ProcessJobConfiguration,
+                   task_status: Optional[anyio.abc.TaskStatus[int]]) -> ProcessWorkerResult:
         if configuration._command_configured:  # internal; a custom command must be exec'ed: Prefect's way
             return await super().run(flow_run, configuration, task_status)
         task_status = task_status or anyio.TASK_STATUS_IGNORED
@@ -236,10 +246,13 @@ async def _serve(worker: FastProcessWorker) -> None:
 
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop)
+    settler = asyncio.create_task(worker.unrecorded.settle_forever())
     try:
         await worker.start(printer=lambda *a, **k: print(*a, **k, flush=True))
     except asyncio.CancelledError:
         print(f"Worker {worker.name!r} stopped!", flush=True)
+    finally:
+        settler.cancel()
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

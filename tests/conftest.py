@@ -7,7 +7,7 @@ import json
 import pytest
 
 from devices.simulator.farm import SimulatedFarm
-from tests.harness import free_port, start_adb_server
+from tests.harness import free_port, small_disk, start_adb_server
 from tests.inprocess import AppClient, wired_app
 from tests.receivers import ChatEndpoint
 from tests.service import OWNED_TOKEN, Service
@@ -57,12 +57,14 @@ def launched_service(tmp_path_factory, adb, session_farm, chat_endpoint, other_c
 @pytest.fixture(scope="session")
 def launched_owned(tmp_path_factory):
     """A service of test_destructive.py's own: it starts its own adb server and one simulated phone,
-    listens on 0.0.0.0 with a token, and is killed piece by piece there."""
-    owned = Service(tmp_path_factory.mktemp("owned"), free_port(), extra_args=["--simulate", "1", "--host", "0.0.0.0"],
-                    token=OWNED_TOKEN, env={"PHONEFARM_SIMULATOR_FIRST_PORT": str(free_port())})
-    owned.launch()
-    yield owned
-    owned.stop()
+    listens on 0.0.0.0 with a token, keeps its data on a 256 MB disk, and is killed piece by piece there."""
+    # Its data directory has a disk of its own, which a test fills up.
+    with small_disk(tmp_path_factory.mktemp("owned"), 256) as data_dir:
+        owned = Service(data_dir, free_port(), extra_args=["--simulate", "1", "--host", "0.0.0.0"],
+                        token=OWNED_TOKEN, env={"PHONEFARM_SIMULATOR_FIRST_PORT": str(free_port())})
+        owned.launch()
+        yield owned
+        owned.stop()
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import socket
 import subprocess
@@ -92,3 +93,27 @@ def running_farm(server: AdbServer, count: int, **options) -> Iterator[Simulated
         yield farm
     finally:
         farm.stop()
+
+
+@contextlib.contextmanager
+def small_disk(path: Path, size_mb: int) -> Iterator[Path]:
+    """A tmpfs of `size_mb` on `path`, a disk a test can fill (the suite runs as root, as CI does)."""
+    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size_mb}m,mode=0700", "tmpfs", str(path)], check=True)
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "--lazy", str(path)], check=False)
+
+
+def fill_disk(path: Path) -> Path:
+    """Write a file under `path` until its disk has no room left; delete it to give the room back."""
+    filler = path / "filler"
+    chunk = bytes(2**20)
+    with open(filler, "wb", buffering=0) as out:
+        try:
+            while True:
+                out.write(chunk)
+        except OSError as error:
+            if error.errno != errno.ENOSPC:
+                raise
+    return filler

@@ -1,6 +1,7 @@
 """Faults that take parts of the service down, in order, on a service of this module's own (the
 session's service is never restarted): only the API listens off loopback; the adb server hangs and
-dies; the worker dies mid-task; the Prefect server dies; the whole service is stopped or killed."""
+dies; the worker dies mid-task; the Prefect server dies; the disk fills up; the whole service is
+stopped or killed."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import requests
 from devices.adb import AdbServer
 from devices.simulator.farm import SimulatedFarm
 from tests.processes import alive, argv_of, descendants, find, listening_addresses, phone_holder, processes_marked
+from tests.harness import fill_disk
 from tests.service import OWNED_TOKEN, Service
 from tests.test_stop_retry_delete import wait_started_on_phone
 
@@ -139,6 +141,45 @@ def test_prefect_server_killed_and_restarted(owned, owned_farm):
     [after] = owned.create([serial], ["after-outage"])
     assert after > pending
     assert owned.wait_for(after, timeout=60)["status"] == 2
+
+
+def test_a_full_disk_refuses_writes_and_leaves_no_task_running(owned, owned_farm):
+    """The disk under the data directory (Prefect's database, the index, the logs) fills up while a
+    task drives a phone, and the task ends while nothing can be stored. Writes answer 50301 saying
+    why, health says so, reads still answer; once the room is back the task is not left running
+    (the worker settles a run whose end Prefect could not store) and its phone takes the next one."""
+    serial = owned_farm.serials[0]
+    phone = owned_farm.phones[serial]
+    phone.profile_load_seconds = 600
+    [running] = owned.create([serial], ["disk-full"])
+    wait_started_on_phone(phone, running)
+    stats = owned.ok("GET", "/task/stats")
+    run_processes = phone_holder(owned.data_dir, serial)
+    filler = fill_disk(owned.data_dir)
+    try:
+        for method, path, body in [("POST", "/task", {"serials": [serial], "script_name": "follow",
+                                                      "script_config": {"target_users": ["lost"]}}),
+                                   ("POST", f"/task/{running}/stop", None)]:
+            status, answer = owned.call(method, path, json=body)
+            assert (status, answer["code"]) == (503, 50301), answer
+            assert "disk" in answer["message"] and "full" in answer["message"], answer
+        health = owned.ok("GET", "/health")
+        assert health["disk"] == "full" and health["disk_free_mb"] < 32, health
+        assert owned.ok("GET", "/task/stats") == stats
+        phone.profile_load_seconds = 0  # the run ends with the disk full
+        deadline = time.monotonic() + 60
+        while any(alive(pid) for pid in run_processes):
+            assert time.monotonic() < deadline, "the run never ended"
+            time.sleep(0.2)
+    finally:
+        filler.unlink()
+    wait_health(owned, lambda h: h["disk"] == "ok", "health never saw the room come back")
+    task = owned.wait_for(running, timeout=60)
+    # Its end was stored, or the worker settled it: either way it says how it ended.
+    assert task["status"] == 2 or "could not record how" in task["remark"], task
+    [after] = owned.create([serial], ["after-disk-full"])
+    assert owned.wait_for(after, timeout=60)["status"] == 2
+    assert "after-disk-full" in phone.following("tiktok")
 
 
 @pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGKILL], ids=["stopped", "killed"])

@@ -13,9 +13,10 @@ from api.domain.accounts import AccountBook
 from api.domain.phones import PhoneDirectory
 from api.domain.plans import Plan
 from api.domain.tasks import TaskService
+from api.gateways.disk import DiskSpace
 from api.rest import errors
 from api.rest.json_body import StrictJSONHandler
-from api.rest.middleware import BrowserGuard, PlanGate, TokenGate
+from api.rest.middleware import BrowserGuard, DiskGuard, PlanGate, TokenGate
 from api.rest.openapi import OpenApiDocument
 from api.rest.resources.accounts import AccountCollection, AccountItem, AccountMatch
 from api.rest.resources.artifacts import ArtifactStore, TaskArtifactFile, TaskArtifacts
@@ -33,6 +34,7 @@ class Services:
     phones: PhoneDirectory
     accounts: AccountBook
     plan: Plan
+    disk: DiskSpace
     artifacts_dir: Path = Path("artifacts")
     supervisor: Optional[object] = None  # status() and restarts() of the children; absent in tests
     api_token: Optional[str] = None
@@ -43,12 +45,13 @@ class Services:
 def create_app(services: Services) -> falcon.App:
     app = falcon.App(middleware=[
         TokenGate(services.api_token), BrowserGuard(services.allowed_hosts), PlanGate(services.plan, PREFIX),
+        DiskGuard(services.disk),
     ])
     app.req_options.strip_url_path_trailing_slash = True
     # Bodies are JSON only, labelled so (BrowserGuard refuses the rest: a form needs no CORS preflight).
     app.req_options.default_media_type = falcon.MEDIA_JSON
     app.req_options.media_handlers = falcon.media.Handlers({falcon.MEDIA_JSON: StrictJSONHandler(services.max_body_bytes)})
-    errors.install(app)
+    errors.install(app, services.disk)
     tasks = services.tasks
     # Literal segments win over {task_id} in Falcon's router, so batch/stats/retry-all are never ids.
     app.add_route(f"{PREFIX}/task", TaskCollection(tasks, random.Random()))
@@ -66,6 +69,6 @@ def create_app(services: Services) -> falcon.App:
     app.add_route(f"{PREFIX}/account/match", AccountMatch(services.accounts))
     app.add_route(f"{PREFIX}/account/{{username}}", AccountItem(services.accounts))
     app.add_route(f"{PREFIX}/license/check", LicenseCheck(services.plan))
-    app.add_route(f"{PREFIX}/health", Health(tasks.orchestrator, services.phones, services.supervisor))
+    app.add_route(f"{PREFIX}/health", Health(tasks.orchestrator, services.phones, services.disk, services.supervisor))
     app.add_route(f"{PREFIX}/openapi.json", OpenApiDocument(services.max_body_bytes))
     return app

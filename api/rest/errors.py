@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 from typing import Any
 
 import falcon
 
 from api.domain.errors import ApiError, Code
+from api.gateways.disk import DiskSpace, StorageFull, is_storage_full
 from api.gateways.prefect import OrchestratorUnavailable
 from devices.errors import DeviceError
 
@@ -34,6 +36,10 @@ def _api_error(req, resp, error: ApiError, params) -> None:
 
 def _orchestrator_down(req, resp, error: OrchestratorUnavailable, params) -> None:
     _respond(resp, Code.ORCHESTRATOR_UNAVAILABLE, f"The Prefect server is unreachable: {error}. Nothing was changed; try again when it is back.")
+
+
+def _storage_full(req, resp, error: StorageFull, params) -> None:
+    _respond(resp, Code.ORCHESTRATOR_UNAVAILABLE, f"Not stored: {error}. Free some space, then try again.")
 
 
 def _device_error(req, resp, error: DeviceError, params) -> None:
@@ -62,9 +68,17 @@ def _serialize_http_error(req, resp, error: falcon.HTTPError) -> None:
     resp.data = json.dumps(envelope(code, message)).encode()
 
 
-def install(app: falcon.App) -> None:
+def install(app: falcon.App, disk: DiskSpace) -> None:
     """Map every error type to the envelope (Falcon picks the most specific handler)."""
+
+    def _database_error(req, resp, error: sqlite3.OperationalError, params) -> None:
+        if is_storage_full(error):  # the disk filled up between the guard's look and the write
+            return _storage_full(req, resp, disk.refusal(), params)
+        _unexpected(req, resp, error, params)
+
     app.add_error_handler(Exception, _unexpected)
+    app.add_error_handler(sqlite3.OperationalError, _database_error)
+    app.add_error_handler(StorageFull, _storage_full)
     app.set_error_serializer(_serialize_http_error)
     app.add_error_handler(ApiError, _api_error)
     app.add_error_handler(OrchestratorUnavailable, _orchestrator_down)

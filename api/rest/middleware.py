@@ -1,4 +1,5 @@
-"""Falcon middleware: browser guard (cross-site, DNS rebinding, JSON bodies), the API token, the plan gate."""
+"""Falcon middleware: browser guard (cross-site, DNS rebinding, JSON bodies), the API token, the plan gate,
+the disk guard."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from urllib.parse import urlsplit
 
 from api.domain.errors import ApiError, Code
 from api.domain.plans import Plan
+from api.gateways.disk import DiskSpace
 
 PUBLIC_PATHS = {"/api/v1/health"}  # monitors read it without a secret; it tells nothing about tasks
 
@@ -79,3 +81,17 @@ class PlanGate:
     def process_request(self, req, resp):
         if not self.plan.api_enabled and req.path.rstrip("/") not in self.ungated:
             raise ApiError(Code.PLAN_FORBIDS_API, f"The {self.plan.name} plan has no API access; upgrade to Pro, Team or Business")
+
+
+class DiskGuard:
+    """A write is refused (50301) before it starts when the data directory's disk is nearly full: a
+    half-stored create or a stop Prefect could not record would be worse. Reads still answer."""
+
+    READS = {"GET", "HEAD", "OPTIONS"}
+
+    def __init__(self, disk: DiskSpace):
+        self.disk = disk
+
+    def process_request(self, req, resp):
+        if req.method not in self.READS:
+            self.disk.ensure_room()

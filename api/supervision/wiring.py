@@ -14,6 +14,7 @@ from api.domain.phones import PhoneDirectory
 from api.domain.plans import PLANS
 from api.domain.tasks import TaskService
 from api.gateways.adb import AdbGateway
+from api.gateways.disk import DiskSpace
 from api.gateways.index import Index
 from api.gateways.prefect import Orchestrator
 from api.rest.app import Services, create_app
@@ -60,6 +61,7 @@ def wire(settings: Settings, *, supervisor: Optional[object] = None,
     ], settings.ui_adoption_seconds)
     app = create_app(Services(
         tasks=tasks, phones=phones, accounts=accounts, plan=PLANS[settings.plan],
+        disk=DiskSpace(settings.data_dir, settings.min_free_disk_mb),
         artifacts_dir=settings.artifacts_dir, supervisor=supervisor,
         api_token=settings.api_token.get_secret_value() if settings.api_token else None,
         max_body_bytes=settings.max_body_bytes, allowed_hosts=tuple(settings.allowed_hosts),

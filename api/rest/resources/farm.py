@@ -6,6 +6,7 @@ from typing import Optional
 
 from api.domain.phones import PhoneDirectory
 from api.domain.plans import Plan
+from api.gateways.disk import DiskSpace
 from api.gateways.prefect import Orchestrator
 from api.rest.resources.replies import ok
 
@@ -41,9 +42,11 @@ class Health:
     """Which parts of the farm answer; 200 with details either way, so monitors can read it.
     It only reads: an unauthenticated flood of health checks must not slow the farm's writes."""
 
-    def __init__(self, orchestrator: Orchestrator, phones: PhoneDirectory, supervisor: Optional[object]):
+    def __init__(self, orchestrator: Orchestrator, phones: PhoneDirectory, disk: DiskSpace,
+                 supervisor: Optional[object]):
         self.orchestrator = orchestrator
         self.phones = phones
+        self.disk = disk
         self.supervisor = supervisor  # absent when the API runs without children of its own
 
     def on_get(self, req, resp):
@@ -56,6 +59,9 @@ class Health:
             "worker": processes.get("worker", "unknown"),
             "adb": "up" if adb_up else "down",
             "phones": self.phones.attached_count() if adb_up else 0,
+            # "full": writes are refused (50301) until space is freed under the data directory.
+            "disk": "full" if self.disk.full() else "ok",
+            "disk_free_mb": int(self.disk.free_mb()),
             "processes": processes,
             "restarts": self.supervisor.restarts() if self.supervisor else {},
         })
