@@ -1,0 +1,45 @@
+"""A full disk under the data directory, in-process: writes are refused with 50301 before they start
+and when the disk fills up under them; reads and health still answer. (The whole service on a full
+disk, with a run ending meanwhile, is in test_destructive.py.)"""
+
+from __future__ import annotations
+
+from tests.harness import fill_disk, small_disk
+from tests.inprocess import AppClient, wired_app
+from tests.service import tomorrow
+
+FOLLOW = {"script_name": "follow", "script_config": {"target_users": ["nobody"]}}
+
+
+def test_writes_are_refused_before_they_start_when_room_is_short(service, adb, phones, tmp_path):
+    [serial] = phones.take()
+    with wired_app(service, adb, tmp_path, min_free_disk_mb=10**9) as wired:  # no disk has a petabyte free
+        app = AppClient(wired)
+        for method, path, body in [("POST", "/task", {"serials": [serial], **FOLLOW}),
+                                   ("POST", "/task/1/retry", None), ("DELETE", "/task/1", None),
+                                   ("POST", "/account", {"username": "u", "serial": serial, "platform": "tiktok"})]:
+            status, answer = app.call(method, path, json=body)
+            assert (status, answer["code"]) == (503, 50301), (method, path, answer)
+            assert answer["message"].startswith(f"Not stored: the disk holding {tmp_path} is full"), answer
+        health = app.ok("GET", "/health")
+        assert health["disk"] == "full" and health["disk_free_mb"] > 0, health
+        assert app.ok("GET", "/task/stats")["total"] == 0
+        assert app.ok("GET", "/task")["total"] == 0
+
+
+def test_a_disk_that_fills_up_under_a_write_answers_50301_not_500(service, adb, phones, tmp_path):
+    [serial] = phones.take()
+    with small_disk(tmp_path, 4) as data_dir, wired_app(service, adb, data_dir, min_free_disk_mb=0) as wired:
+        app = AppClient(wired)
+        [created] = app.create([serial], ["before"], start_time=tomorrow())
+        filler = fill_disk(data_dir)
+        try:
+            status, answer = app.call("POST", "/task", json={"serials": [serial], **FOLLOW, "start_time": tomorrow()})
+            assert (status, answer["code"]) == (503, 50301), answer
+            assert "is full" in answer["message"], answer
+            assert [task["id"] for task in app.ok("GET", "/task")["tasks"]] == [created]
+        finally:
+            filler.unlink()
+        [after] = app.create([serial], ["after"], start_time=tomorrow())
+        assert after > created
+        assert app.ok("GET", "/health")["disk"] == "ok"
