@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import random
 import socket
 import subprocess
 import time
@@ -18,10 +19,26 @@ from devices.adb import AdbServer, server_alive
 from devices.simulator.farm import SimulatedFarm
 
 
+# Below Linux's ephemeral range (32768-60999): a port handed out here may be bound seconds later (a
+# service binds its API after Prefect started), and an outgoing connection must not take it meanwhile.
+_PORTS = range(20000, 32768)
+_handed_out: set[int] = set()
+_pick = random.Random(os.getpid())
+
+
 def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+    """A loopback port nothing listens on, never handed out before in this process."""
+    while True:
+        port = _pick.choice(_PORTS)
+        if port in _handed_out:
+            continue
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
+        return port
 
 
 @dataclass
