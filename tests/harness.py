@@ -21,7 +21,11 @@ from devices.simulator.farm import SimulatedFarm
 
 # Below Linux's ephemeral range (32768-60999): a port handed out here may be bound seconds later (a
 # service binds its API after Prefect started), and an outgoing connection must not take it meanwhile.
-_PORTS = range(20000, 32768)
+# Under pytest-xdist each worker process takes its own slice of it.
+_WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw"))
+_WORKERS = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+_SLICE = (32768 - 20000) // _WORKERS
+_PORTS = range(20000 + _WORKER * _SLICE, 20000 + (_WORKER + 1) * _SLICE)
 _handed_out: set[int] = set()
 _pick = random.Random(os.getpid())
 
