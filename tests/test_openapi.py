@@ -5,8 +5,10 @@ from __future__ import annotations
 import pytest
 import requests
 import schemathesis
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
+from schemathesis.generation.modes import GenerationMode
 from schemathesis.specs.openapi.checks import (
     content_type_conformance, response_headers_conformance, response_schema_conformance, status_code_conformance,
 )
@@ -51,17 +53,26 @@ def test_document_names_the_envelope_limits_and_the_idempotency_key(own_api):
     assert "401" not in document["paths"]["/health"]["get"]["responses"]
 
 
-# Built here rather than fetched: schemathesis needs it at collection time (its lazy fixture loader
-# does not work with pytest 9); the first test checks that the service serves this very document.
+# Built here rather than fetched: the operations are needed at collection time; the first test
+# checks that the service serves this very document. Each operation is a test item of its own
+# (schemathesis' own parametrize folds them into one item that runs far fewer cases under xdist).
 schema = schemathesis.openapi.from_dict(build(1024 * 1024))
+OPERATIONS = [result.ok() for result in schema.get_all_operations()]
 
 
-@schema.parametrize()
-@settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
-def test_api_answers_within_its_schema(case, own_api):
+@pytest.mark.parametrize("operation", OPERATIONS, ids=[operation.label for operation in OPERATIONS])
+def test_api_answers_within_its_schema(operation, own_api):
     _, base = own_api
-    if case.path == "/account/match" and not (isinstance(case.body, dict) and case.body.get("serials") is not None):
-        # Without serials it opens the apps on every attached phone: slow, and it would disturb
-        # phones that other tests' tasks may still be using. An empty list reads no phone.
-        case.body = {"serials": []}
-    case.call_and_validate(base_url=base, checks=CHECKS, timeout=30)
+    # Valid requests and invalid ones, as schemathesis' own defaults generate.
+    cases = st.one_of(operation.as_strategy(GenerationMode.POSITIVE), operation.as_strategy(GenerationMode.NEGATIVE))
+
+    @given(case=cases)
+    @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+    def answers_within_schema(case):
+        if case.path == "/account/match" and not (isinstance(case.body, dict) and case.body.get("serials") is not None):
+            # Without serials it opens the apps on every attached phone: slow, and it would disturb
+            # phones that other tests' tasks may still be using. An empty list reads no phone.
+            case.body = {"serials": []}
+        case.call_and_validate(base_url=base, checks=CHECKS, timeout=30)
+
+    answers_within_schema()

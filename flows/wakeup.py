@@ -1,0 +1,51 @@
+"""Wake the worker when a flow run is scheduled or ends (Prefect's event stream), instead of waiting
+for its next poll: a new task starts at once, and the poll can be slow, sparing the server."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Awaitable, Callable
+
+from prefect.events.clients import get_events_subscriber
+from prefect.events.filters import EventFilter, EventNameFilter
+
+log = logging.getLogger(__name__)
+
+# A run to start (created or put back in a queue), or a phone's slot that frees up.
+WAKE_EVENTS = [f"prefect.flow-run.{state}" for state in (
+    "Scheduled", "AwaitingRetry", "Completed", "Failed", "Crashed", "Cancelled")]
+
+
+class Wakeup:
+    """Calls `poll` once per burst of events: events that arrive during a poll cause one more."""
+
+    def __init__(self, poll: Callable[[], Awaitable[object]], retry_seconds: float = 5.0):
+        self.poll = poll
+        self.retry_seconds = retry_seconds
+        self._pending = asyncio.Event()
+
+    async def run(self) -> None:
+        async with asyncio.TaskGroup() as group:
+            group.create_task(self._listen())
+            group.create_task(self._poll_when_woken())
+
+    async def _listen(self) -> None:
+        event_filter = EventFilter(event=EventNameFilter(name=WAKE_EVENTS))
+        while True:
+            try:
+                async with get_events_subscriber(filter=event_filter) as subscriber:
+                    async for _ in subscriber:
+                        self._pending.set()
+            except Exception as error:  # the server restarts, or refuses: the poll still runs meanwhile
+                log.warning("event stream lost (%s); the worker polls until it is back", error)
+            await asyncio.sleep(self.retry_seconds)
+
+    async def _poll_when_woken(self) -> None:
+        while True:
+            await self._pending.wait()
+            self._pending.clear()
+            try:
+                await self.poll()
+            except Exception as error:
+                log.warning("a poll on an event failed (%s); the next poll will tell", error)
