@@ -63,7 +63,8 @@ class Settings(BaseSettings):
     # "fast" forks each run from a warm forkserver (~35 MB private, ~0.6 CPU-s a run); "stock" is
     # Prefect's process worker (two new interpreters a run: ~72 MB, ~4 CPU-s).
     worker: Literal["fast", "stock"] = "fast"
-    worker_poll_seconds: float = Field(1.0, gt=0)
+    # The fast worker is woken by Prefect's events (a run scheduled, a run ended); this poll is its fallback.
+    worker_poll_seconds: float = Field(5.0, gt=0)
     # Only the API's own threads; Prefect's server is the one that must be protected from bursts.
     api_threads: int = Field(8, ge=1)
     # Open connections waitress keeps (slow ones cost a socket, not a thread), and how long an idle one stays.

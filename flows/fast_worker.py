@@ -32,6 +32,7 @@ from prefect.workers.process import ProcessJobConfiguration, ProcessWorker, Proc
 
 from flows import forked_run
 from flows.unrecorded_ends import UnrecordedEnds
+from flows.wakeup import Wakeup
 
 # Everything marked "internal" here and in flows.forked_run is a private Prefect module or attribute,
 # checked by tests/test_fast_worker.py: upgrading Prefect means re-reading those and moving this pin.
@@ -162,6 +163,7 @@ class FastProcessWorker(ProcessWorker):
         # the worker dies, however it dies, and the runs stop (worker_guard.die_when_closed).
         self._worker_alive, self._alive_writer = self._context.Pipe(duplex=False)
         self.unrecorded = UnrecordedEnds()
+        self._polling = asyncio.Lock()
 
     async def setup(self) -> None:
         await super().setup()
@@ -193,6 +195,10 @@ class FastProcessWorker(ProcessWorker):
                 if isinstance(value, Flow) and value.name == name:
                     return value
         raise LookupError(f"flow {name!r} is in none of the preloaded modules {self._preload}")
+
+    async def get_and_submit_flow_runs(self) -> list[FlowRun]:
+        async with self._polling:  # the poll loop and an event's wake-up never fetch at once
+            return await super().get_and_submit_flow_runs()
 
     async def run(self, flow_run: FlowRun, configuration: ProcessJobConfiguration,
                   task_status: Optional[anyio.abc.TaskStatus[int]] = None) -> ProcessWorkerResult:
@@ -246,19 +252,22 @@ async def _serve(worker: FastProcessWorker) -> None:
 
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop)
-    settler = asyncio.create_task(worker.unrecorded.settle_forever())
+    helpers = [asyncio.create_task(worker.unrecorded.settle_forever()),
+               asyncio.create_task(Wakeup(worker.get_and_submit_flow_runs).run())]
     try:
         await worker.start(printer=lambda *a, **k: print(*a, **k, flush=True))
     except asyncio.CancelledError:
         print(f"Worker {worker.name!r} stopped!", flush=True)
     finally:
-        settler.cancel()
+        for helper in helpers:
+            helper.cancel()
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m flows.fast_worker", description=(
-        "Serve a Prefect process work pool, forking flow runs from a warm forkserver. Polls every "
-        "PREFECT_WORKER_QUERY_SECONDS; needs PREFECT_API_URL, as `prefect worker start` does."))
+        "Serve a Prefect process work pool, forking flow runs from a warm forkserver. Polls when "
+        "Prefect's event stream says a run was scheduled or ended, and every PREFECT_WORKER_QUERY_SECONDS; "
+        "needs PREFECT_API_URL, as `prefect worker start` does."))
     parser.add_argument("--pool", required=True, help="the work pool (type process) to serve")
     parser.add_argument("--name", help="the worker's name in Prefect")
     parser.add_argument("--limit", type=int, help="flow runs at once (default: no limit)")

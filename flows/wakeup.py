@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import datetime, timezone
 from typing import Awaitable, Callable
 
 from prefect.events.clients import get_events_subscriber
@@ -20,9 +21,11 @@ WAKE_EVENTS = [f"prefect.flow-run.{state}" for state in (
 class Wakeup:
     """Calls `poll` once per burst of events: events that arrive during a poll cause one more."""
 
-    def __init__(self, poll: Callable[[], Awaitable[object]], retry_seconds: float = 5.0):
+    def __init__(self, poll: Callable[[], Awaitable[object]], retry_seconds: float = 5.0,
+                 max_wait_seconds: float = 300.0):
         self.poll = poll
         self.retry_seconds = retry_seconds
+        self.max_wait_seconds = max_wait_seconds
         self._pending = asyncio.Event()
 
     async def run(self) -> None:
@@ -35,11 +38,23 @@ class Wakeup:
         while True:
             try:
                 async with get_events_subscriber(filter=event_filter) as subscriber:
-                    async for _ in subscriber:
+                    async for event in subscriber:
                         self._pending.set()
+                        self._wake_again_when_due(event.payload)
             except Exception as error:  # the server restarts, or refuses: the poll still runs meanwhile
                 log.warning("event stream lost (%s); the worker polls until it is back", error)
             await asyncio.sleep(self.retry_seconds)
+
+    def _wake_again_when_due(self, payload: dict) -> None:
+        """A run scheduled a little later (an automatic retry's delay, a near start time) gets a
+        poll when it is due, not at the next regular poll."""
+        try:
+            due = datetime.fromisoformat(payload["validated_state"]["state_details"]["scheduled_time"])
+        except (KeyError, TypeError, ValueError):
+            return
+        delay = (due - datetime.now(timezone.utc)).total_seconds()
+        if 0 < delay <= self.max_wait_seconds:
+            asyncio.get_running_loop().call_later(delay, self._pending.set)
 
     async def _poll_when_woken(self) -> None:
         while True:

@@ -115,7 +115,7 @@ def prefect(service):
 class Worker:
     """`python -m flows.fast_worker` serving one pool, its output in a file."""
 
-    def __init__(self, prefect: Prefect, pool: str, directory: Path):
+    def __init__(self, prefect: Prefect, pool: str, directory: Path, query_seconds: float = 1):
         self.log = directory / f"{pool}-worker.log"
         out = open(self.log, "wb")
         self.process = subprocess.Popen(
@@ -124,7 +124,7 @@ class Worker:
             cwd=REPO, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
             env=clean_env(PREFECT_API_URL=prefect.api, PREFECT_API_AUTH_STRING=prefect.auth,
                           PREFECT_HOME=str(directory / "worker-home"),
-                          PREFECT_WORKER_QUERY_SECONDS="1", PREFECT_WORKER_PREFETCH_SECONDS="1"),
+                          PREFECT_WORKER_QUERY_SECONDS=str(query_seconds), PREFECT_WORKER_PREFETCH_SECONDS="1"),
         )
         out.close()
         wait_until(self._started, 90, self.output)
@@ -143,9 +143,9 @@ def workers(prefect, tmp_path_factory):
     directory = tmp_path_factory.mktemp("workers")
     started: list[Worker] = []
 
-    def start(pool: str) -> tuple[Worker, dict[str, str]]:
+    def start(pool: str, query_seconds: float = 1) -> tuple[Worker, dict[str, str]]:
         deployments = prefect.create_pool(pool)
-        started.append(Worker(prefect, pool, directory))
+        started.append(Worker(prefect, pool, directory, query_seconds))
         return started[-1], deployments
 
     yield start
@@ -282,6 +282,18 @@ def test_a_run_completes_with_its_logs_and_pull_step_and_comes_from_the_preloade
     assert b"multiprocessing.forkserver" in Path(f"/proc/{forkserver}/cmdline").read_bytes()
     assert facts["flows_preloaded_in"] == facts["forked_run_loaded_in"] == forkserver
     assert run["infrastructure_pid"].endswith(str(facts["pid"]))
+
+
+def test_a_new_run_wakes_a_worker_that_polls_rarely(prefect, workers, tmp_path):
+    """Prefect's event stream says a run was scheduled, or ended and freed a slot: the worker
+    fetches at once instead of at its next poll, two minutes away."""
+    worker, deployments = workers(f"wake-{uuid.uuid4().hex[:8]}", query_seconds=120)
+    started = time.monotonic()
+    first = prefect.create_run(deployments["log_flow"], message="first", report=str(tmp_path / "first.json"))
+    assert prefect.wait_final(first, timeout=30)["state_type"] == "COMPLETED", worker.output()
+    second = prefect.create_run(deployments["log_flow"], message="second", report=str(tmp_path / "second.json"))
+    assert prefect.wait_final(second, timeout=30)["state_type"] == "COMPLETED", worker.output()
+    assert time.monotonic() - started < 60, "the runs waited for the worker's poll"
 
 
 def test_a_killed_run_is_crashed(prefect, farm_pool, tmp_path):
