@@ -15,6 +15,28 @@ from tests.service import OWNED_TOKEN, Service
 PHONES = 2
 
 
+# Under pytest-xdist (--dist loadgroup): a module whose tests share processes of their own runs
+# whole on one worker; every other test goes to whichever worker is free. Long modules are handed
+# out first, after the device tests, which need no service and run while the services start.
+WHOLE_MODULES = {"test_destructive.py": "owned-service", "test_fast_worker.py": "fast-workers"}
+HANDED_OUT_FIRST = ["devices", "test_destructive.py", "test_load.py", "test_phone_faults.py",
+                    "test_stop_retry_delete.py"]
+
+
+def _hand_out_order(item: pytest.Item) -> int:
+    for rank, name in enumerate(HANDED_OUT_FIRST):
+        if name == item.path.name or name in item.path.parts:
+            return rank
+    return len(HANDED_OUT_FIRST)
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.path.name in WHOLE_MODULES:
+            item.add_marker(pytest.mark.xdist_group(WHOLE_MODULES[item.path.name]))
+    items.sort(key=_hand_out_order)  # stable: each module keeps its own order
+
+
 @pytest.fixture(scope="session")
 def adb(tmp_path_factory):
     handle = start_adb_server(tmp_path_factory.mktemp("adb"))
