@@ -15,10 +15,10 @@ from tests.service import OWNED_TOKEN, Service
 PHONES = 2
 
 
-# Under pytest-xdist (--dist loadgroup): a module whose tests share processes of their own runs
-# whole on one worker; every other test goes to whichever worker is free. Long modules are handed
-# out first, after the device tests, which need no service and run while the services start.
-WHOLE_MODULES = {"test_destructive.py": "owned-service", "test_fast_worker.py": "fast-workers"}
+# Under pytest-xdist (--dist loadgroup) a test goes to whichever worker is free, but a module whose
+# tests share processes of their own says `pytestmark = pytest.mark.xdist_group(...)` and runs
+# whole on one. Long modules are handed out first, after the device tests, which need no service
+# and run while the services start.
 HANDED_OUT_FIRST = ["devices", "test_destructive.py", "test_load.py", "test_phone_faults.py",
                     "test_stop_retry_delete.py"]
 
@@ -31,9 +31,6 @@ def _hand_out_order(item: pytest.Item) -> int:
 
 
 def pytest_collection_modifyitems(config, items):
-    for item in items:
-        if item.path.name in WHOLE_MODULES:
-            item.add_marker(pytest.mark.xdist_group(WHOLE_MODULES[item.path.name]))
     items.sort(key=_hand_out_order)  # stable: each module keeps its own order
 
 
