@@ -20,9 +20,6 @@ from tests.harness import fill_disk
 from tests.service import OWNED_TOKEN, Service
 from tests.test_stop_retry_delete import wait_started_on_phone
 
-# Its tests share processes of their own: under xdist they all run on one worker, in order.
-pytestmark = pytest.mark.xdist_group("owned-service")
-
 TOKEN = OWNED_TOKEN
 WARMUP = {"task_duration": 4, "topic": "dogs", "min_duration": 1, "max_duration": 2,
           "like_probable": 0, "comment_probable": 0}

@@ -18,9 +18,6 @@ from typing import Callable
 import pytest
 import requests
 
-# Its tests share processes of their own: under xdist they all run on one worker, in order.
-pytestmark = pytest.mark.xdist_group("fast-workers")
-
 REPO = Path(__file__).resolve().parent.parent
 FINAL = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
 FLOWS = "tests/fast_worker_flows.py"
