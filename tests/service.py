@@ -55,7 +55,7 @@ class TaskClient:
                 return task
             if time.monotonic() > deadline:
                 raise AssertionError(f"task {task_id} still {task['status_text']} after {timeout} s: {task}")
-            time.sleep(0.2)
+            time.sleep(0.4)  # each look is a read of Prefect's database, which two suites' runs share
 
 
 class Service(TaskClient):
@@ -100,7 +100,6 @@ class Service(TaskClient):
         env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "PHONEFARM_", "ANDROID_ADB"))}
         env["PHONEFARM_WORKER_LIMIT"] = "6"
         env["PHONEFARM_AUTO_RETRY_DELAY_SECONDS"] = "1.5"  # longer than a test's short unplug (0.5 s)
-        env["PHONEFARM_UI_ADOPTION_SECONDS"] = "1"
         env["PHONEFARM_RETRY_LIMIT"] = "1"  # the default (3) is checked in test_settings.py
         return {**env, **self.extra_env}
 
