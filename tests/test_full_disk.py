@@ -37,7 +37,7 @@ def test_a_disk_that_fills_up_under_a_write_answers_50301_not_500(service, adb, 
             status, answer = app.call("POST", "/task", json={"serials": [serial], **FOLLOW, "start_time": tomorrow()})
             assert (status, answer["code"]) == (503, 50301), answer
             assert "is full" in answer["message"], answer
-            assert [task["id"] for task in app.ok("GET", "/task")["tasks"]] == [created]
+            assert [task["id"] for task in app.ok("GET", "/task", params={"serial": serial})["tasks"]] == [created]
         finally:
             filler.unlink()
         [after] = app.create([serial], ["after"], start_time=tomorrow())
