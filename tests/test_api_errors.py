@@ -47,7 +47,7 @@ def test_known_but_not_runnable_is_40003(api, serial, script):
     ({"usernames": ["nobody"], "script_name": "follow", "script_config": {"target_users": ["a"]}}, ["nobody"]),
     ({"serials": "abc", "script_name": "follow", "script_config": {}}, ["serials"]),
     ({"serials": ["S"], "script_name": "follow"}, ["script_config"]),
-    ({"serials": ["S"], "script_name": "follow", "script_config": {}}, ["target_user"]),
+    ({"serials": ["S"], "script_name": "follow", "script_config": {}}, ["Invalid script_config: ", "target_user"]),
     ({"serials": ["S"], "script_name": "follow", "script_config": {"target_users": "a"}}, ["script_config.target_users"]),
     ({"serials": ["S"], "script_name": "follow", "script_config": {"target_users": ["a"], "access_method": "teleport"}},
      ["script_config.access_method"]),

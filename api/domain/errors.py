@@ -39,9 +39,15 @@ def not_found(message: str) -> ApiError:
     return ApiError(Code.NOT_FOUND, message)
 
 
+def _field_name(prefix: str, loc: tuple) -> str:
+    # A check of the whole model (loc empty) names the model itself: "script_config", not "script_config.".
+    name = ".".join(str(part) for part in loc)
+    return (prefix + name if name else prefix.rstrip(".")) or "body"
+
+
 def field_errors(error: ValidationError, prefix: str = "") -> list[dict]:
     return [
-        {"field": prefix + ".".join(str(part) for part in e["loc"]) or "body", "message": e["msg"]}
+        {"field": _field_name(prefix, e["loc"]), "message": e["msg"]}
         for e in error.errors(include_url=False, include_context=False, include_input=False)
     ]
 
