@@ -35,9 +35,9 @@ class DiskSpace:
         return self.free_mb() < self.min_free_mb
 
     def ensure_room(self) -> None:
-        free = self.free_mb()
-        if free < self.min_free_mb:
-            raise StorageFull(self.path, free, self.min_free_mb)
+        refusal = self.refusal()
+        if refusal.free_mb < self.min_free_mb:
+            raise refusal
 
     def refusal(self) -> StorageFull:
         """The error for a write that failed because the disk filled up under it."""

@@ -10,10 +10,9 @@ import httpx
 
 def prefect_answers(api_url: str, timeout: float = 5.0, http: Optional[httpx.Client] = None) -> bool:
     """The server's own health endpoint says 200; a refused connection fails at once."""
+    get = http.get if http is not None else httpx.get
     try:
-        if http is None:
-            return httpx.get(f"{api_url}/health", timeout=timeout).status_code == 200
-        return http.get(f"{api_url}/health", timeout=timeout).status_code == 200
+        return get(f"{api_url}/health", timeout=timeout).status_code == 200
     except httpx.HTTPError:
         return False
 
