@@ -55,7 +55,7 @@ class TaskClient:
                 return task
             if time.monotonic() > deadline:
                 raise AssertionError(f"task {task_id} still {task['status_text']} after {timeout} s: {task}")
-            time.sleep(0.4)  # each look is a read of Prefect's database, which two suites' runs share
+            time.sleep(0.1)  # a look reads the service's index, not Prefect's database
 
 
 class Service(TaskClient):

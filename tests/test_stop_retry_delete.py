@@ -154,6 +154,9 @@ def test_a_stop_that_races_the_end_of_a_run_keeps_its_real_end(service, phones, 
         assert service.wait_for(task_id)["status"] == 2
         wired.tasks.stop_run(seen_running)
         assert wired.orchestrator.read_run(task["flow_run_id"]).state_type.value == "COMPLETED"
+    # A stop through the service reads Prefect (not its copy of the state) and refuses: it ended.
+    status, body = service.call("POST", f"/task/{task_id}/stop")
+    assert (status, body["code"]) == (400, 40001) and "already finished (completed)" in body["message"], body
     assert service.task(task_id)["status"] == 2
 
 

@@ -5,16 +5,13 @@ from __future__ import annotations
 from dataclasses import asdict
 
 from api.gateways.adb import AdbGateway
-from api.gateways.index import Index
-from api.gateways.prefect import Orchestrator
-from flows.contract import SERIAL_TAG, tag_value
+from api.gateways.index import Index, TaskFilter
 
 
 class PhoneDirectory:
-    def __init__(self, adb: AdbGateway, index: Index, orchestrator: Orchestrator):
+    def __init__(self, adb: AdbGateway, index: Index):
         self.adb = adb
         self.index = index
-        self.orchestrator = orchestrator
 
     def seen_now(self, with_models: bool = True):
         """The phones attached now, remembered as known (a write: not for health checks)."""
@@ -35,11 +32,9 @@ class PhoneDirectory:
 
     def listing(self) -> list[dict]:
         phones = self.seen_now()
-        busy = {}
-        for run in self.orchestrator.active_runs():
-            serial = tag_value(run.tags, SERIAL_TAG)
-            if serial:
-                busy[serial] = run.parameters.get("task_id")
+        # The index's copy of run states: the tasks holding a phone now.
+        holding = self.index.page(TaskFilter(state_types=("PENDING", "RUNNING", "CANCELLING")), offset=0, limit=10_000)
+        busy = {row.serial: row.id for row in reversed(holding)}
         return [
             {**asdict(phone), "busy": phone.serial in busy, "task_id": busy.get(phone.serial)}
             for phone in phones

@@ -16,10 +16,11 @@ from api.domain.fanout import PlannedTask
 from api.domain.planning import plan_tasks
 from api.domain.requests import TaskRequest
 from api.domain.secrets import SecretKeeper
-from api.domain.status import STATE_TYPES_BY_STATUS, TaskStatus
+from api.domain.status import STATE_TYPES_BY_STATUS, TaskStatus, task_status
+from api.domain.mirror import RunMirror, scheduled
 from api.domain.views import task_view
-from api.gateways.index import Index, NewTask, TaskRow
-from api.gateways.prefect import FINAL_STATE_TYPES, NewRun, Orchestrator, OrchestratorUnavailable, RunGone, RunQuery
+from api.gateways.index import Index, NewTask, TaskFilter, TaskRow
+from api.gateways.prefect import FINAL_STATE_TYPES, NewRun, Orchestrator, OrchestratorUnavailable, RunGone
 from flows.contract import TaskParameters, run_name, task_tags
 
 FAILED_TYPES = STATE_TYPES_BY_STATUS[TaskStatus.FAILED]
@@ -65,6 +66,7 @@ class TaskService:
         self.material_roots = material_roots
         self.comment_endpoints = comment_endpoints
         self.secrets = SecretKeeper(orchestrator)
+        self.mirror = RunMirror(index, orchestrator)
 
     # Create ------------------------------------------------------------------
 
@@ -79,13 +81,13 @@ class TaskService:
 
     def create(self, body: TaskRequest, now: datetime, rng: random.Random, source: str = "api") -> list[int]:
         """All tasks of one request are created, or none: a failure rolls back what was made."""
-        scheduled = [
+        planned = [
             (replace(task, script_config=self.secrets.hide(task.script_config)), start)
             for task, start in self.plan(body, now, rng)
         ]
         name = body.script_name
         ids = self.index.reserve_tasks(
-            NewTask(t.serial, t.username, name, t.script_config, source) for t, _ in scheduled
+            NewTask(t.serial, t.username, name, t.script_config, source) for t, _ in planned
         )
 
         runs = [
@@ -99,7 +101,7 @@ class TaskService:
                 tags=task_tags(task.serial, name, source),
                 start_at=start,
             )
-            for task_id, (task, start) in zip(ids, scheduled)
+            for task_id, (task, start) in zip(ids, planned)
         ]
         try:
             flow_run_ids = self.orchestrator.create_runs(runs)
@@ -107,6 +109,7 @@ class TaskService:
             self._roll_back([run.name for run in runs], ids)
             raise
         self.index.attach_flow_runs(dict(zip(ids, flow_run_ids)))
+        self.index.record_states(scheduled(run_id, start) for run_id, (_, start) in zip(flow_run_ids, planned))
         return ids
 
     def adopt_in_place(self, run) -> int:
@@ -119,6 +122,7 @@ class TaskService:
         tags = [*run.tags, *task_tags(serial, script, "ui")]
         self.orchestrator.rename(str(run.id), name=run_name(task_id, script), tags=tags)
         self.index.attach_flow_runs({task_id: str(run.id)})
+        self.mirror.record([run])
         return task_id
 
     def _roll_back(self, names: list[str], ids: list[int]) -> None:
@@ -135,17 +139,27 @@ class TaskService:
 
     # Read --------------------------------------------------------------------
 
+    def _copy_is_current(self) -> None:
+        """Reads come from the index's copy of run states, which only Prefect's events keep current:
+        while the server is down they would be guesses, so they are refused like writes."""
+        if not self.orchestrator.healthy():
+            raise OrchestratorUnavailable("its health check fails")
+
     def _row(self, task_id: int) -> TaskRow:
+        self._copy_is_current()
         row = self.index.get(task_id)
         if row is None:
             raise not_found(f"Task {task_id} not found")
         return row
 
-    def _run(self, row: TaskRow):
+    def _run(self, row: TaskRow) -> FlowRun:
+        """What Prefect says of the task's run now (a change is decided on it, not on the copy)."""
         try:
-            return self.orchestrator.read_run(row.flow_run_id)
+            run = self.orchestrator.read_run(row.flow_run_id)
         except RunGone:
             raise self._gone(row) from None
+        self.mirror.record([run])
+        return run
 
     def _gone(self, row: TaskRow) -> ApiError:
         """Its flow run was deleted (in the Prefect UI, or by a deletion racing this request): so is the task."""
@@ -154,35 +168,23 @@ class TaskService:
         return not_found(f"Task {row.id} not found (its flow run was deleted in Prefect)")
 
     def detail(self, task_id: int) -> dict:
-        row = self._row(task_id)
-        return task_view(row, self._run(row), self.ui_url)
-
-    def _hidden(self) -> tuple[str, ...]:
-        """Runs of deleted tasks that Prefect still holds until they end: never listed or counted."""
-        return tuple(r.flow_run_id for r in self.index.unpurged_deletions())
-
-    def _query(self, filters: ListFilters) -> RunQuery:
-        return RunQuery(
-            serial=filters.serial,
-            script_name=filters.script_name,
-            source=filters.source,
-            state_types=STATE_TYPES_BY_STATUS[TaskStatus(filters.status)] if filters.status is not None else None,
-            hidden=self._hidden(),
-        )
+        return task_view(self._row(task_id), self.ui_url)
 
     def list(self, filters: ListFilters, page: int, page_size: int) -> dict:
-        query = self._query(filters)
-        runs = self.orchestrator.page(query, offset=(page - 1) * page_size, limit=page_size)
-        rows = self.index.by_flow_run_ids([str(r.id) for r in runs])
-        tasks = [task_view(rows[str(r.id)], r, self.ui_url) for r in runs if str(r.id) in rows]
-        return {"tasks": tasks, "total": self.orchestrator.count(query), "page": page, "page_size": page_size}
+        self._copy_is_current()
+        wanted = TaskFilter(
+            state_types=STATE_TYPES_BY_STATUS[TaskStatus(filters.status)] if filters.status is not None else None,
+            serial=filters.serial, script_name=filters.script_name, source=filters.source,
+        )
+        rows = self.index.page(wanted, offset=(page - 1) * page_size, limit=page_size)
+        return {"tasks": [task_view(row, self.ui_url) for row in rows], "total": self.index.count(wanted),
+                "page": page, "page_size": page_size}
 
     def stats(self) -> dict:
-        hidden = self._hidden()
-        counts = {
-            status.text: self.orchestrator.count(RunQuery(state_types=STATE_TYPES_BY_STATUS[status], hidden=hidden))
-            for status in TaskStatus
-        }
+        self._copy_is_current()
+        counts = dict.fromkeys((status.text for status in TaskStatus), 0)
+        for state_type, count in self.index.counts_by_state_type().items():
+            counts[task_status(state_type).text] += count
         return {"total": sum(counts.values()), **counts}
 
     # Change ------------------------------------------------------------------
@@ -198,6 +200,7 @@ class TaskService:
                 self.stop_run(run)
             except RunGone:
                 raise self._gone(row) from None
+        self.mirror.refresh([row.flow_run_id])
         return self.detail(task_id)
 
     def stop_run(self, run: FlowRun) -> None:
@@ -227,29 +230,29 @@ class TaskService:
         except RunGone:
             self.index.give_back_retry(task_id)
             raise self._gone(row) from None
+        self.mirror.refresh([row.flow_run_id])
         return self.detail(task_id)
 
     def retry_all(self) -> int:
-        query = RunQuery(state_types=FAILED_TYPES, hidden=self._hidden())
-        failed = []
-        while True:
-            runs = self.orchestrator.page(query, offset=len(failed), limit=200)
-            failed.extend(runs)
-            if len(runs) < 200:
-                break
-        rows = self.index.by_flow_run_ids([str(r.id) for r in failed])
-        retried = 0
-        for run in failed:
-            row = rows.get(str(run.id))
-            if row is None or not self.index.take_retry(row.id, self.retry_limit):
-                continue
-            try:
-                self.orchestrator.rerun(row.flow_run_id)
-            except RunGone:  # deleted since it was listed
-                self.index.give_back_retry(row.id)
-                continue
-            retried += 1
-        return retried
+        failed_rows = self.index.page(TaskFilter(state_types=FAILED_TYPES), offset=0, limit=2**62)
+        retried = []
+        for start in range(0, len(failed_rows), READ_CHUNK):
+            rows = failed_rows[start:start + READ_CHUNK]
+            runs = self.orchestrator.read_runs([row.flow_run_id for row in rows])
+            for row in rows:
+                run = runs.get(row.flow_run_id)  # what Prefect says now, not the copy
+                if run is None or run.state_type.value not in FAILED_TYPES:
+                    continue
+                if not self.index.take_retry(row.id, self.retry_limit):
+                    continue
+                try:
+                    self.orchestrator.rerun(row.flow_run_id)
+                except RunGone:  # deleted since it was listed
+                    self.index.give_back_retry(row.id)
+                    continue
+                retried.append(row.flow_run_id)
+        self.mirror.refresh(retried)
+        return len(retried)
 
     def delete(self, task_ids: list[int]) -> dict:
         """Hidden at once; a run still holding its phone is stopped and purged once it has ended."""

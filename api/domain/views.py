@@ -1,16 +1,13 @@
-"""The task object of the API, built from the index row and the Prefect flow run at request time."""
+"""The task object of the API, built from the index row and its copy of the run's state."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Optional
 
-from prefect.client.schemas.objects import FlowRun
-
 from api.gateways.index import TaskRow
 
 from api.domain.status import task_status
-from flows.contract import AUTO_RETRIES_TAG, tag_value
 
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 
@@ -32,10 +29,10 @@ def remark(state_type: Optional[str], state_name: Optional[str], message: Option
         return "waiting to be retried"
     return ""
 
-def task_view(row: TaskRow, run: FlowRun, ui_url: str) -> dict:
-    state_type = run.state_type.value if run.state_type else None
-    state_name = run.state.name if run.state else None
-    status = task_status(state_type)
+def task_view(row: TaskRow, ui_url: str) -> dict:
+    """The task as the index last copied its run's state from Prefect."""
+    run = row.run
+    status = task_status(run.state_type)
     start = run.start_time or (run.expected_start_time if status == 0 else None)
     return {
         "id": row.id,
@@ -49,8 +46,8 @@ def task_view(row: TaskRow, run: FlowRun, ui_url: str) -> dict:
         "start_time": local_time(start),
         "end_time": local_time(run.end_time) if status >= 2 else None,
         "created_at": local_time(row.created_at),
-        "remark": remark(state_type, state_name, run.state.message if run.state else None),
-        "retry_count": row.manual_retries + int(tag_value(run.tags, AUTO_RETRIES_TAG) or 0),
-        "flow_run_id": str(run.id),
-        "flow_run_url": f"{ui_url}/runs/flow-run/{run.id}",
+        "remark": remark(run.state_type, run.state_name, run.message),
+        "retry_count": row.manual_retries + run.auto_retries,
+        "flow_run_id": row.flow_run_id,
+        "flow_run_url": f"{ui_url}/runs/flow-run/{row.flow_run_id}",
     }

@@ -11,21 +11,11 @@ from typing import Iterable, Optional
 
 import sqlite_utils
 
+from api.gateways.index_tasks import (  # noqa: F401  (re-exported: the index's row types)
+    TASKS_SCHEMA, NewTask, RunState, TaskFilter, TaskRow, TaskTable, add_state_columns, now_iso,
+)
+
 _SCHEMA = """
-CREATE TABLE IF NOT EXISTS tasks (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,  -- AUTOINCREMENT: ids are never reused
-    flow_run_id TEXT UNIQUE,
-    serial TEXT NOT NULL,
-    username TEXT,
-    script_name TEXT NOT NULL,
-    script_config TEXT NOT NULL,
-    source TEXT NOT NULL,
-    created_at TEXT NOT NULL,
-    manual_retries INTEGER NOT NULL DEFAULT 0,
-    deleted_at TEXT,
-    purged INTEGER NOT NULL DEFAULT 0
-);
-CREATE INDEX IF NOT EXISTS tasks_deleted ON tasks (deleted_at, purged);
 CREATE TABLE IF NOT EXISTS phones (
     serial TEXT PRIMARY KEY,
     first_seen TEXT NOT NULL,
@@ -52,42 +42,6 @@ CREATE INDEX IF NOT EXISTS idempotency_created ON idempotency (created_at);
 
 
 @dataclass(frozen=True)
-class TaskRow:
-    id: int
-    flow_run_id: Optional[str]
-    serial: str
-    username: Optional[str]
-    script_name: str
-    script_config: dict
-    source: str
-    created_at: datetime
-    manual_retries: int
-
-    @classmethod
-    def from_row(cls, row: dict) -> "TaskRow":
-        return cls(
-            id=row["id"],
-            flow_run_id=row["flow_run_id"],
-            serial=row["serial"],
-            username=row["username"],
-            script_name=row["script_name"],
-            script_config=json.loads(row["script_config"]),
-            source=row["source"],
-            created_at=datetime.fromisoformat(row["created_at"]),
-            manual_retries=row["manual_retries"],
-        )
-
-
-@dataclass(frozen=True)
-class NewTask:
-    serial: str
-    username: Optional[str]
-    script_name: str
-    script_config: dict
-    source: str = "api"
-
-
-@dataclass(frozen=True)
 class Account:
     username: str
     platform: str
@@ -95,18 +49,15 @@ class Account:
     enabled: bool
 
 
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat()
-
-
-class Index:
+class Index(TaskTable):
     """Opens one connection per thread (waitress serves from several) on a WAL database."""
 
     def __init__(self, path: Path):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
-        self.db.conn.executescript(_SCHEMA)
+        self.db.conn.executescript(TASKS_SCHEMA + _SCHEMA)
+        add_state_columns(self.db)
 
     @property
     def db(self) -> sqlite_utils.Database:
@@ -118,94 +69,10 @@ class Index:
             self._local.db = db
         return db
 
-    # Tasks -----------------------------------------------------------------
-
-    def reserve_tasks(self, tasks: Iterable[NewTask]) -> list[int]:
-        """Give each new task its id in one transaction; the flow run is attached afterwards."""
-        created_at = _now()
-        ids = []
-        with self.db.conn:
-            for task in tasks:
-                cursor = self.db.conn.execute(
-                    "INSERT INTO tasks (serial, username, script_name, script_config, source, created_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?)",
-                    (task.serial, task.username, task.script_name, json.dumps(task.script_config), task.source, created_at),
-                )
-                ids.append(cursor.lastrowid)
-        return ids
-
-    def attach_flow_runs(self, flow_run_by_task: dict[int, str]) -> None:
-        with self.db.conn:
-            self.db.conn.executemany(
-                "UPDATE tasks SET flow_run_id = ? WHERE id = ?",
-                [(flow_run_id, task_id) for task_id, flow_run_id in flow_run_by_task.items()],
-            )
-
-    def discard(self, task_ids: Iterable[int]) -> None:
-        """Forget tasks whose creation was rolled back (their ids stay used)."""
-        with self.db.conn:
-            self.db.conn.executemany("DELETE FROM tasks WHERE id = ?", [(i,) for i in task_ids])
-
-    def get(self, task_id: int) -> Optional[TaskRow]:
-        if not -(2**63) <= task_id < 2**63:
-            return None  # beyond SQLite's integers (it would raise OverflowError): no such task
-        rows = list(self.db.query(
-            "SELECT * FROM tasks WHERE id = ? AND deleted_at IS NULL AND flow_run_id IS NOT NULL", [task_id]
-        ))
-        return TaskRow.from_row(rows[0]) if rows else None
-
-    def by_flow_run_ids(self, flow_run_ids: list[str]) -> dict[str, TaskRow]:
-        if not flow_run_ids:
-            return {}
-        marks = ",".join("?" for _ in flow_run_ids)
-        rows = self.db.query(
-            f"SELECT * FROM tasks WHERE deleted_at IS NULL AND flow_run_id IN ({marks})", flow_run_ids
-        )
-        return {row["flow_run_id"]: TaskRow.from_row(row) for row in rows}
-
-    def knows_flow_run(self, flow_run_id: str) -> bool:
-        return bool(list(self.db.query("SELECT 1 FROM tasks WHERE flow_run_id = ?", [flow_run_id])))
-
-    def take_retry(self, task_id: int, limit: int) -> bool:
-        """Count one manual re-run unless the limit is reached; atomic, so two retries cannot both pass."""
-        with self.db.conn:
-            cursor = self.db.conn.execute(
-                "UPDATE tasks SET manual_retries = manual_retries + 1 WHERE id = ? AND manual_retries < ?",
-                [task_id, limit],
-            )
-        return cursor.rowcount == 1
-
-    def give_back_retry(self, task_id: int) -> None:
-        with self.db.conn:
-            self.db.conn.execute("UPDATE tasks SET manual_retries = manual_retries - 1 WHERE id = ?", [task_id])
-
-    def mark_deleted(self, task_ids: Iterable[int]) -> None:
-        with self.db.conn:
-            self.db.conn.executemany(
-                "UPDATE tasks SET deleted_at = ? WHERE id = ? AND deleted_at IS NULL",
-                [(_now(), i) for i in task_ids],
-            )
-
-    def unpurged_deletions(self) -> list[TaskRow]:
-        """Deleted tasks whose flow run may still exist in Prefect."""
-        rows = self.db.query(
-            "SELECT * FROM tasks WHERE deleted_at IS NOT NULL AND purged = 0 AND flow_run_id IS NOT NULL"
-        )
-        return [TaskRow.from_row(row) for row in rows]
-
-    def mark_purged(self, task_id: int) -> None:
-        with self.db.conn:
-            self.db.conn.execute("UPDATE tasks SET purged = 1 WHERE id = ?", [task_id])
-
-    def unattached(self) -> list[tuple[int, str]]:
-        """(id, script_name) of tasks whose creation never finished (the service died half-way)."""
-        rows = self.db.query("SELECT id, script_name FROM tasks WHERE flow_run_id IS NULL")
-        return [(row["id"], row["script_name"]) for row in rows]
-
     # Phones ----------------------------------------------------------------
 
     def remember_phones(self, serials: Iterable[str]) -> None:
-        now = _now()
+        now = now_iso()
         with self.db.conn:
             self.db.conn.executemany(
                 "INSERT INTO phones (serial, first_seen, last_seen) VALUES (?, ?, ?)"
@@ -259,5 +126,5 @@ class Index:
             # REPLACE: an expired row of the same key may still be there.
             self.db.conn.execute(
                 "INSERT OR REPLACE INTO idempotency (key, body_hash, response, created_at) VALUES (?, ?, ?, ?)",
-                [key, body_hash, json.dumps(answer), _now()],
+                [key, body_hash, json.dumps(answer), now_iso()],
             )

@@ -182,7 +182,8 @@ def run(settings: Settings) -> None:
         start_worker(settings, logs, supervisor, orchestrator, local_serials)
         supervisor.start()
         wired.tasks.recover_unfinished_creations()
-        wired.keeper.start()
+        wired.tasks.mirror.reconcile_everything()  # the copy may predate a restart: serve what Prefect says
+        wired.start_background()
         http = serve(wired.app, settings)
         print(f"API:       {settings.api_url}/", flush=True)
         print(f"Prefect UI: {settings.prefect_ui_url}", flush=True)
@@ -198,7 +199,7 @@ def run(settings: Settings) -> None:
     finally:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         if wired:
-            wired.keeper.stop()
+            wired.stop_background()
         supervisor.stop(
             after_worker_stopped=lambda: orchestrator and orphans.settle_quietly(
                 orchestrator, orphans.SERVICE_STOPPED, local_serials())

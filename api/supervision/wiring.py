@@ -17,6 +17,7 @@ from api.gateways.adb import AdbGateway
 from api.gateways.disk import DiskSpace
 from api.gateways.index import Index
 from api.gateways.prefect import Orchestrator
+from api.gateways.prefect_events import RunEventFeed
 from api.rest.app import Services, create_app
 from api.settings import Settings
 from api.supervision.keeper import Keeper
@@ -31,17 +32,27 @@ class Wired:
     accounts: AccountBook
     app: falcon.App
     keeper: Keeper
+    run_events: RunEventFeed
+
+    def start_background(self) -> None:
+        """Follow Prefect's run events (the index's copy of states), then begin the upkeep."""
+        self.run_events.start()
+        self.keeper.start()
+
+    def stop_background(self) -> None:
+        self.keeper.stop()
+        self.run_events.stop()
 
 
 def wire(settings: Settings, *, supervisor: Optional[object] = None,
          orchestrator: Optional[Orchestrator] = None) -> Wired:
     """Every object the API needs, over the Prefect server, index and adb server `settings` name
-    (and the caller's Prefect gateway, if it has one). The keeper is built but not started: the
+    (and the caller's Prefect gateway, if it has one). The keeper and the event feed are built but not started: the
     caller decides when background upkeep begins."""
     orchestrator = orchestrator or Orchestrator(
         settings.prefect_url, write_concurrency=settings.prefect_write_concurrency, auth_string=settings.prefect_auth)
     index = Index(settings.index_path)
-    phones = PhoneDirectory(AdbGateway(settings.adb_host, settings.adb_port), index, orchestrator)
+    phones = PhoneDirectory(AdbGateway(settings.adb_host, settings.adb_port), index)
     tasks = TaskService(
         index, orchestrator, phones.known_serials,
         ui_url=settings.prefect_ui_url,
@@ -58,7 +69,10 @@ def wire(settings: Settings, *, supervisor: Optional[object] = None,
         accounts.record_finished_matches,
         tasks.finish_abandoned_stops,
         tasks.purge_pending_deletions,
+        tasks.mirror.upkeep,
     ], settings.ui_adoption_seconds)
+    run_events = RunEventFeed(settings.prefect_url, settings.prefect_auth,
+                              on_changed=tasks.mirror.refresh, on_connected=tasks.mirror.reconcile_everything)
     app = create_app(Services(
         tasks=tasks, phones=phones, accounts=accounts, plan=PLANS[settings.plan],
         disk=DiskSpace(settings.data_dir, settings.min_free_disk_mb),
@@ -66,4 +80,4 @@ def wire(settings: Settings, *, supervisor: Optional[object] = None,
         api_token=settings.api_token.get_secret_value() if settings.api_token else None,
         max_body_bytes=settings.max_body_bytes, allowed_hosts=tuple(settings.allowed_hosts),
     ))
-    return Wired(orchestrator, index, phones, tasks, accounts, app, keeper)
+    return Wired(orchestrator, index, phones, tasks, accounts, app, keeper, run_events)

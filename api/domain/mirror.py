@@ -1,0 +1,92 @@
+"""The index's copy of run states: refreshed when Prefect's events say a run changed, reconciled after any gap."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from datetime import datetime, timedelta, timezone
+from typing import Iterable, Optional
+
+from prefect.client.schemas.objects import FlowRun
+
+from api.gateways.index import Index, RunState
+from api.gateways.prefect import Orchestrator
+from flows.contract import AUTO_RETRIES_TAG, tag_value
+
+log = logging.getLogger(__name__)
+READ_CHUNK = 200  # Prefect's most runs per read
+# States Prefect changes without the API asking (the worker, the engine, its own services).
+MOVING_STATE_TYPES = ("PENDING", "RUNNING", "CANCELLING", "PAUSED")
+
+
+def run_state(run: FlowRun) -> RunState:
+    state = run.state
+    return RunState(
+        flow_run_id=str(run.id),
+        state_type=run.state_type.value if run.state_type else None,
+        state_name=state.name if state else None,
+        message=state.message if state else None,
+        timestamp=state.timestamp if state else None,
+        start_time=run.start_time,
+        expected_start_time=run.expected_start_time,
+        end_time=run.end_time,
+        auto_retries=int(tag_value(run.tags, AUTO_RETRIES_TAG) or 0),
+    )
+
+
+def scheduled(flow_run_id: str, start: datetime) -> RunState:
+    """A run as it is created; no timestamp, so the first state Prefect reports replaces it."""
+    return RunState(flow_run_id, "SCHEDULED", "Scheduled", None, None, expected_start_time=start)
+
+
+class RunMirror:
+    def __init__(self, index: Index, orchestrator: Orchestrator, *,
+                 moving_every: float = 10.0, everything_every: float = 600.0):
+        self.index = index
+        self.orchestrator = orchestrator
+        self.moving_every = moving_every
+        self.everything_every = everything_every
+        self._last_moving = self._last_everything = time.monotonic()
+        self._lock = threading.Lock()
+
+    def record(self, runs: Iterable[FlowRun]) -> None:
+        self.index.record_states(run_state(run) for run in runs)
+
+    def refresh(self, flow_run_ids: Iterable[str]) -> None:
+        """Read these runs from Prefect and keep what it says; a run Prefect no longer has was
+        deleted there (the Prefect UI): so is its task."""
+        ids = list(dict.fromkeys(flow_run_ids))
+        for start in range(0, len(ids), READ_CHUNK):
+            # Others are not tasks (account reads, UI runs not adopted yet).
+            known = self.index.by_flow_run_ids(ids[start:start + READ_CHUNK])
+            if not known:
+                continue
+            runs = self.orchestrator.read_runs(list(known))
+            self.record(runs.values())
+            for flow_run_id in known.keys() - runs.keys():
+                row = known[flow_run_id]
+                log.info("task %s: its flow run was deleted in Prefect", row.id)
+                self.index.mark_deleted([row.id])
+                self.index.mark_purged(row.id)
+
+    def reconcile_moving(self, now: Optional[datetime] = None) -> None:
+        """Runs that may have changed without an event reaching us: running ones, ones due to start."""
+        now = now or datetime.now(timezone.utc)
+        self.refresh(self.index.flow_runs_to_check(MOVING_STATE_TYPES, due_before=now + timedelta(seconds=30)))
+
+    def reconcile_everything(self) -> None:
+        """After a gap in the event stream (a restart, a lost connection): every live task's run."""
+        with self._lock:
+            self._last_everything = time.monotonic()
+            self.refresh(self.index.live_flow_runs())
+
+    def upkeep(self) -> None:
+        """A chore for the keeper: the safety net under the event stream, at a slow pace."""
+        now = time.monotonic()
+        if now - self._last_everything >= self.everything_every:
+            self.reconcile_everything()
+            self._last_moving = now
+        elif now - self._last_moving >= self.moving_every:
+            self._last_moving = now
+            self.reconcile_moving()

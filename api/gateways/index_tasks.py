@@ -1,0 +1,293 @@
+"""The index's task table: ids <-> flow runs, and a copy of each run's state kept from Prefect for fast reads."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Iterable, Optional
+
+import sqlite_utils
+
+TASKS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS tasks (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,  -- AUTOINCREMENT: ids are never reused
+    flow_run_id TEXT UNIQUE,
+    serial TEXT NOT NULL,
+    username TEXT,
+    script_name TEXT NOT NULL,
+    script_config TEXT NOT NULL,
+    source TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    manual_retries INTEGER NOT NULL DEFAULT 0,
+    deleted_at TEXT,
+    purged INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS tasks_deleted ON tasks (deleted_at, purged);
+"""
+
+# The copy of the run's state (added to indexes made before it: ALTER TABLE on open).
+STATE_COLUMNS = {
+    "state_type": "TEXT",
+    "state_name": "TEXT",
+    "state_message": "TEXT",
+    "state_at": "REAL",  # the state's own timestamp: an older state never overwrites a newer one
+    "start_time": "TEXT",
+    "expected_start_time": "TEXT",
+    "end_time": "TEXT",
+    "auto_retries": "INTEGER NOT NULL DEFAULT 0",
+}
+STATE_INDEXES = """
+CREATE INDEX IF NOT EXISTS tasks_state ON tasks (deleted_at, state_type);
+CREATE INDEX IF NOT EXISTS tasks_serial ON tasks (serial, deleted_at);
+"""
+
+
+@dataclass(frozen=True)
+class RunState:
+    """What the API shows of a flow run, as Prefect last reported it."""
+
+    flow_run_id: str
+    state_type: Optional[str]
+    state_name: Optional[str]
+    message: Optional[str]
+    timestamp: Optional[datetime]
+    start_time: Optional[datetime] = None
+    expected_start_time: Optional[datetime] = None
+    end_time: Optional[datetime] = None
+    auto_retries: int = 0
+
+
+@dataclass(frozen=True)
+class TaskRow:
+    id: int
+    flow_run_id: Optional[str]
+    serial: str
+    username: Optional[str]
+    script_name: str
+    script_config: dict
+    source: str
+    created_at: datetime
+    manual_retries: int
+    run: RunState
+
+    @classmethod
+    def from_row(cls, row: dict) -> "TaskRow":
+        return cls(
+            id=row["id"],
+            flow_run_id=row["flow_run_id"],
+            serial=row["serial"],
+            username=row["username"],
+            script_name=row["script_name"],
+            script_config=json.loads(row["script_config"]),
+            source=row["source"],
+            created_at=datetime.fromisoformat(row["created_at"]),
+            manual_retries=row["manual_retries"],
+            run=RunState(
+                flow_run_id=row["flow_run_id"] or "",
+                state_type=row["state_type"],
+                state_name=row["state_name"],
+                message=row["state_message"],
+                timestamp=_moment(row["state_at"]),
+                start_time=_time(row["start_time"]),
+                expected_start_time=_time(row["expected_start_time"]),
+                end_time=_time(row["end_time"]),
+                auto_retries=row["auto_retries"] or 0,
+            ),
+        )
+
+
+@dataclass(frozen=True)
+class NewTask:
+    serial: str
+    username: Optional[str]
+    script_name: str
+    script_config: dict
+    source: str = "api"
+
+
+@dataclass(frozen=True)
+class TaskFilter:
+    """Which live tasks a listing or a count wants (None: any)."""
+
+    state_types: Optional[tuple[str, ...]] = None
+    serial: Optional[str] = None
+    script_name: Optional[str] = None
+    source: Optional[str] = None
+
+
+def _time(text: Optional[str]) -> Optional[datetime]:
+    return datetime.fromisoformat(text) if text else None
+
+
+def _moment(epoch: Optional[float]) -> Optional[datetime]:
+    return datetime.fromtimestamp(epoch, timezone.utc) if epoch is not None else None
+
+
+def _iso(moment: Optional[datetime]) -> Optional[str]:
+    return moment.astimezone(timezone.utc).isoformat() if moment else None
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat()
+
+
+LIVE = "deleted_at IS NULL AND flow_run_id IS NOT NULL"
+
+
+def add_state_columns(db: sqlite_utils.Database) -> None:
+    have = {column.name for column in db["tasks"].columns}
+    with db.conn:
+        for name, kind in STATE_COLUMNS.items():
+            if name not in have:
+                db.conn.execute(f"ALTER TABLE tasks ADD COLUMN {name} {kind}")
+        db.conn.executescript(STATE_INDEXES)
+
+
+class TaskTable:
+    """Mixed into Index: `self.db` is the calling thread's connection."""
+
+    db: sqlite_utils.Database
+
+    def reserve_tasks(self, tasks: Iterable[NewTask]) -> list[int]:
+        """Give each new task its id in one transaction; the flow run is attached afterwards."""
+        created_at = now_iso()
+        ids = []
+        with self.db.conn:
+            for task in tasks:
+                cursor = self.db.conn.execute(
+                    "INSERT INTO tasks (serial, username, script_name, script_config, source, created_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    (task.serial, task.username, task.script_name, json.dumps(task.script_config), task.source, created_at),
+                )
+                ids.append(cursor.lastrowid)
+        return ids
+
+    def attach_flow_runs(self, flow_run_by_task: dict[int, str]) -> None:
+        with self.db.conn:
+            self.db.conn.executemany(
+                "UPDATE tasks SET flow_run_id = ? WHERE id = ?",
+                [(flow_run_id, task_id) for task_id, flow_run_id in flow_run_by_task.items()],
+            )
+
+    def discard(self, task_ids: Iterable[int]) -> None:
+        """Forget tasks whose creation was rolled back (their ids stay used)."""
+        with self.db.conn:
+            self.db.conn.executemany("DELETE FROM tasks WHERE id = ?", [(i,) for i in task_ids])
+
+    def get(self, task_id: int) -> Optional[TaskRow]:
+        if not -(2**63) <= task_id < 2**63:
+            return None  # beyond SQLite's integers (it would raise OverflowError): no such task
+        rows = list(self.db.query(f"SELECT * FROM tasks WHERE id = ? AND {LIVE}", [task_id]))
+        return TaskRow.from_row(rows[0]) if rows else None
+
+    def by_flow_run_ids(self, flow_run_ids: list[str]) -> dict[str, TaskRow]:
+        if not flow_run_ids:
+            return {}
+        marks = ",".join("?" for _ in flow_run_ids)
+        rows = self.db.query(
+            f"SELECT * FROM tasks WHERE deleted_at IS NULL AND flow_run_id IN ({marks})", flow_run_ids
+        )
+        return {row["flow_run_id"]: TaskRow.from_row(row) for row in rows}
+
+    def knows_flow_run(self, flow_run_id: str) -> bool:
+        return bool(list(self.db.query("SELECT 1 FROM tasks WHERE flow_run_id = ?", [flow_run_id])))
+
+    # Reads of the state copy -------------------------------------------------
+
+    def _where(self, wanted: TaskFilter) -> tuple[str, list]:
+        clauses, values = [LIVE], []
+        if wanted.state_types is not None:
+            marks = ",".join("?" for _ in wanted.state_types)
+            # No state copied yet: a run just created, pending.
+            none = " OR state_type IS NULL" if "SCHEDULED" in wanted.state_types else ""
+            clauses.append(f"(state_type IN ({marks}){none})")
+            values.extend(wanted.state_types)
+        for column in ("serial", "script_name", "source"):
+            if getattr(wanted, column) is not None:
+                clauses.append(f"{column} = ?")
+                values.append(getattr(wanted, column))
+        return " AND ".join(clauses), values
+
+    def page(self, wanted: TaskFilter, *, offset: int, limit: int) -> list[TaskRow]:
+        """Newest first."""
+        where, values = self._where(wanted)
+        rows = self.db.query(f"SELECT * FROM tasks WHERE {where} ORDER BY id DESC LIMIT ? OFFSET ?",
+                             [*values, limit, offset])
+        return [TaskRow.from_row(row) for row in rows]
+
+    def count(self, wanted: TaskFilter) -> int:
+        where, values = self._where(wanted)
+        return self.db.execute(f"SELECT count(*) FROM tasks WHERE {where}", values).fetchone()[0]
+
+    def counts_by_state_type(self) -> dict[Optional[str], int]:
+        rows = self.db.execute(f"SELECT state_type, count(*) FROM tasks WHERE {LIVE} GROUP BY state_type")
+        return {state_type: count for state_type, count in rows}
+
+    def flow_runs_to_check(self, state_types: tuple[str, ...], due_before: datetime) -> list[str]:
+        """Runs of live tasks in one of these states, or with no state copied yet, or scheduled to
+        start before `due_before`: those whose state Prefect may change without our asking."""
+        marks = ",".join("?" for _ in state_types)
+        rows = self.db.execute(
+            f"SELECT flow_run_id FROM tasks WHERE {LIVE} AND (state_type IS NULL OR state_type IN ({marks})"
+            " OR (state_type = 'SCHEDULED' AND expected_start_time < ?))",
+            [*state_types, _iso(due_before)],
+        )
+        return [flow_run_id for (flow_run_id,) in rows]
+
+    def live_flow_runs(self) -> list[str]:
+        return [flow_run_id for (flow_run_id,) in self.db.execute(f"SELECT flow_run_id FROM tasks WHERE {LIVE}")]
+
+    # Writes of the state copy ------------------------------------------------
+
+    def record_states(self, states: Iterable[RunState]) -> None:
+        """Copy what Prefect says of these runs; a state older than the one kept is ignored (a slow
+        reader must not undo a newer event)."""
+        with self.db.conn:
+            self.db.conn.executemany(
+                "UPDATE tasks SET state_type = ?, state_name = ?, state_message = ?, state_at = ?,"
+                " start_time = ?, expected_start_time = ?, end_time = ?, auto_retries = ?"
+                " WHERE flow_run_id = ? AND (state_at IS NULL OR state_at <= ?)",
+                [(s.state_type, s.state_name, s.message, s.timestamp.timestamp() if s.timestamp else None,
+                  _iso(s.start_time), _iso(s.expected_start_time), _iso(s.end_time), s.auto_retries,
+                  s.flow_run_id, s.timestamp.timestamp() if s.timestamp else 0.0)
+                 for s in states],
+            )
+
+    # Retries and deletions ---------------------------------------------------
+
+    def take_retry(self, task_id: int, limit: int) -> bool:
+        """Count one manual re-run unless the limit is reached; atomic, so two retries cannot both pass."""
+        with self.db.conn:
+            cursor = self.db.conn.execute(
+                "UPDATE tasks SET manual_retries = manual_retries + 1 WHERE id = ? AND manual_retries < ?",
+                [task_id, limit],
+            )
+        return cursor.rowcount == 1
+
+    def give_back_retry(self, task_id: int) -> None:
+        with self.db.conn:
+            self.db.conn.execute("UPDATE tasks SET manual_retries = manual_retries - 1 WHERE id = ?", [task_id])
+
+    def mark_deleted(self, task_ids: Iterable[int]) -> None:
+        with self.db.conn:
+            self.db.conn.executemany(
+                "UPDATE tasks SET deleted_at = ? WHERE id = ? AND deleted_at IS NULL",
+                [(now_iso(), i) for i in task_ids],
+            )
+
+    def unpurged_deletions(self) -> list[TaskRow]:
+        """Deleted tasks whose flow run may still exist in Prefect."""
+        rows = self.db.query(
+            "SELECT * FROM tasks WHERE deleted_at IS NOT NULL AND purged = 0 AND flow_run_id IS NOT NULL"
+        )
+        return [TaskRow.from_row(row) for row in rows]
+
+    def mark_purged(self, task_id: int) -> None:
+        with self.db.conn:
+            self.db.conn.execute("UPDATE tasks SET purged = 1 WHERE id = ?", [task_id])
+
+    def unattached(self) -> list[tuple[int, str]]:
+        """(id, script_name) of tasks whose creation never finished (the service died half-way)."""
+        rows = self.db.query("SELECT id, script_name FROM tasks WHERE flow_run_id IS NULL")
+        return [(row["id"], row["script_name"]) for row in rows]
