@@ -32,11 +32,14 @@ def settings_for(service: Service, adb: AdbServer, folder: Path, *, plan: str = 
 @contextmanager
 def wired_app(service: Service, adb: AdbServer, folder: Path, **settings) -> Iterator[Wired]:
     wired = wire(settings_for(service, adb, folder, **settings))
-    wired.run_events.start()  # the index's copy of run states; not the upkeep, which would adopt others' UI runs
+    # Run creation and the index's copy of run states; not the upkeep, which would adopt others' UI runs.
+    wired.tasks.creator.start()
+    wired.run_events.start()
     try:
         yield wired
     finally:
         wired.run_events.stop()
+        wired.tasks.creator.stop()
         wired.orchestrator.close()
 
 

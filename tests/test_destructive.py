@@ -89,7 +89,11 @@ def test_worker_killed_mid_task(owned, owned_farm):
     [queued] = owned.create([serial], ["after-crash"])
     owned.wait_for(running, statuses=[1], timeout=60)
     worker = find([b"flows.fast_worker"], descendants(owned.process.pid))
-    flow_runs = phone_holder(owned.data_dir, serial)
+    # Running in Prefect a moment before its process takes the phone's lock.
+    deadline = time.monotonic() + 30
+    while not (flow_runs := phone_holder(owned.data_dir, serial)):
+        assert time.monotonic() < deadline, "no process took the phone's lock"
+        time.sleep(0.1)
 
     os.kill(worker, signal.SIGKILL)
     task = owned.wait_for(running, timeout=30)

@@ -28,6 +28,9 @@ CLIENTS = 50
 LOAD_SECONDS = 8
 REAL_RUNS = 5  # creations that start now and really run on a phone
 REAL_RETRIES = 6  # retries of stopped tasks: each re-runs at once
+# Creates answer in milliseconds, so 50 clients would store thousands of tasks whose runs Prefect then
+# creates for minutes (about 15 a second here); past this many, a client lists instead.
+STORED_TASKS = 400
 
 
 def hours_ahead(hours: float = 3) -> str:
@@ -87,7 +90,9 @@ def disagreements(service, serials: list[str]) -> list[str]:
     rows = index_rows(service, serials)
     runs = task_runs(service, serials)
     live = {r["flow_run_id"]: r["id"] for r in rows if r["deleted_at"] is None and r["flow_run_id"]}
-    problems = [f"index row {r['id']} has no flow run" for r in rows if r["flow_run_id"] is None]
+    # A task deleted before its run was created never gets one.
+    problems = [f"index row {r['id']} has no flow run" for r in rows if r["flow_run_id"] is None and r["deleted_at"] is None]
+    problems += [f"deleted index row {r['id']} not purged" for r in rows if r["deleted_at"] and not r["purged"]]
     problems += [f"index row {i} ({f}) missing in Prefect" for f, i in live.items() if f not in runs]
     problems += [f"Prefect run {n} ({f}) has no live index row" for f, (n, _) in runs.items() if f not in live]
     problems += [
@@ -95,6 +100,18 @@ def disagreements(service, serials: list[str]) -> list[str]:
         for f, (n, _) in runs.items() if f in live and int(n.split("-")[1]) != live[f]
     ]
     return problems
+
+
+def wait_for_runs(service, ids: list[int], timeout: float = 120) -> dict[int, sqlite3.Row]:
+    """The index rows of these tasks, once each has its flow run."""
+    deadline = time.monotonic() + timeout
+    while True:
+        rows = {r["id"]: r for r in index_rows(service)}
+        waiting = [i for i in ids if not rows[i]["flow_run_id"]]
+        if not waiting:
+            return rows
+        assert time.monotonic() < deadline, f"{len(waiting)} tasks still have no flow run after {timeout} s"
+        time.sleep(0.5)
 
 
 def wait_until_agreeing(service, serials: list[str], timeout: float = 150) -> None:
@@ -175,6 +192,8 @@ class Client(threading.Thread):
 
     def create(self) -> None:
         real = self.rng.random() < 0.05 and self.shared.take_budget("real_runs")
+        if not real and len(self.shared.created) >= STORED_TASKS:
+            return self.list()
         phones = self.shared.run_phones if real else self.shared.storage_phones
         serials = self.rng.sample(phones, self.rng.randint(1, min(2, len(phones))))
         targets = [f"{self.name}_{self.rng.randrange(10**6)}" for _ in range(1 if real else self.rng.randint(1, 3))]
@@ -284,7 +303,7 @@ def test_fifty_clients_at_once(service, phones):
 # ---------------------------------------------------------------- a burst in one request
 
 
-LIMIT = 200  # PHONEFARM_MAX_TASKS_PER_REQUEST's default (README: why not 1,000)
+LIMIT = 200  # PHONEFARM_MAX_TASKS_PER_REQUEST of the suite's service (tests/conftest.py)
 
 
 def test_a_burst_at_the_limit_is_created_whole_on_20_phones(service, phones):
@@ -300,8 +319,9 @@ def test_a_burst_at_the_limit_is_created_whole_on_20_phones(service, phones):
     ids = response.json()["data"]["task_ids"]
     assert len(ids) == len(set(ids)) == LIMIT
 
-    rows = {r["id"]: r for r in index_rows(service)}
-    assert all(rows[i]["flow_run_id"] and rows[i]["deleted_at"] is None for i in ids)
+    # Stored at once; the runs are created behind the answer, at Prefect's pace.
+    rows = wait_for_runs(service, ids)
+    assert all(rows[i]["deleted_at"] is None for i in ids)
     runs = task_runs(service, serials)
     mine = {f: runs[f] for f in (rows[i]["flow_run_id"] for i in ids)}
     # No run crashed on a "database is locked": every one is stored and waits for its start time.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
 from dataclasses import dataclass, replace
@@ -17,11 +18,12 @@ from api.domain.planning import plan_tasks
 from api.domain.requests import TaskRequest
 from api.domain.secrets import SecretKeeper
 from api.domain.status import STATE_TYPES_BY_STATUS, TaskStatus, task_status
-from api.domain.mirror import RunMirror, scheduled
+from api.domain.creation import RunCreator
+from api.domain.mirror import RunMirror
 from api.domain.views import task_view
 from api.gateways.index import Index, NewTask, TaskFilter, TaskRow
-from api.gateways.prefect import FINAL_STATE_TYPES, NewRun, Orchestrator, OrchestratorUnavailable, RunGone
-from flows.contract import TaskParameters, run_name, task_tags
+from api.gateways.prefect import FINAL_STATE_TYPES, Orchestrator, OrchestratorUnavailable, RunGone
+from flows.contract import run_name, task_tags
 
 FAILED_TYPES = STATE_TYPES_BY_STATUS[TaskStatus.FAILED]
 MAX_PAGE_SIZE = 100
@@ -67,6 +69,7 @@ class TaskService:
         self.comment_endpoints = comment_endpoints
         self.secrets = SecretKeeper(orchestrator)
         self.mirror = RunMirror(index, orchestrator)
+        self.creator = RunCreator(index, orchestrator, self.mirror, self._stop_created)
 
     # Create ------------------------------------------------------------------
 
@@ -80,36 +83,19 @@ class TaskService:
         )
 
     def create(self, body: TaskRequest, now: datetime, rng: random.Random, source: str = "api") -> list[int]:
-        """All tasks of one request are created, or none: a failure rolls back what was made."""
+        """All tasks of one request are stored in one transaction, or none; their runs are created
+        right after, behind the answer (RunCreator)."""
+        if not self.orchestrator.healthy():
+            raise OrchestratorUnavailable("its health check fails")  # nothing would start: refuse now
         planned = [
             (replace(task, script_config=self.secrets.hide(task.script_config)), start)
             for task, start in self.plan(body, now, rng)
         ]
-        name = body.script_name
         ids = self.index.reserve_tasks(
-            NewTask(t.serial, t.username, name, t.script_config, source) for t, _ in planned
+            NewTask(t.serial, t.username, body.script_name, t.script_config, source, platform=t.platform, start_at=start)
+            for t, start in planned
         )
-
-        runs = [
-            NewRun(
-                name=run_name(task_id, name),
-                serial=task.serial,
-                parameters=TaskParameters(
-                    serial=task.serial, script_name=name, script_config=task.script_config,
-                    username=task.username, task_id=task_id, platform=task.platform,
-                ).as_dict(),
-                tags=task_tags(task.serial, name, source),
-                start_at=start,
-            )
-            for task_id, (task, start) in zip(ids, planned)
-        ]
-        try:
-            flow_run_ids = self.orchestrator.create_runs(runs)
-        except BaseException:
-            self._roll_back([run.name for run in runs], ids)
-            raise
-        self.index.attach_flow_runs(dict(zip(ids, flow_run_ids)))
-        self.index.record_states(scheduled(run_id, start) for run_id, (_, start) in zip(flow_run_ids, planned))
+        self.creator.wake()
         return ids
 
     def adopt_in_place(self, run) -> int:
@@ -118,24 +104,12 @@ class TaskService:
         serial = str(params.get("serial") or "")
         script = str(params.get("script_name") or "")
         config = params.get("script_config") if isinstance(params.get("script_config"), dict) else {}
-        [task_id] = self.index.reserve_tasks([NewTask(serial, params.get("username"), script, config, "ui")])
+        [task_id] = self.index.reserve_tasks([
+            NewTask(serial, params.get("username"), script, config, "ui", flow_run_id=str(run.id))])
         tags = [*run.tags, *task_tags(serial, script, "ui")]
         self.orchestrator.rename(str(run.id), name=run_name(task_id, script), tags=tags)
-        self.index.attach_flow_runs({task_id: str(run.id)})
         self.mirror.record([run])
         return task_id
-
-    def _roll_back(self, names: list[str], ids: list[int]) -> None:
-        try:
-            self.orchestrator.delete_named(names)
-        finally:
-            self.index.discard(ids)
-
-    def recover_unfinished_creations(self) -> None:
-        """A request interrupted between the index and Prefect created nothing the caller was told of."""
-        rows = self.index.unattached()
-        if rows:
-            self._roll_back([run_name(i, script) for i, script in rows], [i for i, _ in rows])
 
     # Read --------------------------------------------------------------------
 
@@ -154,6 +128,10 @@ class TaskService:
 
     def _run(self, row: TaskRow) -> FlowRun:
         """What Prefect says of the task's run now (a change is decided on it, not on the copy)."""
+        if row.flow_run_id is None:  # stored, its run not created yet: create it now
+            if self.creator.create_one(row) is None:
+                raise invalid(f"Task {row.id} could not be started: {self._row(row.id).run.message}")
+            row = self._row(row.id)
         try:
             run = self.orchestrator.read_run(row.flow_run_id)
         except RunGone:
@@ -191,6 +169,12 @@ class TaskService:
 
     def stop(self, task_id: int) -> dict:
         row = self._row(task_id)
+        if row.flow_run_id is None:
+            if row.stop_requested:
+                raise invalid(f"Task {task_id} has already finished (cancelled); only pending or running tasks can be stopped")
+            if self.index.stop_uncreated(task_id, STOPPED):
+                return self.detail(task_id)  # its run will be created Cancelled: nothing to wait for
+            row = self._row(task_id)  # its run was created meanwhile
         run = self._run(row)
         state_type = run.state_type.value
         if state_type in FINAL_STATE_TYPES:
@@ -200,8 +184,16 @@ class TaskService:
                 self.stop_run(run)
             except RunGone:
                 raise self._gone(row) from None
-        self.mirror.refresh([row.flow_run_id])
+        self.mirror.refresh([str(run.id)])
         return self.detail(task_id)
+
+    def _stop_created(self, flow_run_ids: list[str]) -> None:
+        """Runs of tasks stopped while their runs were being created."""
+        for run in self.orchestrator.read_runs(flow_run_ids).values():
+            if run.state_type.value not in FINAL_STATE_TYPES and run.state_type.value != "CANCELLING":
+                with contextlib.suppress(RunGone):  # deleted meanwhile: nothing left to stop
+                    self.stop_run(run)
+        self.mirror.refresh(flow_run_ids)
 
     def stop_run(self, run: FlowRun) -> None:
         """A run that has not started is cancelled at once; a started one is killed by its worker."""
@@ -223,18 +215,19 @@ class TaskService:
         if not self.index.take_retry(task_id, self.retry_limit):
             raise invalid(f"Task {task_id}: retry limit reached ({self.retry_limit} re-runs)")
         try:
-            self.orchestrator.rerun(row.flow_run_id)
+            self.orchestrator.rerun(str(run.id))
         except OrchestratorUnavailable:
             self.index.give_back_retry(task_id)
             raise
         except RunGone:
             self.index.give_back_retry(task_id)
             raise self._gone(row) from None
-        self.mirror.refresh([row.flow_run_id])
+        self.mirror.refresh([str(run.id)])
         return self.detail(task_id)
 
     def retry_all(self) -> int:
-        failed_rows = self.index.page(TaskFilter(state_types=FAILED_TYPES), offset=0, limit=2**62)
+        failed_rows = [row for row in self.index.page(TaskFilter(state_types=FAILED_TYPES), offset=0, limit=2**62)
+                       if row.flow_run_id]  # not those Prefect refused to create
         retried = []
         for start in range(0, len(failed_rows), READ_CHUNK):
             rows = failed_rows[start:start + READ_CHUNK]

@@ -49,5 +49,6 @@ def task_view(row: TaskRow, ui_url: str) -> dict:
         "remark": remark(run.state_type, run.state_name, run.message),
         "retry_count": row.manual_retries + run.auto_retries,
         "flow_run_id": row.flow_run_id,
-        "flow_run_url": f"{ui_url}/runs/flow-run/{row.flow_run_id}",
+        # None until the run is created, right after the answer that stored the task.
+        "flow_run_url": f"{ui_url}/runs/flow-run/{row.flow_run_id}" if row.flow_run_id else None,
     }

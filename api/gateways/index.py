@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -12,7 +13,7 @@ from typing import Iterable, Optional
 import sqlite_utils
 
 from api.gateways.index_tasks import (  # noqa: F401  (re-exported: the index's row types)
-    TASKS_SCHEMA, NewTask, RunState, TaskFilter, TaskRow, TaskTable, add_state_columns, now_iso,
+    TASKS_SCHEMA, NewTask, RunState, TaskFilter, TaskRow, TaskTable, add_columns, now_iso,
 )
 
 _SCHEMA = """
@@ -57,7 +58,7 @@ class Index(TaskTable):
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
         self.db.conn.executescript(TASKS_SCHEMA + _SCHEMA)
-        add_state_columns(self.db)
+        add_columns(self.db)
 
     @property
     def db(self) -> sqlite_utils.Database:
@@ -68,6 +69,12 @@ class Index(TaskTable):
             db.enable_wal()
             self._local.db = db
         return db
+
+    def identity(self) -> str:
+        """A name made once for this index: tells its runs from other indexes' on a shared Prefect server."""
+        with self.db.conn:
+            self.db.conn.execute("INSERT OR IGNORE INTO settings (key, value) VALUES ('index_id', ?)", [uuid.uuid4().hex])
+        return self.db.execute("SELECT value FROM settings WHERE key = 'index_id'").fetchone()[0]
 
     # Phones ----------------------------------------------------------------
 

@@ -26,8 +26,12 @@ CREATE TABLE IF NOT EXISTS tasks (
 CREATE INDEX IF NOT EXISTS tasks_deleted ON tasks (deleted_at, purged);
 """
 
-# The copy of the run's state (added to indexes made before it: ALTER TABLE on open).
-STATE_COLUMNS = {
+# What creating the run needs, and the copy of the run's state (added to indexes made before them:
+# ALTER TABLE on open).
+ADDED_COLUMNS = {
+    "platform": "TEXT",
+    "start_at": "TEXT",  # when its run is to start: the run is created behind the API's answer
+    "stop_requested": "INTEGER NOT NULL DEFAULT 0",  # stopped before its run was created
     "state_type": "TEXT",
     "state_name": "TEXT",
     "state_message": "TEXT",
@@ -37,9 +41,10 @@ STATE_COLUMNS = {
     "end_time": "TEXT",
     "auto_retries": "INTEGER NOT NULL DEFAULT 0",
 }
-STATE_INDEXES = """
+ADDED_INDEXES = """
 CREATE INDEX IF NOT EXISTS tasks_state ON tasks (deleted_at, state_type);
 CREATE INDEX IF NOT EXISTS tasks_serial ON tasks (serial, deleted_at);
+CREATE INDEX IF NOT EXISTS tasks_uncreated ON tasks (start_at, id) WHERE flow_run_id IS NULL;
 """
 
 
@@ -70,6 +75,9 @@ class TaskRow:
     created_at: datetime
     manual_retries: int
     run: RunState
+    platform: str = "tiktok"
+    start_at: Optional[datetime] = None
+    stop_requested: bool = False
 
     @classmethod
     def from_row(cls, row: dict) -> "TaskRow":
@@ -94,6 +102,9 @@ class TaskRow:
                 end_time=_time(row["end_time"]),
                 auto_retries=row["auto_retries"] or 0,
             ),
+            platform=row["platform"] or "tiktok",
+            start_at=_time(row["start_at"]),
+            stop_requested=bool(row["stop_requested"]),
         )
 
 
@@ -104,6 +115,9 @@ class NewTask:
     script_name: str
     script_config: dict
     source: str = "api"
+    platform: str = "tiktok"
+    start_at: Optional[datetime] = None
+    flow_run_id: Optional[str] = None  # a run that exists already (started in the Prefect UI)
 
 
 @dataclass(frozen=True)
@@ -132,16 +146,17 @@ def now_iso() -> str:
     return datetime.now(timezone.utc).isoformat()
 
 
-LIVE = "deleted_at IS NULL AND flow_run_id IS NOT NULL"
+LIVE = "deleted_at IS NULL"
+WITH_RUN = "deleted_at IS NULL AND flow_run_id IS NOT NULL"
 
 
-def add_state_columns(db: sqlite_utils.Database) -> None:
+def add_columns(db: sqlite_utils.Database) -> None:
     have = {column.name for column in db["tasks"].columns}
     with db.conn:
-        for name, kind in STATE_COLUMNS.items():
+        for name, kind in ADDED_COLUMNS.items():
             if name not in have:
                 db.conn.execute(f"ALTER TABLE tasks ADD COLUMN {name} {kind}")
-        db.conn.executescript(STATE_INDEXES)
+    db.conn.executescript(ADDED_INDEXES)
 
 
 class TaskTable:
@@ -150,30 +165,67 @@ class TaskTable:
     db: sqlite_utils.Database
 
     def reserve_tasks(self, tasks: Iterable[NewTask]) -> list[int]:
-        """Give each new task its id in one transaction; the flow run is attached afterwards."""
+        """Store new tasks in one transaction and give each its id: the durable record of a request.
+        Their runs are created afterwards (attach_flow_runs), unless they exist already."""
         created_at = now_iso()
         ids = []
         with self.db.conn:
             for task in tasks:
                 cursor = self.db.conn.execute(
-                    "INSERT INTO tasks (serial, username, script_name, script_config, source, created_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?)",
-                    (task.serial, task.username, task.script_name, json.dumps(task.script_config), task.source, created_at),
+                    "INSERT INTO tasks (serial, username, script_name, script_config, source, created_at,"
+                    " platform, start_at, expected_start_time, flow_run_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (task.serial, task.username, task.script_name, json.dumps(task.script_config), task.source,
+                     created_at, task.platform, _iso(task.start_at), _iso(task.start_at), task.flow_run_id),
                 )
                 ids.append(cursor.lastrowid)
         return ids
 
     def attach_flow_runs(self, flow_run_by_task: dict[int, str]) -> None:
+        """A task deleted while its run was being created keeps the run to purge (purged = 0)."""
         with self.db.conn:
             self.db.conn.executemany(
-                "UPDATE tasks SET flow_run_id = ? WHERE id = ?",
+                "UPDATE tasks SET flow_run_id = ?, purged = CASE WHEN deleted_at IS NULL THEN purged ELSE 0 END"
+                " WHERE id = ?",
                 [(flow_run_id, task_id) for task_id, flow_run_id in flow_run_by_task.items()],
             )
 
-    def discard(self, task_ids: Iterable[int]) -> None:
-        """Forget tasks whose creation was rolled back (their ids stay used)."""
+    def stop_uncreated(self, task_id: int, message: str) -> bool:
+        """Stop a task whose run is not created yet: it will be created Cancelled. False if it has one."""
+        now = datetime.now(timezone.utc)
         with self.db.conn:
-            self.db.conn.executemany("DELETE FROM tasks WHERE id = ?", [(i,) for i in task_ids])
+            cursor = self.db.conn.execute(
+                "UPDATE tasks SET stop_requested = 1, state_type = 'CANCELLED', state_name = 'Cancelled',"
+                " state_message = ?, state_at = ?, end_time = ? WHERE id = ? AND flow_run_id IS NULL AND stop_requested = 0",
+                [message, now.timestamp(), now.isoformat(), task_id])
+        return cursor.rowcount == 1
+
+    def stop_requested(self, task_ids: list[int]) -> list[int]:
+        if not task_ids:
+            return []
+        marks = ",".join("?" for _ in task_ids)
+        rows = self.db.execute(f"SELECT id FROM tasks WHERE stop_requested = 1 AND id IN ({marks})", task_ids)
+        return [task_id for (task_id,) in rows]
+
+    def to_create(self, limit: int) -> list[TaskRow]:
+        """Live tasks whose run is not created yet (stopped ones too: theirs is created Cancelled),
+        those due first (a task for now does not wait behind thousands for tomorrow); deleted ones
+        are dropped first, and those Prefect refused (FAILED) are not tried again."""
+        with self.db.conn:
+            self.db.conn.execute(
+                "UPDATE tasks SET purged = 1 WHERE flow_run_id IS NULL AND deleted_at IS NOT NULL AND purged = 0")
+        rows = self.db.query(
+            f"SELECT * FROM tasks WHERE flow_run_id IS NULL AND {LIVE} AND (state_type IS NULL OR stop_requested = 1)"
+            " ORDER BY start_at, id LIMIT ?",
+            [limit])
+        return [TaskRow.from_row(row) for row in rows]
+
+    def refuse_creation(self, task_id: int, message: str) -> None:
+        """Prefect will not create this task's run: it ends failed, with the reason, and no run."""
+        with self.db.conn:
+            self.db.conn.execute(
+                "UPDATE tasks SET state_type = 'FAILED', state_name = 'Failed', state_message = ?, state_at = ?,"
+                " end_time = ? WHERE id = ? AND flow_run_id IS NULL",
+                [message, datetime.now(timezone.utc).timestamp(), now_iso(), task_id])
 
     def get(self, task_id: int) -> Optional[TaskRow]:
         if not -(2**63) <= task_id < 2**63:
@@ -229,14 +281,14 @@ class TaskTable:
         start before `due_before`: those whose state Prefect may change without our asking."""
         marks = ",".join("?" for _ in state_types)
         rows = self.db.execute(
-            f"SELECT flow_run_id FROM tasks WHERE {LIVE} AND (state_type IS NULL OR state_type IN ({marks})"
+            f"SELECT flow_run_id FROM tasks WHERE {WITH_RUN} AND (state_type IS NULL OR state_type IN ({marks})"
             " OR (state_type = 'SCHEDULED' AND expected_start_time < ?))",
             [*state_types, _iso(due_before)],
         )
         return [flow_run_id for (flow_run_id,) in rows]
 
     def live_flow_runs(self) -> list[str]:
-        return [flow_run_id for (flow_run_id,) in self.db.execute(f"SELECT flow_run_id FROM tasks WHERE {LIVE}")]
+        return [flow_run_id for (flow_run_id,) in self.db.execute(f"SELECT flow_run_id FROM tasks WHERE {WITH_RUN}")]
 
     # Writes of the state copy ------------------------------------------------
 
@@ -286,8 +338,3 @@ class TaskTable:
     def mark_purged(self, task_id: int) -> None:
         with self.db.conn:
             self.db.conn.execute("UPDATE tasks SET purged = 1 WHERE id = ?", [task_id])
-
-    def unattached(self) -> list[tuple[int, str]]:
-        """(id, script_name) of tasks whose creation never finished (the service died half-way)."""
-        rows = self.db.query("SELECT id, script_name FROM tasks WHERE flow_run_id IS NULL")
-        return [(row["id"], row["script_name"]) for row in rows]

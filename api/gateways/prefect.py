@@ -43,6 +43,9 @@ class NewRun:
     parameters: dict
     tags: list[str]
     start_at: datetime
+    # The same key makes no second run (a batch cut off by a crash and sent again after a restart).
+    idempotency_key: Optional[str] = None
+    stopped: Optional[str] = None  # stopped before its run existed: created Cancelled with this message
 
 
 def locked_job_template() -> dict:
@@ -169,8 +172,9 @@ class Orchestrator(RunQueries):
             name=run.name,
             parameters=run.parameters,
             tags=run.tags,
-            state=to_state_create(Scheduled(scheduled_time=run.start_at)),
+            state=to_state_create(self._first_state(run)),
             work_queue_name=device_queue(run.serial),
+            idempotency_key=run.idempotency_key,
         )
 
     def _create_one(self, run: NewRun) -> str:
@@ -180,10 +184,17 @@ class Orchestrator(RunQueries):
                 name=run.name,
                 parameters=run.parameters,
                 tags=run.tags,
-                state=Scheduled(scheduled_time=run.start_at),
+                state=self._first_state(run),
                 work_queue_name=device_queue(run.serial),
+                idempotency_key=run.idempotency_key,
             )
         return str(created.id)
+
+    @staticmethod
+    def _first_state(run: NewRun) -> State:
+        if run.stopped is not None:
+            return Cancelled(message=run.stopped)
+        return Scheduled(scheduled_time=run.start_at)
 
     def delete_named(self, names: list[str]) -> None:
         """Delete the runs with these names, if they exist (rolls back a half-made request)."""

@@ -181,7 +181,6 @@ def run(settings: Settings) -> None:
         local_serials = (lambda: None) if settings.starts_prefect_server else wired.phones.known_serials
         start_worker(settings, logs, supervisor, orchestrator, local_serials)
         supervisor.start()
-        wired.tasks.recover_unfinished_creations()
         wired.tasks.mirror.reconcile_everything()  # the copy may predate a restart: serve what Prefect says
         wired.start_background()
         http = serve(wired.app, settings)

@@ -55,6 +55,15 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
+def private_mb(pid: int) -> float:
+    """Memory only this process holds (a forked run shares the rest with its forkserver)."""
+    try:
+        lines = (PROC / str(pid) / "smaps_rollup").read_text().splitlines()
+    except OSError:
+        return 0.0
+    return sum(int(line.split()[1]) for line in lines if line.startswith(("Private_Clean:", "Private_Dirty:"))) / 1024
+
+
 def children_by_parent() -> dict[int, list[int]]:
     children: dict[int, list[int]] = {}
     for pid in pids():

@@ -35,13 +35,16 @@ class Wired:
     run_events: RunEventFeed
 
     def start_background(self) -> None:
-        """Follow Prefect's run events (the index's copy of states), then begin the upkeep."""
+        """Create the runs of stored tasks, follow Prefect's run events (the index's copy of
+        states), then begin the upkeep."""
+        self.tasks.creator.start()
         self.run_events.start()
         self.keeper.start()
 
     def stop_background(self) -> None:
         self.keeper.stop()
         self.run_events.stop()
+        self.tasks.creator.stop()
 
 
 def wire(settings: Settings, *, supervisor: Optional[object] = None,

@@ -1,0 +1,107 @@
+"""Flow runs for stored tasks, created behind the API's answer at Prefect's pace, in batches."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Callable, Optional
+
+from api.domain.mirror import RunMirror, scheduled
+from api.gateways.index import Index, TaskRow
+from api.gateways.prefect import NewRun, Orchestrator, OrchestratorUnavailable, RunsNotCreated
+from flows.contract import TaskParameters, run_name, task_tags
+
+log = logging.getLogger(__name__)
+BATCH = 100  # Prefect's bulk endpoint takes 100 runs per request
+
+
+class RunCreator:
+    """A request's tasks are stored in the index in one transaction and answered at once; this
+    thread then creates one flow run per task, oldest first. A task without its run yet is pending."""
+
+    def __init__(self, index: Index, orchestrator: Orchestrator, mirror: RunMirror,
+                 stop_runs: Callable[[list[str]], None], *, retry_seconds: float = 2.0):
+        self.index = index
+        self.stop_runs = stop_runs
+        self.orchestrator = orchestrator
+        self.mirror = mirror
+        self.retry_seconds = retry_seconds
+        self._key_prefix: Optional[str] = None
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="run-creator", daemon=True)
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        self._thread.join(timeout=15)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(timeout=5)
+            self._wake.clear()
+            try:
+                while not self._stop.is_set() and self.create_batch():
+                    pass
+            except OrchestratorUnavailable as error:
+                log.warning("runs not created yet (Prefect: %s); trying again", error)
+                self._stop.wait(self.retry_seconds)
+                self._wake.set()
+            except Exception:
+                log.exception("runs not created yet; trying again")
+                self._stop.wait(self.retry_seconds)
+                self._wake.set()
+
+    def create_batch(self) -> int:
+        """Create the runs of up to BATCH waiting tasks; how many were waiting."""
+        rows = self.index.to_create(BATCH)
+        if rows:
+            try:
+                self._create(rows)
+            except RunsNotCreated:
+                # One run Prefect refuses for good must not hold up the others: one by one.
+                for row in rows:
+                    self.create_one(row)
+        return len(rows)
+
+    def create_one(self, row: TaskRow) -> Optional[str]:
+        """Create this task's run now (a stop cannot wait for the queue); its id, or None if refused."""
+        try:
+            return self._create([row])[0]
+        except RunsNotCreated as refused:
+            log.error("Prefect refused the run of task %s: %s", row.id, refused)
+            self.index.refuse_creation(row.id, f"Prefect refused to create its flow run: {refused}")
+            return None
+
+    def _create(self, rows: list[TaskRow]) -> list[str]:
+        flow_run_ids = self.orchestrator.create_runs([self._new_run(row) for row in rows])
+        run_of = {row.id: run_id for row, run_id in zip(rows, flow_run_ids)}
+        self.index.attach_flow_runs(run_of)
+        self.index.record_states(scheduled(run_of[row.id], row.start_at) for row in rows if not row.stop_requested)
+        # Stopped while its run was being created (Scheduled): stop the run now.
+        meanwhile = [run_of[i] for i in self.index.stop_requested([r.id for r in rows if not r.stop_requested])]
+        if meanwhile:
+            self.stop_runs(meanwhile)
+        return flow_run_ids
+
+    def _new_run(self, row: TaskRow) -> NewRun:
+        if self._key_prefix is None:
+            self._key_prefix = f"phonefarm-{self.index.identity()}"
+        return NewRun(
+            name=run_name(row.id, row.script_name),
+            serial=row.serial,
+            parameters=TaskParameters(
+                serial=row.serial, script_name=row.script_name, script_config=row.script_config,
+                username=row.username, task_id=row.id, platform=row.platform,
+            ).as_dict(),
+            tags=task_tags(row.serial, row.script_name, row.source),
+            start_at=row.start_at,
+            idempotency_key=f"{self._key_prefix}-task-{row.id}",
+            stopped=row.run.message if row.stop_requested else None,
+        )

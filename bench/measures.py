@@ -1,0 +1,324 @@
+"""What the benchmark measures, through the task API (and Prefect's own API, for comparison)."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Callable, Optional
+
+from bench.farm import Api, ApiError, Farm, MemorySampler
+
+PHONES = 10
+PROFILE_LOAD_SECONDS = 5
+STATUS_PENDING, STATUS_RUNNING, STATUS_COMPLETED, STATUS_FAILED = 0, 1, 2, 3
+
+
+@dataclass(frozen=True)
+class Sizes:
+    stored_tasks: int
+    read_requests: int
+    create_repetitions: int
+    to_running_samples: int
+    throughput_tasks: int
+
+
+FULL = Sizes(stored_tasks=10_000, read_requests=200, create_repetitions=5, to_running_samples=5, throughput_tasks=60)
+QUICK = Sizes(stored_tasks=1_000, read_requests=50, create_repetitions=3, to_running_samples=3, throughput_tasks=20)
+
+
+def tomorrow() -> str:
+    return (datetime.now().astimezone() + timedelta(days=1)).isoformat(timespec="seconds")
+
+
+def follow_body(serials: list[str], targets: list[str], start_time: Optional[str]) -> dict:
+    body = {"serials": serials, "script_name": "follow", "script_config": {"target_users": targets}}
+    if start_time:
+        body["start_time"] = start_time
+    return body
+
+
+def targets(prefix: str, count: int) -> list[str]:
+    return [f"{prefix}_{i}" for i in range(count)]
+
+
+def summary(seconds: list[float]) -> dict:
+    ordered = sorted(seconds)
+    p99 = ordered[min(len(ordered) - 1, max(0, int(round(0.99 * len(ordered))) - 1))]
+    return {"n": len(ordered), "median_ms": round(statistics.median(ordered) * 1000, 1),
+            "p99_ms": round(p99 * 1000, 1), "max_ms": round(ordered[-1] * 1000, 1)}
+
+
+def create(api: Api, body: dict) -> tuple[list[int], float]:
+    data, seconds = api.post("/task", body, timeout=600)
+    return data["task_ids"], seconds
+
+
+def measure_create(api: Api, serials: list[str], repetitions: int) -> dict:
+    one, hundred = [], []
+    for rep in range(repetitions):
+        ids, seconds = create(api, follow_body(serials[:1], [f"one_{rep}"], tomorrow()))
+        assert len(ids) == 1, ids
+        one.append(seconds)
+        ids, seconds = create(api, follow_body(serials, targets(f"hundred_{rep}", 10), tomorrow()))
+        assert len(ids) == 10 * len(serials), len(ids)
+        hundred.append(seconds)
+    results = {"create_1_task": summary(one), "create_100_tasks": summary(hundred)}
+    ids, seconds = create(api, follow_body(serials, targets("thousand", 100), tomorrow()))
+    assert len(ids) == 100 * len(serials), len(ids)
+    results["create_1000_tasks"] = summary([seconds])
+    return results
+
+
+def fill_store(api: Api, serials: list[str], total: int, already: int, budget_s: float) -> tuple[dict, list[int]]:
+    """Store `total` future tasks (counting those already created) in requests of 100, within budget_s (0: none)."""
+    per_request = 10 * len(serials)
+    latencies, ids = [], []
+    started = time.monotonic()
+    batch = 0
+    while already + len(ids) < total and not (budget_s and time.monotonic() - started > budget_s):
+        new_ids, seconds = create(api, follow_body(serials, targets(f"fill{batch}", 10), tomorrow()))
+        ids.extend(new_ids)
+        latencies.append(seconds)
+        batch += 1
+        if batch % 10 == 0:
+            print(f"  stored {already + len(ids)} tasks ({time.monotonic() - started:.0f} s)", flush=True)
+    wall = time.monotonic() - started
+    return {"tasks_created": len(ids), "target_total": total, "stored_total": already + len(ids),
+            "budget_reached": already + len(ids) < total, "requests": batch, "wall_s": round(wall, 1),
+            "tasks_per_s": round(len(ids) / wall, 1) if wall else None,
+            "per_request": summary(latencies) if latencies else None}, ids
+
+
+def repeat(requests_count: int, call: Callable[[int], float]) -> dict:
+    return summary([call(i) for i in range(requests_count)])
+
+
+def measure_reads(api: Api, task_ids: list[int], requests_count: int) -> dict:
+    stats, _ = api.get("/task/stats")
+    listing, _ = api.get("/task", params={"page_size": 20})
+    step = max(1, len(task_ids) // requests_count)
+    return {
+        "stored_total": stats["total"],
+        "list_total": listing["total"],
+        "list_page_size_20": repeat(requests_count, lambda i: api.get(
+            "/task", params={"page": 1 + i % 5, "page_size": 20})[1]),
+        "list_status_0": repeat(requests_count, lambda i: api.get(
+            "/task", params={"status": 0, "page_size": 20})[1]),
+        "detail": repeat(requests_count, lambda i: api.get(f"/task/{task_ids[(i * step) % len(task_ids)]}")[1]),
+        "stats": repeat(requests_count, lambda i: api.get("/task/stats")[1]),
+    }
+
+
+def wait_for_status(api: Api, task_id: int, wanted: set[int], timeout: float, interval: float = 0.1) -> tuple[dict, float]:
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        task, _ = api.get(f"/task/{task_id}")
+        if task["status"] in wanted:
+            return task, time.monotonic() - started
+        time.sleep(interval)
+    raise RuntimeError(f"task {task_id} not in status {wanted} within {timeout:.0f} s (last: {task})")
+
+
+def measure_create_to_running(api: Api, serials: list[str], samples: int) -> tuple[dict, list[int]]:
+    """Each sample on a different idle phone, so no run waits for its phone."""
+    seconds, ids, skipped = [], [], []
+    for sample in range(samples):
+        started = time.monotonic()
+        [task_id], _ = create(api, follow_body([serials[sample % len(serials)]], [f"torun_{sample}"], None))
+        ids.append(task_id)
+        task, _ = wait_for_status(api, task_id, {STATUS_RUNNING, STATUS_COMPLETED, STATUS_FAILED}, timeout=120)
+        if task["status"] != STATUS_RUNNING:
+            skipped.append({"id": task_id, "status": task["status"], "remark": task["remark"]})
+            continue
+        seconds.append(time.monotonic() - started)
+    result = summary(seconds) if seconds else {"n": 0}
+    result["not_seen_running"] = skipped
+    return result, ids
+
+
+def wait_until_finished(api: Api, task_ids: list[int], timeout: float) -> list[dict]:
+    deadline = time.monotonic() + timeout
+    pending = list(task_ids)
+    finished = []
+    while pending and time.monotonic() < deadline:
+        task, _ = api.get(f"/task/{pending[0]}")
+        if task["status"] >= STATUS_COMPLETED:
+            finished.append(task)
+            pending.pop(0)
+        else:
+            time.sleep(0.5)
+    if pending:
+        raise RuntimeError(f"{len(pending)} tasks still unfinished after {timeout:.0f} s: {pending[:10]}")
+    return finished
+
+
+def finished_count(api: Api) -> int:
+    stats, _ = api.get("/task/stats")
+    return stats["completed"] + stats["failed"]
+
+
+def measure_throughput(api: Api, farm: Farm, serials: list[str], total: int) -> tuple[dict, dict]:
+    per_phone = max(1, total // len(serials))
+    baseline = finished_count(api)
+    with MemorySampler(farm) as sampler:
+        started = time.monotonic()
+        ids, create_seconds = create(api, follow_body(serials, targets("tput", per_phone), None))
+        deadline = started + max(600, len(ids) * 10)
+        while finished_count(api) < baseline + len(ids):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"throughput run not finished after {time.monotonic() - started:.0f} s")
+            time.sleep(0.5)
+        wall = time.monotonic() - started
+    tasks = wait_until_finished(api, ids, timeout=60)
+    failed = [{"id": t["id"], "serial": t["serial"], "remark": t["remark"]} for t in tasks
+              if t["status"] != STATUS_COMPLETED]
+    return {
+        "tasks": len(ids), "create_s": round(create_seconds, 2), "wall_s": round(wall, 1),
+        "tasks_per_min": round(len(ids) / wall * 60, 1),
+        "ideal_tasks_per_min": round(len(serials) * 60 / PROFILE_LOAD_SECONDS, 1),
+        "completed": len(tasks) - len(failed), "failed": len(failed), "failures": failed,
+    }, {"samples": sampler.samples, "busiest": sampler.busiest}
+
+
+
+
+def count_by_outcome(api: Api, task_ids: set[int]) -> dict:
+    """completed / failed / crashed (a failed task whose run crashed) among task_ids, read page by page."""
+    counts = {"completed": 0, "failed": 0, "crashed": 0, "unfinished": 0}
+    remarks: dict[str, int] = {}
+    for status, name in ((STATUS_COMPLETED, "completed"), (STATUS_FAILED, "failed")):
+        page = 1
+        while True:
+            data, _ = api.get("/task", params={"status": status, "page": page, "page_size": 100})
+            for task in data["tasks"]:
+                if task["id"] not in task_ids:
+                    continue
+                crashed = task["remark"].startswith("run crashed")
+                counts["crashed" if crashed else name] += 1
+                if status == STATUS_FAILED:
+                    remarks[task["remark"][:120]] = remarks.get(task["remark"][:120], 0) + 1
+            if page * 100 >= data["total"]:
+                break
+            page += 1
+    counts["unfinished"] = len(task_ids) - counts["completed"] - counts["failed"] - counts["crashed"]
+    counts["failure_remarks"] = remarks
+    return counts
+
+
+
+
+def wait_for_runs_created(api: Api, timeout: float = 1800) -> float:
+    """Seconds until every stored task has its flow run (they are created behind the answers, the
+    newest last): the newest task's flow_run_id is set."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        data, _ = api.get("/task", params={"page_size": 1})
+        if not data["tasks"] or data["tasks"][0]["flow_run_id"]:
+            return time.monotonic() - started
+        time.sleep(0.5)
+    raise RuntimeError(f"flow runs still being created after {timeout:.0f} s")
+
+
+# ---------------------------------------------------------------- the same, asked of Prefect's own API
+
+
+def prefect_create(farm: Farm, serials: list[str], repetitions: int) -> dict:
+    """What a stock set-up does to make one run per task: one create_flow_run_from_deployment each."""
+    from prefect.states import Scheduled
+
+    from flows.contract import DEPLOYMENT, TaskParameters, device_queue, task_tags
+
+    start = datetime.now().astimezone() + timedelta(days=1)
+    one, hundred = [], []
+    with farm.prefect() as prefect:
+        deployment_id = prefect.read_deployment_by_name(DEPLOYMENT).id
+
+        def make(serial: str, target: str) -> None:
+            prefect.create_flow_run_from_deployment(
+                deployment_id, name=f"direct-{target}",
+                parameters=TaskParameters(serial=serial, script_name="follow",
+                                          script_config={"target_users": [target]}).as_dict(),
+                tags=task_tags(serial, "follow", "api"), state=Scheduled(scheduled_time=start),
+                work_queue_name=device_queue(serial))
+
+        for rep in range(repetitions):
+            started = time.perf_counter()
+            make(serials[0], f"direct_one_{rep}")
+            one.append(time.perf_counter() - started)
+            started = time.perf_counter()
+            for serial in serials:
+                for i in range(10):
+                    make(serial, f"direct_hundred_{rep}_{i}")
+            hundred.append(time.perf_counter() - started)
+    return {"create_1_task": summary(one), "create_100_tasks": summary(hundred)}
+
+
+def prefect_reads(farm: Farm, requests_count: int) -> dict:
+    """List, filtered list, detail and stats answered by Prefect's filter, read and count endpoints."""
+    from prefect.client.schemas.filters import (
+        FlowRunFilter, FlowRunFilterDeploymentId, FlowRunFilterStateType, FlowRunFilterState, FlowRunFilterTags)
+    from prefect.client.schemas.objects import StateType
+    from prefect.client.schemas.sorting import FlowRunSort
+
+    from flows.contract import DEPLOYMENT, FARM_TAG
+
+    with farm.prefect() as prefect:
+        deployment = FlowRunFilterDeploymentId(any_=[prefect.read_deployment_by_name(DEPLOYMENT).id])
+        farm_runs = FlowRunFilter(deployment_id=deployment, tags=FlowRunFilterTags(all_=[FARM_TAG]))
+
+        def of_types(*types: str) -> FlowRunFilter:
+            return FlowRunFilter(deployment_id=deployment, tags=FlowRunFilterTags(all_=[FARM_TAG]),
+                                 state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType(t) for t in types])))
+
+        ids = [run.id for run in prefect.read_flow_runs(flow_run_filter=farm_runs, limit=200)]
+
+        def timed(call) -> float:
+            started = time.perf_counter()
+            call()
+            return time.perf_counter() - started
+
+        def page(i: int) -> float:
+            return timed(lambda: (prefect.read_flow_runs(flow_run_filter=farm_runs, sort=FlowRunSort.NAME_DESC,
+                                                         offset=20 * (i % 5), limit=20),
+                                  prefect.count_flow_runs(flow_run_filter=farm_runs)))
+
+        def pending(i: int) -> float:
+            wanted = of_types("SCHEDULED", "PENDING", "PAUSED")
+            return timed(lambda: (prefect.read_flow_runs(flow_run_filter=wanted, sort=FlowRunSort.NAME_DESC, limit=20),
+                                  prefect.count_flow_runs(flow_run_filter=wanted)))
+
+        def stats(i: int) -> float:
+            groups = [("SCHEDULED", "PENDING", "PAUSED"), ("RUNNING", "CANCELLING"), ("COMPLETED",),
+                      ("FAILED", "CRASHED", "CANCELLED")]
+            return timed(lambda: [prefect.count_flow_runs(flow_run_filter=of_types(*group)) for group in groups])
+
+        return {
+            "list_page_size_20": repeat(requests_count, page),
+            "list_status_0": repeat(requests_count, pending),
+            "detail": repeat(requests_count, lambda i: timed(lambda: prefect.read_flow_run(ids[i % len(ids)]))),
+            "stats": repeat(requests_count, stats),
+        }
+
+
+# ---------------------------------------------------------------- the Business plan: 100 phones on one PC
+
+
+def measure_hundred_phones(api: Api, farm: Farm, serials: list[str], task_seconds: float) -> dict:
+    """One task per phone, all at once; every process of the farm sampled for memory meanwhile."""
+    with MemorySampler(farm) as sampler:
+        started = time.monotonic()
+        ids, create_seconds = create(api, follow_body(serials, ["hundred"], None))
+        tasks = wait_until_finished(api, ids, timeout=task_seconds + 900)
+        wall = time.monotonic() - started
+    outcome = count_by_outcome(api, set(ids))
+    busiest = sampler.busiest
+    return {
+        "tasks": len(ids), "task_seconds": task_seconds, "create_s": round(create_seconds, 2),
+        "wall_s": round(wall, 1), "most_runs_at_once": busiest.get("flow-run processes", {}).get("count", 0),
+        "total_rss_mb": round(sum(entry["rss_mb"] for entry in busiest.values()), 1),
+        "total_private_mb": round(sum(entry["private_mb"] for entry in busiest.values()), 1),
+        "memory": busiest, **{k: outcome[k] for k in ("completed", "failed", "crashed", "unfinished")},
+        "finished": len(tasks),
+    }
