@@ -6,7 +6,7 @@ import logging
 import threading
 import time
 from datetime import datetime, timedelta, timezone
-from typing import Iterable, Optional
+from typing import Callable, Iterable, Optional
 
 from prefect.client.schemas.objects import FlowRun
 
@@ -49,6 +49,9 @@ class RunMirror:
         self.everything_every = everything_every
         self._last_moving = self._last_everything = time.monotonic()
         self._lock = threading.Lock()
+        # Told when Prefect's events name runs that are no task of ours (yet): a run started in the
+        # Prefect UI, an account read that ended.
+        self.on_unknown_runs: list[Callable[[], None]] = []
 
     def record(self, runs: Iterable[FlowRun]) -> None:
         self.index.record_states(run_state(run) for run in runs)
@@ -60,6 +63,9 @@ class RunMirror:
         for start in range(0, len(ids), READ_CHUNK):
             # Others are not tasks (account reads, UI runs not adopted yet).
             known = self.index.by_flow_run_ids(ids[start:start + READ_CHUNK])
+            if len(known) < len(ids[start:start + READ_CHUNK]):
+                for tell in self.on_unknown_runs:
+                    tell()
             if not known:
                 continue
             runs = self.orchestrator.read_runs(list(known))

@@ -12,9 +12,10 @@ from typing import Iterable, Optional
 
 import sqlite_utils
 
-from api.gateways.index_tasks import (  # noqa: F401  (re-exported: the index's row types)
-    TASKS_SCHEMA, NewTask, RunState, TaskFilter, TaskRow, TaskTable, add_columns, now_iso,
+from api.gateways.index_rows import (  # noqa: F401  (re-exported: the index's row types)
+    TASKS_SCHEMA, NewTask, RunState, TaskFilter, TaskRow, add_columns, now_iso,
 )
+from api.gateways.index_tasks import TaskTable
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS phones (

@@ -3,160 +3,12 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Iterable, Optional
 
 import sqlite_utils
 
-TASKS_SCHEMA = """
-CREATE TABLE IF NOT EXISTS tasks (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,  -- AUTOINCREMENT: ids are never reused
-    flow_run_id TEXT UNIQUE,
-    serial TEXT NOT NULL,
-    username TEXT,
-    script_name TEXT NOT NULL,
-    script_config TEXT NOT NULL,
-    source TEXT NOT NULL,
-    created_at TEXT NOT NULL,
-    manual_retries INTEGER NOT NULL DEFAULT 0,
-    deleted_at TEXT,
-    purged INTEGER NOT NULL DEFAULT 0
-);
-CREATE INDEX IF NOT EXISTS tasks_deleted ON tasks (deleted_at, purged);
-"""
-
-# What creating the run needs, and the copy of the run's state (added to indexes made before them:
-# ALTER TABLE on open).
-ADDED_COLUMNS = {
-    "platform": "TEXT",
-    "start_at": "TEXT",  # when its run is to start: the run is created behind the API's answer
-    "stop_requested": "INTEGER NOT NULL DEFAULT 0",  # stopped before its run was created
-    "state_type": "TEXT",
-    "state_name": "TEXT",
-    "state_message": "TEXT",
-    "state_at": "REAL",  # the state's own timestamp: an older state never overwrites a newer one
-    "start_time": "TEXT",
-    "expected_start_time": "TEXT",
-    "end_time": "TEXT",
-    "auto_retries": "INTEGER NOT NULL DEFAULT 0",
-}
-ADDED_INDEXES = """
-CREATE INDEX IF NOT EXISTS tasks_state ON tasks (deleted_at, state_type);
-CREATE INDEX IF NOT EXISTS tasks_serial ON tasks (serial, deleted_at);
-CREATE INDEX IF NOT EXISTS tasks_uncreated ON tasks (start_at, id) WHERE flow_run_id IS NULL;
-"""
-
-
-@dataclass(frozen=True)
-class RunState:
-    """What the API shows of a flow run, as Prefect last reported it."""
-
-    flow_run_id: str
-    state_type: Optional[str]
-    state_name: Optional[str]
-    message: Optional[str]
-    timestamp: Optional[datetime]
-    start_time: Optional[datetime] = None
-    expected_start_time: Optional[datetime] = None
-    end_time: Optional[datetime] = None
-    auto_retries: int = 0
-
-
-@dataclass(frozen=True)
-class TaskRow:
-    id: int
-    flow_run_id: Optional[str]
-    serial: str
-    username: Optional[str]
-    script_name: str
-    script_config: dict
-    source: str
-    created_at: datetime
-    manual_retries: int
-    run: RunState
-    platform: str = "tiktok"
-    start_at: Optional[datetime] = None
-    stop_requested: bool = False
-
-    @classmethod
-    def from_row(cls, row: dict) -> "TaskRow":
-        return cls(
-            id=row["id"],
-            flow_run_id=row["flow_run_id"],
-            serial=row["serial"],
-            username=row["username"],
-            script_name=row["script_name"],
-            script_config=json.loads(row["script_config"]),
-            source=row["source"],
-            created_at=datetime.fromisoformat(row["created_at"]),
-            manual_retries=row["manual_retries"],
-            run=RunState(
-                flow_run_id=row["flow_run_id"] or "",
-                state_type=row["state_type"],
-                state_name=row["state_name"],
-                message=row["state_message"],
-                timestamp=_moment(row["state_at"]),
-                start_time=_time(row["start_time"]),
-                expected_start_time=_time(row["expected_start_time"]),
-                end_time=_time(row["end_time"]),
-                auto_retries=row["auto_retries"] or 0,
-            ),
-            platform=row["platform"] or "tiktok",
-            start_at=_time(row["start_at"]),
-            stop_requested=bool(row["stop_requested"]),
-        )
-
-
-@dataclass(frozen=True)
-class NewTask:
-    serial: str
-    username: Optional[str]
-    script_name: str
-    script_config: dict
-    source: str = "api"
-    platform: str = "tiktok"
-    start_at: Optional[datetime] = None
-    flow_run_id: Optional[str] = None  # a run that exists already (started in the Prefect UI)
-
-
-@dataclass(frozen=True)
-class TaskFilter:
-    """Which live tasks a listing or a count wants (None: any)."""
-
-    state_types: Optional[tuple[str, ...]] = None
-    serial: Optional[str] = None
-    script_name: Optional[str] = None
-    source: Optional[str] = None
-
-
-def _time(text: Optional[str]) -> Optional[datetime]:
-    return datetime.fromisoformat(text) if text else None
-
-
-def _moment(epoch: Optional[float]) -> Optional[datetime]:
-    return datetime.fromtimestamp(epoch, timezone.utc) if epoch is not None else None
-
-
-def _iso(moment: Optional[datetime]) -> Optional[str]:
-    return moment.astimezone(timezone.utc).isoformat() if moment else None
-
-
-def now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat()
-
-
-LIVE = "deleted_at IS NULL"
-WITH_RUN = "deleted_at IS NULL AND flow_run_id IS NOT NULL"
-
-
-def add_columns(db: sqlite_utils.Database) -> None:
-    have = {column.name for column in db["tasks"].columns}
-    with db.conn:
-        for name, kind in ADDED_COLUMNS.items():
-            if name not in have:
-                db.conn.execute(f"ALTER TABLE tasks ADD COLUMN {name} {kind}")
-    db.conn.executescript(ADDED_INDEXES)
+from api.gateways.index_rows import LIVE, WITH_RUN, NewTask, RunState, TaskFilter, TaskRow, iso_utc, now_iso
 
 
 class TaskTable:
@@ -175,7 +27,7 @@ class TaskTable:
                     "INSERT INTO tasks (serial, username, script_name, script_config, source, created_at,"
                     " platform, start_at, expected_start_time, flow_run_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (task.serial, task.username, task.script_name, json.dumps(task.script_config), task.source,
-                     created_at, task.platform, _iso(task.start_at), _iso(task.start_at), task.flow_run_id),
+                     created_at, task.platform, iso_utc(task.start_at), iso_utc(task.start_at), task.flow_run_id),
                 )
                 ids.append(cursor.lastrowid)
         return ids
@@ -283,7 +135,7 @@ class TaskTable:
         rows = self.db.execute(
             f"SELECT flow_run_id FROM tasks WHERE {WITH_RUN} AND (state_type IS NULL OR state_type IN ({marks})"
             " OR (state_type = 'SCHEDULED' AND expected_start_time < ?))",
-            [*state_types, _iso(due_before)],
+            [*state_types, iso_utc(due_before)],
         )
         return [flow_run_id for (flow_run_id,) in rows]
 
@@ -301,7 +153,7 @@ class TaskTable:
                 " start_time = ?, expected_start_time = ?, end_time = ?, auto_retries = ?"
                 " WHERE flow_run_id = ? AND (state_at IS NULL OR state_at <= ?)",
                 [(s.state_type, s.state_name, s.message, s.timestamp.timestamp() if s.timestamp else None,
-                  _iso(s.start_time), _iso(s.expected_start_time), _iso(s.end_time), s.auto_retries,
+                  iso_utc(s.start_time), iso_utc(s.expected_start_time), iso_utc(s.end_time), s.auto_retries,
                   s.flow_run_id, s.timestamp.timestamp() if s.timestamp else 0.0)
                  for s in states],
             )

@@ -4,18 +4,23 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Callable
+from typing import Callable, Union
 
+from api.domain.triggers import Trigger
 from api.gateways.prefect import OrchestratorUnavailable
 
 log = logging.getLogger(__name__)
 
 
-class Keeper:
-    """Runs each chore every `interval_seconds`; one that fails is tried again on the next round."""
+Chore = Union[Callable[[], object], tuple[Callable[[], object], Trigger]]
 
-    def __init__(self, chores: list[Callable[[], object]], interval_seconds: float):
-        self.chores = chores
+
+class Keeper:
+    """Runs each chore every `interval_seconds` (one with a trigger only when it is due); one that
+    fails is tried again on the next round."""
+
+    def __init__(self, chores: list[Chore], interval_seconds: float):
+        self.chores = [chore if isinstance(chore, tuple) else (chore, None) for chore in chores]
         self.interval = interval_seconds
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="index-keeper", daemon=True)
@@ -32,10 +37,16 @@ class Keeper:
             self.run_once()
 
     def run_once(self) -> None:
-        for chore in self.chores:
+        for chore, trigger in self.chores:
+            if trigger is not None and not trigger.due():
+                continue
             try:
                 chore()
             except OrchestratorUnavailable:
+                if trigger is not None:
+                    trigger.fire()
                 return  # the API already answers 50301; try again on the next round
             except Exception:
+                if trigger is not None:
+                    trigger.fire()
                 log.exception("upkeep %s failed; will try again", getattr(chore, "__qualname__", chore))

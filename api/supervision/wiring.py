@@ -13,6 +13,7 @@ from api.domain.adoption import UiRunAdoption
 from api.domain.phones import PhoneDirectory
 from api.domain.plans import PLANS
 from api.domain.tasks import TaskService
+from api.domain.triggers import Trigger
 from api.gateways.adb import AdbGateway
 from api.gateways.disk import DiskSpace
 from api.gateways.index import Index
@@ -67,10 +68,14 @@ def wire(settings: Settings, *, supervisor: Optional[object] = None,
     )
     accounts = AccountBook(index, phones, orchestrator)
     adoption = UiRunAdoption(tasks, random.Random())
+    # Asked of Prefect when its events name a run that is no task (a UI run, an account read
+    # ending), and at least every 30 s; abandoned stops take a minute to appear, so every 15 s.
+    adoption_due, accounts_due = Trigger(30), Trigger(30)
+    tasks.mirror.on_unknown_runs += [adoption_due.fire, accounts_due.fire]
     keeper = Keeper([
-        adoption.adopt_new_runs,
-        accounts.record_finished_matches,
-        tasks.finish_abandoned_stops,
+        (adoption.adopt_new_runs, adoption_due),
+        (accounts.record_finished_matches, accounts_due),
+        (tasks.finish_abandoned_stops, Trigger(15)),
         tasks.purge_pending_deletions,
         tasks.mirror.upkeep,
     ], settings.ui_adoption_seconds)
