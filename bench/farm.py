@@ -81,7 +81,7 @@ def role_of(pid: int, tree: dict[int, int], roles: dict[int, str]) -> str:
     if pid in roles:
         return roles[pid]
     cmd = command_line(pid)
-    if "prefect server start" in cmd:
+    if "server start" in cmd:
         return "prefect server"
     if "prefect worker start" in cmd or "flows.fast_worker" in cmd:
         return "worker"
@@ -226,7 +226,8 @@ def wait_for_phones(api: Api, count: int, timeout: float = 60) -> list[str]:
 @contextmanager
 def running_farm(data_dir: Path, phones: int, profile_load_seconds: float, *, worker: str = "fast",
                  env: Optional[dict[str, str]] = None) -> Iterator[tuple[Farm, dict]]:
-    """Start adb, the service, then the simulator; always stop them all, even on errors or Ctrl-C."""
+    """Start adb, the service, then the simulator; always stop them all, even on errors or Ctrl-C.
+    worker "stock": Prefect's process worker (the stock set-up)."""
     timings: dict[str, float] = {}
     adb = start_adb_server(data_dir)
     api_port, prefect_port = free_port(), free_port()

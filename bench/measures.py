@@ -25,7 +25,7 @@ class Sizes:
 
 
 FULL = Sizes(stored_tasks=10_000, read_requests=200, create_repetitions=5, to_running_samples=5, throughput_tasks=60)
-QUICK = Sizes(stored_tasks=1_000, read_requests=50, create_repetitions=3, to_running_samples=3, throughput_tasks=20)
+QUICK = Sizes(stored_tasks=2_000, read_requests=50, create_repetitions=3, to_running_samples=3, throughput_tasks=20)
 
 
 def tomorrow() -> str:
