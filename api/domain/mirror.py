@@ -11,7 +11,7 @@ from typing import Callable, Iterable, Optional
 from prefect.client.schemas.objects import FlowRun
 
 from api.gateways.index import Index, RunState
-from api.gateways.prefect import Orchestrator
+from api.gateways.prefect import Orchestrator, RunGone
 from flows.contract import AUTO_RETRIES_TAG, tag_value
 
 log = logging.getLogger(__name__)
@@ -71,6 +71,11 @@ class RunMirror:
             runs = self.orchestrator.read_runs(list(known))
             self.record(runs.values())
             for flow_run_id in known.keys() - runs.keys():
+                try:  # asked again on its own before the task goes with it
+                    self.record([self.orchestrator.read_run(flow_run_id)])
+                    continue
+                except RunGone:
+                    pass
                 row = known[flow_run_id]
                 log.info("task %s: its flow run was deleted in Prefect", row.id)
                 self.index.mark_deleted([row.id])

@@ -271,9 +271,11 @@ class TaskService:
         # A row without its run is still being created; it is purged on a later round.
         idle = [row for row in rows if row.flow_run_id and (
             row.flow_run_id not in runs or runs[row.flow_run_id].state_type.value in IDLE_STATE_TYPES)]
-        self.orchestrator.delete_runs([row.flow_run_id for row in idle if row.flow_run_id in runs])
+        deleted = self.orchestrator.delete_runs([row.flow_run_id for row in idle if row.flow_run_id in runs])
         for row in idle:
-            self.index.mark_purged(row.id)
+            # Only what Prefect says it deleted (or never had): the rest is tried again next round.
+            if row.flow_run_id in deleted or row.flow_run_id not in runs:
+                self.index.mark_purged(row.id)
         for row in rows:
             run = runs.get(row.flow_run_id)
             if run is None or run.state_type.value in IDLE_STATE_TYPES or run.state_type.value == "CANCELLING":

@@ -9,7 +9,7 @@ from typing import Optional
 from uuid import UUID
 
 from prefect.client.schemas.actions import BlockDocumentCreate, DeploymentFlowRunCreate, WorkPoolCreate, WorkPoolUpdate
-from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId, FlowRunFilterName
+from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 from prefect.client.schemas.objects import FlowRun, State
 from prefect.exceptions import ObjectAlreadyExists
 from prefect.workers.process import ProcessWorker
@@ -196,22 +196,20 @@ class Orchestrator(RunQueries):
             return Cancelled(message=run.stopped)
         return Scheduled(scheduled_time=run.start_at)
 
-    def delete_named(self, names: list[str]) -> None:
-        """Delete the runs with these names, if they exist (rolls back a half-made request)."""
-        self._bulk_delete(names, lambda chunk: FlowRunFilter(name=FlowRunFilterName(any_=chunk)))
-
-    def delete_runs(self, flow_run_ids: list[str]) -> None:
-        """Delete these runs, if they exist; the caller makes sure none of them is running."""
-        self._bulk_delete(flow_run_ids, lambda chunk: FlowRunFilter(id=FlowRunFilterId(any_=[UUID(i) for i in chunk])))
-
-    def _bulk_delete(self, keys: list[str], filter_for) -> None:
-        for start in range(0, len(keys), BULK_DELETE_LIMIT):
-            chunk = keys[start:start + BULK_DELETE_LIMIT]
-            flow_runs = filter_for(chunk).model_dump(mode="json", exclude_unset=True)
+    def delete_runs(self, flow_run_ids: list[str]) -> set[str]:
+        """Delete these runs, if they exist; the caller makes sure none of them is running. Returns
+        the ids Prefect says it deleted."""
+        deleted: set[str] = set()
+        for start in range(0, len(flow_run_ids), BULK_DELETE_LIMIT):
+            chunk = flow_run_ids[start:start + BULK_DELETE_LIMIT]
+            flow_runs = FlowRunFilter(id=FlowRunFilterId(any_=[UUID(i) for i in chunk])).model_dump(
+                mode="json", exclude_unset=True)
             with self._writing():
-                self._client.request(
-                    "POST", "/flow_runs/bulk_delete", json={"flow_runs": flow_runs, "limit": len(chunk)}
-                ).raise_for_status()
+                response = self._client.request(
+                    "POST", "/flow_runs/bulk_delete", json={"flow_runs": flow_runs, "limit": len(chunk)})
+                response.raise_for_status()
+            deleted.update(str(i) for i in response.json().get("deleted", []))
+        return deleted
 
     def save_secret(self, name: str, value: str) -> None:
         """A Prefect Secret block: the UI shows its name, never its value (stored encrypted)."""
