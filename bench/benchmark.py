@@ -19,8 +19,9 @@ from bench.farm import error_lines, running_farm, wait_for_phones  # noqa: E402
 from bench.measures import (  # noqa: E402
     FULL, PHONES, PROFILE_LOAD_SECONDS, QUICK, Sizes, count_by_outcome, create, fill_store, finished_count,
     follow_body, measure_create, measure_create_to_running, measure_hundred_phones, measure_reads,
-    measure_throughput, prefect_create, prefect_reads, targets, wait_for_runs_created, wait_until_finished,
+    measure_throughput, targets, wait_for_runs_created, wait_until_finished,
 )
+from bench.stock import prefect_create, prefect_reads  # noqa: E402
 from bench.report import print_burst, print_comparison  # noqa: E402
 
 BURST_PHONES = 20

@@ -73,7 +73,6 @@ def measure_create(api: Api, serials: list[str], repetitions: int) -> dict:
 
 def fill_store(api: Api, serials: list[str], total: int, already: int, budget_s: float) -> tuple[dict, list[int]]:
     """Store `total` future tasks (counting those already created) in requests of 100, within budget_s (0: none)."""
-    per_request = 10 * len(serials)
     latencies, ids = [], []
     started = time.monotonic()
     batch = 0
@@ -228,87 +227,6 @@ def wait_for_runs_created(api: Api, timeout: float = 1800) -> float:
             return time.monotonic() - started
         time.sleep(0.5)
     raise RuntimeError(f"flow runs still being created after {timeout:.0f} s")
-
-
-# ---------------------------------------------------------------- the same, asked of Prefect's own API
-
-
-def prefect_create(farm: Farm, serials: list[str], repetitions: int) -> dict:
-    """What a stock set-up does to make one run per task: one create_flow_run_from_deployment each."""
-    from prefect.states import Scheduled
-
-    from flows.contract import DEPLOYMENT, TaskParameters, device_queue, task_tags
-
-    start = datetime.now().astimezone() + timedelta(days=1)
-    one, hundred = [], []
-    with farm.prefect() as prefect:
-        deployment_id = prefect.read_deployment_by_name(DEPLOYMENT).id
-
-        def make(serial: str, target: str) -> None:
-            prefect.create_flow_run_from_deployment(
-                deployment_id, name=f"direct-{target}",
-                parameters=TaskParameters(serial=serial, script_name="follow",
-                                          script_config={"target_users": [target]}).as_dict(),
-                tags=task_tags(serial, "follow", "api"), state=Scheduled(scheduled_time=start),
-                work_queue_name=device_queue(serial))
-
-        for rep in range(repetitions):
-            started = time.perf_counter()
-            make(serials[0], f"direct_one_{rep}")
-            one.append(time.perf_counter() - started)
-            started = time.perf_counter()
-            for serial in serials:
-                for i in range(10):
-                    make(serial, f"direct_hundred_{rep}_{i}")
-            hundred.append(time.perf_counter() - started)
-    return {"create_1_task": summary(one), "create_100_tasks": summary(hundred)}
-
-
-def prefect_reads(farm: Farm, requests_count: int) -> dict:
-    """List, filtered list, detail and stats answered by Prefect's filter, read and count endpoints."""
-    from prefect.client.schemas.filters import (
-        FlowRunFilter, FlowRunFilterDeploymentId, FlowRunFilterStateType, FlowRunFilterState, FlowRunFilterTags)
-    from prefect.client.schemas.objects import StateType
-    from prefect.client.schemas.sorting import FlowRunSort
-
-    from flows.contract import DEPLOYMENT, FARM_TAG
-
-    with farm.prefect() as prefect:
-        deployment = FlowRunFilterDeploymentId(any_=[prefect.read_deployment_by_name(DEPLOYMENT).id])
-        farm_runs = FlowRunFilter(deployment_id=deployment, tags=FlowRunFilterTags(all_=[FARM_TAG]))
-
-        def of_types(*types: str) -> FlowRunFilter:
-            return FlowRunFilter(deployment_id=deployment, tags=FlowRunFilterTags(all_=[FARM_TAG]),
-                                 state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType(t) for t in types])))
-
-        ids = [run.id for run in prefect.read_flow_runs(flow_run_filter=farm_runs, limit=200)]
-
-        def timed(call) -> float:
-            started = time.perf_counter()
-            call()
-            return time.perf_counter() - started
-
-        def page(i: int) -> float:
-            return timed(lambda: (prefect.read_flow_runs(flow_run_filter=farm_runs, sort=FlowRunSort.NAME_DESC,
-                                                         offset=20 * (i % 5), limit=20),
-                                  prefect.count_flow_runs(flow_run_filter=farm_runs)))
-
-        def pending(i: int) -> float:
-            wanted = of_types("SCHEDULED", "PENDING", "PAUSED")
-            return timed(lambda: (prefect.read_flow_runs(flow_run_filter=wanted, sort=FlowRunSort.NAME_DESC, limit=20),
-                                  prefect.count_flow_runs(flow_run_filter=wanted)))
-
-        def stats(i: int) -> float:
-            groups = [("SCHEDULED", "PENDING", "PAUSED"), ("RUNNING", "CANCELLING"), ("COMPLETED",),
-                      ("FAILED", "CRASHED", "CANCELLED")]
-            return timed(lambda: [prefect.count_flow_runs(flow_run_filter=of_types(*group)) for group in groups])
-
-        return {
-            "list_page_size_20": repeat(requests_count, page),
-            "list_status_0": repeat(requests_count, pending),
-            "detail": repeat(requests_count, lambda i: timed(lambda: prefect.read_flow_run(ids[i % len(ids)]))),
-            "stats": repeat(requests_count, stats),
-        }
 
 
 # ---------------------------------------------------------------- the Business plan: 100 phones on one PC
