@@ -6,7 +6,7 @@ import contextlib
 import logging
 import random
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 STOPPED = "Stopped through the API"
 # Far longer than a flow-run process takes to start on a busy PC (~15 s seen under load).
 ABANDONED_STOP_AFTER = timedelta(seconds=60)
+RECHECK_DELETIONS_FOR = timedelta(minutes=5)
 # States in which a run holds no phone and no process: its flow run can be deleted at once.
 IDLE_STATE_TYPES = (*FINAL_STATE_TYPES, "SCHEDULED")
 
@@ -293,4 +294,12 @@ class TaskService:
             self.orchestrator.cancel(run.id, STOPPED)
 
     def purge_pending_deletions(self) -> None:
+        # A run created while its task was being deleted can outlive the purge (a creation sent
+        # again under the same key after the purge): recent deletions are checked once more.
+        since = datetime.now(timezone.utc) - RECHECK_DELETIONS_FOR
+        recent = {row.flow_run_id: row.id for row in self.index.recently_purged(since)}
+        ids = list(recent)
+        for start in range(0, len(ids), READ_CHUNK):
+            survivors = self.orchestrator.read_runs(ids[start:start + READ_CHUNK])
+            self.index.mark_unpurged(recent[flow_run_id] for flow_run_id in survivors)
         self.purge(self.index.unpurged_deletions())

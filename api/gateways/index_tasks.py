@@ -187,6 +187,16 @@ class TaskTable:
         )
         return [TaskRow.from_row(row) for row in rows]
 
+    def recently_purged(self, since: datetime) -> list[TaskRow]:
+        """Deleted tasks marked purged since `since`: checked against Prefect once more."""
+        rows = self.db.query(
+            "SELECT * FROM tasks WHERE deleted_at > ? AND purged = 1 AND flow_run_id IS NOT NULL", [iso_utc(since)])
+        return [TaskRow.from_row(row) for row in rows]
+
+    def mark_unpurged(self, task_ids: Iterable[int]) -> None:
+        with self.db.conn:
+            self.db.conn.executemany("UPDATE tasks SET purged = 0 WHERE id = ?", [(i,) for i in task_ids])
+
     def mark_purged(self, task_id: int) -> None:
         with self.db.conn:
             self.db.conn.execute("UPDATE tasks SET purged = 1 WHERE id = ?", [task_id])

@@ -38,6 +38,8 @@ class RunEventFeed:
         self._thread.start()
 
     def stop(self) -> None:
+        if not self._thread.is_alive():
+            return
         if self._loop is not None:
             self._loop.call_soon_threadsafe(lambda: [task.cancel() for task in asyncio.all_tasks(self._loop)])
         self._thread.join(timeout=10)

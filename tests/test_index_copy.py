@@ -1,0 +1,63 @@
+"""The index answers reads from its copy of run states, fed by Prefect's events and reconciled with
+Prefect; a request's runs are created behind its answer, once each. In-process, on the real server."""
+
+from __future__ import annotations
+
+import time
+
+from prefect.states import Failed
+
+from tests.inprocess import AppClient, wired_app
+from tests.service import tomorrow
+
+
+def until(condition, timeout: float = 15, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while not (value := condition()):
+        assert time.monotonic() < deadline, f"{what} not met within {timeout} s"
+        time.sleep(0.1)
+    return value
+
+
+def test_a_change_made_in_prefect_reaches_the_copy_through_its_events(service, adb, phones, tmp_path):
+    [serial] = phones.take()
+    with wired_app(service, adb, tmp_path) as wired:
+        app = AppClient(wired)
+        [task_id] = app.create([serial], ["copied"], start_time=tomorrow())
+        run_id = until(lambda: app.task(task_id)["flow_run_id"], what="the run created behind the answer")
+        assert wired.run_events.connected.wait(15)
+        # Someone fails the run in Prefect itself (the UI, a script): no call of ours is involved.
+        wired.orchestrator._client.set_flow_run_state(run_id, Failed(message="failed in the Prefect UI"), force=True)
+        task = until(lambda: (t := app.task(task_id))["status"] == 3 and t, what="the copy following the event")
+        assert task["remark"] == "failed in the Prefect UI"
+        assert app.ok("GET", "/task/stats")["failed"] == 1
+
+
+def test_a_copy_that_missed_events_is_put_right_by_reconciling(service, adb, phones, tmp_path):
+    [serial] = phones.take()
+    with wired_app(service, adb, tmp_path) as wired:
+        app = AppClient(wired)
+        [task_id] = app.create([serial], ["missed"], start_time=tomorrow())
+        run_id = until(lambda: app.task(task_id)["flow_run_id"], what="the run created behind the answer")
+        wired.run_events.stop()  # a gap in the event stream
+        wired.orchestrator._client.set_flow_run_state(run_id, Failed(message="while nobody listened"), force=True)
+        time.sleep(1)
+        assert app.task(task_id)["status"] == 0  # the copy did not see it...
+        wired.tasks.mirror.reconcile_everything()  # ...what a reconnect does first
+        assert app.task(task_id)["status"] == 3 and app.task(task_id)["remark"] == "while nobody listened"
+
+
+def test_runs_created_twice_for_the_same_tasks_are_the_same_runs(service, adb, phones, tmp_path):
+    """A batch cut off by a crash is sent again after a restart: the idempotency key makes no second run."""
+    [serial] = phones.take()
+    with wired_app(service, adb, tmp_path) as wired:
+        wired.tasks.creator.stop()  # nothing creates behind our back here
+        app = AppClient(wired)
+        ids = app.create([serial], ["once", "twice"], start_time=tomorrow())
+        assert [app.task(i)["flow_run_id"] for i in ids] == [None, None]  # stored, answered, runs to come
+        rows = wired.index.to_create(100)
+        first = wired.tasks.creator._create(rows)
+        again = wired.tasks.creator._create(rows)
+        assert first == again and len(set(first)) == 2
+        assert [app.task(i)["flow_run_id"] for i in ids] == first
+        assert wired.index.to_create(100) == []
