@@ -19,12 +19,16 @@ def until(condition, timeout: float = 15, what: str = "condition"):
     return value
 
 
+def stored_with_its_run(app: AppClient, serial: str, target: str) -> tuple[int, str]:
+    [task_id] = app.create([serial], [target], start_time=tomorrow())
+    return task_id, until(lambda: app.task(task_id)["flow_run_id"], what="the run created behind the answer")
+
+
 def test_a_change_made_in_prefect_reaches_the_copy_through_its_events(service, adb, phones, tmp_path):
     [serial] = phones.take()
     with wired_app(service, adb, tmp_path) as wired:
         app = AppClient(wired)
-        [task_id] = app.create([serial], ["copied"], start_time=tomorrow())
-        run_id = until(lambda: app.task(task_id)["flow_run_id"], what="the run created behind the answer")
+        task_id, run_id = stored_with_its_run(app, serial, "copied")
         assert wired.run_events.connected.wait(15)
         # Someone fails the run in Prefect itself (the UI, a script): no call of ours is involved.
         wired.orchestrator._client.set_flow_run_state(run_id, Failed(message="failed in the Prefect UI"), force=True)
@@ -37,12 +41,10 @@ def test_a_copy_that_missed_events_is_put_right_by_reconciling(service, adb, pho
     [serial] = phones.take()
     with wired_app(service, adb, tmp_path) as wired:
         app = AppClient(wired)
-        [task_id] = app.create([serial], ["missed"], start_time=tomorrow())
-        run_id = until(lambda: app.task(task_id)["flow_run_id"], what="the run created behind the answer")
+        task_id, run_id = stored_with_its_run(app, serial, "missed")
         wired.run_events.stop()  # a gap in the event stream
         wired.orchestrator._client.set_flow_run_state(run_id, Failed(message="while nobody listened"), force=True)
-        time.sleep(1)
-        assert app.task(task_id)["status"] == 0  # the copy did not see it...
+        assert app.task(task_id)["status"] == 0  # the copy has not seen it...
         wired.tasks.mirror.reconcile_everything()  # ...what a reconnect does first
         assert app.task(task_id)["status"] == 3 and app.task(task_id)["remark"] == "while nobody listened"
 

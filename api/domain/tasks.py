@@ -86,8 +86,7 @@ class TaskService:
     def create(self, body: TaskRequest, now: datetime, rng: random.Random, source: str = "api") -> list[int]:
         """All tasks of one request are stored in one transaction, or none; their runs are created
         right after, behind the answer (RunCreator)."""
-        if not self.orchestrator.healthy():
-            raise OrchestratorUnavailable("its health check fails")  # nothing would start: refuse now
+        self._prefect_answers()  # nothing would start: refuse now rather than store blind
         planned = [
             (replace(task, script_config=self.secrets.hide(task.script_config)), start)
             for task, start in self.plan(body, now, rng)
@@ -114,14 +113,14 @@ class TaskService:
 
     # Read --------------------------------------------------------------------
 
-    def _copy_is_current(self) -> None:
+    def _prefect_answers(self) -> None:
         """Reads come from the index's copy of run states, which only Prefect's events keep current:
         while the server is down they would be guesses, so they are refused like writes."""
         if not self.orchestrator.healthy():
             raise OrchestratorUnavailable("its health check fails")
 
     def _row(self, task_id: int) -> TaskRow:
-        self._copy_is_current()
+        self._prefect_answers()
         row = self.index.get(task_id)
         if row is None:
             raise not_found(f"Task {task_id} not found")
@@ -150,7 +149,7 @@ class TaskService:
         return task_view(self._row(task_id), self.ui_url)
 
     def list(self, filters: ListFilters, page: int, page_size: int) -> dict:
-        self._copy_is_current()
+        self._prefect_answers()
         wanted = TaskFilter(
             state_types=STATE_TYPES_BY_STATUS[TaskStatus(filters.status)] if filters.status is not None else None,
             serial=filters.serial, script_name=filters.script_name, source=filters.source,
@@ -160,7 +159,7 @@ class TaskService:
                 "page": page, "page_size": page_size}
 
     def stats(self) -> dict:
-        self._copy_is_current()
+        self._prefect_answers()
         counts = dict.fromkeys((status.text for status in TaskStatus), 0)
         for state_type, count in self.index.counts_by_state_type().items():
             counts[task_status(state_type).text] += count

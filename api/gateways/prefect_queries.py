@@ -37,7 +37,6 @@ class RunQuery:
     script_name: Optional[str] = None
     source: Optional[str] = None
     state_types: Optional[tuple[str, ...]] = None
-    hidden: tuple[str, ...] = ()  # runs of deleted tasks that Prefect still holds
 
 
 class RunQueries(PrefectConnection):
@@ -98,7 +97,6 @@ class RunQueries(PrefectConnection):
                 if query.state_types is not None
                 else None
             ),
-            id=FlowRunFilterId(not_any_=[UUID(i) for i in query.hidden]) if query.hidden else None,
         )
 
     def page(self, query: RunQuery, *, offset: int, limit: int) -> list[FlowRun]:
