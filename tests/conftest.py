@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+import shutil
+import tempfile
+from pathlib import Path
 
 import pytest
 
 from devices.simulator.farm import SimulatedFarm
+from tests import prefect_template
 from tests.harness import free_port, small_disk, start_adb_server
 from tests.inprocess import AppClient, wired_app
 from tests.receivers import ChatEndpoint
@@ -21,6 +25,26 @@ PHONES = 2
 WHOLE_MODULES = {"test_destructive.py", "test_fast_worker.py"}
 HANDED_OUT_FIRST = ["devices", "test_destructive.py", "test_load.py", "test_phone_faults.py",
                     "test_stop_retry_delete.py"]
+
+
+def pytest_configure(config):
+    # The first process (xdist's controller, or pytest without it) migrates one Prefect database
+    # for every service of the session; the workers are told where (pytest_configure_node).
+    if not hasattr(config, "workerinput"):
+        config.prefect_template = Path(tempfile.mkdtemp(prefix="phonefarm-prefect-template-"))
+        config.prefect_template_process = prefect_template.start(config.prefect_template)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node):
+    node.workerinput["prefect_template"] = str(node.config.prefect_template)
+
+
+def pytest_unconfigure(config):
+    if not hasattr(config, "workerinput"):
+        if config.prefect_template_process.poll() is None:
+            config.prefect_template_process.kill()
+        shutil.rmtree(config.prefect_template, ignore_errors=True)
 
 
 def _hand_out_order(item: pytest.Item) -> int:
@@ -45,6 +69,14 @@ def pytest_xdist_make_scheduler(config, log):
 
     config.option.loadscopereorder = False  # keep the order above
     return FarmScheduling(config, log)
+
+
+@pytest.fixture(scope="session")
+def prefect_database(request) -> Path:
+    """The session's migrated Prefect database, to copy into a service's data directory."""
+    workerinput = getattr(request.config, "workerinput", None)
+    folder = Path(workerinput["prefect_template"]) if workerinput else request.config.prefect_template
+    return prefect_template.wait(folder)
 
 
 @pytest.fixture(scope="session")
@@ -77,12 +109,12 @@ def other_chat_endpoint():
 
 
 @pytest.fixture(scope="session")
-def launched_service(tmp_path_factory, adb, session_farm, chat_endpoint, other_chat_endpoint):
+def launched_service(tmp_path_factory, adb, session_farm, chat_endpoint, other_chat_endpoint, prefect_database):
     """The session's service, on the tests' adb server and phones; launched, maybe not ready yet."""
     endpoints = json.dumps([chat_endpoint.url, other_chat_endpoint.url])
     # A limit of 200 tasks a request (the default is 1,000): the load tests check the limit without
     # making Prefect create a thousand runs (about a minute of its CPU here).
-    service = Service(tmp_path_factory.mktemp("service"), adb.port,
+    service = Service(tmp_path_factory.mktemp("service"), adb.port, prefect_database=prefect_database,
                       env={"PHONEFARM_COMMENT_ENDPOINTS": endpoints, "PHONEFARM_MAX_TASKS_PER_REQUEST": "200"})
     service.launch()
     yield service
@@ -90,13 +122,14 @@ def launched_service(tmp_path_factory, adb, session_farm, chat_endpoint, other_c
 
 
 @pytest.fixture(scope="session")
-def launched_owned(tmp_path_factory):
+def launched_owned(tmp_path_factory, prefect_database):
     """A service of test_destructive.py's own: it starts its own adb server and one simulated phone,
     listens on 0.0.0.0 with a token, keeps its data on a 256 MB disk, and is killed piece by piece there."""
     # Its data directory has a disk of its own, which a test fills up.
     with small_disk(tmp_path_factory.mktemp("owned"), 256) as data_dir:
         owned = Service(data_dir, free_port(), extra_args=["--simulate", "1", "--host", "0.0.0.0"],
-                        token=OWNED_TOKEN, env={"PHONEFARM_SIMULATOR_FIRST_PORT": str(free_port())})
+                        token=OWNED_TOKEN, env={"PHONEFARM_SIMULATOR_FIRST_PORT": str(free_port())},
+                        prefect_database=prefect_database)
         owned.launch()
         yield owned
         owned.stop()

@@ -15,6 +15,7 @@ import requests
 from prefect.client.orchestration import SyncPrefectClient
 
 from flows.contract import RECORDED_TAG
+from tests import prefect_template
 from tests.harness import free_port
 
 REPO = Path(__file__).resolve().parent.parent
@@ -60,8 +61,10 @@ class TaskClient:
 
 class Service(TaskClient):
     def __init__(self, data_dir: Path, adb_port: int, *, plan: str = "Pro", extra_args: Iterable[str] = (),
-                 env: Optional[dict[str, str]] = None, token: Optional[str] = None):
+                 env: Optional[dict[str, str]] = None, token: Optional[str] = None,
+                 prefect_database: Optional[Path] = None):
         self.data_dir = data_dir
+        self.prefect_database = prefect_database  # a migrated one to start from (tests/prefect_template.py)
         self.adb_port = adb_port
         self.plan = plan
         self.extra_args = list(extra_args)
@@ -110,6 +113,8 @@ class Service(TaskClient):
     def launch(self) -> None:
         """Start `python -m api`; wait_ready() waits for it (the suite starts both services at once)."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        if self.prefect_database:
+            prefect_template.copy_into(self.prefect_database, self.data_dir)
         out = open(self.data_dir / "service.out", "ab")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "api", "--data-dir", str(self.data_dir), "--port", str(self.port),
