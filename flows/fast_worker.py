@@ -31,6 +31,7 @@ from prefect.utilities.processutils import sanitize_subprocess_env
 from prefect.workers.process import ProcessJobConfiguration, ProcessWorker, ProcessWorkerResult
 
 from flows import forked_run
+from flows.prefect_tls import share_tls_contexts
 from flows.unrecorded_ends import UnrecordedEnds
 from flows.wakeup import Wakeup
 
@@ -275,6 +276,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--preload", action="append",
                         help=f"module with the deployments' flows (repeatable; default: {' '.join(FARM_FLOW_MODULES)})")
     args = parser.parse_args(argv)
+    share_tls_contexts()
     worker = FastProcessWorker(work_pool_name=args.pool, name=args.name, limit=args.limit,
                                work_queues=args.work_queue, preload=args.preload or FARM_FLOW_MODULES)
     asyncio.run(_serve(worker))

@@ -18,6 +18,7 @@ from prefect.context import refresh_global_settings_context
 from prefect.runner._workspace_resolver import prepare_workspace_for_flow_run  # internal
 from prefect.runner._workspace_starter import workspace_environment  # internal
 
+from flows.prefect_tls import share_tls_contexts
 from flows.worker_guard import die_when_closed, die_with_worker
 
 # What every run would import after the fork otherwise (anyio's asyncio backend for the pull steps,
@@ -25,6 +26,7 @@ from flows.worker_guard import die_when_closed, die_with_worker
 for _name in ("anyio._backends._asyncio", "encodings.idna", "rich._emoji_codes"):
     with contextlib.suppress(ImportError):
         importlib.import_module(_name)
+share_tls_contexts()  # built once here: every forked run's clients use it
 # In a forked run these describe the forkserver, which imports this module last of its preload.
 LOADED_IN = os.getpid()
 THREADS_AT_LOAD = threading.active_count()

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from devices.simulator.farm import SimulatedFarm
+from flows.prefect_tls import share_tls_contexts
 from tests import prefect_template
 from tests.harness import free_port, small_disk, start_adb_server
 from tests.inprocess import AppClient, wired_app
@@ -28,6 +29,7 @@ HANDED_OUT_FIRST = ["devices", "test_destructive.py", "test_load.py", "test_phon
 
 
 def pytest_configure(config):
+    share_tls_contexts()  # the tests' own Prefect clients, as the service's processes do
     # The first process (xdist's controller, or pytest without it) migrates one Prefect database
     # for every service of the session; the workers are told where (pytest_configure_node).
     if not hasattr(config, "workerinput"):

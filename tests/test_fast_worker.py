@@ -8,6 +8,7 @@ import inspect
 import json
 import os
 import signal
+import ssl
 import subprocess
 import sys
 import time
@@ -229,6 +230,29 @@ def test_prefect_internals_the_worker_uses_are_there():
     assert "ctx.create_executor(" in inspect.getsource(ProcessWorker.run)
     # The interpreter's exit steps the child runs before multiprocessing's os._exit.
     assert callable(threading._shutdown) and callable(atexit._run_exitfuncs)
+
+
+def test_prefect_clients_share_one_tls_context_once_told_to():
+    """flows.prefect_tls replaces the `ssl` Prefect's client module builds each client's context with."""
+    import certifi
+    from prefect.client.orchestration import PrefectClient, SyncPrefectClient
+
+    from flows import prefect_tls
+
+    for client_class in (PrefectClient, SyncPrefectClient):
+        assert "ctx = ssl.create_default_context(cafile=cert_file)" in inspect.getsource(client_class.__init__)
+    for module in prefect_tls.PREFECT_MODULES:
+        assert "ssl.create_default_context(cafile=cert_file)" in inspect.getsource(module)
+        assert module.ssl.__name__ == "ssl"
+    prefect_tls.share_tls_contexts()
+    before = prefect_tls.verifying_context.cache_info()
+    PrefectClient("http://127.0.0.1:9/api")
+    SyncPrefectClient("http://127.0.0.1:9/api")
+    after = prefect_tls.verifying_context.cache_info()
+    assert (after.hits - before.hits, after.misses - before.misses) == (2, 0)  # built by share_tls_contexts
+    assert prefect_tls.verifying_context(certifi.where()).verify_mode == ssl.CERT_REQUIRED
+    # Only the verifying contexts are shared: the insecure path changes the one it is given.
+    assert prefect_tls.SHARED_SSL.create_default_context() is not prefect_tls.SHARED_SSL.create_default_context()
 
 
 def test_the_worker_registers_as_fast_process_and_leaves_process_to_the_stock_worker():

@@ -28,6 +28,7 @@ from api.supervision.processes import (
 from api.supervision.wiring import Wired, wire
 from devices.simulator.samples import write_sample_materials
 from flows.contract import ACCOUNTS_DEPLOYMENT, DEPLOYMENT
+from flows.prefect_tls import share_tls_contexts
 
 log = logging.getLogger("phonefarm")
 
@@ -159,6 +160,7 @@ def run(settings: Settings) -> None:
     logs = settings.data_dir / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     become_subreaper()
+    share_tls_contexts()
     children: list[Child] = []
     supervisor = Supervisor(children)
     orchestrator: Optional[Orchestrator] = None
