@@ -11,21 +11,13 @@ import pytest
 
 from devices.simulator.farm import SimulatedFarm
 from flows.prefect_tls import share_tls_contexts
-from tests import prefect_template
+from tests import prefect_template, scheduling
 from tests.harness import free_port, small_disk, start_adb_server
 from tests.inprocess import AppClient, wired_app
 from tests.receivers import ChatEndpoint
 from tests.service import OWNED_TOKEN, Service
 
 PHONES = 2
-
-
-# Under pytest-xdist a test goes to whichever worker is free, except the modules whose tests share
-# processes of their own: each of those runs whole, in order, on one worker. Long modules are
-# handed out first, after the device tests, which need no service and run while the services start.
-WHOLE_MODULES = {"test_destructive.py", "test_fast_worker.py"}
-HANDED_OUT_FIRST = ["devices", "test_destructive.py", "test_load.py", "test_phone_faults.py",
-                    "test_stop_retry_delete.py"]
 
 
 def pytest_configure(config):
@@ -49,28 +41,12 @@ def pytest_unconfigure(config):
         shutil.rmtree(config.prefect_template, ignore_errors=True)
 
 
-def _hand_out_order(item: pytest.Item) -> int:
-    for rank, name in enumerate(HANDED_OUT_FIRST):
-        if name == item.path.name or name in item.path.parts:
-            return rank
-    return len(HANDED_OUT_FIRST)
-
-
 def pytest_collection_modifyitems(config, items):
-    items.sort(key=_hand_out_order)  # stable: each module keeps its own order
+    scheduling.order(items)
 
 
 def pytest_xdist_make_scheduler(config, log):
-    # xdist's own loadgroup cannot be used: with pytest 9.2 its group marks do not reach the scheduler.
-    from xdist.scheduler import LoadScopeScheduling
-
-    class FarmScheduling(LoadScopeScheduling):
-        def _split_scope(self, nodeid: str) -> str:
-            module = nodeid.split("::", 1)[0]
-            return module if module.rsplit("/", 1)[-1] in WHOLE_MODULES else nodeid
-
-    config.option.loadscopereorder = False  # keep the order above
-    return FarmScheduling(config, log)
+    return scheduling.make_scheduler(config, log)
 
 
 @pytest.fixture(scope="session")
@@ -139,14 +115,14 @@ def launched_owned(tmp_path_factory, prefect_database):
 
 @pytest.fixture(scope="session", autouse=True)
 def launch_services_early(request):
-    """A service takes 20 to 40 s to start (a fresh Prefect database): both start at once, while the
-    device tests, which need neither, run first. Only those the collected tests use are started."""
+    """A service takes 10 to 30 s to start: they all start at once, while the device tests, which
+    need none, run first. Only those the collected tests use are started."""
     wanted = {name for item in request.session.items for name in item.fixturenames}
     if wanted & {"service", "api"}:
         request.getfixturevalue("launched_service")
-    # Under pytest-xdist every worker collects every test but runs only some files: the one that
-    # gets test_destructive.py starts its service when it gets there, while the other worker works.
-    if "owned" in wanted and not hasattr(request.config, "workerinput"):
+    # Under pytest-xdist every worker collects every test but runs only some: test_destructive.py
+    # always goes to the same one (tests/scheduling.py).
+    if "owned" in wanted and scheduling.runs_first_workers_module(request.config):
         request.getfixturevalue("launched_owned")
 
 

@@ -1,0 +1,66 @@
+"""How the suite's tests are handed to pytest-xdist's two workers: the long ones first, whole modules kept whole.
+
+A test goes to whichever worker is free, except the modules whose tests share processes of their
+own: each of those runs whole, in order, on one worker. The device tests, which need no service,
+go first, while the services start; then the longest modules. test_destructive.py always goes to
+the first worker (gw0), which launches its service at the start of the session instead of
+when it gets there (30 s of waiting otherwise).
+"""
+
+from __future__ import annotations
+
+import pytest
+from xdist.scheduler import LoadScopeScheduling
+
+WHOLE_MODULES = {"test_destructive.py", "test_fast_worker.py"}
+FIRST_WORKERS_MODULE = "test_destructive.py"
+FIRST_WORKER = "gw0"
+HANDED_OUT_FIRST = ["devices", "test_destructive.py", "test_load.py", "test_phone_faults.py",
+                    "test_stop_retry_delete.py"]
+
+
+def runs_first_workers_module(config: pytest.Config) -> bool:
+    """Whether this process runs test_destructive.py, if collected: gw0, or pytest without workers."""
+    workerinput = getattr(config, "workerinput", None)
+    return workerinput is None or workerinput["workerid"] == FIRST_WORKER
+
+
+def _hand_out_order(item: pytest.Item) -> int:
+    for rank, name in enumerate(HANDED_OUT_FIRST):
+        if name == item.path.name or name in item.path.parts:
+            return rank
+    return len(HANDED_OUT_FIRST)
+
+
+def order(items: list[pytest.Item]) -> None:
+    items.sort(key=_hand_out_order)  # stable: each module keeps its own order
+
+
+def _module(scope: str) -> str:
+    return scope.split("::", 1)[0].rsplit("/", 1)[-1]
+
+
+class FarmScheduling(LoadScopeScheduling):
+    # xdist's own loadgroup cannot be used: with pytest 9.2 its group marks do not reach the scheduler.
+    def _split_scope(self, nodeid: str) -> str:
+        return nodeid.split("::", 1)[0] if _module(nodeid) in WHOLE_MODULES else nodeid
+
+    def _takeable(self, node) -> list[str]:
+        first = node.gateway.id == FIRST_WORKER
+        return [scope for scope in self.workqueue if first or _module(scope) != FIRST_WORKERS_MODULE]
+
+    def _assign_work_unit(self, node) -> None:
+        self.workqueue.move_to_end(self._takeable(node)[0], last=False)
+        super()._assign_work_unit(node)
+
+    def _reschedule(self, node) -> None:
+        if not node.shutting_down and self.workqueue and not self._takeable(node):
+            if self._pending_of(self.assigned_work[node]) == 0:
+                node.shutdown()  # only the first worker's module is left
+            return
+        super()._reschedule(node)
+
+
+def make_scheduler(config: pytest.Config, log) -> FarmScheduling:
+    config.option.loadscopereorder = False  # keep the order above
+    return FarmScheduling(config, log)
