@@ -50,11 +50,10 @@ def pytest_xdist_make_scheduler(config, log):
 
 
 @pytest.fixture(scope="session")
-def prefect_database(request) -> Path:
-    """The session's migrated Prefect database, to copy into a service's data directory."""
+def prefect_database(request) -> prefect_template.Template:
+    """The session's migrated Prefect database (maybe still migrating), to copy into a service's data directory."""
     workerinput = getattr(request.config, "workerinput", None)
-    folder = Path(workerinput["prefect_template"]) if workerinput else request.config.prefect_template
-    return prefect_template.wait(folder)
+    return prefect_template.Template(Path(workerinput["prefect_template"]) if workerinput else request.config.prefect_template)
 
 
 @pytest.fixture(scope="session")
@@ -92,7 +91,7 @@ def launched_service(tmp_path_factory, adb, session_farm, chat_endpoint, other_c
     endpoints = json.dumps([chat_endpoint.url, other_chat_endpoint.url])
     # A limit of 200 tasks a request (the default is 1,000): the load tests check the limit without
     # making Prefect create a thousand runs (about a minute of its CPU here).
-    service = Service(tmp_path_factory.mktemp("service"), adb.port, prefect_database=prefect_database,
+    service = Service(tmp_path_factory.mktemp("service"), adb.port, prefect_template=prefect_database,
                       env={"PHONEFARM_COMMENT_ENDPOINTS": endpoints, "PHONEFARM_MAX_TASKS_PER_REQUEST": "200"})
     service.launch()
     yield service
@@ -107,7 +106,7 @@ def launched_owned(tmp_path_factory, prefect_database):
     with small_disk(tmp_path_factory.mktemp("owned"), 256) as data_dir:
         owned = Service(data_dir, free_port(), extra_args=["--simulate", "1", "--host", "0.0.0.0"],
                         token=OWNED_TOKEN, env={"PHONEFARM_SIMULATOR_FIRST_PORT": str(free_port())},
-                        prefect_database=prefect_database)
+                        prefect_template=prefect_database)
         owned.launch()
         yield owned
         owned.stop()

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 DATABASE = "prefect.db"
@@ -38,15 +39,19 @@ def start(folder: Path) -> subprocess.Popen:
     return process
 
 
-def wait(folder: Path, timeout: float = 180) -> Path:
-    """The migrated database, once its migration ended; fails loudly with Prefect's output otherwise."""
-    deadline = time.monotonic() + timeout
-    while not (folder / DONE).exists():
-        if (folder / FAILED).exists() or time.monotonic() > deadline:
-            log = (folder / "upgrade.log").read_text(errors="replace")[-3000:]
-            raise RuntimeError(f"the template Prefect database was not migrated:\n{log}")
-        time.sleep(0.1)
-    return folder / DATABASE
+@dataclass(frozen=True)
+class Template:
+    folder: Path
+
+    def database(self, timeout: float = 180) -> Path:
+        """The migrated database, once its migration ended; fails loudly with Prefect's output otherwise."""
+        deadline = time.monotonic() + timeout
+        while not (self.folder / DONE).exists():
+            if (self.folder / FAILED).exists() or time.monotonic() > deadline:
+                log = (self.folder / "upgrade.log").read_text(errors="replace")[-3000:]
+                raise RuntimeError(f"the template Prefect database was not migrated:\n{log}")
+            time.sleep(0.1)
+        return self.folder / DATABASE
 
 
 def copy_into(database: Path, data_dir: Path) -> None:

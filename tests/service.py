@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -62,9 +63,9 @@ class TaskClient:
 class Service(TaskClient):
     def __init__(self, data_dir: Path, adb_port: int, *, plan: str = "Pro", extra_args: Iterable[str] = (),
                  env: Optional[dict[str, str]] = None, token: Optional[str] = None,
-                 prefect_database: Optional[Path] = None):
+                 prefect_template: Optional[prefect_template.Template] = None):
         self.data_dir = data_dir
-        self.prefect_database = prefect_database  # a migrated one to start from (tests/prefect_template.py)
+        self.prefect_template = prefect_template  # a migrated Prefect database to start from
         self.adb_port = adb_port
         self.plan = plan
         self.extra_args = list(extra_args)
@@ -73,6 +74,8 @@ class Service(TaskClient):
         self.port = free_port()
         self.prefect_port = free_port()
         self.process: Optional[subprocess.Popen] = None
+        self._launching: Optional[threading.Thread] = None
+        self._launch_error: Optional[Exception] = None
         self.http = requests.Session()
         if token:
             self.extra_env["PHONEFARM_API_TOKEN"] = token
@@ -111,10 +114,28 @@ class Service(TaskClient):
         self.wait_ready(timeout)
 
     def launch(self) -> None:
-        """Start `python -m api`; wait_ready() waits for it (the suite starts both services at once)."""
+        """Start `python -m api`, once the session's migrated Prefect database is there to copy (in a
+        thread: tests that need no service go on meanwhile); wait_ready() waits for it."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        if self.prefect_database:
-            prefect_template.copy_into(self.prefect_database, self.data_dir)
+        self._launching = threading.Thread(target=self._launch, daemon=True, name="launch-service")
+        self._launching.start()
+
+    def _launched(self) -> None:
+        if self._launching:
+            self._launching.join()
+            self._launching = None
+        if self.process is None:
+            raise RuntimeError(f"the service was not launched: {self._launch_error!r}") from self._launch_error
+
+    def _launch(self) -> None:
+        try:
+            if self.prefect_template:
+                prefect_template.copy_into(self.prefect_template.database(), self.data_dir)
+            self._popen()
+        except Exception as error:  # told by _launched(), in the test's thread
+            self._launch_error = error
+
+    def _popen(self) -> None:
         out = open(self.data_dir / "service.out", "ab")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "api", "--data-dir", str(self.data_dir), "--port", str(self.port),
@@ -124,6 +145,7 @@ class Service(TaskClient):
         out.close()
 
     def wait_ready(self, timeout: float = 120) -> None:
+        self._launched()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -146,6 +168,8 @@ class Service(TaskClient):
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> None:
         """Stop it with `sig`; a service that does not stop in time is killed, and that is an error."""
+        if self._launching:
+            self._launching.join()
         if self.process and self.process.poll() is None:
             self.process.send_signal(sig)
             try:
