@@ -30,7 +30,7 @@ REAL_RUNS = 5  # creations that start now and really run on a phone
 REAL_RETRIES = 6  # retries of stopped tasks: each re-runs at once
 # Creates answer in milliseconds, so 50 clients would store thousands of tasks whose runs Prefect then
 # creates for minutes (about 15 a second here); past this many, a client lists instead.
-STORED_TASKS = 150
+STORED_TASKS = 80
 
 
 def hours_ahead(hours: float = 3) -> str:
