@@ -89,10 +89,10 @@ def other_chat_endpoint():
 def launched_service(tmp_path_factory, adb, session_farm, chat_endpoint, other_chat_endpoint, prefect_database):
     """The session's service, on the tests' adb server and phones; launched, maybe not ready yet."""
     endpoints = json.dumps([chat_endpoint.url, other_chat_endpoint.url])
-    # A limit of 200 tasks a request (the default is 1,000): the load tests check the limit without
+    # A limit of 100 tasks a request (the default is 1,000): the load tests check the limit without
     # making Prefect create a thousand runs (about a minute of its CPU here).
     service = Service(tmp_path_factory.mktemp("service"), adb.port, prefect_template=prefect_database,
-                      env={"PHONEFARM_COMMENT_ENDPOINTS": endpoints, "PHONEFARM_MAX_TASKS_PER_REQUEST": "200"})
+                      env={"PHONEFARM_COMMENT_ENDPOINTS": endpoints, "PHONEFARM_MAX_TASKS_PER_REQUEST": "100"})
     service.launch()
     yield service
     service.stop()
