@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
 import falcon.testing
 import pytest
 import requests
 
+from api.gateways.prefect_health import FAILED, REFUSED, UP, HealthWatch, probe
+from tests.harness import free_port
 from tests.inprocess import serve_app, wired_app
 
 
@@ -66,3 +71,38 @@ def test_starter_plan_has_no_api(starter_api):
     for method, path in [("GET", "/task"), ("POST", "/task"), ("GET", "/task/stats"), ("GET", "/device")]:
         response = requests.request(method, f"{starter_api}{path}", json={}, timeout=10)
         assert response.status_code == 403 and response.json()["code"] == 40301
+
+
+def test_the_prefect_health_watch_tells_a_server_gone_from_a_server_failing(service):
+    """Gone (nothing listens) is down at the first probe; a failing answer only after two in a row."""
+    failing = ThreadingHTTPServer(("127.0.0.1", 0), AlwaysUnavailable)
+    threading.Thread(target=failing.serve_forever, daemon=True).start()
+    failing_url, gone_url = f"http://127.0.0.1:{failing.server_address[1]}/api", f"http://127.0.0.1:{free_port()}/api"
+    assert (probe(service.prefect_api), probe(failing_url), probe(gone_url)) == (UP, FAILED, REFUSED)
+    watch = HealthWatch(service.prefect_api, interval=3600)  # checked by hand below
+    try:
+        assert watch.up
+        watch.api_url = failing_url
+        watch.check()
+        assert watch.up  # one failed answer: a busy server, maybe
+        watch.check()
+        assert not watch.up
+        watch.api_url = service.prefect_api
+        watch.check()
+        assert watch.up
+        watch.api_url = gone_url
+        watch.check()
+        assert not watch.up
+    finally:
+        watch.stop()
+        failing.shutdown()
+
+
+class AlwaysUnavailable(BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(503)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
