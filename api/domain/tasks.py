@@ -119,7 +119,8 @@ class TaskService:
         if not self.orchestrator.healthy():
             raise OrchestratorUnavailable("its health check fails")
 
-    def _row(self, task_id: int) -> TaskRow:
+    def row(self, task_id: int) -> TaskRow:
+        """The task's index row: 40401 for an unknown or deleted task, 50301 while Prefect is down."""
         self._prefect_answers()
         row = self.index.get(task_id)
         if row is None:
@@ -130,8 +131,8 @@ class TaskService:
         """What Prefect says of the task's run now (a change is decided on it, not on the copy)."""
         if row.flow_run_id is None:  # stored, its run not created yet: create it now
             if self.creator.create_one(row) is None:
-                raise invalid(f"Task {row.id} could not be started: {self._row(row.id).run.message}")
-            row = self._row(row.id)
+                raise invalid(f"Task {row.id} could not be started: {self.row(row.id).run.message}")
+            row = self.row(row.id)
         try:
             run = self.orchestrator.read_run(row.flow_run_id)
         except RunGone:
@@ -146,7 +147,7 @@ class TaskService:
         return not_found(f"Task {row.id} not found (its flow run was deleted in Prefect)")
 
     def detail(self, task_id: int) -> dict:
-        return task_view(self._row(task_id), self.ui_url)
+        return task_view(self.row(task_id), self.ui_url)
 
     def list(self, filters: ListFilters, page: int, page_size: int) -> dict:
         self._prefect_answers()
@@ -168,13 +169,13 @@ class TaskService:
     # Change ------------------------------------------------------------------
 
     def stop(self, task_id: int) -> dict:
-        row = self._row(task_id)
+        row = self.row(task_id)
         if row.flow_run_id is None:
             if row.stop_requested:
                 raise invalid(f"Task {task_id} has already finished (cancelled); only pending or running tasks can be stopped")
             if self.index.stop_uncreated(task_id, STOPPED):
                 return self.detail(task_id)  # its run will be created Cancelled: nothing to wait for
-            row = self._row(task_id)  # its run was created meanwhile
+            row = self.row(task_id)  # its run was created meanwhile
         run = self._run(row)
         state_type = run.state_type.value
         if state_type in FINAL_STATE_TYPES:
@@ -208,7 +209,7 @@ class TaskService:
             self.orchestrator.restore(run.id, states[-2])
 
     def retry(self, task_id: int) -> dict:
-        row = self._row(task_id)
+        row = self.row(task_id)
         run = self._run(row)
         if run.state_type.value not in FAILED_TYPES:
             raise invalid(f"Task {task_id} is not failed (it is {run.state_type.value.lower()}); only failed tasks can be retried")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Optional
@@ -16,9 +17,11 @@ from prefect.client.schemas.filters import (
     FlowRunFilterStateType,
     FlowRunFilterTags,
     FlowRunFilterWorkQueueName,
+    LogFilter,
+    LogFilterFlowRunId,
 )
 from prefect.client.schemas.objects import FlowRun, State, StateType
-from prefect.client.schemas.sorting import FlowRunSort
+from prefect.client.schemas.sorting import FlowRunSort, LogSort
 from prefect.exceptions import ObjectNotFound
 
 from api.gateways.prefect_connection import PrefectConnection, RunGone, existing, reachable
@@ -27,6 +30,13 @@ from flows.contract import (
 )
 
 FINAL_STATE_TYPES = ("COMPLETED", "FAILED", "CRASHED", "CANCELLED")
+
+
+@dataclass(frozen=True)
+class LogLine:
+    time: datetime
+    level: str  # DEBUG, INFO, WARNING, ERROR, CRITICAL (or "Level N")
+    message: str
 
 
 @dataclass(frozen=True)
@@ -130,6 +140,15 @@ class RunQueries(PrefectConnection):
         with reachable(self._health), existing(flow_run_id):
             states = self._client.read_flow_run_states(UUID(str(flow_run_id)))
         return sorted(states, key=lambda state: state.timestamp)
+
+    def logs(self, flow_run_id: str, *, offset: int, limit: int) -> list[LogLine]:
+        """A run's log lines (its flow's and its task runs'), oldest first: every re-run of it too."""
+        with reachable(self._health):
+            logs = self._client.read_logs(
+                log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[UUID(str(flow_run_id))])),
+                offset=offset, limit=limit, sort=LogSort.TIMESTAMP_ASC,
+            )
+        return [LogLine(log.timestamp, logging.getLevelName(log.level), log.message) for log in logs]
 
     def unindexed_runs(self) -> list[FlowRun]:
         """Runs started on the deployment outside the API (the Prefect UI) that nobody has adopted:

@@ -10,6 +10,7 @@ from typing import Optional
 import falcon
 
 from api.domain.accounts import AccountBook
+from api.domain.logs import TaskLogs
 from api.domain.phones import PhoneDirectory
 from api.domain.plans import Plan
 from api.domain.tasks import TaskService
@@ -22,7 +23,7 @@ from api.rest.resources.accounts import AccountCollection, AccountItem, AccountM
 from api.rest.resources.artifacts import ArtifactStore, TaskArtifactFile, TaskArtifacts
 from api.rest.resources.farm import Devices, Health, LicenseCheck
 from api.rest.resources.tasks import (
-    TaskBatch, TaskCollection, TaskItem, TaskRetry, TaskRetryAll, TaskStats, TaskStop,
+    TaskBatch, TaskCollection, TaskItem, TaskLogLines, TaskRetry, TaskRetryAll, TaskStats, TaskStop,
 )
 
 PREFIX = "/api/v1"
@@ -61,6 +62,7 @@ def create_app(services: Services) -> falcon.App:
     app.add_route(f"{PREFIX}/task/{{task_id:int(min=1)}}", TaskItem(tasks))
     app.add_route(f"{PREFIX}/task/{{task_id:int(min=1)}}/stop", TaskStop(tasks))
     app.add_route(f"{PREFIX}/task/{{task_id:int(min=1)}}/retry", TaskRetry(tasks))
+    app.add_route(f"{PREFIX}/task/{{task_id:int(min=1)}}/logs", TaskLogLines(TaskLogs(tasks)))
     artifacts = ArtifactStore(services.artifacts_dir)
     app.add_route(f"{PREFIX}/task/{{task_id:int(min=1)}}/artifacts", TaskArtifacts(tasks, artifacts))
     app.add_route(f"{PREFIX}/task/{{task_id:int(min=1)}}/artifacts/{{name}}", TaskArtifactFile(tasks, artifacts))

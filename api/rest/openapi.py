@@ -6,7 +6,7 @@ from typing import Any, Optional
 
 from pydantic import BaseModel
 
-from api.rest.schemas import AccountBody, AccountPatch, CreateTaskBody, ListQuery, MatchBody, TaskIdsBody
+from api.rest.schemas import AccountBody, AccountPatch, CreateTaskBody, ListQuery, LogsQuery, MatchBody, TaskIdsBody
 from api.domain.errors import Code
 from api.domain.idempotency import HEADER as IDEMPOTENCY_HEADER
 
@@ -53,6 +53,18 @@ DATA_SCHEMAS: dict[str, dict] = {
     "BatchDeleted": _obj(deleted_count=COUNT, not_found={"type": "array", "items": {"type": "integer"}}),
     "RetriedAll": _obj(retried_count=COUNT),
     "Stats": _obj(total=COUNT, pending=COUNT, running=COUNT, completed=COUNT, failed=COUNT),
+    "Logs": _obj(
+        task_id=TASK_ID,
+        flow_run_id=_nullable({"type": "string", "format": "uuid"}),
+        page={"type": "integer", "minimum": 1},
+        page_size={"type": "integer", "minimum": 1},
+        has_more={"type": "boolean", "description": "true when a next page has lines"},
+        logs={"type": "array", "items": _obj(
+            time={"type": "string", "format": "date-time", "description": "the service's local time, with milliseconds"},
+            level={"type": "string", "description": "DEBUG, INFO, WARNING, ERROR or CRITICAL"},
+            message={"type": "string"},
+        )},
+    ),
     "Artifacts": _obj(artifacts={"type": "array", "items": _obj(
         name={"type": "string"}, size=COUNT, url={"type": "string", "description": "GET it for the file"})}),
     "Devices": _obj(total=COUNT, devices={"type": "array", "items": _obj(
@@ -202,6 +214,9 @@ def build(max_body_bytes: int) -> dict:
         },
         "/task/{task_id}/stop": {"post": operation("Stop a pending or running task", "Task", invalid + PREFECT, parameters=(task_id,))},
         "/task/{task_id}/retry": {"post": operation("Run a failed task again", "Task", invalid + PREFECT, parameters=(task_id,))},
+        "/task/{task_id}/logs": {"get": operation(
+            "What the task's run printed (its re-runs too), oldest first, from Prefect", "Logs", invalid + PREFECT,
+            parameters=(task_id, *_query_parameters(LogsQuery)))},
         "/task/{task_id}/artifacts": {"get": operation("Files a failed task left (screenshot, UI hierarchy)", "Artifacts",
                                                        PREFECT, parameters=(task_id,))},
         "/task/{task_id}/artifacts/{name}": {"get": operation(

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, Strict
 
 from api.domain.errors import invalid, validation_failure
 from api.domain.requests import TaskRequest
+from api.domain.logs import MAX_LOG_PAGE_SIZE
 from api.domain.tasks import MAX_PAGE_SIZE
 
 Model = TypeVar("Model", bound=BaseModel)
@@ -70,6 +71,13 @@ class ListQuery(BaseModel):
     source: Optional[Literal["api", "ui"]] = None
     page: int = Field(1, ge=1, le=1_000_000)
     page_size: int = Field(20, ge=1, le=MAX_PAGE_SIZE)
+
+
+class LogsQuery(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    page: int = Field(1, ge=1, le=1_000_000)
+    page_size: int = Field(100, ge=1, le=MAX_LOG_PAGE_SIZE)
 
 
 def task_request(body: CreateTaskBody) -> TaskRequest:

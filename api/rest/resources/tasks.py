@@ -7,9 +7,10 @@ from datetime import datetime
 
 from api.domain.errors import not_found
 from api.domain.idempotency import HEADER as IDEMPOTENCY_HEADER, Idempotency, check_key
+from api.domain.logs import TaskLogs
 from api.domain.tasks import ListFilters, TaskService
 from api.rest.resources.replies import media, ok
-from api.rest.schemas import CreateTaskBody, ListQuery, TaskIdsBody, parse_body, task_request
+from api.rest.schemas import CreateTaskBody, ListQuery, LogsQuery, TaskIdsBody, parse_body, task_request
 
 
 class TaskCollection:
@@ -86,6 +87,15 @@ class TaskRetryAll:
 
     def on_post(self, req, resp):
         ok(resp, {"retried_count": self.tasks.retry_all()})
+
+
+class TaskLogLines:
+    def __init__(self, logs: TaskLogs):
+        self.logs = logs
+
+    def on_get(self, req, resp, task_id: int):
+        query = parse_body(LogsQuery, dict(req.params))
+        ok(resp, self.logs.page(task_id, query.page, query.page_size))
 
 
 class TaskStats:
