@@ -40,7 +40,7 @@ class HealthWatch:
         self._failures = 0
         # One client, kept: a new one builds an SSL context (~25 ms of CPU) at every probe.
         self._http = httpx.Client()
-        self.up = probe(api_url, http=self._http) == UP
+        self.up = prefect_answers(api_url, http=self._http)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="prefect-health", daemon=True)
         self._thread.start()
