@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import ipaddress
+import zoneinfo
 from pathlib import Path
 from typing import Literal, Optional
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+import tzlocal
 
 from api.domain.plans import PLANS
 from flows.secrets import DEFAULT_CHAT_URL
@@ -88,6 +90,13 @@ class Settings(BaseSettings):
     min_free_disk_mb: int = Field(32, ge=0)
     # Folders besides the material library that post tasks may take files from (JSON list).
     material_roots: list[Path] = []
+    # Where completion callbacks may go (JSON list of URL prefixes: scheme, host, port and a path
+    # prefix); a request naming any other URL is refused. Empty: no callbacks.
+    callback_urls: list[str] = []
+    # The key of the callbacks' HMAC-SHA256 signature; a callback_url is refused while it is unset.
+    callback_secret: Optional[SecretStr] = Field(None, min_length=16)
+    # The time zone plans fire in (an IANA name); the machine's own by default.
+    timezone: str = Field(default_factory=lambda: tzlocal.get_localzone_name())
 
     @field_validator("plan")
     @classmethod
@@ -96,6 +105,15 @@ class Settings(BaseSettings):
             if name.lower() == value.lower():
                 return name
         raise ValueError(f"plan must be one of {', '.join(PLANS)}")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (an IANA name such as Europe/Berlin)") from None
+        return value
 
     @model_validator(mode="after")
     def _token_off_loopback(self) -> "Settings":

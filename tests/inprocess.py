@@ -32,12 +32,17 @@ def settings_for(service: Service, adb: AdbServer, folder: Path, *, plan: str = 
 @contextmanager
 def wired_app(service: Service, adb: AdbServer, folder: Path, **settings) -> Iterator[Wired]:
     wired = wire(settings_for(service, adb, folder, **settings))
-    # Run creation and the index's copy of run states; not the upkeep, which would adopt others' UI runs.
+    # Run creation, the index's copy of run states, its own plans' firings and callbacks; not the
+    # upkeep, which would adopt others' UI runs.
     wired.tasks.creator.start()
     wired.run_events.start()
+    wired.plan_clock.start()
+    wired.callbacks.start()
     try:
         yield wired
     finally:
+        wired.callbacks.stop()
+        wired.plan_clock.stop()
         wired.run_events.stop()
         wired.tasks.creator.stop()
         wired.orchestrator.close()

@@ -16,3 +16,5 @@ class TaskRequest:
     start_time: Optional[str] = None
     min_interval: int = 0
     max_interval: int = 0
+    callback_url: Optional[str] = None
+    repeat: Optional[str] = None  # a recurring plan: "daily", "every 4 hours", a cron expression...

@@ -5,13 +5,14 @@ from __future__ import annotations
 import contextlib
 import logging
 import random
-from dataclasses import dataclass, replace
-from datetime import datetime, timedelta, timezone
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Callable, Iterable, Optional
 
 from prefect.client.schemas.objects import FlowRun
 
+from api.domain.callbacks import CallbackPolicy
 from api.domain.errors import ApiError, invalid, not_found
 from api.domain.fanout import PlannedTask
 from api.domain.planning import plan_tasks
@@ -19,6 +20,7 @@ from api.domain.requests import TaskRequest
 from api.domain.secrets import SecretKeeper
 from api.domain.status import STATE_TYPES_BY_STATUS, TaskStatus, task_status
 from api.domain.creation import RunCreator
+from api.domain.deletion import READ_CHUNK, STOPPED, TaskDeletion
 from api.domain.mirror import RunMirror
 from api.domain.views import task_view
 from api.gateways.index import Index, NewTask, TaskFilter, TaskRow
@@ -27,14 +29,7 @@ from flows.contract import run_name, task_tags
 
 FAILED_TYPES = STATE_TYPES_BY_STATUS[TaskStatus.FAILED]
 MAX_PAGE_SIZE = 100
-READ_CHUNK = 200  # Prefect's most runs per read
 log = logging.getLogger(__name__)
-STOPPED = "Stopped through the API"
-# Far longer than a flow-run process takes to start on a busy PC (~15 s seen under load).
-ABANDONED_STOP_AFTER = timedelta(seconds=60)
-RECHECK_DELETIONS_FOR = timedelta(minutes=5)
-# States in which a run holds no phone and no process: its flow run can be deleted at once.
-IDLE_STATE_TYPES = (*FINAL_STATE_TYPES, "SCHEDULED")
 
 
 @dataclass(frozen=True)
@@ -43,9 +38,10 @@ class ListFilters:
     serial: Optional[str] = None
     script_name: Optional[str] = None
     source: Optional[str] = None
+    plan_id: Optional[str] = None
 
 
-class TaskService:
+class TaskService(TaskDeletion):
     def __init__(
         self,
         index: Index,
@@ -58,6 +54,7 @@ class TaskService:
         material_library: Path = Path("materials"),
         material_roots: tuple[Path, ...] = (),
         comment_endpoints: tuple[str, ...] = (),
+        callbacks: CallbackPolicy = CallbackPolicy((), None),
     ):
         self.index = index
         self.orchestrator = orchestrator
@@ -68,6 +65,7 @@ class TaskService:
         self.material_library = material_library
         self.material_roots = material_roots
         self.comment_endpoints = comment_endpoints
+        self.callbacks = callbacks
         self.secrets = SecretKeeper(orchestrator)
         self.mirror = RunMirror(index, orchestrator)
         self.creator = RunCreator(index, orchestrator, self.mirror, self._stop_created)
@@ -76,6 +74,7 @@ class TaskService:
 
     def plan(self, request: TaskRequest, now: datetime, rng: random.Random) -> list[tuple[PlannedTask, datetime]]:
         """The request's tasks and start times; refused (ApiError) before anything is stored."""
+        self.callbacks.check(request.callback_url)
         return plan_tasks(
             request, now, rng, known_serials=self.known_serials, accounts=self.index.accounts,
             max_tasks=self.max_tasks_per_request,
@@ -86,15 +85,20 @@ class TaskService:
     def create(self, body: TaskRequest, now: datetime, rng: random.Random, source: str = "api") -> list[int]:
         """All tasks of one request are stored in one transaction, or none; their runs are created
         right after, behind the answer (RunCreator)."""
-        self._prefect_answers()  # nothing would start: refuse now rather than store blind
-        planned = [
-            (replace(task, script_config=self.secrets.hide(task.script_config)), start)
-            for task, start in self.plan(body, now, rng)
+        self.require_prefect()  # nothing would start: refuse now rather than store blind
+        return self.store(self.plan(body, now, rng), body, source=source)
+
+    def store(self, planned: list[tuple[PlannedTask, datetime]], body: TaskRequest, *, source: str,
+              plan_id: Optional[str] = None, firing_id: Optional[str] = None,
+              failed: Iterable[NewTask] = ()) -> list[int]:
+        """Store planned tasks (and tasks that end failed at once, a plan's offline phones) in one transaction."""
+        new = [
+            NewTask(task.serial, task.username, body.script_name, self.secrets.hide(task.script_config), source,
+                    platform=task.platform, start_at=start, plan_id=plan_id, firing_id=firing_id,
+                    callback_url=body.callback_url)
+            for task, start in planned
         ]
-        ids = self.index.reserve_tasks(
-            NewTask(t.serial, t.username, body.script_name, t.script_config, source, platform=t.platform, start_at=start)
-            for t, start in planned
-        )
+        ids = self.index.reserve_tasks([*new, *failed])
         self.creator.wake()
         return ids
 
@@ -113,7 +117,7 @@ class TaskService:
 
     # Read --------------------------------------------------------------------
 
-    def _prefect_answers(self) -> None:
+    def require_prefect(self) -> None:
         """Reads come from the index's copy of run states, which only Prefect's events keep current:
         while the server is down they would be guesses, so they are refused like writes."""
         if not self.orchestrator.healthy():
@@ -121,7 +125,7 @@ class TaskService:
 
     def row(self, task_id: int) -> TaskRow:
         """The task's index row: 40401 for an unknown or deleted task, 50301 while Prefect is down."""
-        self._prefect_answers()
+        self.require_prefect()
         row = self.index.get(task_id)
         if row is None:
             raise not_found(f"Task {task_id} not found")
@@ -150,17 +154,17 @@ class TaskService:
         return task_view(self.row(task_id), self.ui_url)
 
     def list(self, filters: ListFilters, page: int, page_size: int) -> dict:
-        self._prefect_answers()
+        self.require_prefect()
         wanted = TaskFilter(
             state_types=STATE_TYPES_BY_STATUS[TaskStatus(filters.status)] if filters.status is not None else None,
-            serial=filters.serial, script_name=filters.script_name, source=filters.source,
+            serial=filters.serial, script_name=filters.script_name, source=filters.source, plan_id=filters.plan_id,
         )
         rows = self.index.page(wanted, offset=(page - 1) * page_size, limit=page_size)
         return {"tasks": [task_view(row, self.ui_url) for row in rows], "total": self.index.count(wanted),
                 "page": page, "page_size": page_size}
 
     def stats(self) -> dict:
-        self._prefect_answers()
+        self.require_prefect()
         counts = dict.fromkeys((status.text for status in TaskStatus), 0)
         for state_type, count in self.index.counts_by_state_type().items():
             counts[task_status(state_type).text] += count
@@ -247,59 +251,3 @@ class TaskService:
                 retried.append(row.flow_run_id)
         self.mirror.refresh(retried)
         return len(retried)
-
-    def delete(self, task_ids: list[int]) -> dict:
-        """Hidden at once; a run still holding its phone is stopped and purged once it has ended."""
-        deleted, missing = [], []
-        for task_id in dict.fromkeys(task_ids):
-            row = self.index.get(task_id)
-            if row is None:
-                missing.append(task_id)
-                continue
-            self.index.mark_deleted([task_id])
-            deleted.append(row)
-        self.purge(deleted)
-        return {"deleted_count": len(deleted), "not_found": missing}
-
-    def purge(self, rows: list[TaskRow]) -> None:
-        """Runs that hold no phone (ended, or still waiting to start) are deleted from Prefect in bulk;
-        a started one is stopped first and deleted on a later round, once it has ended: deleting a
-        running flow run would free its phone while its process still drives it."""
-        runs: dict[str, FlowRun] = {}
-        attached = [row.flow_run_id for row in rows if row.flow_run_id]
-        for start in range(0, len(attached), READ_CHUNK):
-            runs.update(self.orchestrator.read_runs(attached[start:start + READ_CHUNK]))
-        # A row without its run is still being created; it is purged on a later round.
-        idle = [row for row in rows if row.flow_run_id and (
-            row.flow_run_id not in runs or runs[row.flow_run_id].state_type.value in IDLE_STATE_TYPES)]
-        deleted = self.orchestrator.delete_runs([row.flow_run_id for row in idle if row.flow_run_id in runs])
-        for row in idle:
-            # Only what Prefect says it deleted (or never had): the rest is tried again next round.
-            if row.flow_run_id in deleted or row.flow_run_id not in runs:
-                self.index.mark_purged(row.id)
-        for row in rows:
-            run = runs.get(row.flow_run_id)
-            if run is None or run.state_type.value in IDLE_STATE_TYPES or run.state_type.value == "CANCELLING":
-                continue
-            try:
-                self.stop_run(run)
-            except RunGone:  # a concurrent purge deleted it first
-                self.index.mark_purged(row.id)
-
-    def finish_abandoned_stops(self) -> None:
-        """A task stopped in the seconds its process started would stay running (and a deleted one
-        in Prefect) for ever: end its run Cancelled, as the worker would have."""
-        for run in self.orchestrator.abandoned_stops(ABANDONED_STOP_AFTER):
-            log.warning("run %s stayed Cancelling after its process exited; marking it Cancelled", run.id)
-            self.orchestrator.cancel(run.id, STOPPED)
-
-    def purge_pending_deletions(self) -> None:
-        # A run created while its task was being deleted can outlive the purge (a creation sent
-        # again under the same key after the purge): recent deletions are checked once more.
-        since = datetime.now(timezone.utc) - RECHECK_DELETIONS_FOR
-        recent = {row.flow_run_id: row.id for row in self.index.recently_purged(since)}
-        ids = list(recent)
-        for start in range(0, len(ids), READ_CHUNK):
-            survivors = self.orchestrator.read_runs(ids[start:start + READ_CHUNK])
-            self.index.mark_unpurged(recent[flow_run_id] for flow_run_id in survivors)
-        self.purge(self.index.unpurged_deletions())

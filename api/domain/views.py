@@ -51,4 +51,6 @@ def task_view(row: TaskRow, ui_url: str) -> dict:
         "flow_run_id": row.flow_run_id,
         # None until the run is created, right after the answer that stored the task.
         "flow_run_url": f"{ui_url}/runs/flow-run/{row.flow_run_id}" if row.flow_run_id else None,
+        "plan_id": row.plan_id,  # the recurring plan whose firing created it (source "schedule")
+        "callback_url": row.callback_url,
     }

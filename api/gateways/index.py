@@ -1,4 +1,4 @@
-"""The local index in SQLite: integer task ids <-> Prefect flow runs, known phones, accounts."""
+"""The local index in SQLite: integer task ids <-> Prefect flow runs, known phones, accounts, plans, callbacks."""
 
 from __future__ import annotations
 
@@ -15,6 +15,8 @@ import sqlite_utils
 from api.gateways.index_rows import (  # noqa: F401  (re-exported: the index's row types)
     TASKS_SCHEMA, NewTask, RunState, TaskFilter, TaskRow, add_columns, now_iso,
 )
+from api.gateways.index_callbacks import CALLBACKS_SCHEMA, CallbackOutbox, Delivery, EndedTask  # noqa: F401
+from api.gateways.index_plans import PLANS_SCHEMA, PlanRecord, PlanTable  # noqa: F401
 from api.gateways.index_tasks import TaskTable
 
 _SCHEMA = """
@@ -51,14 +53,14 @@ class Account:
     enabled: bool
 
 
-class Index(TaskTable):
+class Index(TaskTable, CallbackOutbox, PlanTable):
     """Opens one connection per thread (waitress serves from several) on a WAL database."""
 
     def __init__(self, path: Path):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
-        self.db.conn.executescript(TASKS_SCHEMA + _SCHEMA)
+        self.db.conn.executescript(TASKS_SCHEMA + _SCHEMA + CALLBACKS_SCHEMA + PLANS_SCHEMA)
         add_columns(self.db)
 
     @property

@@ -40,11 +40,18 @@ ADDED_COLUMNS = {
     "expected_start_time": "TEXT",
     "end_time": "TEXT",
     "auto_retries": "INTEGER NOT NULL DEFAULT 0",
+    "plan_id": "TEXT",  # the recurring plan (a Prefect deployment schedule) whose firing made it
+    "firing_id": "TEXT",  # that firing's flow run: a firing's tasks are stored once
+    "callback_url": "TEXT",
+    "notified_at": "REAL",  # state_at of the end last queued for its callback
 }
 ADDED_INDEXES = """
 CREATE INDEX IF NOT EXISTS tasks_state ON tasks (deleted_at, state_type);
 CREATE INDEX IF NOT EXISTS tasks_serial ON tasks (serial, deleted_at);
 CREATE INDEX IF NOT EXISTS tasks_uncreated ON tasks (start_at, id) WHERE flow_run_id IS NULL;
+CREATE INDEX IF NOT EXISTS tasks_firing ON tasks (firing_id) WHERE firing_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS tasks_plan ON tasks (plan_id, id) WHERE plan_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS tasks_callback ON tasks (state_type) WHERE callback_url IS NOT NULL;
 """
 
 
@@ -78,6 +85,8 @@ class TaskRow:
     platform: str = "tiktok"
     start_at: Optional[datetime] = None
     stop_requested: bool = False
+    plan_id: Optional[str] = None
+    callback_url: Optional[str] = None
 
     @classmethod
     def from_row(cls, row: dict) -> "TaskRow":
@@ -105,6 +114,8 @@ class TaskRow:
             platform=row["platform"] or "tiktok",
             start_at=_time(row["start_at"]),
             stop_requested=bool(row["stop_requested"]),
+            plan_id=row["plan_id"],
+            callback_url=row["callback_url"],
         )
 
 
@@ -118,6 +129,10 @@ class NewTask:
     platform: str = "tiktok"
     start_at: Optional[datetime] = None
     flow_run_id: Optional[str] = None  # a run that exists already (started in the Prefect UI)
+    plan_id: Optional[str] = None
+    firing_id: Optional[str] = None
+    callback_url: Optional[str] = None
+    failed: Optional[str] = None  # ends failed at once with this remark, without a run (a plan's offline phone)
 
 
 @dataclass(frozen=True)
@@ -128,6 +143,7 @@ class TaskFilter:
     serial: Optional[str] = None
     script_name: Optional[str] = None
     source: Optional[str] = None
+    plan_id: Optional[str] = None
 
 
 def _time(text: Optional[str]) -> Optional[datetime]:

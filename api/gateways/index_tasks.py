@@ -19,18 +19,37 @@ class TaskTable:
     def reserve_tasks(self, tasks: Iterable[NewTask]) -> list[int]:
         """Store new tasks in one transaction and give each its id: the durable record of a request.
         Their runs are created afterwards (attach_flow_runs), unless they exist already."""
-        created_at = now_iso()
+        now = datetime.now(timezone.utc)
+        created_at = now.isoformat()
         ids = []
         with self.db.conn:
             for task in tasks:
+                failed = ("FAILED", "Failed", task.failed, now.timestamp(), created_at) if task.failed else (None,) * 5
                 cursor = self.db.conn.execute(
                     "INSERT INTO tasks (serial, username, script_name, script_config, source, created_at,"
-                    " platform, start_at, expected_start_time, flow_run_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    " platform, start_at, expected_start_time, flow_run_id, plan_id, firing_id, callback_url,"
+                    " state_type, state_name, state_message, state_at, end_time)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (task.serial, task.username, task.script_name, json.dumps(task.script_config), task.source,
-                     created_at, task.platform, iso_utc(task.start_at), iso_utc(task.start_at), task.flow_run_id),
+                     created_at, task.platform, iso_utc(task.start_at), iso_utc(task.start_at), task.flow_run_id,
+                     task.plan_id, task.firing_id, task.callback_url, *failed),
                 )
                 ids.append(cursor.lastrowid)
         return ids
+
+    def tasks_of_firing(self, firing_id: str) -> list[int]:
+        """The tasks a plan's firing stored (deleted ones too): none means it has not fired yet."""
+        return [task_id for (task_id,) in self.db.execute("SELECT id FROM tasks WHERE firing_id = ? ORDER BY id",
+                                                          [firing_id])]
+
+    def last_firing(self, plan_id: str) -> tuple[Optional[str], list[int]]:
+        """(when, task ids) of the plan's latest firing that stored tasks."""
+        rows = list(self.db.execute(
+            "SELECT firing_id, created_at FROM tasks WHERE plan_id = ? ORDER BY id DESC LIMIT 1", [plan_id]))
+        if not rows:
+            return None, []
+        firing_id, created_at = rows[0]
+        return created_at, self.tasks_of_firing(firing_id)
 
     def attach_flow_runs(self, flow_run_by_task: dict[int, str]) -> None:
         """A task deleted while its run was being created keeps the run to purge (purged = 0)."""
@@ -107,7 +126,7 @@ class TaskTable:
             none = " OR state_type IS NULL" if "SCHEDULED" in wanted.state_types else ""
             clauses.append(f"(state_type IN ({marks}){none})")
             values.extend(wanted.state_types)
-        for column in ("serial", "script_name", "source"):
+        for column in ("serial", "script_name", "source", "plan_id"):
             if getattr(wanted, column) is not None:
                 clauses.append(f"{column} = ?")
                 values.append(getattr(wanted, column))

@@ -17,6 +17,7 @@ from prefect.states import Cancelled, Cancelling, Crashed, Failed, Scheduled, to
 
 from api.gateways.prefect_connection import OrchestratorUnavailable, RunGone, existing, reachable
 from api.gateways.prefect_queries import FINAL_STATE_TYPES, RunQueries, RunQuery
+from api.gateways.prefect_schedules import PlanSchedules
 from flows.contract import ACCOUNTS_DEPLOYMENT, INBOX_QUEUE, RECORDED_TAG, SERIAL_TAG, device_queue, tag
 
 __all__ = ["FINAL_STATE_TYPES", "NewRun", "Orchestrator", "OrchestratorUnavailable", "RunGone", "RunQuery",
@@ -59,8 +60,8 @@ def locked_job_template() -> dict:
     return template
 
 
-class Orchestrator(RunQueries):
-    """What the service writes to Prefect: pool and queues, runs (in bulk), states, secrets."""
+class Orchestrator(RunQueries, PlanSchedules):
+    """What the service writes to Prefect: pool and queues, runs (in bulk), states, secrets, plans."""
 
     # Set-up ------------------------------------------------------------------
 

@@ -13,6 +13,7 @@ from api.domain.accounts import AccountBook
 from api.domain.logs import TaskLogs
 from api.domain.phones import PhoneDirectory
 from api.domain.plans import Plan
+from api.domain.recurring import PlanBook
 from api.domain.tasks import TaskService
 from api.gateways.disk import DiskSpace
 from api.rest import errors
@@ -22,6 +23,7 @@ from api.rest.openapi import OpenApiDocument
 from api.rest.resources.accounts import AccountCollection, AccountItem, AccountMatch
 from api.rest.resources.artifacts import ArtifactStore, TaskArtifactFile, TaskArtifacts
 from api.rest.resources.farm import Devices, Health, LicenseCheck
+from api.rest.resources.plans import PlanCollection, PlanItem
 from api.rest.resources.tasks import (
     TaskBatch, TaskCollection, TaskItem, TaskLogLines, TaskRetry, TaskRetryAll, TaskStats, TaskStop,
 )
@@ -32,6 +34,7 @@ PREFIX = "/api/v1"
 @dataclass
 class Services:
     tasks: TaskService
+    plans: PlanBook
     phones: PhoneDirectory
     accounts: AccountBook
     plan: Plan
@@ -55,7 +58,9 @@ def create_app(services: Services) -> falcon.App:
     errors.install(app, services.disk)
     tasks = services.tasks
     # Literal segments win over {task_id} in Falcon's router, so batch/stats/retry-all are never ids.
-    app.add_route(f"{PREFIX}/task", TaskCollection(tasks, random.Random()))
+    app.add_route(f"{PREFIX}/task", TaskCollection(tasks, services.plans, random.Random()))
+    app.add_route(f"{PREFIX}/plan", PlanCollection(services.plans))
+    app.add_route(f"{PREFIX}/plan/{{plan_id}}", PlanItem(services.plans))
     app.add_route(f"{PREFIX}/task/batch", TaskBatch(tasks))
     app.add_route(f"{PREFIX}/task/stats", TaskStats(tasks))
     app.add_route(f"{PREFIX}/task/retry-all", TaskRetryAll(tasks))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal, Optional, TypeVar
+from typing import Annotated, Any, Literal, Optional, TypeVar, Union
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, ValidationError
 
@@ -29,6 +29,9 @@ class CreateTaskBody(BaseModel):
     start_time: Optional[StrictStr] = None
     min_interval: StrictInt = Field(0, ge=0, le=24 * 60)
     max_interval: StrictInt = Field(0, ge=0, le=24 * 60)
+    # A recurring plan instead of tasks: "daily", "every 4 hours", a cron expression, or minutes.
+    repeat: Optional[Union[Annotated[StrictInt, Field(ge=1, le=527040)], Annotated[StrictStr, Field(max_length=100)]]] = None
+    callback_url: Optional[StrictStr] = Field(None, max_length=2000)
 
 
 class TaskIdsBody(BaseModel):
@@ -68,7 +71,8 @@ class ListQuery(BaseModel):
     status: Optional[int] = Field(None, ge=0, le=3)
     serial: Optional[str] = None
     script_name: Optional[str] = None
-    source: Optional[Literal["api", "ui"]] = None
+    source: Optional[Literal["api", "ui", "schedule"]] = None
+    plan_id: Optional[str] = Field(None, max_length=64)
     page: int = Field(1, ge=1, le=1_000_000)
     page_size: int = Field(20, ge=1, le=MAX_PAGE_SIZE)
 
@@ -80,8 +84,23 @@ class LogsQuery(BaseModel):
     page_size: int = Field(100, ge=1, le=MAX_LOG_PAGE_SIZE)
 
 
+class PlanPatch(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    paused: Optional[StrictBool] = None
+    repeat: Optional[Union[Annotated[StrictInt, Field(ge=1, le=527040)], Annotated[StrictStr, Field(max_length=100)]]] = None
+    start_time: Optional[StrictStr] = Field(None, max_length=100)
+
+
+def repeat_text(repeat: Union[int, str, None]) -> Optional[str]:
+    """A bare number is minutes."""
+    if isinstance(repeat, int):
+        return f"every {repeat} minutes"
+    return repeat
+
+
 def task_request(body: CreateTaskBody) -> TaskRequest:
-    return TaskRequest(**body.model_dump())
+    return TaskRequest(**{**body.model_dump(), "repeat": repeat_text(body.repeat)})
 
 
 def parse_body(model: type[Model], media: Any) -> Model:

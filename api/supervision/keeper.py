@@ -19,11 +19,11 @@ class Keeper:
     """Runs each chore every `interval_seconds` (one with a trigger only when it is due); one that
     fails is tried again on the next round."""
 
-    def __init__(self, chores: list[Chore], interval_seconds: float):
+    def __init__(self, chores: list[Chore], interval_seconds: float, *, name: str = "index-keeper"):
         self.chores = [chore if isinstance(chore, tuple) else (chore, None) for chore in chores]
         self.interval = interval_seconds
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="index-keeper", daemon=True)
+        self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
 
     def start(self) -> None:
         self._thread.start()

@@ -9,9 +9,11 @@ from typing import Optional
 import falcon
 
 from api.domain.accounts import AccountBook
+from api.domain.callbacks import CallbackPolicy, CallbackSender
 from api.domain.adoption import UiRunAdoption
 from api.domain.phones import PhoneDirectory
 from api.domain.plans import PLANS
+from api.domain.recurring import PlanBook
 from api.domain.tasks import TaskService
 from api.domain.triggers import Trigger
 from api.gateways.adb import AdbGateway
@@ -34,15 +36,22 @@ class Wired:
     app: falcon.App
     keeper: Keeper
     run_events: RunEventFeed
+    plans: PlanBook
+    plan_clock: Keeper
+    callbacks: CallbackSender
 
     def start_background(self) -> None:
         """Create the runs of stored tasks, follow Prefect's run events (the index's copy of
-        states), then begin the upkeep."""
+        states), then begin the upkeep, the plans' firings and the callbacks."""
         self.tasks.creator.start()
         self.run_events.start()
         self.keeper.start()
+        self.plan_clock.start()
+        self.callbacks.start()
 
     def stop_background(self) -> None:
+        self.callbacks.stop()
+        self.plan_clock.stop()
         self.keeper.stop()
         self.run_events.stop()
         self.tasks.creator.stop()
@@ -56,6 +65,8 @@ def wire(settings: Settings, *, supervisor: Optional[object] = None,
     orchestrator = orchestrator or Orchestrator(
         settings.prefect_url, write_concurrency=settings.prefect_write_concurrency, auth_string=settings.prefect_auth)
     index = Index(settings.index_path)
+    policy = CallbackPolicy(tuple(settings.callback_urls),
+                            settings.callback_secret.get_secret_value() if settings.callback_secret else None)
     phones = PhoneDirectory(AdbGateway(settings.adb_host, settings.adb_port), index)
     tasks = TaskService(
         index, orchestrator, phones.known_serials,
@@ -65,8 +76,13 @@ def wire(settings: Settings, *, supervisor: Optional[object] = None,
         material_library=settings.material_library,
         material_roots=tuple(settings.material_roots),
         comment_endpoints=tuple(settings.comment_endpoints),
+        callbacks=policy,
     )
     accounts = AccountBook(index, phones, orchestrator)
+    plans = PlanBook(tasks, phones.attached_serials, timezone=settings.timezone, ui_url=settings.prefect_ui_url)
+    # Each due firing is taken within a second of its time.
+    plan_clock = Keeper([plans.fire_due], 1.0, name="plan-clock")
+    callbacks = CallbackSender(index, policy, settings.prefect_ui_url)
     adoption = UiRunAdoption(tasks, random.Random())
     # Asked of Prefect when its events name a run that is no task (a UI run, an account read
     # ending), and at least every 30 s; abandoned stops take a minute to appear, so every 15 s.
@@ -82,10 +98,10 @@ def wire(settings: Settings, *, supervisor: Optional[object] = None,
     run_events = RunEventFeed(settings.prefect_url, settings.prefect_auth,
                               on_changed=tasks.mirror.refresh, on_connected=tasks.mirror.reconcile_everything)
     app = create_app(Services(
-        tasks=tasks, phones=phones, accounts=accounts, plan=PLANS[settings.plan],
+        tasks=tasks, plans=plans, phones=phones, accounts=accounts, plan=PLANS[settings.plan],
         disk=DiskSpace(settings.data_dir, settings.min_free_disk_mb),
         artifacts_dir=settings.artifacts_dir, supervisor=supervisor,
         api_token=settings.api_token.get_secret_value() if settings.api_token else None,
         max_body_bytes=settings.max_body_bytes, allowed_hosts=tuple(settings.allowed_hosts),
     ))
-    return Wired(orchestrator, index, phones, tasks, accounts, app, keeper, run_events)
+    return Wired(orchestrator, index, phones, tasks, accounts, app, keeper, run_events, plans, plan_clock, callbacks)

@@ -8,20 +8,22 @@ from datetime import datetime
 from api.domain.errors import not_found
 from api.domain.idempotency import HEADER as IDEMPOTENCY_HEADER, Idempotency, check_key
 from api.domain.logs import TaskLogs
+from api.domain.recurring import PlanBook
 from api.domain.tasks import ListFilters, TaskService
 from api.rest.resources.replies import media, ok
 from api.rest.schemas import CreateTaskBody, ListQuery, LogsQuery, TaskIdsBody, parse_body, task_request
 
 
 class TaskCollection:
-    def __init__(self, tasks: TaskService, rng: random.Random):
+    def __init__(self, tasks: TaskService, plans: PlanBook, rng: random.Random):
         self.tasks = tasks
+        self.plans = plans
         self.rng = rng
         self.idempotency = Idempotency(tasks.index)
 
     def on_get(self, req, resp):
         query = parse_body(ListQuery, dict(req.params))
-        filters = ListFilters(query.status, query.serial, query.script_name, query.source)
+        filters = ListFilters(query.status, query.serial, query.script_name, query.source, query.plan_id)
         ok(resp, self.tasks.list(filters, query.page, query.page_size))
 
     def on_post(self, req, resp):
@@ -31,7 +33,11 @@ class TaskCollection:
         body = parse_body(CreateTaskBody, media(req))
 
         def create() -> dict:
-            ids = self.tasks.create(task_request(body), datetime.now().astimezone(), self.rng)
+            request, now = task_request(body), datetime.now().astimezone()
+            if request.repeat is not None:  # a recurring plan: tasks come at each firing
+                plan = self.plans.create(request, now)
+                return {"plan_id": plan["id"], "plan": plan, "task_ids": [], "created_count": 0}
+            ids = self.tasks.create(request, now, self.rng)
             return {"task_ids": ids, "created_count": len(ids)}
 
         if key is None:

@@ -1,0 +1,86 @@
+"""Deleting tasks: hidden at once, their flow runs purged from Prefect once they hold no phone."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta, timezone
+
+from prefect.client.schemas.objects import FlowRun
+
+from api.gateways.index import Index, TaskRow
+from api.gateways.prefect import FINAL_STATE_TYPES, Orchestrator, RunGone
+
+log = logging.getLogger(__name__)
+READ_CHUNK = 200  # Prefect's most runs per read
+STOPPED = "Stopped through the API"
+# Far longer than a flow-run process takes to start on a busy PC (~15 s seen under load).
+ABANDONED_STOP_AFTER = timedelta(seconds=60)
+RECHECK_DELETIONS_FOR = timedelta(minutes=5)
+# States in which a run holds no phone and no process: its flow run can be deleted at once.
+IDLE_STATE_TYPES = (*FINAL_STATE_TYPES, "SCHEDULED")
+
+
+class TaskDeletion:
+    """Mixed into TaskService, which gives `stop_run`."""
+
+    index: Index
+    orchestrator: Orchestrator
+
+    def stop_run(self, run: FlowRun) -> None:
+        raise NotImplementedError
+
+    def delete(self, task_ids: list[int]) -> dict:
+        """Hidden at once; a run still holding its phone is stopped and purged once it has ended."""
+        deleted, missing = [], []
+        for task_id in dict.fromkeys(task_ids):
+            row = self.index.get(task_id)
+            if row is None:
+                missing.append(task_id)
+                continue
+            self.index.mark_deleted([task_id])
+            deleted.append(row)
+        self.purge(deleted)
+        return {"deleted_count": len(deleted), "not_found": missing}
+
+    def purge(self, rows: list[TaskRow]) -> None:
+        """Runs that hold no phone (ended, or still waiting to start) are deleted from Prefect in bulk;
+        a started one is stopped first and deleted on a later round, once it has ended: deleting a
+        running flow run would free its phone while its process still drives it."""
+        runs: dict[str, FlowRun] = {}
+        attached = [row.flow_run_id for row in rows if row.flow_run_id]
+        for start in range(0, len(attached), READ_CHUNK):
+            runs.update(self.orchestrator.read_runs(attached[start:start + READ_CHUNK]))
+        # A row without its run is still being created; it is purged on a later round.
+        idle = [row for row in rows if row.flow_run_id and (
+            row.flow_run_id not in runs or runs[row.flow_run_id].state_type.value in IDLE_STATE_TYPES)]
+        deleted = self.orchestrator.delete_runs([row.flow_run_id for row in idle if row.flow_run_id in runs])
+        for row in idle:
+            # Only what Prefect says it deleted (or never had): the rest is tried again next round.
+            if row.flow_run_id in deleted or row.flow_run_id not in runs:
+                self.index.mark_purged(row.id)
+        for row in rows:
+            run = runs.get(row.flow_run_id)
+            if run is None or run.state_type.value in IDLE_STATE_TYPES or run.state_type.value == "CANCELLING":
+                continue
+            try:
+                self.stop_run(run)
+            except RunGone:  # a concurrent purge deleted it first
+                self.index.mark_purged(row.id)
+
+    def finish_abandoned_stops(self) -> None:
+        """A task stopped in the seconds its process started would stay running (and a deleted one
+        in Prefect) for ever: end its run Cancelled, as the worker would have."""
+        for run in self.orchestrator.abandoned_stops(ABANDONED_STOP_AFTER):
+            log.warning("run %s stayed Cancelling after its process exited; marking it Cancelled", run.id)
+            self.orchestrator.cancel(run.id, STOPPED)
+
+    def purge_pending_deletions(self) -> None:
+        # A run created while its task was being deleted can outlive the purge (a creation sent
+        # again under the same key after the purge): recent deletions are checked once more.
+        since = datetime.now(timezone.utc) - RECHECK_DELETIONS_FOR
+        recent = {row.flow_run_id: row.id for row in self.index.recently_purged(since)}
+        ids = list(recent)
+        for start in range(0, len(ids), READ_CHUNK):
+            survivors = self.orchestrator.read_runs(ids[start:start + READ_CHUNK])
+            self.index.mark_unpurged(recent[flow_run_id] for flow_run_id in survivors)
+        self.purge(self.index.unpurged_deletions())
