@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import threading
+from pathlib import Path
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
@@ -39,3 +42,26 @@ class ChatEndpoint:
     def __exit__(self, *exc_info) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+
+class CallbackReceiver:
+    """tests/callback_receiver.py in a process of its own on loopback; `calls()` reads what it got."""
+
+    def __init__(self, folder: Path, *, fail_first: int = 0):
+        self.record = folder / "callbacks.jsonl"
+        self.record.touch()
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "tests.callback_receiver", str(self.record), "--fail-first", str(fail_first)],
+            stdout=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parent.parent)
+        port = int(self._process.stdout.readline())
+        self.url = f"http://127.0.0.1:{port}/hooks"
+
+    def calls(self) -> list[dict]:
+        return [json.loads(line) for line in self.record.read_text().splitlines()]
+
+    def __enter__(self) -> "CallbackReceiver":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._process.kill()
+        self._process.wait()
