@@ -6,100 +6,19 @@ from typing import Any, Optional
 
 from pydantic import BaseModel
 
-from api.rest.schemas import AccountBody, AccountPatch, CreateTaskBody, ListQuery, LogsQuery, MatchBody, TaskIdsBody
+from api.rest.openapi_schemas import DATA_SCHEMAS, REF, TASK_ID, nullable, obj, ref
+from api.rest.schemas import (
+    AccountBody, AccountPatch, CreateTaskBody, ListQuery, LogsQuery, MatchBody, PlanPatch, TaskIdsBody,
+)
 from api.domain.errors import Code
 from api.domain.idempotency import HEADER as IDEMPOTENCY_HEADER
 
-REF = "#/components/schemas/{model}"
-TIME = {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$", "description": "YYYY-MM-DD HH:MM:SS, server local time"}
-COUNT = {"type": "integer", "minimum": 0}
-TASK_ID = {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}
-
-
-def _ref(name: str) -> dict:
-    return {"$ref": REF.format(model=name)}
-
-
-def _obj(required: bool = True, **properties: dict) -> dict:
-    return {"type": "object", "properties": properties, **({"required": list(properties)} if required else {})}
-
-
-def _nullable(schema: dict) -> dict:
-    return {"anyOf": [schema, {"type": "null"}]}
-
-
-DATA_SCHEMAS: dict[str, dict] = {
-    "Task": _obj(
-        id=TASK_ID,
-        serial={"type": "string"},
-        username=_nullable({"type": "string"}),
-        script_name={"type": "string"},
-        script_config={"type": "object", "description": "the effective config of this one task (after fan-out)"},
-        status={"type": "integer", "enum": [0, 1, 2, 3], "description": "0 pending, 1 running, 2 completed, 3 failed"},
-        status_text={"type": "string", "enum": ["pending", "running", "completed", "failed"]},
-        source={"type": "string", "enum": ["api", "ui"]},
-        start_time=_nullable(TIME),
-        end_time=_nullable(TIME),
-        created_at=TIME,
-        remark={"type": "string", "description": "failure reason or status note, empty when none"},
-        retry_count=COUNT,
-        flow_run_id=_nullable({"type": "string", "format": "uuid", "description": "null for the moment between the answer that stored the task and its flow run's creation"}),
-        flow_run_url=_nullable({"type": "string"}),
-    ),
-    "TaskList": _obj(tasks={"type": "array", "items": _ref("Task")}, total=COUNT,
-                     page={"type": "integer", "minimum": 1}, page_size={"type": "integer", "minimum": 1}),
-    "Created": _obj(task_ids={"type": "array", "items": TASK_ID}, created_count=COUNT),
-    "Deleted": _obj(deleted_count=COUNT),
-    "BatchDeleted": _obj(deleted_count=COUNT, not_found={"type": "array", "items": {"type": "integer"}}),
-    "RetriedAll": _obj(retried_count=COUNT),
-    "Stats": _obj(total=COUNT, pending=COUNT, running=COUNT, completed=COUNT, failed=COUNT),
-    "Logs": _obj(
-        task_id=TASK_ID,
-        flow_run_id=_nullable({"type": "string", "format": "uuid"}),
-        page={"type": "integer", "minimum": 1},
-        page_size={"type": "integer", "minimum": 1},
-        has_more={"type": "boolean", "description": "true when a next page has lines"},
-        logs={"type": "array", "items": _obj(
-            time={"type": "string", "format": "date-time", "description": "the service's local time, with milliseconds"},
-            level={"type": "string", "description": "DEBUG, INFO, WARNING, ERROR or CRITICAL"},
-            message={"type": "string"},
-        )},
-    ),
-    "Artifacts": _obj(artifacts={"type": "array", "items": _obj(
-        name={"type": "string"}, size=COUNT, url={"type": "string", "description": "GET it for the file"})}),
-    "Devices": _obj(total=COUNT, devices={"type": "array", "items": _obj(
-        serial={"type": "string"},
-        state={"type": "string", "description": "adb state: device, offline, unauthorized, ..."},
-        model={"type": "string"},
-        busy={"type": "boolean"},
-        task_id=_nullable({"type": "integer"}),
-    )}),
-    "Account": _obj(username={"type": "string"}, platform={"type": "string", "enum": ["tiktok", "instagram"]},
-                    serial={"type": "string"}, enabled={"type": "boolean"}),
-    "Accounts": _obj(accounts={"type": "array", "items": _ref("Account")}, total=COUNT),
-    "Matched": _obj(matching={"type": "array", "items": _obj(
-        serial={"type": "string"}, flow_run_id={"type": "string", "format": "uuid"})}, requested_count=COUNT),
-    "License": _obj(plan_name={"type": "string", "enum": ["Starter", "Pro", "Team", "Business"]},
-                    api_enabled={"type": "boolean"}, device_limit=COUNT, message={"type": "string"}),
-    "Health": _obj(
-        api={"type": "string", "enum": ["up"]},
-        prefect={"type": "string", "enum": ["up", "down"]},
-        worker={"type": "string", "enum": ["up", "down", "unknown"],
-                "description": "unknown: no worker started by this service (other PCs' workers show in the Prefect UI)"},
-        adb={"type": "string", "enum": ["up", "down"]},
-        phones=COUNT,
-        processes={"type": "object", "additionalProperties": {"type": "string", "enum": ["up", "down"]},
-                   "description": "the processes this service started and supervises"},
-        restarts={"type": "object", "additionalProperties": COUNT, "description": "restarts of each of those processes"},
-    ),
-}
-
-ERROR_DATA = _nullable({
+ERROR_DATA = nullable({
     "type": "object",
     "description": "details: the field at fault, or every field error",
     "properties": {
         "field": {"type": "string"},
-        "errors": {"type": "array", "items": _obj(field={"type": "string"}, message={"type": "string"})},
+        "errors": {"type": "array", "items": obj(field={"type": "string"}, message={"type": "string"})},
     },
 })
 
@@ -112,7 +31,7 @@ def _body_schema(model: type[BaseModel], components: dict) -> dict:
     schema = model.model_json_schema(ref_template=REF)
     components.update(schema.pop("$defs", {}))
     components[model.__name__] = schema
-    return _ref(model.__name__)
+    return ref(model.__name__)
 
 
 def _query_parameters(model: type[BaseModel]) -> list[dict]:
@@ -166,7 +85,7 @@ def operation(summary: str, data: Optional[str], codes: tuple = (), *, body: Opt
     by_status: dict[str, list[Code]] = {}
     for code in sorted(set(codes)):
         by_status.setdefault(str(int(code) // 100), []).append(code)
-    success = raw or {"application/json": {"schema": _envelope(_ref(data))}}
+    success = raw or {"application/json": {"schema": _envelope(ref(data))}}
     responses = {"200": {"description": "success", "content": success, **({"headers": headers} if headers else {})}}
     responses.update({status: _error(c) for status, c in sorted(by_status.items())})
     op: dict[str, Any] = {"summary": summary, "responses": responses}
@@ -184,6 +103,8 @@ def build(max_body_bytes: int) -> dict:
     account_body = _body_schema(AccountBody, components)
     account_patch = _body_schema(AccountPatch, components)
     match_body = _body_schema(MatchBody, components)
+    plan_patch = _body_schema(PlanPatch, components)
+    plan_id = _path_parameter("plan_id")
     task_id = _path_parameter("task_id")
     username = _path_parameter("username")
     invalid = (Code.INVALID,)
@@ -222,6 +143,16 @@ def build(max_body_bytes: int) -> dict:
         "/task/{task_id}/artifacts/{name}": {"get": operation(
             "One artifact file", None, PREFECT, parameters=(task_id, _path_parameter("name")),
             raw={"*/*": {"schema": {"type": "string", "format": "binary"}}})},
+        "/plan": {
+            "get": operation("Recurring plans (each a schedule of the fire-plan/plans deployment in Prefect)", "Plans", PREFECT),
+            "post": operation("Make a recurring plan: the body of POST /task, with repeat", "Plan",
+                              (Code.SCRIPT_NAME_MISSING, Code.SCRIPT_NOT_RUNNABLE, *PREFECT), body=create_body),
+        },
+        "/plan/{plan_id}": {
+            "get": operation("One plan", "Plan", PREFECT, parameters=(plan_id,)),
+            "patch": operation("Pause, resume or move a plan", "Plan", PREFECT, body=plan_patch, parameters=(plan_id,)),
+            "delete": operation("Delete a plan (its tasks stay)", "Deleted", PREFECT, parameters=(plan_id,)),
+        },
         "/device": {"get": operation("Phones the adb server sees", "Devices", (Code.ORCHESTRATOR_UNAVAILABLE,))},
         "/account": {
             "get": operation("Accounts and the phones they live on", "Accounts"),
