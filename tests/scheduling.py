@@ -15,8 +15,8 @@ from xdist.scheduler import LoadScopeScheduling
 WHOLE_MODULES = {"test_destructive.py", "test_fast_worker.py"}
 FIRST_WORKERS_MODULE = "test_destructive.py"
 FIRST_WORKER = "gw0"
-HANDED_OUT_FIRST = ["devices", "test_destructive.py", "test_load.py", "test_phone_faults.py",
-                    "test_stop_retry_delete.py"]
+HANDED_OUT_FIRST = ["devices", "test_destructive.py", "test_load.py", "test_phone_faults.py", "test_plans.py",
+                    "test_stop_retry_delete.py", "test_callbacks.py"]
 
 
 def runs_first_workers_module(config: pytest.Config) -> bool:
