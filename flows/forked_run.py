@@ -22,8 +22,14 @@ from flows.prefect_tls import share_tls_contexts
 from flows.worker_guard import die_when_closed, die_with_worker
 
 # What every run would import after the fork otherwise (anyio's asyncio backend for the pull steps,
-# idna for httpx, rich's emoji table for console logs): imported once, here; only a saving if absent.
-for _name in ("anyio._backends._asyncio", "encodings.idna", "rich._emoji_codes"):
+# idna for httpx, rich's emoji table for console logs, the task engine and its concurrency helpers,
+# graphviz through the engine's visualization module): imported once, here; only a saving if absent.
+AFTER_FORK_MODULES = (
+    "anyio._backends._asyncio", "encodings.idna", "rich._emoji_codes", "prefect.task_engine",
+    "prefect._internal.states", "prefect.concurrency._asyncio", "prefect.concurrency._sync",
+    "prefect.concurrency._events", "prefect.concurrency.services", "prefect.utilities.visualization",
+)
+for _name in AFTER_FORK_MODULES:
     with contextlib.suppress(ImportError):
         importlib.import_module(_name)
 share_tls_contexts()  # built once here: every forked run's clients use it
@@ -59,14 +65,25 @@ def run(flow_run_id: str, env: dict[str, str], workspace_root: str, stream_outpu
         paths = workspace_environment(workspace)["PYTHONPATH"]
         os.environ["PYTHONPATH"] = paths
         sys.path[:0] = [p for p in paths.split(os.pathsep) if p and p not in sys.path]
-        os.environ["PREFECT__FLOW_ENTRYPOINT"] = workspace.runtime_entrypoint
-        code = prefect.flow_engine._main([workspace.runtime_entrypoint])
+        entrypoint = preloaded_entrypoint(workspace.runtime_entrypoint)
+        os.environ["PREFECT__FLOW_ENTRYPOINT"] = entrypoint
+        code = prefect.flow_engine._main([entrypoint])
     finally:
         # What an interpreter does on exit (multiprocessing ends forks with os._exit): drain
         # Prefect's log and event workers, join threads, then run the atexit handlers.
         threading._shutdown()  # type: ignore[attr-defined]
         atexit._run_exitfuncs()
     sys.exit(code)
+
+
+def preloaded_entrypoint(entrypoint: str) -> str:
+    """"flows/run_task.py:run_task" as "flows.run_task:run_task" when that module is preloaded: Prefect
+    then takes the module the forkserver imported instead of executing the file again in every run."""
+    path, _, name = entrypoint.rpartition(":")
+    module = path.removesuffix(".py").replace("/", ".")
+    if path.endswith(".py") and not os.path.isabs(path) and module in sys.modules:
+        return f"{module}:{name}"
+    return entrypoint
 
 
 def probe(expected: list[str]) -> None:

@@ -9,8 +9,8 @@ import time
 
 from prefect import flow, get_run_logger
 
-# Imported by the worker's forkserver (preload), this is the forkserver's pid in every forked run;
-# Prefect also executes this file afresh in the run, as `fast_worker_flows`, with the run's pid.
+# Imported by the worker's forkserver (preload), this is the forkserver's pid in every forked run:
+# the run takes the preloaded module instead of executing this file again (forked_run.preloaded_entrypoint).
 IMPORTED_IN = os.getpid()
 
 
@@ -24,6 +24,8 @@ def _report(path: str) -> None:
         "cwd": os.getcwd(),
         "flows_preloaded_in": getattr(preloaded, "IMPORTED_IN", None),
         "forked_run_loaded_in": getattr(forked_run, "LOADED_IN", None),
+        "flow_module": log_flow.fn.__module__ if __name__ == "tests.fast_worker_flows" else __name__,
+        "executed_afresh": "fast_worker_flows" in sys.modules,
     }
     with open(f"{path}.tmp", "w") as out:
         json.dump(facts, out)

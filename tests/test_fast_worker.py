@@ -277,6 +277,18 @@ def test_the_worker_refuses_another_prefect_version(monkeypatch):
         FastProcessWorker(work_pool_name="unused")
 
 
+def test_a_preloaded_flow_file_is_named_as_its_module_which_prefect_imports_as_it_is():
+    """Prefect 3.9's import_object takes "module:object" from sys.modules: the run reuses the fork's copy."""
+    from prefect.utilities.importtools import import_object
+
+    from flows import forked_run, run_task
+
+    assert forked_run.preloaded_entrypoint("flows/run_task.py:run_task") == "flows.run_task:run_task"
+    assert forked_run.preloaded_entrypoint("elsewhere/not_loaded.py:f") == "elsewhere/not_loaded.py:f"
+    assert forked_run.preloaded_entrypoint("/abs/flows/run_task.py:run_task") == "/abs/flows/run_task.py:run_task"
+    assert import_object("flows.run_task:run_task") is run_task.run_task
+
+
 def test_the_preload_probe_fails_where_nothing_was_preloaded():
     from flows import forked_run
 
@@ -305,6 +317,8 @@ def test_a_run_completes_with_its_logs_and_pull_step_and_comes_from_the_preloade
     assert forkserver != worker.process.pid and forkserver != facts["pid"]
     assert b"multiprocessing.forkserver" in Path(f"/proc/{forkserver}/cmdline").read_bytes()
     assert facts["flows_preloaded_in"] == facts["forked_run_loaded_in"] == forkserver
+    # The flow came from that preloaded module: its file was not executed again in the run.
+    assert (facts["flow_module"], facts["executed_afresh"]) == ("tests.fast_worker_flows", False), facts
     assert run["infrastructure_pid"].endswith(str(facts["pid"]))
 
 
