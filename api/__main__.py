@@ -22,6 +22,8 @@ def parse_args(argv: list[str]) -> dict:
     parser.add_argument("--prefect-port", type=int, help="port of the Prefect server started here (4200)")
     parser.add_argument("--adb-port", type=int, help="adb server to use, or start if none answers (5037)")
     parser.add_argument("--plan", help="Starter, Pro, Team or Business (Pro)")
+    parser.add_argument("--database", choices=["sqlite", "postgresql"],
+                        help="Prefect's database: a SQLite file, or a PostgreSQL server started here (sqlite)")
     args = vars(parser.parse_args(argv))
     return {key: value for key, value in args.items() if value is not None}
 

@@ -48,6 +48,15 @@ class Settings(BaseSettings):
     prefect_auth_string: Optional[SecretStr] = Field(
         None, validation_alias=AliasChoices("PHONEFARM_PREFECT_AUTH_STRING", "PREFECT_API_AUTH_STRING")
     )
+    # Prefect's database when the service starts its Prefect server: "sqlite" (a file under
+    # data_dir, no set-up) or "postgresql" (a PostgreSQL server started and supervised here, under
+    # data_dir/postgres, from the machine's PostgreSQL binaries).
+    database: Literal["sqlite", "postgresql"] = "sqlite"
+    # An existing database for that Prefect server instead (postgresql+asyncpg://...).
+    prefect_database_url: Optional[SecretStr] = Field(
+        None, validation_alias=AliasChoices("PHONEFARM_PREFECT_DATABASE_URL", "PREFECT_API_DATABASE_CONNECTION_URL"))
+    # Where PostgreSQL's server binaries are (initdb, postgres); found under /usr/lib/postgresql by default.
+    postgres_bin_dir: Optional[Path] = None
     adb_host: str = "127.0.0.1"
     adb_port: int = Field(
         5037,
@@ -155,6 +164,10 @@ class Settings(BaseSettings):
     @property
     def artifacts_dir(self) -> Path:
         return self.data_dir / "artifacts"
+
+    @property
+    def starts_postgres(self) -> bool:
+        return self.starts_prefect_server and self.database == "postgresql" and self.prefect_database_url is None
 
     @property
     def index_path(self) -> Path:

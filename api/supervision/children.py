@@ -67,6 +67,7 @@ class Child:
     # SIGTERM lets a child stop its own children (Prefect's server stops uvicorn); the worker gets
     # SIGKILL, because on SIGTERM it would wait for its flow runs to end.
     death_signal: int = signal.SIGTERM
+    run_as: Optional[tuple[int, int]] = None  # (uid, gid): PostgreSQL will not run as root
 
     def start(self) -> None:
         if self.process is not None:
@@ -79,6 +80,8 @@ class Child:
             self.process = subprocess.Popen(
                 self.argv, env=self.env, cwd=self.cwd, stdout=out, stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent(self.death_signal),
+                # Popen changes the user before preexec_fn runs, so the death signal survives it.
+                **({"user": self.run_as[0], "group": self.run_as[1], "extra_groups": []} if self.run_as else {}),
             )
         log.info("started %s (pid %s), log %s", self.name, self.process.pid, self.log_path)
 

@@ -23,8 +23,10 @@ from api.settings import Settings, is_loopback
 from api.supervision import orphans
 from api.supervision.children import Child, Supervisor, become_subreaper, kill_leftovers
 from api.supervision.processes import (
-    StartupFailed, adb_server_child, deploy, deployment_stamp, instance_marker, prefect_server_child, simulator_child, worker_child,
+    StartupFailed, adb_server_child, deploy, deployment_stamp, instance_marker, postgres_child, prefect_server_child,
+    simulator_child, worker_child,
 )
+from api.supervision.postgres import PostgresMissing
 from api.supervision.wiring import Wired, wire
 from devices.simulator.samples import write_sample_materials
 from flows.contract import ACCOUNTS_DEPLOYMENT, DEPLOYMENT
@@ -104,9 +106,25 @@ def check_ports(settings: Settings, adb: AdbGateway) -> None:
                 raise StartupFailed(f"port {port} on {host} (for {what}) is not free: {error.strerror}") from None
 
 
+def start_postgres(settings: Settings, logs: Path, children: list[Child]) -> str:
+    """PostgreSQL for the Prefect server started here: the cluster is made on first start."""
+    try:
+        postgres, cluster = postgres_child(settings, logs)
+    except PostgresMissing as error:
+        raise StartupFailed(str(error)) from None
+    cluster.initialize()
+    children.append(postgres)
+    postgres.start()
+    wait_until(cluster.ready, 60, "PostgreSQL", logs / "postgres.log")
+    cluster.ensure_database()
+    return cluster.url()
+
+
 def start_prefect(settings: Settings, logs: Path, children: list[Child]) -> Orchestrator:
     if settings.starts_prefect_server:
-        server = prefect_server_child(settings, logs)
+        database_url = (start_postgres(settings, logs, children) if settings.starts_postgres else
+                        settings.prefect_database_url.get_secret_value() if settings.prefect_database_url else None)
+        server = prefect_server_child(settings, logs, database_url)
         children.append(server)
         server.start()
     wait_until(lambda: prefect_answers(settings.prefect_url, timeout=2), 90, "Prefect server",

@@ -10,11 +10,13 @@ import socket
 import subprocess
 import sys
 from pathlib import Path
+from typing import Optional
 
 from prefect import __version__ as prefect_version
 
 from api.settings import Settings
 from api.supervision.children import Child
+from api.supervision.postgres import PostgresCluster, find_bin_dir
 from devices.adb import adb_binary
 from flows.contract import WORK_POOL
 
@@ -74,10 +76,11 @@ def farm_env(settings: Settings) -> dict[str, str]:
     }
 
 
-def prefect_server_child(settings: Settings, logs: Path) -> Child:
+def prefect_server_child(settings: Settings, logs: Path, database_url: Optional[str] = None) -> Child:
     env = _inherited_env(
         settings,
         **prefect_env(settings),
+        **({"PREFECT_API_DATABASE_CONNECTION_URL": database_url} if database_url else {}),
         PREFECT_UI_STATIC_DIRECTORY=str((settings.data_dir / "prefect" / "ui").resolve()),
         PREFECT_UI_API_URL=settings.prefect_url,
         # Only the UI's own origin may call the server from a browser (Prefect answered any origin).
@@ -87,6 +90,11 @@ def prefect_server_child(settings: Settings, logs: Path) -> Child:
     argv = [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
             "--port", str(settings.prefect_port)]
     return Child("prefect-server", argv, env, logs / "prefect-server.log")
+
+
+def postgres_child(settings: Settings, logs: Path) -> tuple[Child, PostgresCluster]:
+    cluster = PostgresCluster(settings.data_dir.resolve() / "postgres", find_bin_dir(settings.postgres_bin_dir))
+    return cluster.child(logs / "postgres.log", _inherited_env(settings)), cluster
 
 
 def adb_server_child(settings: Settings, logs: Path) -> Child:
