@@ -112,6 +112,26 @@ def launched_owned(tmp_path_factory, prefect_database):
         owned.stop()
 
 
+@pytest.fixture(scope="session")
+def launched_on_postgres(tmp_path_factory):
+    """A service of test_postgres.py's own, on a PostgreSQL server it starts (its own adb server and
+    one simulated phone): launched at the start of the session, as its migrations take a while."""
+    # Under /tmp itself: PostgreSQL runs as its own user, which cannot pass through pytest's 0700 folders.
+    data_dir = Path(tempfile.mkdtemp(prefix="phonefarm-on-postgres-"))
+    service = Service(data_dir, free_port(), extra_args=["--simulate", "1", "--database", "postgresql"],
+                      env={"PHONEFARM_SIMULATOR_FIRST_PORT": str(free_port())})
+    service.launch()
+    yield service
+    service.stop()
+    shutil.rmtree(data_dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def on_postgres(launched_on_postgres):
+    launched_on_postgres.wait_ready(180)
+    return launched_on_postgres
+
+
 @pytest.fixture(scope="session", autouse=True)
 def launch_services_early(request):
     """A service takes 10 to 30 s to start: they all start at once, while the device tests, which
@@ -121,8 +141,10 @@ def launch_services_early(request):
         request.getfixturevalue("launched_service")
     # Under pytest-xdist every worker collects every test but runs only some: test_destructive.py
     # always goes to the same one (tests/scheduling.py).
-    if "owned" in wanted and scheduling.runs_first_workers_module(request.config):
+    if "owned" in wanted and scheduling.runs_pinned_module(request.config, "test_destructive.py"):
         request.getfixturevalue("launched_owned")
+    if "on_postgres" in wanted and scheduling.runs_pinned_module(request.config, "test_postgres.py"):
+        request.getfixturevalue("launched_on_postgres")
 
 
 @pytest.fixture(scope="session")

@@ -1,10 +1,10 @@
-"""How the suite's tests are handed to pytest-xdist's two workers: the long ones first, whole modules kept whole.
+"""How the suite's tests are handed to pytest-xdist's workers: the long ones first, whole modules kept whole.
 
 A test goes to whichever worker is free, except the modules whose tests share processes of their
 own: each of those runs whole, in order, on one worker. The device tests, which need no service,
 go first, while the services start; then the longest modules. test_destructive.py always goes to
-the first worker (gw0), which launches its service at the start of the session instead of
-when it gets there (30 s of waiting otherwise).
+the first worker (gw0) and test_postgres.py to the second (gw1, or gw0 alone), which launch their
+services at the start of the session instead of when they get there (30 s of waiting otherwise).
 """
 
 from __future__ import annotations
@@ -12,17 +12,21 @@ from __future__ import annotations
 import pytest
 from xdist.scheduler import LoadScopeScheduling
 
-WHOLE_MODULES = {"test_destructive.py", "test_fast_worker.py"}
-FIRST_WORKERS_MODULE = "test_destructive.py"
-FIRST_WORKER = "gw0"
-HANDED_OUT_FIRST = ["devices", "test_destructive.py", "test_load.py", "test_phone_faults.py", "test_plans.py",
+WHOLE_MODULES = {"test_destructive.py", "test_fast_worker.py", "test_postgres.py"}
+# Modules pinned to a worker (by its index, or the last worker if there are fewer).
+PINNED = {"test_destructive.py": 0, "test_postgres.py": 1}
+HANDED_OUT_FIRST = ["devices", "test_destructive.py", "test_postgres.py", "test_load.py", "test_phone_faults.py", "test_plans.py",
                     "test_stop_retry_delete.py", "test_callbacks.py"]
 
 
-def runs_first_workers_module(config: pytest.Config) -> bool:
-    """Whether this process runs test_destructive.py, if collected: gw0, or pytest without workers."""
+def _worker_of(module: str, workers: int) -> str:
+    return f"gw{min(PINNED[module], max(workers, 1) - 1)}"
+
+
+def runs_pinned_module(config: pytest.Config, module: str) -> bool:
+    """Whether this process runs that pinned module, if collected (pytest without workers runs all)."""
     workerinput = getattr(config, "workerinput", None)
-    return workerinput is None or workerinput["workerid"] == FIRST_WORKER
+    return workerinput is None or workerinput["workerid"] == _worker_of(module, workerinput["workercount"])
 
 
 def _hand_out_order(item: pytest.Item) -> int:
@@ -46,17 +50,21 @@ class FarmScheduling(LoadScopeScheduling):
         return nodeid.split("::", 1)[0] if _module(nodeid) in WHOLE_MODULES else nodeid
 
     def _takeable(self, node) -> list[str]:
-        first = node.gateway.id == FIRST_WORKER
-        return [scope for scope in self.workqueue if first or _module(scope) != FIRST_WORKERS_MODULE]
+        workers = len(self.nodes)
+        return [scope for scope in self.workqueue
+                if _module(scope) not in PINNED or _worker_of(_module(scope), workers) == node.gateway.id]
 
     def _assign_work_unit(self, node) -> None:
-        self.workqueue.move_to_end(self._takeable(node)[0], last=False)
+        takeable = self._takeable(node)
+        if not takeable:  # only other workers' pinned modules are left: _reschedule shuts it down
+            return
+        self.workqueue.move_to_end(takeable[0], last=False)
         super()._assign_work_unit(node)
 
     def _reschedule(self, node) -> None:
         if not node.shutting_down and self.workqueue and not self._takeable(node):
             if self._pending_of(self.assigned_work[node]) == 0:
-                node.shutdown()  # only the first worker's module is left
+                node.shutdown()  # only other workers' pinned modules are left
             return
         super()._reschedule(node)
 

@@ -22,7 +22,7 @@ SERVER_USER = "postgres"
 
 
 class PostgresMissing(Exception):
-    """No PostgreSQL server binaries here."""
+    """PostgreSQL cannot run here: no server binaries, or its user cannot reach the data directory."""
 
 
 def find_bin_dir(configured: Optional[Path] = None) -> Path:
@@ -104,6 +104,15 @@ class PostgresCluster:
         for folder in (self.root.parent, self.root):
             os.chown(folder, -1, owner[1])
             os.chmod(folder, os.stat(folder).st_mode & 0o700 | 0o010)
+        uid, gid = owner
+        for ancestor in self.root.parent.parents:
+            mode = os.stat(ancestor)
+            if not (mode.st_mode & 0o001 or (mode.st_gid == gid and mode.st_mode & 0o010)
+                    or (mode.st_uid == uid and mode.st_mode & 0o100)):
+                raise PostgresMissing(
+                    f"PostgreSQL runs as the user {SERVER_USER}, which cannot pass through {ancestor} to reach the "
+                    f"data directory: use a data directory it can reach, let it through (`setfacl -m u:{SERVER_USER}:x "
+                    f"{ancestor}`), or give an existing server's URL in PREFECT_API_DATABASE_CONNECTION_URL")
 
     @staticmethod
     def _as_owner(owner: Optional[tuple[int, int]]) -> dict:
