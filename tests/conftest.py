@@ -113,7 +113,7 @@ def launched_owned(tmp_path_factory, prefect_database):
 
 
 @pytest.fixture(scope="session")
-def launched_on_postgres(tmp_path_factory):
+def launched_on_postgres():
     """A service of test_postgres.py's own, on a PostgreSQL server it starts (its own adb server and
     one simulated phone): launched at the start of the session, as its migrations take a while."""
     # Under /tmp itself: PostgreSQL runs as its own user, which cannot pass through pytest's 0700 folders.
@@ -126,10 +126,12 @@ def launched_on_postgres(tmp_path_factory):
     shutil.rmtree(data_dir, ignore_errors=True)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def on_postgres(launched_on_postgres):
+    """Stopped once test_postgres.py is done: an idle farm still costs CPU that other tests want."""
     launched_on_postgres.wait_ready(180)
-    return launched_on_postgres
+    yield launched_on_postgres
+    launched_on_postgres.stop()
 
 
 @pytest.fixture(scope="session", autouse=True)

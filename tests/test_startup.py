@@ -40,3 +40,15 @@ def test_the_data_directory_is_the_services_alone(tmp_path):
         taken.listen()
         start_service(data_dir, "--port", str(taken.getsockname()[1]))
     assert stat.S_IMODE(data_dir.stat().st_mode) == 0o700
+
+
+def test_a_data_directory_stays_on_the_database_its_runs_are_in(tmp_path):
+    """Its index points at runs in that database: on another one its tasks would all look deleted."""
+    data_dir = tmp_path / "data"
+    (data_dir / "prefect").mkdir(parents=True)
+    (data_dir / "prefect" / "prefect.db").write_bytes(b"")  # a SQLite farm's
+    done = start_service(data_dir, "--database", "postgresql", "--port", str(free_port()),
+                         "--prefect-port", str(free_port()), "--adb-port", str(free_port()))
+    assert done.returncode == 1, done
+    assert "in its sqlite database, not postgresql" in done.stderr and "Traceback" not in done.stderr, done.stderr
+    assert not (data_dir / "postgres").exists()

@@ -121,6 +121,8 @@ class PlanBook:
         """Fire every plan whose firing is due; how many fired. Firings of one plan missed while the
         API was down collapse into its latest: a farm back after three days posts once, not thrice."""
         now = now or datetime.now().astimezone()
+        if not self.index.plan_records():  # nothing to ask Prefect every second for
+            return 0
         due = self.orchestrator.due_firings(now)
         if not due:
             return 0

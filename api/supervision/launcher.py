@@ -120,8 +120,24 @@ def start_postgres(settings: Settings, logs: Path, children: list[Child]) -> str
     return cluster.url()
 
 
+def check_database_kind(settings: Settings) -> None:
+    """A data directory keeps the database its Prefect runs were stored in: its index points at
+    them, and on another database they would all look deleted."""
+    home = settings.data_dir / "prefect"
+    kind = "external" if settings.prefect_database_url else settings.database
+    marker = home / "database"
+    before = marker.read_text().strip() if marker.exists() else ("sqlite" if (home / "prefect.db").exists() else None)
+    if before is not None and before != kind:
+        raise StartupFailed(
+            f"the Prefect runs of {settings.data_dir} are in its {before} database, not {kind}: its tasks would all "
+            f"look deleted. Start it as before, or use a new data directory for {kind} (README: PostgreSQL)")
+    home.mkdir(parents=True, exist_ok=True)
+    marker.write_text(kind)
+
+
 def start_prefect(settings: Settings, logs: Path, children: list[Child]) -> Orchestrator:
     if settings.starts_prefect_server:
+        check_database_kind(settings)
         database_url = (start_postgres(settings, logs, children) if settings.starts_postgres else
                         settings.prefect_database_url.get_secret_value() if settings.prefect_database_url else None)
         server = prefect_server_child(settings, logs, database_url)
