@@ -15,7 +15,7 @@ from pathlib import Path
 REPO_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_DIR))  # run as a script: make `api`, `devices` and `bench` importable
 
-from bench.farm import error_lines, running_farm, wait_for_phones  # noqa: E402
+from bench.farm import error_lines, running_farm, use_database, wait_for_phones  # noqa: E402
 from bench.measures import (  # noqa: E402
     FULL, PHONES, PROFILE_LOAD_SECONDS, QUICK, Sizes, count_by_outcome, create, fill_store, finished_count,
     follow_body, measure_create, measure_create_to_running, measure_hundred_phones, measure_reads,
@@ -143,15 +143,21 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--phones", type=int, choices=[BUSINESS_PHONES], metavar="100",
                         help="instead: the Business plan, one 60-s task on each of 100 phones at once")
     parser.add_argument("--only", choices=["ours", "stock"], help="measure one set-up (no comparison)")
+    parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite",
+                        help="Prefect's database in both set-ups (postgresql: a server each farm starts)")
     parser.add_argument("--keep-data", action="store_true", help="keep the temporary data dirs (logs) afterwards")
-    parser.add_argument("--output", type=Path, default=REPO_DIR / "bench" / "results.json")
+    parser.add_argument("--output", type=Path, help="where the figures go (bench/results.json, or results-postgresql.json)")
     parser.add_argument("--burst", type=int, nargs="?", const=1000, metavar="TASKS",
                         help="instead: run TASKS (1000) short tasks created in one request on 20 phones to the end")
     args = parser.parse_args(argv)
+    args.output = args.output or REPO_DIR / "bench" / ("results.json" if args.database == "sqlite" else "results-postgresql.json")
+    use_database(args.database)
     signal.signal(signal.SIGTERM, interrupt)
     sizes = QUICK if args.quick else FULL
     data_root = Path(tempfile.mkdtemp(prefix="phonefarm-bench-"))
-    results: dict = {"sizes": sizes.__dict__, "started_at": datetime.now().isoformat(timespec="seconds")}
+    data_root.chmod(0o711)  # PostgreSQL's own user passes through to its cluster under a farm's data dir
+    results: dict = {"sizes": sizes.__dict__, "database": args.database,
+                     "started_at": datetime.now().isoformat(timespec="seconds")}
     started = time.monotonic()
     succeeded = False
     setups = [args.only] if args.only else ["ours", "stock"]

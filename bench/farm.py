@@ -223,6 +223,14 @@ def wait_for_phones(api: Api, count: int, timeout: float = 60) -> list[str]:
     raise RuntimeError(f"only {len(serials)} of {count} phones showed up in GET /device within {timeout:.0f} s")
 
 
+# Prefect's database in every farm this run starts (benchmark.py --database).
+DATABASE = {"name": "sqlite"}
+
+
+def use_database(name: str) -> None:
+    DATABASE["name"] = name
+
+
 @contextmanager
 def running_farm(data_dir: Path, phones: int, profile_load_seconds: float, *, worker: str = "fast",
                  env: Optional[dict[str, str]] = None) -> Iterator[tuple[Farm, dict]]:
@@ -237,7 +245,8 @@ def running_farm(data_dir: Path, phones: int, profile_load_seconds: float, *, wo
         # Its own session: a Ctrl-C in this terminal reaches only us, and we stop it in order.
         service = subprocess.Popen(argv, cwd=REPO_DIR, stdout=out, stderr=subprocess.STDOUT,
                                    stdin=subprocess.DEVNULL, start_new_session=True,
-                                   env={**os.environ, "PHONEFARM_WORKER": worker, **(env or {})})
+                                   env={**os.environ, "PHONEFARM_WORKER": worker, "PHONEFARM_DATABASE": DATABASE["name"],
+                                        **(env or {})})
     farm = Farm(data_dir, Api(f"http://127.0.0.1:{api_port}/api/v1"), service, adb, prefect_port)
     try:
         timings["service_ready_s"] = round(wait_for_health(farm, READY_TIMEOUT), 1)

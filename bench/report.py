@@ -85,7 +85,7 @@ def print_comparison(results: dict) -> None:
         ratio = f"{stock / ours:.2g}x" if ours and stock is not None else "-"
         table.append((label, f"{_show(ours)} {unit}".strip(), f"{_show(stock)} {unit}".strip(), ratio, target))
     widths = [max(len(row[i]) for row in table) for i in range(5)]
-    print()
+    print(f"\nPrefect's database: {results.get('database', 'sqlite')}")
     for row in table:
         print("  ".join(cell.ljust(widths[i]) if i == 0 else cell.rjust(widths[i]) for i, cell in enumerate(row)))
     print("\nstock: creates and reads asked of Prefect's own API on the same server (one create_flow_run_from_deployment"
