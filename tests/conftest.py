@@ -112,26 +112,18 @@ def launched_owned(tmp_path_factory, prefect_database):
         owned.stop()
 
 
-@pytest.fixture(scope="session")
-def launched_on_postgres():
+@pytest.fixture(scope="module")
+def on_postgres():
     """A service of test_postgres.py's own, on a PostgreSQL server it starts (its own adb server and
-    one simulated phone): launched at the start of the session, as its migrations take a while."""
+    one simulated phone); stopped once the module is done: an idle farm costs CPU others want."""
     # Under /tmp itself: PostgreSQL runs as its own user, which cannot pass through pytest's 0700 folders.
     data_dir = Path(tempfile.mkdtemp(prefix="phonefarm-on-postgres-"))
     service = Service(data_dir, free_port(), extra_args=["--simulate", "1", "--database", "postgresql"],
                       env={"PHONEFARM_SIMULATOR_FIRST_PORT": str(free_port())})
-    service.launch()
+    service.start(timeout=180)
     yield service
     service.stop()
     shutil.rmtree(data_dir, ignore_errors=True)
-
-
-@pytest.fixture(scope="module")
-def on_postgres(launched_on_postgres):
-    """Stopped once test_postgres.py is done: an idle farm still costs CPU that other tests want."""
-    launched_on_postgres.wait_ready(180)
-    yield launched_on_postgres
-    launched_on_postgres.stop()
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -145,8 +137,6 @@ def launch_services_early(request):
     # always goes to the same one (tests/scheduling.py).
     if "owned" in wanted and scheduling.runs_pinned_module(request.config, "test_destructive.py"):
         request.getfixturevalue("launched_owned")
-    if "on_postgres" in wanted and scheduling.runs_pinned_module(request.config, "test_postgres.py"):
-        request.getfixturevalue("launched_on_postgres")
 
 
 @pytest.fixture(scope="session")
