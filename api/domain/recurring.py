@@ -53,7 +53,11 @@ class PlanBook:
             kept["script_config"] = self.tasks.secrets.hide(kept["script_config"])
         parameters = {"repeat": request.repeat, "start_time": request.start_time, "request": kept}
         schedule = self.orchestrator.create_schedule(when, parameters)
-        record = self.index.save_plan(str(schedule.id), kept, request.repeat, request.start_time)
+        try:
+            record = self.index.save_plan(str(schedule.id), kept, request.repeat, request.start_time)
+        except Exception:  # a schedule no index owns would fire runs nobody takes
+            self.orchestrator.delete_schedule(schedule.id)
+            raise
         return self._view(record, schedule, self.orchestrator.next_firings())
 
     def list(self) -> list[dict]:
