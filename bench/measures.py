@@ -236,7 +236,11 @@ def measure_hundred_phones(api: Api, farm: Farm, serials: list[str], task_second
     """One task per phone, all at once; every process of the farm sampled for memory meanwhile."""
     with MemorySampler(farm) as sampler:
         started = time.monotonic()
-        ids, create_seconds = create(api, follow_body(serials, ["hundred"], None))
+        # A warm-up of task_seconds on each phone: a follow would give up on a profile that takes
+        # a minute to load (the script waits 30 s for it).
+        ids, create_seconds = create(api, {"serials": serials, "script_name": "account_warmup", "script_config": {
+            "task_duration": task_seconds, "topic": "dogs", "min_duration": 5, "max_duration": 10,
+            "like_probable": 0, "comment_probable": 0}})
         refused: list[float] = []
         tasks = wait_until_finished(api, ids, timeout=task_seconds + 900, busy=refused)
         wall = time.monotonic() - started
