@@ -41,6 +41,20 @@ def firings(service, plan_id: str) -> list:
         return _firings(prefect, plan_id)
 
 
+def wait_for_firings(service, plan_id: str, done, what: str, timeout: float = 30) -> list:
+    """The plan's firings once `done(firings)` holds."""
+    deadline = time.monotonic() + timeout
+    while not done(runs := firings(service, plan_id)):
+        assert time.monotonic() < deadline, f"plan {plan_id}: {what} after {timeout} s: {runs}"
+        time.sleep(0.3)
+    return runs
+
+
+def none_waiting(runs: list) -> bool:
+    """No firing left scheduled: each one taken has ended, its tasks stored."""
+    return not any(run.state_type.value == "SCHEDULED" for run in runs)
+
+
 def _firings(prefect, plan_id: str) -> list:
     deployment = prefect.read_deployment_by_name(PLANS_DEPLOYMENT)
     runs = prefect.read_flow_runs(
@@ -68,7 +82,7 @@ def test_a_plan_fires_twice_pause_stops_it_and_prefect_shows_it(api, service, ph
     # Paused through the API: Prefect keeps no firing of it scheduled, so nothing more fires.
     paused = api.ok("PATCH", f"/plan/{plan_id}", json={"paused": True})
     assert (paused["paused"], paused["next_firing"]) == (True, None)
-    time.sleep(1.5)  # a firing taken just before the pause ends
+    wait_for_firings(service, plan_id, none_waiting, "a firing still scheduled")
     tasks = plan_tasks(api, plan_id)
     assert not [run for run in firings(service, plan_id) if run.state_type.value == "SCHEDULED"]
     assert all((t["source"], t["plan_id"], t["serial"]) == ("schedule", plan_id, serial) for t in tasks), tasks
@@ -149,14 +163,16 @@ def test_an_api_down_through_firings_fires_once_when_back_and_never_twice(servic
         client = AppClient(wired)
         plan_id = client.ok("POST", "/task", json=follow_plan([serial]))["plan_id"]
         wait_for_tasks(client, plan_id, 1)
-    time.sleep(11)  # two firings fall due while no API runs
+    # Two firings fall due while no API runs.
+    wait_for_firings(service, plan_id, lambda runs: sum(
+        run.state_type.value == "SCHEDULED" and run.expected_start_time < datetime.now(timezone.utc)
+        for run in runs) >= 2, "not two firings due yet")
     with wired_app(service, adb, tmp_path) as wired:
         client = AppClient(wired)
         wait_for_tasks(client, plan_id, 2, timeout=10)
         client.ok("PATCH", f"/plan/{plan_id}", json={"paused": True})
-        time.sleep(1.5)  # a firing taken just before the pause ends
+        runs = wait_for_firings(service, plan_id, none_waiting, "a firing still scheduled")
         tasks = plan_tasks(client, plan_id)
-        runs = firings(service, plan_id)
         states = [(r.expected_start_time, r.state_type.value, r.state.message) for r in runs]
         fired = [r for r in runs if r.state_type.value == "COMPLETED"]
         # None lost: every firing due by now was fired, or collapsed into a later one that was.

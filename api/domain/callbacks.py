@@ -96,9 +96,6 @@ class CallbackSender:
     def start(self) -> None:
         self._thread.start()
 
-    def wake(self) -> None:
-        self._wake.set()
-
     def stop(self) -> None:
         self._stop.set()
         self._wake.set()

@@ -92,9 +92,9 @@ class PlanBook:
         self.orchestrator.delete_schedule(schedule.id)
         self.index.forget_plan(plan_id)
 
-    def _plans(self) -> dict[str, tuple[PlanRecord, DeploymentSchedule]]:
+    def _plans(self, records: Optional[dict[str, PlanRecord]] = None) -> dict[str, tuple[PlanRecord, DeploymentSchedule]]:
         """This index's plans whose schedule Prefect still has (one deleted in the Prefect UI is gone)."""
-        records = self.index.plan_records()
+        records = self.index.plan_records() if records is None else records
         return {str(s.id): (records[str(s.id)], s) for s in self.orchestrator.schedules() if str(s.id) in records}
 
     def _plan(self, plan_id: str) -> tuple[PlanRecord, DeploymentSchedule]:
@@ -125,12 +125,12 @@ class PlanBook:
         """Fire every plan whose firing is due; how many fired. Firings of one plan missed while the
         API was down collapse into its latest: a farm back after three days posts once, not thrice."""
         now = now or datetime.now().astimezone()
-        if not self.index.plan_records():  # nothing to ask Prefect every second for
+        records = self.index.plan_records()
+        if not records:  # nothing to ask Prefect every second for
             return 0
         due = self.orchestrator.due_firings(now)
         if not due:
             return 0
-        records = self.index.plan_records()
         by_plan: dict[str, list[FlowRun]] = {}
         for run in due:
             plan_id = firing_plan_id(run)
@@ -140,7 +140,7 @@ class PlanBook:
                 by_plan.setdefault(plan_id, []).append(run)
         if not by_plan:
             return 0
-        plans = self._plans()
+        plans = self._plans(records)
         fired = 0
         for plan_id, runs in by_plan.items():
             *missed, latest = sorted(runs, key=lambda run: run.expected_start_time)

@@ -83,14 +83,10 @@ class CallbackOutbox:
     def callback_failed(self, delivery_id: int, error: str, next_at: Optional[float]) -> None:
         """Tried again at next_at; None: given up."""
         with self.db.conn:
-            if next_at is None:
-                self.db.conn.execute(
-                    "UPDATE callbacks SET attempts = attempts + 1, last_error = ?, gave_up_at = ? WHERE id = ?",
-                    [error[:500], now_iso(), delivery_id])
-            else:
-                self.db.conn.execute(
-                    "UPDATE callbacks SET attempts = attempts + 1, last_error = ?, next_at = ? WHERE id = ?",
-                    [error[:500], next_at, delivery_id])
+            self.db.conn.execute(
+                "UPDATE callbacks SET attempts = attempts + 1, last_error = ?, next_at = COALESCE(?, next_at),"
+                " gave_up_at = ? WHERE id = ?",
+                [error[:500], next_at, now_iso() if next_at is None else None, delivery_id])
 
     def callbacks_of(self, task_id: int) -> list[dict]:
         """What became of the task's callbacks, oldest first."""

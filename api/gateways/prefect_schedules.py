@@ -48,15 +48,6 @@ class Recurrence:
         return IntervalSchedule(interval=timedelta(seconds=self.seconds), anchor_date=self.anchor, timezone=self.timezone)
 
 
-def recurrence_of(schedule) -> Recurrence:
-    if isinstance(schedule, CronSchedule):
-        return Recurrence(timezone=schedule.timezone or "UTC", cron=schedule.cron)
-    if isinstance(schedule, IntervalSchedule):
-        return Recurrence(timezone=schedule.timezone or "UTC", seconds=int(schedule.interval.total_seconds()),
-                          anchor=schedule.anchor_date)
-    raise ValueError(f"not a plan's schedule: {type(schedule).__name__}")
-
-
 class PlanSchedules(PrefectConnection):
     """Mixed into the Orchestrator. The plans deployment has no work pool: no worker runs its flow
     runs; the API takes each one when it falls due (as a `flow.serve` runner takes its own) and
