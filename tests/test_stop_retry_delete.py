@@ -35,7 +35,8 @@ def test_stop_a_running_task_frees_the_phone(service, phones):
     phone.profile_load_seconds = 60
     [slow] = service.create([serial], ["slowpoke"])
     wait_started_on_phone(phone, slow)
-    assert service.task(slow)["status"] == 1
+    # The phone can see the script a moment before the index's copy sees Running (its event).
+    assert service.wait_for(slow, statuses=[1], timeout=30)["status"] == 1
     service.ok("POST", f"/task/{slow}/stop")
     stopped = service.wait_for(slow, timeout=30)
     assert stopped["status"] == 3 and "stopped" in stopped["remark"], stopped
