@@ -157,6 +157,7 @@ def test_a_full_disk_refuses_writes_and_leaves_no_task_running(owned, owned_farm
     phone.profile_load_seconds = 600
     [running] = owned.create([serial], ["disk-full"])
     wait_started_on_phone(phone, running)
+    owned.wait_for(running, statuses=[1], timeout=30)  # the index's copy sees Running a moment after the phone
     stats = owned.ok("GET", "/task/stats")
     run_processes = phone_holder(owned.data_dir, serial)
     filler = fill_disk(owned.data_dir)
