@@ -15,11 +15,17 @@ from api.settings import Settings
 
 def parse_args(argv: list[str]) -> dict:
     parser = argparse.ArgumentParser(prog="python -m api", description=__doc__)
+    parser.add_argument("--role", choices=["all", "worker"],
+                        help="all: the whole farm on this PC (all); worker: only this PC's phones and worker, "
+                             "on the Prefect server of the API's PC (PHONEFARM_PREFECT_API_URL, _AUTH_STRING)")
+    parser.add_argument("--pc-name", help="this PC's name in the farm (the host name)")
     parser.add_argument("--host", help="address the API listens on (127.0.0.1)")
     parser.add_argument("--port", type=int, help="API port (50809)")
     parser.add_argument("--data-dir", help="where the index, Prefect's database and logs live (./data)")
     parser.add_argument("--simulate", type=int, help="start N simulated phones (0)")
     parser.add_argument("--prefect-port", type=int, help="port of the Prefect server started here (4200)")
+    parser.add_argument("--prefect-host", help="address that Prefect server listens on (127.0.0.1; worker PCs "
+                                               "need one they reach: it always requires its auth string)")
     parser.add_argument("--adb-port", type=int, help="adb server to use, or start if none answers (5037)")
     parser.add_argument("--plan", help="Starter, Pro, Team or Business (Pro)")
     parser.add_argument("--database", choices=["sqlite", "postgresql"],

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ipaddress
+import re
+import socket
 import zoneinfo
 from pathlib import Path
 from typing import Literal, Optional
@@ -29,6 +31,11 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="PHONEFARM_", extra="ignore", populate_by_name=True)
 
+    # "all": the whole farm on this PC (API, Prefect server, worker, adb). "worker": a PC that only
+    # has phones: its adb server and worker, on the Prefect server of the PC with the API (scale-out).
+    role: Literal["all", "worker"] = "all"
+    # This PC's name in the farm: its phones are listed under it, and only its worker runs their tasks.
+    pc_name: str = Field(default_factory=socket.gethostname)
     host: str = "127.0.0.1"
     port: int = Field(50809, ge=0, le=65535)
     data_dir: Path = Path("./data")
@@ -39,6 +46,9 @@ class Settings(BaseSettings):
     api_token: Optional[SecretStr] = Field(None, min_length=16)
     # The Prefect server started here (and its UI) listens on 127.0.0.1 only: it has no login.
     prefect_port: int = Field(4200, ge=0, le=65535)
+    # Where that Prefect server listens: loopback, unless worker PCs must reach it (scale-out); it
+    # always requires its auth string.
+    prefect_host: str = "127.0.0.1"
     # An existing Prefect server to use instead of starting one (scale-out).
     prefect_api_url: Optional[str] = Field(
         None, validation_alias=AliasChoices("PHONEFARM_PREFECT_API_URL", "PREFECT_API_URL")
@@ -123,6 +133,20 @@ class Settings(BaseSettings):
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown time zone {value!r} (an IANA name such as Europe/Berlin)") from None
         return value
+
+    @field_validator("pc_name")
+    @classmethod
+    def _plain_pc_name(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}", value):
+            raise ValueError("pc_name must be 1 to 63 letters, digits, '.', '_' or '-', starting with a letter or digit")
+        return value
+
+    @model_validator(mode="after")
+    def _worker_needs_a_server(self) -> "Settings":
+        if self.role == "worker" and self.prefect_api_url is None:
+            raise ValueError("a worker PC (--role worker) needs the farm's Prefect server: set PHONEFARM_PREFECT_API_URL "
+                             "(http://<API PC>:4200/api) and PHONEFARM_PREFECT_AUTH_STRING")
+        return self
 
     @model_validator(mode="after")
     def _token_off_loopback(self) -> "Settings":

@@ -71,9 +71,17 @@ def list_phones(server: AdbServer, *, with_models: bool = True) -> list[PhoneInf
             for entry in _entries(server, client)]
 
 
-def _entries(server: AdbServer, client: adbutils.AdbClient) -> list[adbutils.AdbDeviceInfo]:
+def list_phones_untouched(server: AdbServer) -> list[PhoneInfo]:
+    """Every phone the server sees, with the model adb read from its connection banner (`adb devices
+    -l`): no command reaches a phone, so a script running on it is never disturbed."""
+    client = client_for(server)
+    return [PhoneInfo(entry.serial, entry.state, " ".join(entry.tags.get("model", "").replace("_", " ").split()))
+            for entry in _entries(server, client, extended=True)]
+
+
+def _entries(server: AdbServer, client: adbutils.AdbClient, extended: bool = False) -> list[adbutils.AdbDeviceInfo]:
     try:
-        return client.list()
+        return client.list(extended=extended)
     except (AdbError, OSError) as error:
         raise AdbServerUnreachable(f"adb server {server.describe()} is unreachable: {error}") from error
 

@@ -30,8 +30,12 @@ from prefect.settings import get_current_settings
 from prefect.utilities.processutils import sanitize_subprocess_env
 from prefect.workers.process import ProcessJobConfiguration, ProcessWorker, ProcessWorkerResult
 
+from devices.adb import AdbServer
 from flows import forked_run
+from flows.farm_pcs import REPORT_SECONDS
 from flows.prefect_tls import share_tls_contexts
+from flows.served_phones import ServedPhones
+from flows.settings import WorkerSettings
 from flows.unrecorded_ends import UnrecordedEnds
 from flows.wakeup import Wakeup
 
@@ -154,9 +158,11 @@ class FastProcessWorker(ProcessWorker):
     def __dispatch_key__(cls) -> str:
         return "fast-process"
 
-    def __init__(self, *args: Any, preload: Sequence[str] = FARM_FLOW_MODULES, **kwargs: Any):
+    def __init__(self, *args: Any, preload: Sequence[str] = FARM_FLOW_MODULES,
+                 served_phones: Optional[ServedPhones] = None, **kwargs: Any):
         check_prefect_version()
         super().__init__(*args, **kwargs)
+        self.served_phones = served_phones
         self._preload = list(preload)
         self._flow_modules: list = []
         self._context = multiprocessing.get_context("forkserver")
@@ -169,6 +175,21 @@ class FastProcessWorker(ProcessWorker):
     async def setup(self) -> None:
         await super().setup()
         await anyio.to_thread.run_sync(self._start_forkserver)
+        if self.served_phones is not None:
+            await self.refresh_served_queues()  # before the first poll: until then it would take any queue's runs
+
+    async def refresh_served_queues(self) -> None:
+        """Serve the queues of this PC's phones only (a Prefect worker given queues polls only those)."""
+        queues = await self.served_phones.round(self.client)
+        self._work_queues = queues if queues is not None else set()  # internal: the queues get_scheduled_flow_runs asks for
+
+    async def keep_serving_own_phones(self) -> None:
+        while True:
+            await asyncio.sleep(REPORT_SECONDS)
+            try:
+                await self.refresh_served_queues()
+            except Exception as error:  # the server restarts: the last known queues are served meanwhile
+                print(f"could not refresh this PC's phones ({error}); trying again", flush=True)
 
     def _start_forkserver(self) -> None:
         # Imported here too: an import error fails here, loudly, and hooks find their flow (see below).
@@ -198,6 +219,8 @@ class FastProcessWorker(ProcessWorker):
         raise LookupError(f"flow {name!r} is in none of the preloaded modules {self._preload}")
 
     async def get_and_submit_flow_runs(self) -> list[FlowRun]:
+        if self.served_phones is not None and not self._work_queues:
+            return []  # no phone here: an empty queue list would mean every queue of the pool
         async with self._polling:  # the poll loop and an event's wake-up never fetch at once
             return await super().get_and_submit_flow_runs()
 
@@ -255,6 +278,8 @@ async def _serve(worker: FastProcessWorker) -> None:
         loop.add_signal_handler(signum, stop)
     helpers = [asyncio.create_task(worker.unrecorded.settle_forever()),
                asyncio.create_task(Wakeup(worker.get_and_submit_flow_runs).run())]
+    if worker.served_phones is not None:
+        helpers.append(asyncio.create_task(worker.keep_serving_own_phones()))
     try:
         await worker.start(printer=lambda *a, **k: print(*a, **k, flush=True))
     except asyncio.CancelledError:
@@ -273,12 +298,19 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--name", help="the worker's name in Prefect")
     parser.add_argument("--limit", type=int, help="flow runs at once (default: no limit)")
     parser.add_argument("--work-queue", action="append", help="serve only this queue (repeatable)")
+    parser.add_argument("--pc", help="serve only the queues of the phones this PC's adb server sees "
+                                     "(PHONEFARM_ADB_HOST/PORT), reported to the farm under this name")
     parser.add_argument("--preload", action="append",
                         help=f"module with the deployments' flows (repeatable; default: {' '.join(FARM_FLOW_MODULES)})")
     args = parser.parse_args(argv)
     share_tls_contexts()
+    served = None
+    if args.pc:
+        adb = WorkerSettings()
+        served = ServedPhones(args.pc, AdbServer(adb.adb_host, adb.adb_port))
     worker = FastProcessWorker(work_pool_name=args.pool, name=args.name, limit=args.limit,
-                               work_queues=args.work_queue, preload=args.preload or FARM_FLOW_MODULES)
+                               work_queues=args.work_queue, preload=args.preload or FARM_FLOW_MODULES,
+                               served_phones=served)
     asyncio.run(_serve(worker))
     return 0
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 import shutil
 import tempfile
 from pathlib import Path
@@ -15,7 +16,7 @@ from tests import prefect_template, scheduling
 from tests.harness import free_port, small_disk, start_adb_server
 from tests.inprocess import AppClient, wired_app
 from tests.receivers import ChatEndpoint
-from tests.service import OWNED_TOKEN, Service
+from tests.service import OWNED_TOKEN, Service, WorkerPc
 
 PHONES = 2
 
@@ -112,18 +113,33 @@ def launched_owned(tmp_path_factory, prefect_database):
         owned.stop()
 
 
+@dataclass
+class ThreePcs:
+    api: Service
+    workers: list[WorkerPc]
+
+
 @pytest.fixture(scope="module")
-def on_postgres():
-    """A service of test_postgres.py's own, on a PostgreSQL server it starts (its own adb server and
-    one simulated phone); stopped once the module is done: an idle farm costs CPU others want."""
+def three_pcs(tmp_path_factory):
+    """test_pcs.py's farm: the API's PC on a PostgreSQL server it starts (no phones), and two
+    worker PCs with three phones each; stopped once the module is done (idle farms cost CPU)."""
     # Under /tmp itself: PostgreSQL runs as its own user, which cannot pass through pytest's 0700 folders.
-    data_dir = Path(tempfile.mkdtemp(prefix="phonefarm-on-postgres-"))
-    service = Service(data_dir, free_port(), extra_args=["--simulate", "1", "--database", "postgresql"],
-                      env={"PHONEFARM_SIMULATOR_FIRST_PORT": str(free_port())})
-    service.start(timeout=180)
-    yield service
-    service.stop()
-    shutil.rmtree(data_dir, ignore_errors=True)
+    data_dir = Path(tempfile.mkdtemp(prefix="phonefarm-api-pc-"))
+    api = Service(data_dir, free_port(), extra_args=["--database", "postgresql", "--pc-name", "pc-api"])
+    workers: list[WorkerPc] = []
+    try:
+        api.start(timeout=180)
+        workers = [WorkerPc(name, tmp_path_factory.mktemp(name), api, phones=3) for name in ("pc-b", "pc-c")]
+        for worker in workers:
+            worker.launch()
+        for worker in workers:
+            worker.wait_ready()
+        yield ThreePcs(api, workers)
+    finally:
+        for worker in workers:
+            worker.close()
+        api.stop()
+        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session", autouse=True)

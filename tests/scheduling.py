@@ -4,7 +4,7 @@ A test goes to whichever worker is free, except the modules whose tests share pr
 own: each of those runs whole, in order, on one worker. The device tests, which need no service,
 go first, while the services start; then the longest modules. test_destructive.py always goes to
 the first worker (gw0), which launches its service at the start of the session instead of when it
-gets there (30 s of waiting otherwise). test_postgres.py starts its service when it gets there: at
+gets there (30 s of waiting otherwise). test_pcs.py starts its service when it gets there: at
 the session's start three Prefect servers would boot at once on two cores.
 """
 
@@ -13,10 +13,10 @@ from __future__ import annotations
 import pytest
 from xdist.scheduler import LoadScopeScheduling
 
-WHOLE_MODULES = {"test_destructive.py", "test_fast_worker.py", "test_postgres.py"}
+WHOLE_MODULES = {"test_destructive.py", "test_fast_worker.py", "test_pcs.py"}
 # Modules pinned to a worker (by its index, or the last worker if there are fewer).
 PINNED = {"test_destructive.py": 0}
-HANDED_OUT_FIRST = ["devices", "test_destructive.py", "test_load.py", "test_phone_faults.py", "test_plans.py",
+HANDED_OUT_FIRST = ["devices", "test_destructive.py", "test_pcs.py", "test_load.py", "test_phone_faults.py", "test_plans.py",
                     "test_stop_retry_delete.py", "test_callbacks.py"]
 
 

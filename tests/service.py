@@ -15,9 +15,11 @@ from typing import Iterable, Optional
 import requests
 from prefect.client.orchestration import SyncPrefectClient
 
+from api.supervision.procfs import descendants
+from devices.simulator.farm import SimulatedFarm
 from flows.contract import RECORDED_TAG
 from tests import prefect_template
-from tests.harness import free_port
+from tests.harness import free_port, start_adb_server
 
 REPO = Path(__file__).resolve().parent.parent
 FINAL = (2, 3)
@@ -203,6 +205,48 @@ class Service(TaskClient):
                 assert time.monotonic() < deadline, f"account read {run_id} not recorded: {run['state']}"
                 time.sleep(0.2)
         return {a["username"]: a for a in self.ok("GET", "/account")["accounts"] if a["serial"] in serials}
+
+
+class WorkerPc(Service):
+    """`python -m api --role worker`: a PC with phones only (its own adb server, this test's
+    simulated phones on it), working for the API PC's Prefect server."""
+
+    def __init__(self, name: str, data_dir: Path, api: Service, phones: int):
+        self.name = name
+        self.api = api
+        self.adb = start_adb_server(data_dir)
+        super().__init__(data_dir, self.adb.server.port, extra_args=["--role", "worker", "--pc-name", name],
+                         env={"PHONEFARM_PREFECT_API_URL": api.prefect_api,
+                              "PHONEFARM_PREFECT_AUTH_STRING": api.prefect_auth})
+        self.farm = SimulatedFarm(self.adb.server, phones, auto_reconnect=True)
+
+    def wait_ready(self, timeout: float = 120) -> None:
+        """Ready once the API lists its phones under its name (its worker reports them)."""
+        self._launched()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"worker PC {self.name} exited with {self.process.returncode}:\n{self.logs()}")
+            listed = {d["serial"]: d["state"] for d in self.api.ok("GET", "/device")["devices"] if d["pc"] == self.name}
+            if listed == {serial: "device" for serial in self.farm.phones}:
+                return
+            time.sleep(0.5)
+        raise RuntimeError(f"the API does not list worker PC {self.name}'s phones after {timeout} s:\n{self.logs()}")
+
+    def kill(self) -> None:
+        """SIGKILL every process of this PC at once (a power cut); its phones stay attached."""
+        everyone = [self.process.pid, *descendants(self.process.pid)]
+        for pid in everyone:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        self.process.wait()
+
+    def close(self) -> None:
+        self.stop()
+        self.farm.stop()
+        self.adb.stop()
 
 
 def stats_and_totals(service) -> tuple[dict, dict, int]:

@@ -1,41 +1,88 @@
-"""The phones the farm knows: what the adb server sees now, remembered in the index."""
+"""The phones the farm knows: this PC's adb server, the other PCs' reports in Prefect, remembered in the index."""
 
 from __future__ import annotations
 
+import threading
+import time
+from collections import Counter
 from dataclasses import asdict
+from typing import Callable, Optional
 
 from api.gateways.adb import AdbGateway
 from api.gateways.index import Index, TaskFilter
+from api.gateways.prefect_connection import OrchestratorUnavailable
+from flows.farm_pcs import PcReport, now_utc
+
+REPORTS_FRESH_SECONDS = 2.0
 
 
 class PhoneDirectory:
-    def __init__(self, adb: AdbGateway, index: Index):
+    def __init__(self, adb: AdbGateway, index: Index, *, pc_name: str = "local",
+                 pc_reports: Optional[Callable[[], dict[str, PcReport]]] = None):
         self.adb = adb
         self.index = index
+        self.pc_name = pc_name
+        self._pc_reports = pc_reports
+        self._reports: dict[str, PcReport] = {}
+        self._read_at = float("-inf")
+        self._reading = threading.Lock()
+
+    def other_pcs(self) -> dict[str, PcReport]:
+        """The other PCs' latest reports (read from Prefect at most every 2 s; the last ones while it does not answer)."""
+        if self._pc_reports is None:
+            return {}
+        with self._reading:
+            if time.monotonic() - self._read_at > REPORTS_FRESH_SECONDS:
+                try:
+                    reports = {pc: r for pc, r in self._pc_reports().items() if pc != self.pc_name}
+                except OrchestratorUnavailable:
+                    reports = self._reports
+                new = {s for r in reports.values() for s in r.serials} - {s for r in self._reports.values() for s in r.serials}
+                if new:
+                    self.index.remember_phones(new)
+                self._reports, self._read_at = reports, time.monotonic()
+            return self._reports
+
+    def _live_other_phones(self) -> list[tuple[str, dict]]:
+        now = now_utc()
+        return [(pc, phone) for pc, report in self.other_pcs().items() if report.live(now) for phone in report.phones]
 
     def seen_now(self, with_models: bool = True):
-        """The phones attached now, remembered as known (a write: not for health checks)."""
+        """The phones attached here now, remembered as known (a write: not for health checks)."""
         phones = self.adb.phones(with_models=with_models)
         self.index.remember_phones(p.serial for p in phones)
         return phones
 
     def attached_count(self) -> int:
-        """Phones ready for tasks now; reads only, so a flood of health checks writes nothing."""
-        return sum(1 for p in self.adb.phones(with_models=False) if p.state == "device")
+        """Phones ready for tasks now, farm-wide; reads only, so a flood of health checks writes nothing."""
+        here = sum(1 for p in self.adb.phones(with_models=False) if p.state == "device")
+        return here + sum(1 for _, phone in self._live_other_phones() if phone.get("state") == "device")
 
     def attached_serials(self) -> set[str]:
-        return {p.serial for p in self.seen_now(with_models=False) if p.state == "device"}
+        here = {p.serial for p in self.seen_now(with_models=False) if p.state == "device"}
+        return here | {phone["serial"] for _, phone in self._live_other_phones() if phone.get("state") == "device"}
 
     def known_serials(self) -> set[str]:
-        """Phones attached now or ever seen: a task for an unplugged phone waits for it."""
+        """Phones attached now (on any PC) or ever seen: a task for an unplugged phone waits for it."""
+        self.other_pcs()  # remembers the serials other PCs report
         return {p.serial for p in self.seen_now(with_models=False)} | self.index.known_phones()
 
     def listing(self) -> list[dict]:
-        phones = self.seen_now()
+        """Every PC's phones with the PC's name. A silent PC's phones show offline; a serial two PCs
+        report at once is `contested`: neither PC runs its tasks until one has it alone."""
+        entries = [(self.pc_name, {**asdict(phone)}) for phone in self.seen_now()]
+        now = now_utc()
+        for pc, report in sorted(self.other_pcs().items()):
+            live = report.live(now)
+            entries += [(pc, {"serial": phone["serial"], "model": str(phone.get("model", "")),
+                              "state": str(phone.get("state", "")) if live else "offline"}) for phone in report.phones]
+        reported = Counter(phone["serial"] for _, phone in entries if phone["state"] != "offline")
+        contested = {serial for serial, times in reported.items() if times > 1}
         # The index's copy of run states: the tasks holding a phone now.
         holding = self.index.page(TaskFilter(state_types=("PENDING", "RUNNING", "CANCELLING")), offset=0, limit=10_000)
         busy = {row.serial: row.id for row in reversed(holding)}
         return [
-            {**asdict(phone), "busy": phone.serial in busy, "task_id": busy.get(phone.serial)}
-            for phone in phones
+            {**phone, "pc": pc, "contested": phone["serial"] in contested,
+             "busy": phone["serial"] in busy, "task_id": busy.get(phone["serial"])}
+            for pc, phone in entries
         ]

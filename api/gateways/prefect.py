@@ -8,15 +8,18 @@ from datetime import datetime
 from typing import Optional
 from uuid import UUID
 
-from prefect.client.schemas.actions import BlockDocumentCreate, DeploymentFlowRunCreate, WorkPoolCreate, WorkPoolUpdate
+from prefect.client.schemas.actions import (
+    BlockDocumentCreate, DeploymentFlowRunCreate, DeploymentUpdate, WorkPoolCreate, WorkPoolUpdate,
+)
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
-from prefect.client.schemas.objects import FlowRun, State
+from prefect.client.schemas.objects import ConcurrencyOptions, FlowRun, State
 from prefect.exceptions import ObjectAlreadyExists
 from prefect.workers.process import ProcessWorker
 from prefect.states import Cancelled, Cancelling, Crashed, Failed, Scheduled, to_state_create
 
 from api.gateways.prefect_connection import OrchestratorUnavailable, RunGone, existing, reachable
 from api.gateways.prefect_queries import FINAL_STATE_TYPES, RunQueries, RunQuery
+from api.gateways.prefect_pcs import FarmPcs
 from api.gateways.prefect_schedules import PlanSchedules
 from flows.contract import ACCOUNTS_DEPLOYMENT, INBOX_QUEUE, RECORDED_TAG, SERIAL_TAG, device_queue, tag
 
@@ -60,8 +63,8 @@ def locked_job_template() -> dict:
     return template
 
 
-class Orchestrator(RunQueries, PlanSchedules):
-    """What the service writes to Prefect: pool and queues, runs (in bulk), states, secrets, plans."""
+class Orchestrator(RunQueries, PlanSchedules, FarmPcs):
+    """What the service writes to Prefect: pool and queues, runs (in bulk), states, secrets, plans; what it reads of the farm's PCs."""
 
     # Set-up ------------------------------------------------------------------
 
@@ -79,6 +82,14 @@ class Orchestrator(RunQueries, PlanSchedules):
                     self.work_pool, WorkPoolUpdate(concurrency_limit=concurrency_limit, base_job_template=template)
                 )
             self._ensure_queue(INBOX_QUEUE, concurrency_limit=None, paused=True)
+
+    def cap_task_runs(self, limit: int) -> None:
+        """The same cap on the task deployment, where Prefect takes a slot atomically (with a lease
+        the run renews) as a run starts: the pool's limit is checked when a worker asks for runs, so two
+        PCs asking at once could each take the last slot. A run over the cap waits (AwaitingConcurrencySlot)."""
+        with self._writing():
+            self._client.update_deployment(self.deployment_id(), DeploymentUpdate(
+                concurrency_limit=limit, concurrency_options=ConcurrencyOptions(collision_strategy="ENQUEUE")))
 
     def _ensure_queue(self, name: str, *, concurrency_limit: Optional[int], paused: bool = False) -> None:
         try:

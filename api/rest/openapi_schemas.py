@@ -78,8 +78,12 @@ DATA_SCHEMAS: dict[str, dict] = {
         name={"type": "string"}, size=COUNT, url={"type": "string", "description": "GET it for the file"})}),
     "Devices": obj(total=COUNT, devices={"type": "array", "items": obj(
         serial={"type": "string"},
-        state={"type": "string", "description": "adb state: device, offline, unauthorized, ..."},
+        state={"type": "string", "description": "adb state: device, offline, unauthorized, ... (offline too "
+                                                "while its PC does not answer)"},
         model={"type": "string"},
+        pc={"type": "string", "description": "the PC whose adb server has it; only that PC runs its tasks"},
+        contested={"type": "boolean", "description": "two PCs report this serial: neither runs its tasks "
+                                                     "until one has it alone"},
         busy={"type": "boolean"},
         task_id=nullable({"type": "integer"}),
     )}),

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import fcntl
 import logging
 import os
 import secrets
 import signal
-import socket
-import time
 from pathlib import Path
 from typing import Optional
 
@@ -19,32 +16,23 @@ from api.domain.plans import PLANS
 from api.gateways.adb import AdbGateway
 from api.gateways.prefect import Orchestrator
 from api.gateways.prefect_health import prefect_answers
-from api.settings import Settings, is_loopback
+from api.settings import Settings
 from api.supervision import orphans
 from api.supervision.children import Child, Supervisor, become_subreaper, kill_leftovers
 from api.supervision.processes import (
-    StartupFailed, adb_server_child, deploy, deployment_stamp, instance_marker, postgres_child, prefect_server_child,
-    simulator_child, worker_child,
+    HEARTBEAT_SECONDS, StartupFailed, deploy, deployment_stamp, instance_marker, postgres_child, prefect_server_child,
 )
 from api.supervision.postgres import PostgresMissing
+from api.supervision.steps import check_ports, hold_data_dir, start_phones, start_worker, wait_until
 from api.supervision.wiring import Wired, wire
-from devices.simulator.samples import write_sample_materials
+from api.supervision.worker_pc import run_worker_pc
 from flows.contract import ACCOUNTS_DEPLOYMENT, DEPLOYMENT
 from flows.prefect_tls import share_tls_contexts
 
 log = logging.getLogger("phonefarm")
-
-
-def wait_until(predicate, timeout: float, what: str, log_path: Path | None = None) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.25)
-    tail = ""
-    if log_path and log_path.exists():
-        tail = "\n" + log_path.read_text(errors="replace")[-2000:]
-    raise StartupFailed(f"{what} did not come up within {timeout:.0f} s{tail}")
+# A run silent this long after its last heartbeat (sent every HEARTBEAT_SECONDS) ends Crashed: its
+# PC died. The margin covers a heartbeat late on a busy PC.
+DEAD_PC_SECONDS = HEARTBEAT_SECONDS + 20
 
 
 def serve(app, settings: Settings):
@@ -61,17 +49,6 @@ def serve(app, settings: Settings):
     )
 
 
-def hold_data_dir(data_dir: Path):
-    """One service per data directory: a second one would share its index and Prefect database.
-    The directory is the service's alone (0700): its index, logs and Prefect database."""
-    data_dir.mkdir(parents=True, exist_ok=True)
-    data_dir.chmod(0o700)
-    lock = open(data_dir / "service.lock", "w")
-    try:
-        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        raise StartupFailed(f"another service is running on the data directory {data_dir.resolve()}") from None
-    return lock  # the lock lives as long as this open file; the kernel drops it if we are killed
 
 
 def with_prefect_auth(settings: Settings) -> Settings:
@@ -88,22 +65,6 @@ def with_prefect_auth(settings: Settings) -> Settings:
     return settings.model_copy(update={"prefect_auth_string": SecretStr(path.read_text().strip())})
 
 
-def check_ports(settings: Settings, adb: AdbGateway) -> None:
-    """Every port this service will listen on is free, before anything starts: one line says which is not."""
-    wanted = [("the API", settings.host, settings.port)]
-    if settings.starts_prefect_server:
-        wanted.append(("the Prefect server", "127.0.0.1", settings.prefect_port))
-    if is_loopback(settings.adb_host) and not adb.alive():
-        wanted.append(("the adb server", settings.adb_host, settings.adb_port))
-    wanted += [(f"simulated phone {n + 1}", "127.0.0.1", settings.simulator_first_port + n) for n in range(settings.simulate)]
-    for what, host, port in wanted:
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        with socket.socket(family, socket.SOCK_STREAM) as probe:
-            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            try:
-                probe.bind((host, port))
-            except OSError as error:
-                raise StartupFailed(f"port {port} on {host} (for {what}) is not free: {error.strerror}") from None
 
 
 def start_postgres(settings: Settings, logs: Path, children: list[Child]) -> str:
@@ -148,6 +109,7 @@ def start_prefect(settings: Settings, logs: Path, children: list[Child]) -> Orch
     orchestrator = Orchestrator(settings.prefect_url, write_concurrency=settings.prefect_write_concurrency,
                                 auth_string=settings.prefect_auth)
     orchestrator.ensure_work_pool(PLANS[settings.plan].device_limit)
+    orchestrator.ensure_dead_pc_automation(within_seconds=DEAD_PC_SECONDS)
     # `prefect deploy` is a new interpreter importing Prefect's CLI (~10 s here): skip it when the
     # deployments on this server were applied from these very files.
     stamp, applied = deployment_stamp(settings), settings.data_dir / "prefect" / "deployed.sha256"
@@ -156,39 +118,17 @@ def start_prefect(settings: Settings, logs: Path, children: list[Child]) -> Orch
         deploy(settings, logs)
         applied.parent.mkdir(parents=True, exist_ok=True)
         applied.write_text(stamp)
+    orchestrator.cap_task_runs(PLANS[settings.plan].device_limit)
     return orchestrator
 
 
-def start_phones(settings: Settings, logs: Path, children: list[Child]) -> None:
-    adb = AdbGateway(settings.adb_host, settings.adb_port)
-    if not adb.alive():
-        adb_child = adb_server_child(settings, logs)
-        children.append(adb_child)
-        adb_child.start()
-        wait_until(adb.alive, 15, "adb server", logs / "adb-server.log")
-    if settings.simulate:
-        write_sample_materials(settings.material_library)
-        simulator = simulator_child(settings, logs)
-        children.append(simulator)
-        simulator.start()
 
 
-def start_worker(settings: Settings, logs: Path, supervisor: Supervisor, orchestrator: Orchestrator,
-                 local_serials) -> None:
-    worker = worker_child(settings, logs)
-
-    def before_worker_starts() -> None:
-        # This PC's worker is not running, so none of its runs can be alive any more.
-        message = orphans.WORKER_DIED if worker.restarts else orphans.SERVICE_STOPPED
-        supervisor.stop_orphans()
-        orphans.settle_quietly(orchestrator, message, local_serials(), worker.last_alive)
-
-    worker.before_start = before_worker_starts
-    supervisor.children.append(worker)
-    worker.start()
 
 
 def run(settings: Settings) -> None:
+    if settings.role == "worker":
+        return run_worker_pc(settings)
     data_dir_lock = hold_data_dir(settings.data_dir)
     settings = with_prefect_auth(settings)
     logs = settings.data_dir / "logs"

@@ -6,7 +6,6 @@ import hashlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -21,6 +20,7 @@ from devices.adb import adb_binary
 from flows.contract import WORK_POOL
 
 REPO_DIR = Path(__file__).resolve().parents[2]
+HEARTBEAT_SECONDS = 30
 
 
 class StartupFailed(Exception):
@@ -85,9 +85,11 @@ def prefect_server_child(settings: Settings, logs: Path, database_url: Optional[
         PREFECT_UI_API_URL=settings.prefect_url,
         # Only the UI's own origin may call the server from a browser (Prefect answered any origin).
         PREFECT_SERVER_API_CORS_ALLOWED_ORIGINS=settings.prefect_ui_url,
+        # A run over the task deployment's cap (Orchestrator.cap_task_runs) is tried again this soon (30 s by default).
+        PREFECT_SERVER_DEPLOYMENTS_CONCURRENCY_SLOT_WAIT_SECONDS="2",
         **({"PREFECT_SERVER_API_AUTH_STRING": settings.prefect_auth} if settings.prefect_auth else {}),
     )
-    argv = [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
+    argv = [sys.executable, "-m", "prefect", "server", "start", "--host", settings.prefect_host,
             "--port", str(settings.prefect_port)]
     return Child("prefect-server", argv, env, logs / "prefect-server.log")
 
@@ -120,10 +122,13 @@ def worker_child(settings: Settings, logs: Path) -> Child:
         PREFECT_WORKER_QUERY_SECONDS=str(settings.worker_poll_seconds),
         # A prefetched run holds its phone's slot while its process starts: keep the window short.
         PREFECT_WORKER_PREFETCH_SECONDS="1",
+        # Each run tells Prefect it is alive this often (Prefect's least); the API's automation ends a
+        # run that stops telling (its PC died or lost the network): Prefect's zombie detection.
+        PREFECT_FLOWS_HEARTBEAT_FREQUENCY=str(HEARTBEAT_SECONDS),
     )
-    common = ["--pool", WORK_POOL, "--limit", str(settings.worker_limit), "--name", f"{socket.gethostname()}-worker"]
+    common = ["--pool", WORK_POOL, "--limit", str(settings.worker_limit), "--name", f"{settings.pc_name}-worker"]
     if settings.worker == "fast":  # forks each run from a warm forkserver (flows/fast_worker.py)
-        argv = [sys.executable, "-m", "flows.fast_worker", *common]
+        argv = [sys.executable, "-m", "flows.fast_worker", *common, "--pc", settings.pc_name]
     else:  # Prefect's own: two new interpreters per run
         argv = [sys.executable, "-m", "prefect", "worker", "start", "--type", "process", *common]
     return Child("worker", argv, env, logs / "worker.log", cwd=REPO_DIR, death_signal=signal.SIGKILL)

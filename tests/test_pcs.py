@@ -1,0 +1,129 @@
+"""A farm of three PCs on one machine, on PostgreSQL: the API's PC and two worker PCs with three phones each.
+
+Each PC is its own set of processes (`python -m api`, `python -m api --role worker`) with its own
+adb server on its own port and its own data directory; the phones are this test's simulated ones,
+each adopted by one PC's adb server only, so a run that reaches its phone ran on that phone's PC.
+The API's PC runs Prefect on the PostgreSQL server it starts and supervises (`--database postgresql`)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import stat
+import time
+
+import requests
+from prefect.client.schemas.actions import WorkPoolUpdate
+
+from api.gateways.prefect_pcs import PC_STOPPED_ANSWERING
+from flows.contract import WORK_POOL
+from tests.processes import descendants, listening_addresses
+
+FOLLOW = {"script_name": "follow", "script_config": {"target_users": ["alice"]}}
+
+
+def create(api, serials, targets=("alice",)) -> list[int]:
+    return api.ok("POST", "/task", json={**FOLLOW, "serials": list(serials),
+                                         "script_config": {"target_users": list(targets)}})["task_ids"]
+
+
+def postmaster(service) -> int:
+    return int((service.data_dir / "postgres" / "data" / "postmaster.pid").read_text().split()[0])
+
+
+def most_at_once(spans: list[tuple[float, float]]) -> int:
+    edges = sorted([(start, 1) for start, _ in spans] + [(end, -1) for _, end in spans])
+    running = most = 0
+    for _, step in edges:
+        running += step
+        most = max(most, running)
+    return most
+
+
+def test_each_pc_runs_its_own_phones_tasks_one_at_a_time_under_the_farm_wide_cap(three_pcs):
+    api, pcs = three_pcs.api, three_pcs.workers
+    devices = api.ok("GET", "/device")["devices"]
+    assert sorted((d["pc"], d["serial"]) for d in devices) == sorted(
+        (pc.name, serial) for pc in pcs for serial in pc.farm.phones)
+    assert all(d["state"] == "device" and not d["contested"] for d in devices), devices
+    every_phone = [serial for pc in pcs for serial in pc.farm.phones]
+    for pc in pcs:
+        for phone in pc.farm.phones.values():
+            phone.profile_load_seconds = 0.5
+    with api.prefect() as prefect:
+        prefect.update_work_pool(WORK_POOL, WorkPoolUpdate(concurrency_limit=4))
+        try:
+            ids = create(api, every_phone, ["first", "second"])  # two tasks per phone
+            tasks = [api.wait_for(task_id, timeout=120) for task_id in ids]
+        finally:
+            prefect.update_work_pool(WORK_POOL, WorkPoolUpdate(concurrency_limit=20))
+    assert [t["status"] for t in tasks] == [2] * len(ids), [t["remark"] for t in tasks]
+    spans = []
+    for pc in pcs:  # from the phones' side: each saw exactly its own tasks, one after the other
+        for serial, phone in pc.farm.phones.items():
+            mine = {t["id"] for t in tasks if t["serial"] == serial}
+            seen = [(start, end) for task_id, start, end in phone.task_intervals() if task_id in mine]
+            assert len(seen) == 2 and all(end is not None for _, end in seen), (serial, seen)
+            assert most_at_once(seen) == 1, f"two tasks at once on {serial}: {seen}"
+            spans += seen
+    assert most_at_once(spans) <= 4, "the farm-wide cap was passed"
+
+
+def test_prefect_runs_on_a_postgresql_only_the_api_pc_reaches(three_pcs):
+    api = three_pcs.api
+    health = api.ok("GET", "/health")
+    assert health["processes"]["postgres"] == "up" and health["prefect"] == "up", health
+    assert not list((api.data_dir / "prefect").glob("*.db"))  # no SQLite file
+    # No TCP port: a Unix socket in a folder only the server's user (and root) may enter, and a
+    # password login (scram) on top.
+    servers = [postmaster(api), *descendants(postmaster(api))]
+    assert len(servers) > 3 and not any(listening_addresses(servers).values())
+    socket_dir = api.data_dir / "postgres" / "socket"
+    assert stat.S_IMODE(socket_dir.stat().st_mode) == 0o700
+    assert stat.S_IMODE((api.data_dir / "postgres" / "password").stat().st_mode) == 0o600
+    assert "scram-sha-256" in (api.data_dir / "postgres" / "data" / "pg_hba.conf").read_text()
+    if os.geteuid() == 0:  # PostgreSQL will not run as root
+        assert socket_dir.stat().st_uid != 0
+    # A worker PC listens on nothing beyond loopback, and its Prefect client needs the auth string.
+    for pc in three_pcs.workers:
+        addresses = listening_addresses([pc.process.pid, *descendants(pc.process.pid)])
+        loopback = ("127.", "00000000000000000000000001000000")  # ::1 as the kernel prints it
+        assert all(address.startswith(loopback) for found in addresses.values() for address in found), addresses
+    user, _, _ = api.prefect_auth.partition(":")
+    assert requests.get(f"{api.prefect_api}/work_pools/{WORK_POOL}", timeout=10).status_code == 401
+    assert requests.get(f"{api.prefect_api}/work_pools/{WORK_POOL}", auth=(user, "wrong"), timeout=10).status_code == 401
+
+
+def test_a_killed_postgresql_is_started_again_and_the_farm_goes_on(three_pcs):
+    api = three_pcs.api
+    before = api.ok("GET", "/health")["restarts"]["postgres"]
+    os.kill(postmaster(api), signal.SIGKILL)
+    deadline = time.monotonic() + 30
+    while api.ok("GET", "/health")["restarts"]["postgres"] == before:
+        assert time.monotonic() < deadline, "PostgreSQL was not restarted"
+        time.sleep(0.2)
+    serial = next(iter(three_pcs.workers[1].farm.phones))
+    [task_id] = create(api, [serial])
+    assert api.wait_for(task_id, timeout=90)["status"] == 2
+
+
+def test_a_dead_pc_fails_its_running_task_keeps_its_pending_ones_and_the_others_go_on(three_pcs):
+    api, (dead, alive) = three_pcs.api, three_pcs.workers
+    busy, waiting = list(dead.farm.phones)[:2]
+    dead.farm.phones[busy].profile_load_seconds = 600  # it runs until its PC dies
+    [running] = create(api, [busy], ["held"])
+    api.wait_for(running, statuses=(1,), timeout=60)
+    dead.kill()  # every process of that PC at once, as a power cut would; its phones stay plugged
+    [pending] = create(api, [waiting], ["later"])
+    [elsewhere] = create(api, [next(iter(alive.farm.phones))], ["elsewhere"])
+    assert api.wait_for(elsewhere, timeout=60)["status"] == 2  # the other PC goes on
+    failed = api.wait_for(running, timeout=120)  # heartbeats every 30 s, silent for 50 s: Crashed
+    assert failed["status"] == 3 and failed["remark"] == f"run crashed: {PC_STOPPED_ANSWERING}", failed
+    assert api.task(pending)["status"] == 0  # no other PC takes a run for its phone
+    states = {d["serial"]: d["state"] for d in api.ok("GET", "/device")["devices"] if d["pc"] == dead.name}
+    assert set(states.values()) == {"offline"} and set(states) == set(dead.farm.phones), states
+    dead.farm.phones[busy].profile_load_seconds = 0
+    dead.start()  # back: its phones take tasks again
+    assert api.wait_for(pending, timeout=90)["status"] == 2
+    [again] = create(api, [busy], ["again"])
+    assert api.wait_for(again, timeout=60)["status"] == 2
