@@ -20,6 +20,14 @@ log = logging.getLogger(__name__)
 EVENT_PAGES = 10  # 50 events a page: at one report per 5 s and a 60-s window, about 40 PCs
 
 
+def decide(mine: set[str], attached: set[str], others: set[str]) -> tuple[set[str], set[str], set[str]]:
+    """(this PC's phones, the contested ones, the ones to serve) from the phones it had, those its adb
+    server sees now and those the other live PCs report."""
+    mine = (mine | attached) - (others - attached)  # a phone another PC reports and this one lost: moved
+    contested = attached & others
+    return mine, contested, mine - contested
+
+
 class ServedPhones:
     """A phone belongs to the PC whose adb server sees it. A phone unplugged here stays this PC's
     (its queued tasks wait for it) until another PC reports it: it moved. A serial two live PCs
@@ -43,15 +51,10 @@ class ServedPhones:
             return None
         emit_event(**report_event(self.pc, [asdict(phone) for phone in phones]))
         attached = {phone.serial for phone in phones}
-        self.mine |= attached
-        others = await self._other_pcs_serials(client)
-        contested = attached & others
-        if contested != self.contested:
-            for serial in sorted(contested - self.contested):
-                log.warning("phone %s is also reported by another PC: neither runs its tasks until one has it alone", serial)
-            self.contested = contested
-        self.mine -= others - attached  # moved to another PC
-        served = self.mine - contested
+        self.mine, contested, served = decide(self.mine, attached, await self._other_pcs_serials(client))
+        for serial in sorted(contested - self.contested):
+            log.warning("phone %s is also reported by another PC: neither runs its tasks until one has it alone", serial)
+        self.contested = contested
         await self._make_queues(client, served)
         return {device_queue(serial) for serial in served}
 

@@ -188,6 +188,7 @@ def test_prefect_internals_the_worker_uses_are_there():
     from prefect.runner._process_manager import ProcessHandle, ProcessTerminationScope
     from prefect.runner._workspace_resolver import PreparedWorkspace, prepare_workspace_for_flow_run
     from prefect.runner._workspace_starter import workspace_environment
+    from prefect.workers.base import BaseWorker
     from prefect.workers.process import ProcessJobConfiguration, ProcessWorker
 
     from flows.fast_worker import _Forked, _SessionScope
@@ -228,6 +229,11 @@ def test_prefect_internals_the_worker_uses_are_there():
     assert parameters(ProcessWorker.run) == ["self", "flow_run", "configuration", "task_status"]
     assert "_command_configured" in ProcessJobConfiguration.__private_attributes__
     assert "ctx.create_executor(" in inspect.getsource(ProcessWorker.run)
+    # A PC's worker serves its phones' queues by setting the queues a worker polls; an empty set
+    # would mean every queue (FastProcessWorker.get_and_submit_flow_runs then polls nothing).
+    polls = inspect.getsource(BaseWorker._get_scheduled_flow_runs)
+    assert "work_queue_names=list(self._work_queues)" in polls
+    assert "self._work_queues: set[str]" in inspect.getsource(BaseWorker.__init__)
     # The interpreter's exit steps the child runs before multiprocessing's os._exit.
     assert callable(threading._shutdown) and callable(atexit._run_exitfuncs)
 

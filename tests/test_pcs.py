@@ -13,10 +13,10 @@ import stat
 import time
 
 import requests
-from prefect.client.schemas.actions import WorkPoolUpdate
+from prefect.client.schemas.actions import DeploymentUpdate, WorkPoolUpdate
 
 from api.gateways.prefect_pcs import PC_STOPPED_ANSWERING
-from flows.contract import WORK_POOL
+from flows.contract import DEPLOYMENT, WORK_POOL
 from tests.processes import descendants, listening_addresses
 
 FOLLOW = {"script_name": "follow", "script_config": {"target_users": ["alice"]}}
@@ -50,13 +50,16 @@ def test_each_pc_runs_its_own_phones_tasks_one_at_a_time_under_the_farm_wide_cap
     for pc in pcs:
         for phone in pc.farm.phones.values():
             phone.profile_load_seconds = 0.5
-    with api.prefect() as prefect:
+    with api.prefect() as prefect:  # the plan's cap, as the API sets it (Pro's 20), made 4
+        deployment = prefect.read_deployment_by_name(DEPLOYMENT).id
         prefect.update_work_pool(WORK_POOL, WorkPoolUpdate(concurrency_limit=4))
+        prefect.update_deployment(deployment, DeploymentUpdate(concurrency_limit=4))
         try:
             ids = create(api, every_phone, ["first", "second"])  # two tasks per phone
             tasks = [api.wait_for(task_id, timeout=120) for task_id in ids]
         finally:
             prefect.update_work_pool(WORK_POOL, WorkPoolUpdate(concurrency_limit=20))
+            prefect.update_deployment(deployment, DeploymentUpdate(concurrency_limit=20))
     assert [t["status"] for t in tasks] == [2] * len(ids), [t["remark"] for t in tasks]
     spans = []
     for pc in pcs:  # from the phones' side: each saw exactly its own tasks, one after the other
@@ -117,7 +120,12 @@ def test_a_dead_pc_fails_its_running_task_keeps_its_pending_ones_and_the_others_
     [pending] = create(api, [waiting], ["later"])
     [elsewhere] = create(api, [next(iter(alive.farm.phones))], ["elsewhere"])
     assert api.wait_for(elsewhere, timeout=60)["status"] == 2  # the other PC goes on
-    failed = api.wait_for(running, timeout=120)  # heartbeats every 30 s, silent for 50 s: Crashed
+    try:
+        failed = api.wait_for(running, timeout=120)  # heartbeats every 30 s, silent for 60 s: Crashed
+    except AssertionError as error:
+        run = api.prefect_get(f"/flow_runs/{api.task(running)['flow_run_id']}")
+        raise AssertionError(f"{error}; in Prefect: {run['state_type']} {run['state']['message']!r} "
+                             f"since {run['state']['timestamp']}") from None
     assert failed["status"] == 3 and failed["remark"] == f"run crashed: {PC_STOPPED_ANSWERING}", failed
     assert api.task(pending)["status"] == 0  # no other PC takes a run for its phone
     states = {d["serial"]: d["state"] for d in api.ok("GET", "/device")["devices"] if d["pc"] == dead.name}

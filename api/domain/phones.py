@@ -28,15 +28,17 @@ class PhoneDirectory:
         self._reading = threading.Lock()
 
     def other_pcs(self) -> dict[str, PcReport]:
-        """The other PCs' latest reports (read from Prefect at most every 2 s; the last ones while it does not answer)."""
+        """The other PCs' latest reports, read from Prefect at most every 2 s; a PC gone silent keeps its last one."""
         if self._pc_reports is None:
             return {}
         with self._reading:
             if time.monotonic() - self._read_at > REPORTS_FRESH_SECONDS:
                 try:
-                    reports = {pc: r for pc, r in self._pc_reports().items() if pc != self.pc_name}
+                    fresh = {pc: r for pc, r in self._pc_reports().items() if pc != self.pc_name}
                 except OrchestratorUnavailable:
-                    reports = self._reports
+                    fresh = {}
+                # A PC silent past the window of events read stays listed (offline) with its last phones.
+                reports = {**self._reports, **fresh}
                 new = {s for r in reports.values() for s in r.serials} - {s for r in self._reports.values() for s in r.serials}
                 if new:
                     self.index.remember_phones(new)

@@ -14,6 +14,8 @@ from flows.farm_pcs import PcReport, latest_reports, now_utc, recent_reports_fil
 
 DEAD_PC_AUTOMATION = "phonefarm: end the runs of a PC that stopped answering"
 PC_STOPPED_ANSWERING = "the PC running it stopped answering; retry it if it should run again"
+STUCK_PENDING_AUTOMATION = "phonefarm: put back the runs a PC took but never started"
+PC_NEVER_STARTED = "Back in the queue: the PC that took it never started it"
 EVENT_PAGES = 10
 
 
@@ -30,27 +32,36 @@ class FarmPcs(PrefectConnection):
                 events += page.events
         return latest_reports(events)
 
-    def ensure_dead_pc_automation(self, within_seconds: int) -> None:
-        """Prefect's zombie detection (its documented automation): a run whose heartbeat does not
-        come again within `within_seconds` (nor its end) is marked Crashed. Its PC's processes were
-        killed, or the PC lost the network: either way no one there can say how it ended."""
+    def ensure_dead_pc_automations(self, within_seconds: int) -> None:
+        """Prefect's zombie detection (its documented automation), for the runs of a PC that died or
+        lost the network. A run that went Running, or sent a heartbeat (every 30 s), and then neither
+        sends the next one nor ends within `within_seconds` is marked Crashed: no one there can say
+        how it ended. Counting from Running too catches a PC that died before the run's first
+        heartbeat left it. A run its worker took (Pending) that never started goes back to its queue."""
+        ended = {f"prefect.flow-run.{state}" for state in ("Completed", "Failed", "Cancelled", "Crashed")}
+        self._ensure_automation(DEAD_PC_AUTOMATION, within_seconds,
+                                after={"prefect.flow-run.Running", "prefect.flow-run.heartbeat"},
+                                expect={"prefect.flow-run.heartbeat", *ended},
+                                action=ChangeFlowRunState(state=StateType.CRASHED, message=PC_STOPPED_ANSWERING))
+        self._ensure_automation(STUCK_PENDING_AUTOMATION, within_seconds, after={"prefect.flow-run.Pending"},
+                                expect={"prefect.flow-run.Running", "prefect.flow-run.Scheduled",
+                                        "prefect.flow-run.AwaitingRetry", "prefect.flow-run.Cancelling", *ended},
+                                action=ChangeFlowRunState(state=StateType.SCHEDULED, message=PC_NEVER_STARTED))
+
+    def _ensure_automation(self, name: str, within_seconds: int, *, after: set[str], expect: set[str],
+                           action: ChangeFlowRunState) -> None:
         automation = AutomationCore(
-            name=DEAD_PC_AUTOMATION,
-            description="Flow runs send a heartbeat every 30 s (PREFECT_FLOWS_HEARTBEAT_FREQUENCY); made by the phone farm's API.",
+            name=name, description="Made by the phone farm's API (README: Scale out).",
             trigger=EventTrigger(
-                after={"prefect.flow-run.heartbeat"},
-                expect={"prefect.flow-run.heartbeat", "prefect.flow-run.Completed", "prefect.flow-run.Failed",
-                        "prefect.flow-run.Cancelled", "prefect.flow-run.Crashed"},
+                after=after, expect=expect,
                 match=ResourceSpecification({"prefect.resource.id": ["prefect.flow-run.*"]}),
-                for_each={"prefect.resource.id"},
-                posture=Posture.Proactive,
-                threshold=1,
+                for_each={"prefect.resource.id"}, posture=Posture.Proactive, threshold=1,
                 within=timedelta(seconds=within_seconds),
             ),
-            actions=[ChangeFlowRunState(state=StateType.CRASHED, message=PC_STOPPED_ANSWERING)],
+            actions=[action],
         )
         with self._writing():
-            existing = self._client.read_automations_by_name(DEAD_PC_AUTOMATION)
+            existing = self._client.read_automations_by_name(name)
             if not existing:
                 self._client.create_automation(automation)
             elif existing[0].trigger != automation.trigger or existing[0].actions != automation.actions:

@@ -31,8 +31,8 @@ from flows.prefect_tls import share_tls_contexts
 
 log = logging.getLogger("phonefarm")
 # A run silent this long after its last heartbeat (sent every HEARTBEAT_SECONDS) ends Crashed: its
-# PC died. The margin covers a heartbeat late on a busy PC.
-DEAD_PC_SECONDS = HEARTBEAT_SECONDS + 20
+# PC died. Twice the period: one heartbeat late on a busy PC (100 runs on 2 cores) is not a death.
+DEAD_PC_SECONDS = 2 * HEARTBEAT_SECONDS
 
 
 def serve(app, settings: Settings):
@@ -109,7 +109,7 @@ def start_prefect(settings: Settings, logs: Path, children: list[Child]) -> Orch
     orchestrator = Orchestrator(settings.prefect_url, write_concurrency=settings.prefect_write_concurrency,
                                 auth_string=settings.prefect_auth)
     orchestrator.ensure_work_pool(PLANS[settings.plan].device_limit)
-    orchestrator.ensure_dead_pc_automation(within_seconds=DEAD_PC_SECONDS)
+    orchestrator.ensure_dead_pc_automations(within_seconds=DEAD_PC_SECONDS)
     # `prefect deploy` is a new interpreter importing Prefect's CLI (~10 s here): skip it when the
     # deployments on this server were applied from these very files.
     stamp, applied = deployment_stamp(settings), settings.data_dir / "prefect" / "deployed.sha256"
