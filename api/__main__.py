@@ -9,6 +9,7 @@ import sys
 from pydantic import ValidationError
 
 from api.supervision.launcher import run
+from api.supervision.migration import migrate_to_postgresql
 from api.supervision.processes import StartupFailed
 from api.settings import Settings
 
@@ -30,15 +31,20 @@ def parse_args(argv: list[str]) -> dict:
     parser.add_argument("--plan", help="Starter, Pro, Team or Business (Pro)")
     parser.add_argument("--database", choices=["sqlite", "postgresql"],
                         help="Prefect's database: a SQLite file, or a PostgreSQL server started here (sqlite)")
+    parser.add_argument("--migrate-to-postgresql", action="store_true",
+                        help="move this stopped farm's Prefect database from SQLite to the PostgreSQL server "
+                             "`--database postgresql` starts (every run keeps its id), then exit")
     args = vars(parser.parse_args(argv))
-    return {key: value for key, value in args.items() if value is not None}
+    return {key: value for key, value in args.items() if value is not None and value is not False}
 
 
 def main(argv: list[str]) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    options = parse_args(argv)
+    migrate = options.pop("migrate_to_postgresql", False)
     try:
-        settings = Settings(**parse_args(argv))
+        settings = Settings(**options)
     except ValidationError as error:
         # Without the input values: one of them may be the API token.
         for problem in error.errors(include_url=False, include_input=False):
@@ -46,7 +52,12 @@ def main(argv: list[str]) -> int:
             print(f"invalid settings: {where}: {problem['msg']}", file=sys.stderr)
         return 2
     try:
-        run(settings)
+        if migrate:
+            copied = migrate_to_postgresql(settings)
+            print(f"moved {sum(copied.values())} rows ({copied.get('flow_run', 0)} flow runs) to PostgreSQL; start the "
+                  f"farm with --database postgresql", flush=True)
+        else:
+            run(settings)
     except StartupFailed as error:
         print(f"start-up failed: {error}", file=sys.stderr)
         return 1

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 import shutil
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -16,7 +18,7 @@ from tests import prefect_template, scheduling
 from tests.harness import free_port, small_disk, start_adb_server
 from tests.inprocess import AppClient, wired_app
 from tests.receivers import ChatEndpoint
-from tests.service import OWNED_TOKEN, Service, WorkerPc
+from tests.service import OWNED_TOKEN, REPO, Service, WorkerPc, task_rows, tomorrow
 
 PHONES = 2
 
@@ -117,24 +119,49 @@ def launched_owned(tmp_path_factory, prefect_database):
 class ThreePcs:
     api: Service
     workers: list[WorkerPc]
+    before_migration: list[tuple]  # the API PC's tasks on SQLite, before it moved to PostgreSQL
+
+
+def sqlite_farm_with_tasks(data_dir: Path, adb_port: int, prefect_port: int, template) -> list[tuple]:
+    """The API PC's first life, on SQLite with one simulated phone: a completed, a pending and a stopped task."""
+    farm = Service(data_dir, adb_port, extra_args=["--simulate", "1", "--pc-name", "pc-api"],
+                   env={"PHONEFARM_SIMULATOR_FIRST_PORT": str(free_port())}, prefect_template=template)
+    farm.prefect_port = prefect_port  # the same server address in both lives: its deployments are not made again
+    farm.start()
+    try:
+        [serial] = [d["serial"] for d in farm.ok("GET", "/device")["devices"]]
+        [done] = farm.create([serial], ["alice"])
+        waiting = farm.create([serial], ["later", "stopped"], start_time=tomorrow())
+        farm.ok("POST", f"/task/{waiting[1]}/stop")
+        farm.wait_for(done)
+        farm.wait_for(waiting[1])
+        return task_rows(farm)
+    finally:
+        farm.stop()
 
 
 @pytest.fixture(scope="module")
-def three_pcs(tmp_path_factory):
-    """test_pcs.py's farm: the API's PC on a PostgreSQL server it starts (no phones), and two
-    worker PCs with three phones each; stopped once the module is done (idle farms cost CPU)."""
+def three_pcs(tmp_path_factory, prefect_database):
+    """test_pcs.py's farm: the API's PC, first on SQLite (a few tasks), moved to PostgreSQL by
+    `--migrate-to-postgresql` and started on it with no phones; then two worker PCs with three
+    phones each. Stopped once the module is done (idle farms cost CPU)."""
     # Under /tmp itself: PostgreSQL runs as its own user, which cannot pass through pytest's 0700 folders.
     data_dir = Path(tempfile.mkdtemp(prefix="phonefarm-api-pc-"))
-    api = Service(data_dir, free_port(), extra_args=["--database", "postgresql", "--pc-name", "pc-api"])
+    adb_port = free_port()
+    api = Service(data_dir, adb_port, extra_args=["--database", "postgresql", "--pc-name", "pc-api"])
     workers: list[WorkerPc] = []
     try:
+        before = sqlite_farm_with_tasks(data_dir, adb_port, api.prefect_port, prefect_database)
+        moved = subprocess.run([sys.executable, "-m", "api", "--data-dir", str(data_dir), "--migrate-to-postgresql"],
+                               cwd=REPO, capture_output=True, text=True, timeout=180)
+        assert moved.returncode == 0, moved.stdout + moved.stderr
         api.start(timeout=180)
         workers = [WorkerPc(name, tmp_path_factory.mktemp(name), api, phones=3) for name in ("pc-b", "pc-c")]
         for worker in workers:
             worker.launch()
         for worker in workers:
             worker.wait_ready()
-        yield ThreePcs(api, workers)
+        yield ThreePcs(api, workers, before)
     finally:
         for worker in workers:
             worker.close()

@@ -249,6 +249,12 @@ class WorkerPc(Service):
         self.adb.stop()
 
 
+def task_rows(service: TaskClient) -> list[tuple]:
+    """Every task as (id, serial, status, remark, flow run, created), by id."""
+    tasks = service.ok("GET", "/task", params={"page_size": 100})["tasks"]
+    return sorted((t["id"], t["serial"], t["status"], t["remark"], t["flow_run_id"], t["created_at"]) for t in tasks)
+
+
 def stats_and_totals(service) -> tuple[dict, dict, int]:
     stats = service.ok("GET", "/task/stats")
     totals = {

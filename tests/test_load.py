@@ -268,7 +268,11 @@ def figures(shared: Shared, seconds: float) -> str:
 
 
 def test_fifty_clients_at_once(service, phones):
-    storage_phones, run_phones = phones.take(4), phones.take(2)
+    fifty_clients_at_once(service, storage_phones=phones.take(4), run_phones=phones.take(2))
+
+
+def fifty_clients_at_once(service, *, storage_phones: list[str], run_phones: list[str]) -> None:
+    """Also run on PostgreSQL by tests/test_pcs.py."""
     before = last_id_ever(service)
     shared = Shared(storage_phones, run_phones, stop_at=time.monotonic() + LOAD_SECONDS)
     clients = [Client(n, service, shared) for n in range(CLIENTS)]

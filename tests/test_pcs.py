@@ -18,6 +18,8 @@ from prefect.client.schemas.actions import DeploymentUpdate, WorkPoolUpdate
 from api.gateways.prefect_pcs import PC_STOPPED_ANSWERING
 from flows.contract import DEPLOYMENT, WORK_POOL
 from tests.processes import descendants, listening_addresses
+from tests.service import task_rows
+from tests.test_load import fifty_clients_at_once
 
 FOLLOW = {"script_name": "follow", "script_config": {"target_users": ["alice"]}}
 
@@ -72,6 +74,19 @@ def test_each_pc_runs_its_own_phones_tasks_one_at_a_time_under_the_farm_wide_cap
     assert most_at_once(spans) <= 4, "the farm-wide cap was passed"
 
 
+def test_the_api_pc_moved_from_sqlite_with_every_task_id_and_run(three_pcs):
+    """`--migrate-to-postgresql` copied Prefect's database row by row: the index's tasks still
+    point at their runs, which Prefect on PostgreSQL has, and the pending one still waits."""
+    api = three_pcs.api
+    moved = {row[0] for row in three_pcs.before_migration}
+    assert [row for row in task_rows(api) if row[0] in moved] == three_pcs.before_migration
+    for task_id, _, status, _, flow_run_id, _ in three_pcs.before_migration:
+        run = api.prefect_get(f"/flow_runs/{flow_run_id}")
+        assert run["id"] == flow_run_id and run["state_type"] == {0: "SCHEDULED", 2: "COMPLETED"}.get(status, run["state_type"])
+    assert (api.data_dir / "prefect" / "prefect.db.before-postgresql").exists()
+    assert (api.data_dir / "prefect" / "database").read_text() == "postgresql"
+
+
 def test_prefect_runs_on_a_postgresql_only_the_api_pc_reaches(three_pcs):
     api = three_pcs.api
     health = api.ok("GET", "/health")
@@ -108,6 +123,14 @@ def test_a_killed_postgresql_is_started_again_and_the_farm_goes_on(three_pcs):
     serial = next(iter(three_pcs.workers[1].farm.phones))
     [task_id] = create(api, [serial])
     assert api.wait_for(task_id, timeout=90)["status"] == 2
+
+
+def test_fifty_clients_at_once_on_postgresql(three_pcs):
+    """The load test of tests/test_load.py (creates, reads, stops, retries, deletes from 50
+    clients; no 5xx, no id twice, the books balance), on phones of both worker PCs."""
+    (pc_b, pc_c) = three_pcs.workers
+    b, c = list(pc_b.farm.phones), list(pc_c.farm.phones)
+    fifty_clients_at_once(three_pcs.api, storage_phones=b[:2] + c[:2], run_phones=[b[2], c[2]])
 
 
 def test_a_dead_pc_fails_its_running_task_keeps_its_pending_ones_and_the_others_go_on(three_pcs):

@@ -20,10 +20,9 @@ from api.settings import Settings
 from api.supervision import orphans
 from api.supervision.children import Child, Supervisor, become_subreaper, kill_leftovers
 from api.supervision.processes import (
-    HEARTBEAT_SECONDS, StartupFailed, deploy, deployment_stamp, instance_marker, postgres_child, prefect_server_child,
+    HEARTBEAT_SECONDS, StartupFailed, deploy, deployment_stamp, instance_marker, prefect_server_child,
 )
-from api.supervision.postgres import PostgresMissing
-from api.supervision.steps import check_ports, hold_data_dir, start_phones, start_worker, wait_until
+from api.supervision.steps import check_ports, hold_data_dir, start_phones, start_postgres, start_worker, wait_until
 from api.supervision.wiring import Wired, wire
 from api.supervision.worker_pc import run_worker_pc
 from flows.contract import ACCOUNTS_DEPLOYMENT, DEPLOYMENT
@@ -67,18 +66,6 @@ def with_prefect_auth(settings: Settings) -> Settings:
 
 
 
-def start_postgres(settings: Settings, logs: Path, children: list[Child]) -> str:
-    """PostgreSQL for the Prefect server started here: the cluster is made on first start."""
-    try:
-        postgres, cluster = postgres_child(settings, logs)
-    except PostgresMissing as error:
-        raise StartupFailed(str(error)) from None
-    cluster.initialize()
-    children.append(postgres)
-    postgres.start()
-    wait_until(cluster.ready, 60, "PostgreSQL", logs / "postgres.log")
-    cluster.ensure_database()
-    return cluster.url()
 
 
 def check_database_kind(settings: Settings) -> None:

@@ -12,7 +12,8 @@ from api.gateways.prefect import Orchestrator
 from api.settings import Settings, is_loopback
 from api.supervision import orphans
 from api.supervision.children import Child, Supervisor
-from api.supervision.processes import StartupFailed, adb_server_child, simulator_child, worker_child
+from api.supervision.postgres import PostgresMissing
+from api.supervision.processes import StartupFailed, adb_server_child, postgres_child, simulator_child, worker_child
 from devices.simulator.samples import write_sample_materials
 
 
@@ -86,3 +87,17 @@ def start_worker(settings: Settings, logs: Path, supervisor: Supervisor, orchest
     worker.before_start = before_worker_starts
     supervisor.children.append(worker)
     worker.start()
+
+
+def start_postgres(settings: Settings, logs: Path, children: list[Child]) -> str:
+    """PostgreSQL for the Prefect server started here: the cluster is made on first start."""
+    try:
+        postgres, cluster = postgres_child(settings, logs)
+    except PostgresMissing as error:
+        raise StartupFailed(str(error)) from None
+    cluster.initialize()
+    children.append(postgres)
+    postgres.start()
+    wait_until(cluster.ready, 60, "PostgreSQL", logs / "postgres.log")
+    cluster.ensure_database()
+    return cluster.url()
