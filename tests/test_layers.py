@@ -39,11 +39,21 @@ def product_modules() -> dict[str, Path]:
     return {module_name(p): p for top in PRODUCT for p in (REPO / top).rglob("*.py")}
 
 
+def parse(path: Path) -> ast.Module:
+    # CPython 3.11's AST builder keeps its recursion count in state shared by the interpreter's
+    # threads (gh-106905): a parse while the in-process apps' threads compile can fail with
+    # "AST constructor recursion depth mismatch" (seen once from a fresh clone). A second parse is right.
+    try:
+        return ast.parse(path.read_text(), str(path))
+    except SystemError:
+        return ast.parse(path.read_text(), str(path))
+
+
 def imports_of(path: Path, name: str) -> set[str]:
     """Every module named in an import anywhere in the file (function-level ones too)."""
     found = set()
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
-    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+    for node in ast.walk(parse(path)):
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
