@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections import Counter
 from dataclasses import asdict
 from typing import Callable, Optional
@@ -12,8 +11,6 @@ from api.gateways.adb import AdbGateway
 from api.gateways.index import Index, TaskFilter
 from api.gateways.prefect_connection import OrchestratorUnavailable
 from flows.farm_pcs import PcReport, now_utc
-
-REPORTS_FRESH_SECONDS = 2.0
 
 
 class PhoneDirectory:
@@ -24,26 +21,28 @@ class PhoneDirectory:
         self.pc_name = pc_name
         self._pc_reports = pc_reports
         self._reports: dict[str, PcReport] = {}
-        self._read_at = float("-inf")
         self._reading = threading.Lock()
 
-    def other_pcs(self) -> dict[str, PcReport]:
-        """The other PCs' latest reports, read from Prefect at most every 2 s; a PC gone silent keeps its last one."""
+    def refresh_other_pcs(self) -> None:
+        """Read the other PCs' latest reports from Prefect (the keeper does, every round, so no
+        request waits on it); a PC gone silent keeps its last one, and new serials are remembered."""
         if self._pc_reports is None:
-            return {}
+            return
+        try:
+            fresh = {pc: r for pc, r in self._pc_reports().items() if pc != self.pc_name}
+        except OrchestratorUnavailable:
+            return
         with self._reading:
-            if time.monotonic() - self._read_at > REPORTS_FRESH_SECONDS:
-                try:
-                    fresh = {pc: r for pc, r in self._pc_reports().items() if pc != self.pc_name}
-                except OrchestratorUnavailable:
-                    fresh = {}
-                # A PC silent past the window of events read stays listed (offline) with its last phones.
-                reports = {**self._reports, **fresh}
-                new = {s for r in reports.values() for s in r.serials} - {s for r in self._reports.values() for s in r.serials}
-                if new:
-                    self.index.remember_phones(new)
-                self._reports, self._read_at = reports, time.monotonic()
-            return self._reports
+            # A PC silent past the window of events read stays listed (offline) with its last phones.
+            reports = {**self._reports, **fresh}
+            known = {s for r in self._reports.values() for s in r.serials}
+            self._reports = reports
+        new = {s for r in reports.values() for s in r.serials} - known
+        if new:
+            self.index.remember_phones(new)
+
+    def other_pcs(self) -> dict[str, PcReport]:
+        return self._reports
 
     def _live_other_phones(self) -> list[tuple[str, dict]]:
         now = now_utc()
@@ -65,8 +64,8 @@ class PhoneDirectory:
         return here | {phone["serial"] for _, phone in self._live_other_phones() if phone.get("state") == "device"}
 
     def known_serials(self) -> set[str]:
-        """Phones attached now (on any PC) or ever seen: a task for an unplugged phone waits for it."""
-        self.other_pcs()  # remembers the serials other PCs report
+        """Phones attached now (on any PC: refresh_other_pcs remembers theirs) or ever seen: a task
+        for an unplugged phone waits for it."""
         return {p.serial for p in self.seen_now(with_models=False)} | self.index.known_phones()
 
     def listing(self) -> list[dict]:

@@ -18,15 +18,14 @@ from api.gateways.prefect import Orchestrator
 from api.gateways.prefect_health import prefect_answers
 from api.settings import Settings
 from api.supervision import orphans
-from api.supervision.children import Child, Supervisor, become_subreaper, kill_leftovers
+from api.supervision.children import Child, Supervisor, kill_leftovers
 from api.supervision.processes import (
     HEARTBEAT_SECONDS, StartupFailed, deploy, deployment_stamp, instance_marker, prefect_server_child,
 )
-from api.supervision.steps import check_ports, hold_data_dir, start_phones, start_postgres, start_worker, wait_until
+from api.supervision.steps import check_ports, prepare_pc, start_phones, start_postgres, start_worker, wait_until
 from api.supervision.wiring import Wired, wire
 from api.supervision.worker_pc import run_worker_pc
 from flows.contract import ACCOUNTS_DEPLOYMENT, DEPLOYMENT
-from flows.prefect_tls import share_tls_contexts
 
 log = logging.getLogger("phonefarm")
 # A run silent this long after its last heartbeat (sent every HEARTBEAT_SECONDS) ends Crashed: its
@@ -116,12 +115,8 @@ def start_prefect(settings: Settings, logs: Path, children: list[Child]) -> Orch
 def run(settings: Settings) -> None:
     if settings.role == "worker":
         return run_worker_pc(settings)
-    data_dir_lock = hold_data_dir(settings.data_dir)
+    data_dir_lock, logs = prepare_pc(settings)
     settings = with_prefect_auth(settings)
-    logs = settings.data_dir / "logs"
-    logs.mkdir(parents=True, exist_ok=True)
-    become_subreaper()
-    share_tls_contexts()
     children: list[Child] = []
     supervisor = Supervisor(children)
     orchestrator: Optional[Orchestrator] = None

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 import subprocess
 import sys
@@ -19,7 +18,6 @@ from api.supervision.processes import StartupFailed, prefect_env
 from api.supervision.steps import hold_data_dir, start_postgres
 from flows.prefect_tls import share_tls_contexts
 
-log = logging.getLogger("phonefarm")
 BATCH = 500
 
 

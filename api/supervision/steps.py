@@ -11,10 +11,11 @@ from api.gateways.adb import AdbGateway
 from api.gateways.prefect import Orchestrator
 from api.settings import Settings, is_loopback
 from api.supervision import orphans
-from api.supervision.children import Child, Supervisor
+from api.supervision.children import Child, Supervisor, become_subreaper
 from api.supervision.postgres import PostgresMissing
 from api.supervision.processes import StartupFailed, adb_server_child, postgres_child, simulator_child, worker_child
 from devices.simulator.samples import write_sample_materials
+from flows.prefect_tls import share_tls_contexts
 
 
 def wait_until(predicate, timeout: float, what: str, log_path: Path | None = None) -> None:
@@ -40,6 +41,17 @@ def hold_data_dir(data_dir: Path):
     except OSError:
         raise StartupFailed(f"another service is running on the data directory {data_dir.resolve()}") from None
     return lock  # the lock lives as long as this open file; the kernel drops it if we are killed
+
+
+def prepare_pc(settings: Settings):
+    """What every PC's launcher does first: hold its data directory, make its log folder, adopt
+    orphans of its children, share one TLS context. Returns (the data directory's lock, logs)."""
+    lock = hold_data_dir(settings.data_dir)
+    logs = settings.data_dir / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    become_subreaper()
+    share_tls_contexts()
+    return lock, logs
 
 
 def check_ports(settings: Settings, adb: AdbGateway) -> None:

@@ -95,6 +95,7 @@ def wire(settings: Settings, *, supervisor: Optional[object] = None,
         (tasks.finish_abandoned_stops, Trigger(15)),
         tasks.purge_pending_deletions,
         tasks.mirror.upkeep,
+        phones.refresh_other_pcs,
     ], settings.ui_adoption_seconds)
     run_events = RunEventFeed(settings.prefect_url, settings.prefect_auth,
                               on_changed=tasks.mirror.refresh, on_connected=tasks.mirror.reconcile_everything)

@@ -11,22 +11,17 @@ from api.gateways.prefect import Orchestrator
 from api.gateways.prefect_health import prefect_answers
 from api.settings import Settings
 from api.supervision import orphans
-from api.supervision.children import Child, Supervisor, become_subreaper, kill_leftovers
+from api.supervision.children import Child, Supervisor, kill_leftovers
 from api.supervision.processes import instance_marker
-from api.supervision.steps import check_ports, hold_data_dir, start_phones, start_worker, wait_until
+from api.supervision.steps import check_ports, prepare_pc, start_phones, start_worker, wait_until
 from devices.errors import DeviceError
-from flows.prefect_tls import share_tls_contexts
 
 log = logging.getLogger("phonefarm")
 
 
 def run_worker_pc(settings: Settings) -> None:
     """Without API, Prefect server or deployments: those live on the API's PC."""
-    data_dir_lock = hold_data_dir(settings.data_dir)
-    logs = settings.data_dir / "logs"
-    logs.mkdir(parents=True, exist_ok=True)
-    become_subreaper()
-    share_tls_contexts()
+    data_dir_lock, logs = prepare_pc(settings)
     children: list[Child] = []
     supervisor = Supervisor(children)
     adb = AdbGateway(settings.adb_host, settings.adb_port)
