@@ -22,7 +22,9 @@ from api.supervision.children import Child, Supervisor, kill_leftovers
 from api.supervision.processes import (
     HEARTBEAT_SECONDS, StartupFailed, deploy, deployment_stamp, instance_marker, prefect_server_child,
 )
-from api.supervision.steps import check_ports, prepare_pc, start_phones, start_postgres, start_worker, wait_until
+from api.supervision.steps import (
+    check_ports, prepare_pc, start_phones, start_postgres, start_worker, wait_for_simulated_phones, wait_until,
+)
 from api.supervision.wiring import Wired, wire
 from api.supervision.worker_pc import run_worker_pc
 from flows.contract import ACCOUNTS_DEPLOYMENT, DEPLOYMENT
@@ -132,8 +134,8 @@ def run(settings: Settings) -> None:
         log.warning("stopped %d process(es) left behind by an earlier run of the service", leftovers)
     try:
         check_ports(settings, AdbGateway(settings.adb_host, settings.adb_port))
+        start_phones(settings, logs, children)  # first: the simulator boots while Prefect does
         orchestrator = start_prefect(settings, logs, children)
-        start_phones(settings, logs, children)
         wired = wire(settings, supervisor=supervisor, orchestrator=orchestrator)  # one client, one health watch
         # Runs on a Prefect server of our own are all this PC's; on a shared one, only its phones'.
         local_serials = (lambda: None) if settings.starts_prefect_server else wired.phones.known_serials
@@ -141,6 +143,7 @@ def run(settings: Settings) -> None:
         supervisor.start()
         wired.tasks.mirror.reconcile_everything()  # the copy may predate a restart: serve what Prefect says
         wired.start_background()
+        wait_for_simulated_phones(settings, logs)
         http = serve(wired.app, settings)
         print(f"API:       {settings.api_url}/", flush=True)
         print(f"Prefect UI: {settings.prefect_ui_url}", flush=True)

@@ -14,6 +14,7 @@ from api.supervision import orphans
 from api.supervision.children import Child, Supervisor, become_subreaper
 from api.supervision.postgres import PostgresMissing
 from api.supervision.processes import StartupFailed, adb_server_child, postgres_child, simulator_child, worker_child
+from devices.errors import DeviceError
 from devices.simulator.samples import write_sample_materials
 from flows.prefect_tls import share_tls_contexts
 
@@ -84,6 +85,22 @@ def start_phones(settings: Settings, logs: Path, children: list[Child]) -> None:
         simulator = simulator_child(settings, logs)
         children.append(simulator)
         simulator.start()
+
+
+def wait_for_simulated_phones(settings: Settings, logs: Path) -> None:
+    """With --simulate N the PC is ready once adb sees its N phones: a service that answers
+    /health lists them (the simulator is a process of its own and adopts them a few seconds in)."""
+    if not settings.simulate:
+        return
+    adb = AdbGateway(settings.adb_host, settings.adb_port)
+
+    def attached() -> bool:
+        try:
+            return sum(1 for phone in adb.phones(with_models=False) if phone.state == "device") >= settings.simulate
+        except DeviceError:
+            return False
+
+    wait_until(attached, 60, f"{settings.simulate} simulated phone(s)", logs / "simulator.log")
 
 
 def start_worker(settings: Settings, logs: Path, supervisor: Supervisor, orchestrator: Orchestrator,

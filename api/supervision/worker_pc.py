@@ -13,7 +13,7 @@ from api.settings import Settings
 from api.supervision import orphans
 from api.supervision.children import Child, Supervisor, kill_leftovers
 from api.supervision.processes import instance_marker
-from api.supervision.steps import check_ports, prepare_pc, start_phones, start_worker, wait_until
+from api.supervision.steps import check_ports, prepare_pc, start_phones, start_worker, wait_for_simulated_phones, wait_until
 from devices.errors import DeviceError
 
 log = logging.getLogger("phonefarm")
@@ -44,6 +44,7 @@ def run_worker_pc(settings: Settings) -> None:
         wait_until(lambda: prefect_answers(settings.prefect_url, timeout=2), 90, f"the farm's Prefect server at {settings.prefect_url}")
         orchestrator = Orchestrator(settings.prefect_url, write_concurrency=2, auth_string=settings.prefect_auth)
         start_phones(settings, logs, children)
+        wait_for_simulated_phones(settings, logs)
         start_worker(settings, logs, supervisor, orchestrator, own_serials)
         supervisor.start()
         print(f"Worker PC {settings.pc_name}: phones of adb server {settings.adb_host}:{settings.adb_port}, "
