@@ -14,6 +14,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 import tzlocal
 
 from api.domain.plans import PLANS
+from devices.phone_lock import LOCKS_FOLDER
 from flows.secrets import DEFAULT_CHAT_URL
 
 
@@ -188,6 +189,10 @@ class Settings(BaseSettings):
     @property
     def artifacts_dir(self) -> Path:
         return self.data_dir / "artifacts"
+
+    @property
+    def phone_locks_dir(self) -> Path:
+        return self.data_dir / LOCKS_FOLDER  # where this PC's runs hold their phones (flows/settings.py)
 
     @property
     def starts_postgres(self) -> bool:

@@ -7,10 +7,10 @@ import pathlib
 
 from devices import ui
 from devices.phone import Phone
+from devices.screenshots import take_screenshot
 
 SCREENSHOT_NAME = "screenshot.png"
 HIERARCHY_NAME = "hierarchy.xml"
-_REMOTE_SCREENSHOT = "/data/local/tmp/phonefarm_failure.png"
 _log = logging.getLogger(__name__)
 
 
@@ -36,12 +36,6 @@ def _save_hierarchy(phone: Phone, target: pathlib.Path) -> None:
 
 def _save_screenshot(phone: Phone, target: pathlib.Path) -> None:
     try:
-        phone.shell(["screencap", "-p", _REMOTE_SCREENSHOT], timeout=30)
-        data = phone.read_file(_REMOTE_SCREENSHOT)
-        phone.shell(["rm", "-f", _REMOTE_SCREENSHOT], timeout=10)
-        if data.startswith(b"\x89PNG"):
-            target.write_bytes(data)
-        else:
-            _log.warning("screencap on %s gave no PNG", phone.serial)
+        target.write_bytes(take_screenshot(phone))
     except Exception as error:  # noqa: BLE001 - see above
         _log.warning("no screenshot saved for %s: %s", phone.serial, error)

@@ -14,6 +14,9 @@ from pathlib import Path
 from typing import Callable, Iterator, Optional
 
 
+LOCKS_FOLDER = "phone-locks"  # under the data directory of the PC the phone is on
+
+
 def lock_path(locks_dir: Path, serial: str) -> Path:
     # Serials hold ':' and '.', and could hold anything else: name the file by a digest.
     return Path(locks_dir) / f"{hashlib.sha256(serial.encode()).hexdigest()[:32]}.lock"
@@ -35,3 +38,20 @@ def holding_phone(locks_dir: Path, serial: str, *, on_wait: Optional[Callable[[]
         yield
     finally:
         os.close(descriptor)  # closing drops the lock; so does the process dying
+
+
+@contextmanager
+def trying_phone(locks_dir: Path, serial: str) -> Iterator[bool]:
+    """Hold the phone's lock if nobody does, without waiting: yields whether it is held."""
+    path = lock_path(locks_dir, serial)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        yield True
+    finally:
+        os.close(descriptor)

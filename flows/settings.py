@@ -8,6 +8,7 @@ from pathlib import Path
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from devices.phone_lock import LOCKS_FOLDER
 from flows.secrets import DEFAULT_CHAT_URL
 
 
@@ -36,4 +37,4 @@ class WorkerSettings(BaseSettings):
 
     @property
     def phone_locks_dir(self) -> Path:
-        return self.data_dir / "phone-locks"
+        return self.data_dir / LOCKS_FOLDER

@@ -17,6 +17,7 @@ from api.rest.app import PREFIX
 from api.settings import Settings
 from api.supervision.wiring import Wired, wire
 from devices.adb import AdbServer
+from devices.phone_lock import LOCKS_FOLDER
 from tests.harness import free_port
 from tests.service import Service, TaskClient
 
@@ -32,15 +33,19 @@ def settings_for(service: Service, adb: AdbServer, folder: Path, *, plan: str = 
 @contextmanager
 def wired_app(service: Service, adb: AdbServer, folder: Path, **settings) -> Iterator[Wired]:
     wired = wire(settings_for(service, adb, folder, **settings))
-    # Run creation, the index's copy of run states, its own plans' firings and callbacks; not the
+    # It stands for the service's API on the same PC: the service's worker locks the phones its runs drive.
+    wired.camera.locks_dir = service.data_dir / LOCKS_FOLDER
+    # Run creation, the index's copy of run states, its own plans' firings, callbacks and screens; not the
     # upkeep, which would adopt others' UI runs.
     wired.tasks.creator.start()
     wired.run_events.start()
     wired.plan_clock.start()
     wired.callbacks.start()
+    wired.camera.start()
     try:
         yield wired
     finally:
+        wired.camera.stop()
         wired.callbacks.stop()
         wired.plan_clock.stop()
         wired.run_events.stop()
@@ -69,14 +74,14 @@ METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE"}
 
 
 def routes(app: falcon.App) -> set[tuple[str, str]]:
-    """(method, path) of every responder the app has, in OpenAPI's spelling of path templates."""
+    """(method, path) of every responder of the API (under /api/v1), in OpenAPI's spelling of path templates."""
     found = set()
     stack = list(app._router._roots)
     while stack:
         node = stack.pop()
         stack.extend(node.children)
-        if node.resource is None:
-            continue
+        if node.resource is None or not node.uri_template.startswith(PREFIX):
+            continue  # the phone wall's page and /metrics are not the API's (tests/test_farm_wall.py)
         path = re.sub(r"\{(\w+)(:[^}]*)?\}", r"{\1}", node.uri_template).removeprefix(PREFIX)
         for method in METHODS & set(falcon.routing.map_http_methods(node.resource)):
             found.add((method, path))

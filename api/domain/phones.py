@@ -59,6 +59,10 @@ class PhoneDirectory:
         here = sum(1 for p in self.adb.phones(with_models=False) if p.state == "device")
         return here + sum(1 for _, phone in self._live_other_phones() if phone.get("state") == "device")
 
+    def attached_here(self) -> set[str]:
+        """This PC's phones ready now (reads only)."""
+        return {p.serial for p in self.adb.phones(with_models=False) if p.state == "device"}
+
     def attached_serials(self) -> set[str]:
         here = {p.serial for p in self.seen_now(with_models=False) if p.state == "device"}
         return here | {phone["serial"] for _, phone in self._live_other_phones() if phone.get("state") == "device"}

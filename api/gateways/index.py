@@ -17,6 +17,7 @@ from api.gateways.index_rows import (  # noqa: F401  (re-exported: the index's r
 )
 from api.gateways.index_callbacks import CALLBACKS_SCHEMA, CallbackOutbox, Delivery, EndedTask  # noqa: F401
 from api.gateways.index_plans import PLANS_SCHEMA, PlanRecord, PlanTable  # noqa: F401
+from api.gateways.index_farm import FarmReads
 from api.gateways.index_tasks import TaskTable
 
 _SCHEMA = """
@@ -53,7 +54,7 @@ class Account:
     enabled: bool
 
 
-class Index(TaskTable, CallbackOutbox, PlanTable):
+class Index(TaskTable, CallbackOutbox, PlanTable, FarmReads):
     """Opens one connection per thread (waitress serves from several) on a WAL database."""
 
     def __init__(self, path: Path):

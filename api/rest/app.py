@@ -10,12 +10,14 @@ from typing import Optional
 import falcon
 
 from api.domain.accounts import AccountBook
+from api.domain.farm_view import FarmView
 from api.domain.logs import TaskLogs
 from api.domain.phones import PhoneDirectory
 from api.domain.plans import Plan
 from api.domain.recurring import PlanBook
 from api.domain.tasks import TaskService
 from api.gateways.disk import DiskSpace
+from api.gateways.screens import ScreenCamera
 from api.rest import errors
 from api.rest.json_body import StrictJSONHandler
 from api.rest.middleware import BrowserGuard, DiskGuard, PlanGate, TokenGate
@@ -23,10 +25,12 @@ from api.rest.openapi import OpenApiDocument
 from api.rest.resources.accounts import AccountCollection, AccountItem, AccountMatch
 from api.rest.resources.artifacts import ArtifactStore, TaskArtifactFile, TaskArtifacts
 from api.rest.resources.farm import Devices, Health, LicenseCheck
+from api.rest.resources.metrics import FarmCollector, Metrics
 from api.rest.resources.plans import PlanCollection, PlanItem
 from api.rest.resources.tasks import (
     TaskBatch, TaskCollection, TaskItem, TaskLogLines, TaskRetry, TaskRetryAll, TaskStats, TaskStop,
 )
+from api.rest.resources.wall import PAGE_DIR, FarmOverview, PhoneScreen, WallPage
 
 PREFIX = "/api/v1"
 
@@ -39,6 +43,7 @@ class Services:
     accounts: AccountBook
     plan: Plan
     disk: DiskSpace
+    camera: ScreenCamera
     artifacts_dir: Path = Path("artifacts")
     supervisor: Optional[object] = None  # status() and restarts() of the children; absent in tests
     api_token: Optional[str] = None
@@ -78,4 +83,11 @@ def create_app(services: Services) -> falcon.App:
     app.add_route(f"{PREFIX}/license/check", LicenseCheck(services.plan))
     app.add_route(f"{PREFIX}/health", Health(tasks.orchestrator, services.phones, services.disk, services.supervisor))
     app.add_route(f"{PREFIX}/openapi.json", OpenApiDocument(services.max_body_bytes))
+    # The phone wall (a page and its assets: no data without the API's token) and the metrics.
+    app.add_route("/", WallPage())
+    app.add_route("/farm", WallPage())
+    app.add_static_route("/page", str(PAGE_DIR))
+    app.add_route(f"{PREFIX}/farm", FarmOverview(FarmView(tasks, services.phones, tasks.index, prefect_ui_url=tasks.ui_url)))
+    app.add_route(f"{PREFIX}/device/{{serial}}/screen", PhoneScreen(services.camera))
+    app.add_route("/metrics", Metrics(FarmCollector(tasks.index, services.phones, tasks.orchestrator, services.supervisor)))
     return app

@@ -13,6 +13,13 @@ from api.domain.plans import Plan
 from api.gateways.disk import DiskSpace
 
 PUBLIC_PATHS = {"/api/v1/health"}  # monitors read it without a secret; it tells nothing about tasks
+# The phone wall's page and assets hold no data: the page asks for the token and sends it itself.
+PAGE_PATHS = {"", "/farm"}
+PAGE_PREFIX = "/page/"
+
+
+def is_page(path: str) -> bool:
+    return path.rstrip("/") in PAGE_PATHS or path.startswith(PAGE_PREFIX)
 
 
 def _is_ip_literal(name: str) -> bool:
@@ -62,7 +69,7 @@ class TokenGate:
         self.expected = token.encode() if token else None
 
     def process_request(self, req, resp):
-        if self.expected is None or req.path.rstrip("/") in PUBLIC_PATHS:
+        if self.expected is None or req.path.rstrip("/") in PUBLIC_PATHS or is_page(req.path):
             return
         scheme, _, given = (req.get_header("Authorization") or "").strip().partition(" ")
         # The scheme is case-insensitive (RFC 7235); the comparison takes constant time, so
@@ -79,7 +86,7 @@ class PlanGate:
         self.ungated = {f"{prefix}/license/check", f"{prefix}/health", f"{prefix}/openapi.json"}
 
     def process_request(self, req, resp):
-        if not self.plan.api_enabled and req.path.rstrip("/") not in self.ungated:
+        if not self.plan.api_enabled and req.path.rstrip("/") not in self.ungated and not is_page(req.path):
             raise ApiError(Code.PLAN_FORBIDS_API, f"The {self.plan.name} plan has no API access; upgrade to Pro, Team or Business")
 
 

@@ -154,6 +154,12 @@ def build(max_body_bytes: int) -> dict:
             "delete": operation("Delete a plan (its tasks stay)", "Deleted", PREFECT, parameters=(plan_id,)),
         },
         "/device": {"get": operation("Phones the adb server sees", "Devices", (Code.ORCHESTRATOR_UNAVAILABLE,))},
+        "/device/{serial}/screen": {"get": operation(
+            "The phone's latest screen (PNG), taken within seconds of asking while no task drives it; "
+            "40401 until one is taken", None, (Code.NOT_FOUND,), parameters=(_path_parameter("serial"),),
+            raw={"image/png": {"schema": {"type": "string", "format": "binary"}}})},
+        "/farm": {"get": operation("Every phone with its account, task now and last failure, and the stats: "
+                                   "what the phone wall page at / shows", "Farm", (Code.ORCHESTRATOR_UNAVAILABLE,))},
         "/account": {
             "get": operation("Accounts and the phones they live on", "Accounts"),
             "post": operation("Add or replace an account", "Account", (Code.ORCHESTRATOR_UNAVAILABLE,), body=account_body),

@@ -107,3 +107,22 @@ DATA_SCHEMAS: dict[str, dict] = {
     ),
 }
 
+_BRIEF_TASK = dict(
+    id=TASK_ID, script_name={"type": "string"}, username=nullable({"type": "string"}),
+    status={"type": "integer", "enum": [0, 1, 2, 3]},
+    status_text={"type": "string", "enum": ["pending", "running", "completed", "failed"]},
+    remark={"type": "string"}, start_time=nullable(TIME), end_time=nullable(TIME), flow_run_url=nullable({"type": "string"}),
+)
+# GET /farm: what the phone wall page shows.
+DATA_SCHEMAS["Farm"] = obj(
+    pc={"type": "string", "description": "the API's PC"},
+    prefect_ui_url={"type": "string"},
+    stats=ref("Stats"),
+    phones={"type": "array", "items": obj(
+        **DATA_SCHEMAS["Devices"]["properties"]["devices"]["items"]["properties"],
+        accounts={"type": "array", "items": {"type": "string"}, "description": "accounts registered on this phone"},
+        screen={"type": "boolean", "description": "GET /device/{serial}/screen can show it (the API PC's phones)"},
+        task=nullable(obj(**_BRIEF_TASK, elapsed_seconds=nullable({"type": "number", "minimum": 0}))),
+        last_failure=nullable(obj(**_BRIEF_TASK, artifacts={"type": "string", "description": "its artifacts' listing"})),
+    )},
+)

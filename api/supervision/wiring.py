@@ -21,6 +21,7 @@ from api.gateways.disk import DiskSpace
 from api.gateways.index import Index
 from api.gateways.prefect import Orchestrator
 from api.gateways.prefect_events import RunEventFeed
+from api.gateways.screens import ScreenCamera
 from api.rest.app import Services, create_app
 from api.settings import Settings
 from api.supervision.keeper import Keeper
@@ -39,6 +40,7 @@ class Wired:
     plans: PlanBook
     plan_clock: Keeper
     callbacks: CallbackSender
+    camera: ScreenCamera
 
     def start_background(self) -> None:
         """Create the runs of stored tasks, follow Prefect's run events (the index's copy of
@@ -48,8 +50,10 @@ class Wired:
         self.keeper.start()
         self.plan_clock.start()
         self.callbacks.start()
+        self.camera.start()
 
     def stop_background(self) -> None:
+        self.camera.stop()
         self.callbacks.stop()
         self.plan_clock.stop()
         self.keeper.stop()
@@ -99,11 +103,13 @@ def wire(settings: Settings, *, supervisor: Optional[object] = None,
     ], settings.ui_adoption_seconds)
     run_events = RunEventFeed(settings.prefect_url, settings.prefect_auth,
                               on_changed=tasks.mirror.refresh, on_connected=tasks.mirror.reconcile_everything)
+    # Screens of this PC's phones only: the others are another adb server's.
+    camera = ScreenCamera(phones.adb.server, settings.phone_locks_dir, phones.attached_here)
     app = create_app(Services(
         tasks=tasks, plans=plans, phones=phones, accounts=accounts, plan=PLANS[settings.plan],
-        disk=DiskSpace(settings.data_dir, settings.min_free_disk_mb),
+        disk=DiskSpace(settings.data_dir, settings.min_free_disk_mb), camera=camera,
         artifacts_dir=settings.artifacts_dir, supervisor=supervisor,
         api_token=settings.api_token.get_secret_value() if settings.api_token else None,
         max_body_bytes=settings.max_body_bytes, allowed_hosts=tuple(settings.allowed_hosts),
     ))
-    return Wired(orchestrator, index, phones, tasks, accounts, app, keeper, run_events, plans, plan_clock, callbacks)
+    return Wired(orchestrator, index, phones, tasks, accounts, app, keeper, run_events, plans, plan_clock, callbacks, camera)

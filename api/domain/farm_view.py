@@ -1,0 +1,54 @@
+"""The farm at a glance, for the phone wall page: every phone with its account, its task now and its last failure."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Optional
+
+from api.domain.phones import PhoneDirectory
+from api.domain.tasks import TaskService
+from api.domain.views import task_view
+from api.gateways.index import Index
+
+
+class FarmView:
+    def __init__(self, tasks: TaskService, phones: PhoneDirectory, index: Index, *, prefect_ui_url: str):
+        self.tasks, self.phones, self.index, self.prefect_ui_url = tasks, phones, index, prefect_ui_url
+
+    def overview(self) -> dict:
+        listed = self.phones.listing()
+        accounts: dict[str, list[str]] = {}
+        for account in self.index.accounts():
+            accounts.setdefault(account.serial, []).append(account.username)
+        failures = self.index.last_failures(phone["serial"] for phone in listed)
+        now = datetime.now(timezone.utc)
+        return {
+            "pc": self.phones.pc_name,
+            "prefect_ui_url": self.prefect_ui_url,
+            "stats": self.tasks.stats(),
+            "phones": [self._phone(phone, accounts, failures, now) for phone in listed],
+        }
+
+    def _phone(self, phone: dict, accounts: dict[str, list[str]], failures: dict, now: datetime) -> dict:
+        serial = phone["serial"]
+        row = self.index.get(phone["task_id"]) if phone["task_id"] else None
+        failure = failures.get(serial)
+        return {
+            **phone,
+            "accounts": sorted(accounts.get(serial, [])),
+            # Screens are taken by this PC's API, of this PC's phones only.
+            "screen": phone["pc"] == self.phones.pc_name and phone["state"] == "device",
+            "task": self._current(row, now) if row else None,
+            "last_failure": {**_brief(task_view(failure, self.prefect_ui_url)),
+                             "artifacts": f"/api/v1/task/{failure.id}/artifacts"} if failure else None,
+        }
+
+    def _current(self, row, now: datetime) -> dict:
+        started: Optional[datetime] = row.run.start_time if row.run.state_type == "RUNNING" else None
+        return {**_brief(task_view(row, self.prefect_ui_url)),
+                "elapsed_seconds": round((now - started).total_seconds(), 1) if started else None}
+
+
+def _brief(task: dict) -> dict:
+    return {key: task[key] for key in ("id", "script_name", "username", "status", "status_text", "remark",
+                                       "start_time", "end_time", "flow_run_url")}

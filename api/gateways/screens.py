@@ -1,0 +1,81 @@
+"""The latest screen of each of this PC's phones, taken only while someone looks and no run drives the phone."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Optional
+
+from devices.adb import AdbServer
+from devices.errors import DeviceError
+from devices.screenshots import screenshot_if_idle
+
+log = logging.getLogger(__name__)
+
+EVERY_SECONDS = 3.0  # a phone's screen is taken at most this often
+WATCHED_SECONDS = 20.0  # and only while a page asked for it this recently
+PARALLEL = 4  # phones captured at once: a slow phone does not hold the others back
+
+
+@dataclass(frozen=True)
+class Screenshot:
+    png: bytes
+    taken_at: float  # time.time()
+
+
+class ScreenCamera:
+    """Pages ask for a screen (`latest`), a thread of its own takes them: no request waits on a phone."""
+
+    def __init__(self, server: AdbServer, locks_dir: Path, attached: Callable[[], set[str]], *,
+                 clock: Callable[[], float] = time.time):
+        self.server, self.locks_dir, self.attached, self.clock = server, locks_dir, attached, clock
+        self._shots: dict[str, Screenshot] = {}
+        self._asked: dict[str, float] = {}
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="screen-camera", daemon=True)
+
+    def latest(self, serial: str) -> Optional[Screenshot]:
+        with self._lock:
+            self._asked[serial] = self.clock()
+            return self._shots.get(serial)
+
+    def due(self) -> list[str]:
+        now = self.clock()
+        with self._lock:
+            watched = {s for s, asked in self._asked.items() if now - asked < WATCHED_SECONDS}
+            stale = {s for s in watched if s not in self._shots or now - self._shots[s].taken_at >= EVERY_SECONDS}
+        return sorted(stale & self.attached()) if stale else []
+
+    def take_due(self, pool: ThreadPoolExecutor) -> None:
+        for serial, png in zip(due := self.due(), pool.map(self._take, due)):
+            if png is not None:
+                with self._lock:
+                    self._shots[serial] = Screenshot(png, self.clock())
+
+    def _take(self, serial: str) -> Optional[bytes]:
+        try:
+            return screenshot_if_idle(self.server, serial, self.locks_dir)
+        except DeviceError as error:
+            log.debug("no screen of %s: %s", serial, error)
+            return None
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=10)
+
+    def _loop(self) -> None:
+        with ThreadPoolExecutor(PARALLEL, thread_name_prefix="screen") as pool:
+            while not self._stop.wait(1.0):
+                try:
+                    self.take_due(pool)
+                except Exception:  # noqa: BLE001 - the page shows an older screen; the next round tries again
+                    log.exception("taking screens failed")
