@@ -25,6 +25,7 @@ from api.gateways.screens import ScreenCamera
 from api.rest.app import Services, create_app
 from api.settings import Settings
 from api.supervision.keeper import Keeper
+from flows.farm_pcs import REPORT_SECONDS
 
 
 @dataclass
@@ -99,7 +100,7 @@ def wire(settings: Settings, *, supervisor: Optional[object] = None,
         (tasks.finish_abandoned_stops, Trigger(15)),
         tasks.purge_pending_deletions,
         tasks.mirror.upkeep,
-        phones.refresh_other_pcs,
+        (phones.refresh_other_pcs, Trigger(REPORT_SECONDS)),  # PCs report this often: reading more often finds nothing new
     ], settings.ui_adoption_seconds)
     run_events = RunEventFeed(settings.prefect_url, settings.prefect_auth,
                               on_changed=tasks.mirror.refresh, on_connected=tasks.mirror.reconcile_everything)
