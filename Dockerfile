@@ -1,6 +1,6 @@
 # The whole farm in one container: `docker run --network host phonefarm --simulate 4`.
-# With host networking the API (50809) and the Prefect UI (4200) are on the host's loopback; the
-# Prefect server has no login, so it is never published beyond loopback. To open the API to the
+# With host networking the API (50809, the phone wall at /) and the Prefect UI (4200) are on the
+# host's loopback; the Prefect UI asks for the login in /data/prefect/auth-string. To open the API to the
 # network: `-e PHONEFARM_HOST=0.0.0.0 -e PHONEFARM_API_TOKEN=<16+ characters>`.
 # Real phones: give the container the host's USB bus (--privileged -v /dev/bus/usb:/dev/bus/usb)
 # or point it at an adb server elsewhere (PHONEFARM_ADB_HOST / --adb-port).

@@ -55,6 +55,8 @@ def test_the_wall_shows_each_phone_and_a_running_task_and_stops_it(wall, browser
     browser.wait_for(f"{card(idle)}.querySelector('img').naturalWidth > 0", "the idle phone's screen shows")
     assert browser.evaluate(f"{card(idle)}.dataset.state") == "idle"
     assert browser.evaluate("document.getElementById('stats').textContent").startswith("total")
+    assert browser.evaluate("getComputedStyle(document.getElementById('token-form')).display") == "none"
+    browser.evaluate(f"{card(working)}.scrollIntoView({{block: 'center'}}); true")  # the session's other phones come first
     browser.screenshot(SCREENSHOT)
     # Select the idle phone and create a follow task for it from the form.
     browser.evaluate(f"{card(idle)}.querySelector('.pick').click(); "
