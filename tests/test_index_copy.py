@@ -63,3 +63,24 @@ def test_runs_created_twice_for_the_same_tasks_are_the_same_runs(service, adb, p
         assert first == again and len(set(first)) == 2
         assert [app.task(i)["flow_run_id"] for i in ids] == first
         assert wired.index.to_create(100) == []
+
+
+def test_a_task_stopped_while_its_run_is_being_created_is_stopped_once(service, adb, phones, tmp_path):
+    """The creator read the task, the operator stopped it, the creator created and attached its run
+    (Scheduled) and has not cancelled it yet: a second stop then is refused, as for any ended task."""
+    [serial] = phones.take()
+    with wired_app(service, adb, tmp_path) as wired:
+        wired.tasks.creator.stop()  # its steps are taken by hand below
+        app = AppClient(wired)
+        [task_id] = app.create([serial], ["stopped"], start_time=tomorrow())
+        [row] = wired.index.to_create(100)
+        assert app.ok("POST", f"/task/{task_id}/stop")["status"] == 3
+        [run_id] = wired.orchestrator.create_runs([wired.tasks.creator._new_run(row)])  # made from the row it read
+        wired.index.attach_flow_runs({task_id: run_id})
+        status, body = app.call("POST", f"/task/{task_id}/stop")
+        assert (status, body["code"]) == (400, 40001) and "already finished (cancelled)" in body["message"]
+        wired.tasks.creator.stop_runs([run_id])  # what the creator does next
+        assert wired.orchestrator.read_runs([run_id])[run_id].state_type.value == "CANCELLED"
+        # Retried, it runs again, and can be stopped again.
+        assert app.ok("POST", f"/task/{task_id}/retry")["status"] in (0, 1)
+        assert app.ok("POST", f"/task/{task_id}/stop")["status"] == 3

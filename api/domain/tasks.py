@@ -174,12 +174,13 @@ class TaskService(TaskDeletion):
 
     def stop(self, task_id: int) -> dict:
         row = self.row(task_id)
-        if row.flow_run_id is None:
-            if row.stop_requested:
-                raise invalid(f"Task {task_id} has already finished (cancelled); only pending or running tasks can be stopped")
-            if self.index.stop_uncreated(task_id, STOPPED):
-                return self.detail(task_id)  # its run will be created Cancelled: nothing to wait for
-            row = self.row(task_id)  # its run was created meanwhile
+        if row.flow_run_id is None and self.index.stop_uncreated(task_id, STOPPED):
+            return self.detail(task_id)  # its run will be created Cancelled: nothing to wait for
+        row = self.row(task_id)  # its run may have been created meanwhile, or another stop came first
+        if row.stop_requested:
+            # Stopped before its run existed: that run is created Cancelled, or cancelled by the
+            # run creator right after (a second stop can come in between: it must not stop it again).
+            raise invalid(f"Task {task_id} has already finished (cancelled); only pending or running tasks can be stopped")
         run = self._run(row)
         state_type = run.state_type.value
         if state_type in FINAL_STATE_TYPES:

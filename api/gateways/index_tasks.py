@@ -180,10 +180,12 @@ class TaskTable:
     # Retries and deletions ---------------------------------------------------
 
     def take_retry(self, task_id: int, limit: int) -> bool:
-        """Count one manual re-run unless the limit is reached; atomic, so two retries cannot both pass."""
+        """Count one manual re-run unless the limit is reached; atomic, so two retries cannot both pass.
+        A task stopped before its run existed can be stopped again once it runs again."""
         with self.db.conn:
             cursor = self.db.conn.execute(
-                "UPDATE tasks SET manual_retries = manual_retries + 1 WHERE id = ? AND manual_retries < ?",
+                "UPDATE tasks SET manual_retries = manual_retries + 1, stop_requested = 0"
+                " WHERE id = ? AND manual_retries < ?",
                 [task_id, limit],
             )
         return cursor.rowcount == 1

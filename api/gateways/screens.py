@@ -52,7 +52,8 @@ class ScreenCamera:
         return sorted(stale & self.attached()) if stale else []
 
     def take_due(self, pool: ThreadPoolExecutor) -> None:
-        for serial, png in zip(due := self.due(), pool.map(self._take, due)):
+        due = self.due()
+        for serial, png in zip(due, pool.map(self._take, due)):
             if png is not None:
                 with self._lock:
                     self._shots[serial] = Screenshot(png, self.clock())
