@@ -25,9 +25,11 @@ class Browser:
         binary = shutil.which("chromium") or shutil.which("chromium-browser")
         if binary is None:
             raise RuntimeError("no chromium: `./run tests` installs Debian's package when it is missing")
-        # Root in a container: no sandbox; no GPU; /dev/shm may be small.
+        # Root in a container: no sandbox; no GPU; /dev/shm may be small. No network of its own
+        # (updates, sync, QUIC): this machine refuses it, many connections at a time.
         self.process = subprocess.Popen(
             [binary, "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+             "--disable-quic", "--disable-background-networking", "--disable-component-update", "--disable-sync",
              "--no-first-run", "--remote-debugging-address=127.0.0.1", "--remote-debugging-port=0",
              f"--user-data-dir={profile}", "--window-size=1280,900", "about:blank"],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
