@@ -14,6 +14,16 @@ PC_RESOURCE_PREFIX = "phonefarm.pc."
 # the network). Prefect persists events in batches (a few seconds), hence the margin.
 REPORT_SECONDS = 5.0
 LIVE_SECONDS = 30.0
+WORKER_LABEL = "prefect.worker.name"  # Prefect's label on a flow run: the worker that took it
+
+
+def worker_name(pc: str) -> str:
+    """The name of a PC's worker in Prefect (the flow runs it takes carry it in WORKER_LABEL)."""
+    return f"{pc}-worker"
+
+
+def pc_of_worker(name: str) -> str:
+    return name.removesuffix("-worker")
 
 
 @dataclass(frozen=True)

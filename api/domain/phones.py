@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from dataclasses import asdict
+from datetime import datetime
 from typing import Callable, Optional
 
 from api.gateways.adb import AdbGateway
@@ -21,6 +22,7 @@ class PhoneDirectory:
         self.pc_name = pc_name
         self._pc_reports = pc_reports
         self._reports: dict[str, PcReport] = {}
+        self._read_once = False  # until the first read, a PC without a report is not known to be silent
         self._reading = threading.Lock()
 
     def refresh_other_pcs(self) -> None:
@@ -37,12 +39,27 @@ class PhoneDirectory:
             reports = {**self._reports, **fresh}
             known = {s for r in self._reports.values() for s in r.serials}
             self._reports = reports
+            self._read_once = True
         new = {s for r in reports.values() for s in r.serials} - known
         if new:
             self.index.remember_phones(new)
 
     def other_pcs(self) -> dict[str, PcReport]:
         return self._reports
+
+    def silent_pcs(self) -> Optional[dict[str, Optional[datetime]]]:
+        """Other PCs whose worker stopped reporting (killed, powered off, off the network), with
+        their last report's time (None: none within the window read since this API started);
+        None until the reports were read once."""
+        if not self._read_once:
+            return None
+        now = now_utc()
+        return {pc: report.at for pc, report in self._reports.items() if not report.live(now)}
+
+    def owner_of(self, serial: str) -> Optional[str]:
+        """The PC whose newest report lists this phone (silent PCs included), if any other does."""
+        newest = max((r for r in self._reports.values() if serial in r.serials), key=lambda r: r.at, default=None)
+        return next((pc for pc, r in self._reports.items() if r is newest), None)
 
     def _live_other_phones(self) -> list[tuple[str, dict]]:
         now = now_utc()

@@ -15,12 +15,13 @@ from pydantic import SecretStr
 from api.domain.plans import PLANS
 from api.gateways.adb import AdbGateway
 from api.gateways.prefect import Orchestrator
+from api.gateways.prefect_pcs import OLD_AUTOMATIONS
 from api.gateways.prefect_health import prefect_answers
 from api.settings import Settings
 from api.supervision import orphans
 from api.supervision.children import Child, Supervisor, kill_leftovers
 from api.supervision.processes import (
-    HEARTBEAT_SECONDS, StartupFailed, deploy, deployment_stamp, instance_marker, prefect_server_child,
+    StartupFailed, deploy, deployment_stamp, instance_marker, prefect_server_child,
 )
 from api.supervision.steps import (
     check_ports, prepare_pc, start_phones, start_postgres, start_worker, wait_for_simulated_phones, wait_until,
@@ -30,9 +31,6 @@ from api.supervision.worker_pc import run_worker_pc
 from flows.contract import ACCOUNTS_DEPLOYMENT, DEPLOYMENT
 
 log = logging.getLogger("phonefarm")
-# A run silent this long after its last heartbeat (sent every HEARTBEAT_SECONDS) ends Crashed: its
-# PC died. Twice the period: one heartbeat late on a busy PC (100 runs on 2 cores) is not a death.
-DEAD_PC_SECONDS = 2 * HEARTBEAT_SECONDS
 
 
 def serve(app, settings: Settings):
@@ -97,7 +95,7 @@ def start_prefect(settings: Settings, logs: Path, children: list[Child]) -> Orch
     orchestrator = Orchestrator(settings.prefect_url, write_concurrency=settings.prefect_write_concurrency,
                                 auth_string=settings.prefect_auth)
     orchestrator.ensure_work_pool(PLANS[settings.plan].device_limit)
-    orchestrator.ensure_dead_pc_automations(within_seconds=DEAD_PC_SECONDS)
+    orchestrator.remove_automations(OLD_AUTOMATIONS)  # dead PCs are told by their silence now (silent_pcs.py)
     # `prefect deploy` is a new interpreter importing Prefect's CLI (~10 s here): skip it when the
     # deployments on this server were applied from these very files.
     stamp, applied = deployment_stamp(settings), settings.data_dir / "prefect" / "deployed.sha256"

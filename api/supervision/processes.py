@@ -18,9 +18,9 @@ from api.supervision.children import Child
 from api.supervision.postgres import PostgresCluster, find_bin_dir
 from devices.adb import adb_binary
 from flows.contract import WORK_POOL
+from flows.farm_pcs import worker_name
 
 REPO_DIR = Path(__file__).resolve().parents[2]
-HEARTBEAT_SECONDS = 30
 
 
 class StartupFailed(Exception):
@@ -122,11 +122,8 @@ def worker_child(settings: Settings, logs: Path) -> Child:
         PREFECT_WORKER_QUERY_SECONDS=str(settings.worker_poll_seconds),
         # A prefetched run holds its phone's slot while its process starts: keep the window short.
         PREFECT_WORKER_PREFETCH_SECONDS="1",
-        # Each run tells Prefect it is alive this often (Prefect's least); the API's automation ends a
-        # run that stops telling (its PC died or lost the network): Prefect's zombie detection.
-        PREFECT_FLOWS_HEARTBEAT_FREQUENCY=str(HEARTBEAT_SECONDS),
     )
-    common = ["--pool", WORK_POOL, "--limit", str(settings.worker_limit), "--name", f"{settings.pc_name}-worker"]
+    common = ["--pool", WORK_POOL, "--limit", str(settings.worker_limit), "--name", worker_name(settings.pc_name)]
     if settings.worker == "fast":  # forks each run from a warm forkserver (flows/fast_worker.py)
         argv = [sys.executable, "-m", "flows.fast_worker", *common, "--pc", settings.pc_name]
     else:  # Prefect's own: two new interpreters per run

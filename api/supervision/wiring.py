@@ -25,6 +25,7 @@ from api.gateways.screens import ScreenCamera
 from api.rest.app import Services, create_app
 from api.settings import Settings
 from api.supervision.keeper import Keeper
+from api.supervision.silent_pcs import SilentPcs
 from flows.farm_pcs import REPORT_SECONDS
 
 
@@ -101,6 +102,7 @@ def wire(settings: Settings, *, supervisor: Optional[object] = None,
         tasks.purge_pending_deletions,
         tasks.mirror.upkeep,
         (phones.refresh_other_pcs, Trigger(REPORT_SECONDS)),  # PCs report this often: reading more often finds nothing new
+        SilentPcs(phones, orchestrator).settle,
     ], settings.ui_adoption_seconds)
     run_events = RunEventFeed(settings.prefect_url, settings.prefect_auth,
                               on_changed=tasks.mirror.refresh, on_connected=tasks.mirror.reconcile_everything)
