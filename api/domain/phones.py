@@ -47,10 +47,10 @@ class PhoneDirectory:
     def other_pcs(self) -> dict[str, PcReport]:
         return self._reports
 
-    def silent_pcs(self) -> Optional[dict[str, Optional[datetime]]]:
+    def silent_pcs(self) -> Optional[dict[str, datetime]]:
         """Other PCs whose worker stopped reporting (killed, powered off, off the network), with
-        their last report's time (None: none within the window read since this API started);
-        None until the reports were read once."""
+        their last report's time; None until the reports were read once. (A PC with no report
+        within the window read since this API started is not listed: it is not among other_pcs.)"""
         if not self._read_once:
             return None
         now = now_utc()
