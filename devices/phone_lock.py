@@ -22,16 +22,26 @@ def lock_path(locks_dir: Path, serial: str) -> Path:
     return Path(locks_dir) / f"{hashlib.sha256(serial.encode()).hexdigest()[:32]}.lock"
 
 
+def _open_lock(locks_dir: Path, serial: str) -> int:
+    path = lock_path(locks_dir, serial)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+
+
+def _took_at_once(descriptor: int) -> bool:
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except BlockingIOError:
+        return False
+
+
 @contextmanager
 def holding_phone(locks_dir: Path, serial: str, *, on_wait: Optional[Callable[[], None]] = None) -> Iterator[None]:
     """Hold the phone's lock, waiting for whoever holds it; `on_wait` is called once if we must wait."""
-    path = lock_path(locks_dir, serial)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    descriptor = _open_lock(locks_dir, serial)
     try:
-        try:
-            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+        if not _took_at_once(descriptor):
             if on_wait:
                 on_wait()
             fcntl.flock(descriptor, fcntl.LOCK_EX)
@@ -43,15 +53,8 @@ def holding_phone(locks_dir: Path, serial: str, *, on_wait: Optional[Callable[[]
 @contextmanager
 def trying_phone(locks_dir: Path, serial: str) -> Iterator[bool]:
     """Hold the phone's lock if nobody does, without waiting: yields whether it is held."""
-    path = lock_path(locks_dir, serial)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    descriptor = _open_lock(locks_dir, serial)
     try:
-        try:
-            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            yield False
-            return
-        yield True
+        yield _took_at_once(descriptor)
     finally:
         os.close(descriptor)

@@ -73,8 +73,7 @@ class PhoneDirectory:
 
     def attached_count(self) -> int:
         """Phones ready for tasks now, farm-wide; reads only, so a flood of health checks writes nothing."""
-        here = sum(1 for p in self.adb.phones(with_models=False) if p.state == "device")
-        return here + sum(1 for _, phone in self._live_other_phones() if phone.get("state") == "device")
+        return len(self.attached_here()) + sum(1 for _, phone in self._live_other_phones() if phone.get("state") == "device")
 
     def attached_here(self) -> set[str]:
         """This PC's phones ready now (reads only)."""
