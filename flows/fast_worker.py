@@ -11,9 +11,6 @@ import os
 import signal
 import sys
 import tempfile
-import threading
-from dataclasses import dataclass
-from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
@@ -25,21 +22,20 @@ from prefect.client.schemas.objects import FlowRun
 from prefect.flows import Flow
 from prefect.runner._flow_run_executor import FlowRunExecutorContext  # internal
 from prefect.runner._hook_runner import HookRunner  # internal
-from prefect.runner._process_manager import ProcessHandle  # internal
-from prefect.settings import get_current_settings
-from prefect.utilities.processutils import sanitize_subprocess_env
 from prefect.workers.process import ProcessJobConfiguration, ProcessWorker, ProcessWorkerResult
 
 from devices.adb import AdbServer
 from flows import forked_run
 from flows.farm_pcs import REPORT_SECONDS
+from flows.fork_starter import ForkStarter
 from flows.prefect_tls import share_tls_contexts
+from flows.queue_turns import QueueTurns
 from flows.served_phones import ServedPhones
 from flows.settings import WorkerSettings
 from flows.unrecorded_ends import UnrecordedEnds
 from flows.wakeup import Wakeup
 
-# Everything marked "internal" here and in flows.forked_run is a private Prefect module or attribute,
+# Everything marked "internal" here, in flows.fork_starter and flows.forked_run is private to Prefect,
 # checked by tests/test_fast_worker.py: upgrading Prefect means re-reading those and moving this pin.
 PREFECT_VERSION = "3.9.1"
 FARM_FLOW_MODULES = ("flows.run_task", "flows.read_accounts")
@@ -50,100 +46,6 @@ def check_prefect_version() -> None:
         raise RuntimeError(f"flows.fast_worker relies on Prefect {PREFECT_VERSION} internals but Prefect is "
                            f"{prefect.__version__}: re-check them (tests/test_fast_worker.py) and move the pin, "
                            "or use `prefect worker start --type process`")
-
-
-# Process.start() polls every running child, reading its exit status from the pipe _reap reads:
-# two readers at once could split one status and leave the other EOF (exit code 255).
-_PIPE_READER = threading.Lock()
-
-
-def _start(process: Any) -> None:
-    with _PIPE_READER:
-        process.start()
-
-
-def _reap(process: Any) -> int:
-    with _PIPE_READER:
-        code = process.exitcode
-        process.close()
-        return code
-
-
-@dataclass
-class _Forked:
-    """What Prefect's ProcessHandle reads of a process: its pid, and its exit code once it exited."""
-
-    pid: int
-    returncode: Optional[int] = None
-
-
-class _SessionScope:
-    """Prefect's ProcessTerminationScope for a child that leads its own session: signal the whole
-    group, or the child alone if it has not called setsid yet."""
-
-    wait_after_graceful_kill = True
-
-    def is_alive(self, pid: int) -> bool:
-        try:
-            self._signal(pid, 0)
-            return True
-        except ProcessLookupError:
-            return False
-
-    def _signal(self, pid: int, signum: int) -> None:
-        try:
-            os.killpg(pid, signum)
-        except ProcessLookupError:
-            os.kill(pid, signum)
-
-    def graceful_kill(self, pid: int) -> None:
-        self._signal(pid, signal.SIGTERM)
-
-    def hard_kill(self, pid: int) -> None:
-        self._signal(pid, signal.SIGKILL)
-
-    def close(self) -> None:
-        pass
-
-
-@dataclass
-class _ForkStarter:
-    """Prefect's ProcessStarter contract: start the run's process, hand over its handle, return once
-    it exited. Its environment is built as Prefect's EngineCommandStarter builds it."""
-
-    context: Any
-    worker_alive: Connection
-    workspace_root: Path
-    env: dict
-    stream_output: bool
-    control_channel: Any  # internal: prefect.runner._control_channel.ControlChannel
-
-    async def start(self, flow_run: FlowRun, task_status: anyio.abc.TaskStatus = anyio.TASK_STATUS_IGNORED) -> None:
-        control: dict[str, str] = {}
-        try:  # the channel tells the child "this SIGTERM is a cancel", so it ends Cancelled, not Crashed
-            port, token = self.control_channel.register(flow_run.id)
-            control = {"PREFECT__CONTROL_PORT": str(port), "PREFECT__CONTROL_TOKEN": token}
-        except RuntimeError:
-            pass  # no loopback listener: Prefect falls back to kill-only cancellation
-        env = {
-            **os.environ, **get_current_settings().to_environment_variables(exclude_unset=True), **self.env,
-            "PREFECT__FLOW_RUN_ID": str(flow_run.id),
-            "PREFECT__ENABLE_CANCELLATION_AND_CRASHED_HOOKS": "false",  # the worker runs them, as in Prefect
-            **control,
-        }
-        process = self.context.Process(target=forked_run.run, name=f"flow-run-{flow_run.id}", args=(
-            str(flow_run.id), sanitize_subprocess_env(env), str(self.workspace_root), self.stream_output, self.worker_alive))
-        try:
-            await anyio.to_thread.run_sync(_start, process)
-        except BaseException:
-            if control:
-                self.control_channel.unregister(flow_run.id)
-            raise
-        forked = _Forked(process.pid)
-        task_status.started(ProcessHandle(forked, termination_scope=_SessionScope()))
-        # The forkserver reaps the child and writes its exit status to this pipe.
-        await anyio.wait_readable(process.sentinel)
-        forked.returncode = await anyio.to_thread.run_sync(_reap, process)
 
 
 class FastProcessWorker(ProcessWorker):
@@ -171,12 +73,27 @@ class FastProcessWorker(ProcessWorker):
         self._worker_alive, self._alive_writer = self._context.Pipe(duplex=False)
         self.unrecorded = UnrecordedEnds()
         self._polling = asyncio.Lock()
+        self._contexts = contextlib.AsyncExitStack()
+        self._hooks = HookRunner(resolve_flow=self._preloaded_flow)  # internal
+        self.wakeup = Wakeup(self.get_and_submit_flow_runs)
+        self._running: set = set()
+        self.turns = QueueTurns(lambda run_id: run_id in self._submitting_flow_run_ids or run_id in self._running)
 
     async def setup(self) -> None:
         await super().setup()
+        # One executor context for the worker's life, as Prefect's Runner keeps one. ProcessWorker opens
+        # one a run: a client, an event emitter, a control listener and a cancellation observer's event
+        # stream for each, closed before the run's slot is given back (0.66 s median after Completed).
+        self._executors = await self._contexts.enter_async_context(FlowRunExecutorContext())  # internal
         await anyio.to_thread.run_sync(self._start_forkserver)
         if self.served_phones is not None:
             await self.refresh_served_queues()  # before the first poll: until then it would take any queue's runs
+
+    async def teardown(self, *exc_info: Any) -> None:
+        try:
+            await super().teardown(*exc_info)  # the runs' task group first: nothing uses the context after
+        finally:
+            await self._contexts.aclose()
 
     async def refresh_served_queues(self) -> None:
         """Serve the queues of this PC's phones only (a Prefect worker given queues polls only those)."""
@@ -224,13 +141,23 @@ class FastProcessWorker(ProcessWorker):
         async with self._polling:  # the poll loop and an event's wake-up never fetch at once
             return await super().get_and_submit_flow_runs()
 
+    async def _submit_scheduled_flow_runs(self, flow_run_response: list) -> list[FlowRun]:  # internal
+        admitted = self.turns.admit(flow_run_response, queue_of=lambda entry: entry.work_queue_id,
+                                    id_of=lambda entry: entry.flow_run.id)
+        return await super()._submit_scheduled_flow_runs(admitted)
+
     async def run(self, flow_run: FlowRun, configuration: ProcessJobConfiguration,
                   task_status: Optional[anyio.abc.TaskStatus[int]] = None) -> ProcessWorkerResult:
         self.unrecorded.started(flow_run.id)
+        self._running.add(flow_run.id)
         try:
             return await self._run(flow_run, configuration, task_status)
         finally:  # if Prefect did not take the run's end (a full disk), it is settled later
             self.unrecorded.ended(flow_run.id)
+            self._running.discard(flow_run.id)
+            # The run's slot of --limit is given back when this returns, after its Completed event
+            # woke the worker: without this poll the next run waits for the timer's.
+            self.wakeup.wake()
 
     async def _run(self, flow_run: FlowRun, configuration: ProcessJobConfiguration,
                    task_status: Optional[anyio.abc.TaskStatus[int]]) -> ProcessWorkerResult:
@@ -240,20 +167,19 @@ class FastProcessWorker(ProcessWorker):
         # The rest mirrors ProcessWorker.run, with the fork starter in place of the workspace starter.
         workdir = configuration.working_dir
         with contextlib.nullcontext(workdir) if workdir else tempfile.TemporaryDirectory(suffix="prefect") as directory:
-            async with FlowRunExecutorContext() as ctx:  # internal
-                starter = _ForkStarter(self._context, self._worker_alive, Path(directory).resolve(), configuration.env,
-                                       configuration.stream_output, ctx.control_channel)
-                executor = ctx.create_executor(flow_run, starter, propose_submitting=False,
-                                               hook_runner=HookRunner(resolve_flow=self._preloaded_flow))
-                execution = None
+            starter = ForkStarter(self._context, self._worker_alive, Path(directory).resolve(), configuration.env,
+                                  configuration.stream_output, self._executors.control_channel)
+            executor = self._executors.create_executor(flow_run, starter, propose_submitting=False,
+                                                       hook_runner=self._hooks)
+            execution = None
 
-                async def execute(*, task_status: anyio.abc.TaskStatus = anyio.TASK_STATUS_IGNORED) -> None:
-                    nonlocal execution
-                    execution = await executor.submit(task_status=task_status)
+            async def execute(*, task_status: anyio.abc.TaskStatus = anyio.TASK_STATUS_IGNORED) -> None:
+                nonlocal execution
+                execution = await executor.submit(task_status=task_status)
 
-                async with anyio.create_task_group() as group:
-                    handle = await group.start(execute)
-                    task_status.started(handle.pid)
+            async with anyio.create_task_group() as group:
+                handle = await group.start(execute)
+                task_status.started(handle.pid)
         if execution is None or execution.status_code is None:
             raise RuntimeError("Failed to start flow run process.")
         return ProcessWorkerResult(status_code=execution.status_code, identifier=str(execution.handle.pid))
@@ -277,7 +203,7 @@ async def _serve(worker: FastProcessWorker) -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop)
     helpers = [asyncio.create_task(worker.unrecorded.settle_forever()),
-               asyncio.create_task(Wakeup(worker.get_and_submit_flow_runs).run())]
+               asyncio.create_task(worker.wakeup.run())]
     if worker.served_phones is not None:
         helpers.append(asyncio.create_task(worker.keep_serving_own_phones()))
     try:

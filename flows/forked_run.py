@@ -33,6 +33,17 @@ for _name in AFTER_FORK_MODULES:
     with contextlib.suppress(ImportError):
         importlib.import_module(_name)
 share_tls_contexts()  # built once here: every forked run's clients use it
+
+
+@contextlib.contextmanager
+def _unobserved(flow_run_id, suspension_request, polling_interval=10):
+    yield
+
+
+# A deployment's run otherwise opens an event-stream websocket of its own before Running (a thread,
+# an event loop, a subscriber on the server) to notice a suspension asked from outside; the farm's
+# flow never suspends, and a task is stopped by cancellation, which the worker delivers.
+prefect.flow_engine.observe_flow_run_suspension = _unobserved  # internal
 # In a forked run these describe the forkserver, which imports this module last of its preload.
 LOADED_IN = os.getpid()
 THREADS_AT_LOAD = threading.active_count()

@@ -28,6 +28,10 @@ class Wakeup:
         self.max_wait_seconds = max_wait_seconds
         self._pending = asyncio.Event()
 
+    def wake(self) -> None:
+        """Poll soon: something the worker itself saw (a run's process ended) frees a slot."""
+        self._pending.set()
+
     async def run(self) -> None:
         async with asyncio.TaskGroup() as group:
             group.create_task(self._listen())

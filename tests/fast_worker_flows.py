@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import threading
 import time
 
 from prefect import flow, get_run_logger
@@ -26,6 +27,7 @@ def _report(path: str) -> None:
         "forked_run_loaded_in": getattr(forked_run, "LOADED_IN", None),
         "flow_module": log_flow.fn.__module__ if __name__ == "tests.fast_worker_flows" else __name__,
         "executed_afresh": "fast_worker_flows" in sys.modules,
+        "threads": [thread.name for thread in threading.enumerate()],
     }
     with open(f"{path}.tmp", "w") as out:
         json.dump(facts, out)

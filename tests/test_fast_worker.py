@@ -181,7 +181,9 @@ def test_prefect_internals_the_worker_uses_are_there():
     import threading
 
     import prefect.flow_engine
+    from prefect import _flow_run_suspension
     from prefect.context import refresh_global_settings_context
+    from prefect.flow_engine import BaseFlowRunEngine
     from prefect.runner._control_channel import ControlChannel
     from prefect.runner._flow_run_executor import FlowRunExecutor, FlowRunExecutorContext, ProcessStarter
     from prefect.runner._hook_runner import HookRunner
@@ -191,7 +193,8 @@ def test_prefect_internals_the_worker_uses_are_there():
     from prefect.workers.base import BaseWorker
     from prefect.workers.process import ProcessJobConfiguration, ProcessWorker
 
-    from flows.fast_worker import _Forked, _SessionScope
+    from flows import forked_run
+    from flows.fork_starter import Forked, SessionScope
 
     def parameters(function) -> list[str]:
         return list(inspect.signature(function).parameters)
@@ -210,9 +213,9 @@ def test_prefect_internals_the_worker_uses_are_there():
     protocol = {name for name in [*vars(ProcessTerminationScope), *ProcessTerminationScope.__annotations__]
                 if not name.startswith("_")}
     assert protocol == {"wait_after_graceful_kill", "is_alive", "graceful_kill", "hard_kill", "close"}
-    assert all(hasattr(_SessionScope, name) for name in protocol)
-    forked = _Forked(os.getpid())
-    handle = ProcessHandle(forked, termination_scope=_SessionScope())
+    assert all(hasattr(SessionScope, name) for name in protocol)
+    forked = Forked(os.getpid())
+    handle = ProcessHandle(forked, termination_scope=SessionScope())
     assert (handle.pid, handle.returncode, handle.is_alive()) == (os.getpid(), None, True)
     forked.returncode = -9
     assert handle.returncode == -9
@@ -234,6 +237,20 @@ def test_prefect_internals_the_worker_uses_are_there():
     polls = inspect.getsource(BaseWorker._get_scheduled_flow_runs)
     assert "work_queue_names=list(self._work_queues)" in polls
     assert "self._work_queues: set[str]" in inspect.getsource(BaseWorker.__init__)
+    # The run's suspension observer, replaced in the forkserver (flows.forked_run).
+    assert parameters(forked_run._unobserved) == ["flow_run_id", "suspension_request", "polling_interval"]
+    assert parameters(_flow_run_suspension.observe_flow_run_suspension) == parameters(forked_run._unobserved)
+    assert "observe_flow_run_suspension(" in inspect.getsource(BaseFlowRunEngine.setup_flow_run_suspension_request)
+    assert prefect.flow_engine.observe_flow_run_suspension is forked_run._unobserved
+    # The fetched runs the worker filters (QueueTurns) before the base submits them; a run is
+    # submitting until run() was entered, then running until it returns.
+    assert parameters(BaseWorker._submit_scheduled_flow_runs) == ["self", "flow_run_response"]
+    submit = inspect.getsource(BaseWorker._submit_run)
+    assert submit.index("self._runs_task_group.start(") < submit.rindex("self._submitting_flow_run_ids.remove(flow_run.id)")
+    assert "self._release_limit_slot(flow_run.id)" in inspect.getsource(BaseWorker._submit_run_and_capture_errors)
+    # One executor context serves every run (FastProcessWorker.setup), as the Runner's does.
+    assert "self._observer.add_in_flight_flow_run_id(flow_run_id)" in inspect.getsource(FlowRunExecutorContext.__aenter__)
+    assert "self.control_channel.unregister(flow_run_id)" in inspect.getsource(FlowRunExecutorContext.__aenter__)
     # The interpreter's exit steps the child runs before multiprocessing's os._exit.
     assert callable(threading._shutdown) and callable(atexit._run_exitfuncs)
 
@@ -326,6 +343,8 @@ def test_a_run_completes_with_its_logs_and_pull_step_and_comes_from_the_preloade
     # The flow came from that preloaded module: its file was not executed again in the run.
     assert (facts["flow_module"], facts["executed_afresh"]) == ("tests.fast_worker_flows", False), facts
     assert run["infrastructure_pid"].endswith(str(facts["pid"]))
+    # No thread of Prefect's suspension observer (an event stream of its own for each run).
+    assert not [name for name in facts["threads"] if "observer" in name], facts["threads"]
 
 
 def test_a_new_run_wakes_a_worker_that_polls_rarely(prefect, workers, tmp_path):

@@ -1,0 +1,58 @@
+"""flows.queue_turns: a phone's queue hands the worker its next run only once the previous one is done there."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+
+from flows.queue_turns import QueueTurns
+
+
+@dataclass(frozen=True)
+class Fetched:
+    queue: str
+    id: uuid.UUID = field(default_factory=uuid.uuid4)
+
+
+def turns(in_flight: set) -> QueueTurns:
+    return QueueTurns(lambda run_id: run_id in in_flight)
+
+
+def admit(queue_turns: QueueTurns, runs: list[Fetched]) -> list[Fetched]:
+    return queue_turns.admit(runs, queue_of=lambda run: run.queue, id_of=lambda run: run.id)
+
+
+def test_two_runs_of_one_queue_in_one_fetch_only_the_first_goes():
+    in_flight: set = set()
+    queue_turns = turns(in_flight)
+    first, second, other = Fetched("phone-a"), Fetched("phone-a"), Fetched("phone-b")
+    assert admit(queue_turns, [first, second, other]) == [first, other]
+
+
+def test_the_next_run_waits_while_the_previous_is_in_flight_and_goes_once_it_ended():
+    in_flight: set = set()
+    queue_turns = turns(in_flight)
+    first, second = Fetched("phone-a"), Fetched("phone-a")
+    assert admit(queue_turns, [first]) == [first]
+    in_flight.add(first.id)
+    # Prefect's fetch skipped the first run (row-locked by its Pending transition) and returned the next.
+    assert admit(queue_turns, [second]) == []
+    in_flight.discard(first.id)
+    assert admit(queue_turns, [second]) == [second]
+
+
+def test_a_run_fetched_again_while_submitting_is_left_to_the_base_worker_which_skips_it():
+    in_flight: set = set()
+    queue_turns = turns(in_flight)
+    run = Fetched("phone-a")
+    assert admit(queue_turns, [run]) == [run]
+    in_flight.add(run.id)
+    assert admit(queue_turns, [run]) == [run]
+
+
+def test_a_run_admitted_but_never_submitted_holds_nothing():
+    """The base worker stops at its --limit: an admitted run it did not take is not in flight."""
+    queue_turns = turns(set())
+    untaken, later = Fetched("phone-a"), Fetched("phone-a")
+    assert admit(queue_turns, [untaken]) == [untaken]
+    assert admit(queue_turns, [later]) == [later]
