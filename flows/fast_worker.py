@@ -26,6 +26,7 @@ from prefect.workers.process import ProcessJobConfiguration, ProcessWorker, Proc
 
 from devices.adb import AdbServer
 from flows import forked_run
+from flows.cached_reads import CachedReads
 from flows.farm_pcs import REPORT_SECONDS
 from flows.fork_starter import ForkStarter
 from flows.prefect_tls import share_tls_contexts
@@ -81,6 +82,7 @@ class FastProcessWorker(ProcessWorker):
 
     async def setup(self) -> None:
         await super().setup()
+        self._client = CachedReads(self._client)  # internal: the client every worker call goes through
         # One executor context for the worker's life, as Prefect's Runner keeps one. ProcessWorker opens
         # one a run: a client, an event emitter, a control listener and a cancellation observer's event
         # stream for each, closed before the run's slot is given back (0.66 s median after Completed).

@@ -190,7 +190,7 @@ def test_prefect_internals_the_worker_uses_are_there():
     from prefect.runner._process_manager import ProcessHandle, ProcessTerminationScope
     from prefect.runner._workspace_resolver import PreparedWorkspace, prepare_workspace_for_flow_run
     from prefect.runner._workspace_starter import workspace_environment
-    from prefect.workers.base import BaseWorker
+    from prefect.workers.base import BaseJobConfiguration, BaseWorker
     from prefect.workers.process import ProcessJobConfiguration, ProcessWorker
 
     from flows import forked_run
@@ -248,6 +248,12 @@ def test_prefect_internals_the_worker_uses_are_there():
     submit = inspect.getsource(BaseWorker._submit_run)
     assert submit.index("self._runs_task_group.start(") < submit.rindex("self._submitting_flow_run_ids.remove(flow_run.id)")
     assert "self._release_limit_slot(flow_run.id)" in inspect.getsource(BaseWorker._submit_run_and_capture_errors)
+    # Every worker call goes through self._client, set in setup (wrapped in CachedReads after it);
+    # a run's configuration reads its deployment and flow through the client it is given.
+    assert "self._client = get_client()" in inspect.getsource(BaseWorker.setup)
+    resolve = inspect.getsource(BaseJobConfiguration.resolve_for_flow_run)
+    assert "await client.read_deployment(flow_run.deployment_id)" in resolve and "await client.read_flow(" in resolve
+    assert "client=self.client," in inspect.getsource(BaseWorker._submit_run_and_capture_errors)
     # One executor context serves every run (FastProcessWorker.setup), as the Runner's does.
     assert "self._observer.add_in_flight_flow_run_id(flow_run_id)" in inspect.getsource(FlowRunExecutorContext.__aenter__)
     assert "self.control_channel.unregister(flow_run_id)" in inspect.getsource(FlowRunExecutorContext.__aenter__)
