@@ -242,6 +242,12 @@ def test_prefect_internals_the_worker_uses_are_there():
     assert parameters(_flow_run_suspension.observe_flow_run_suspension) == parameters(forked_run._unobserved)
     assert "observe_flow_run_suspension(" in inspect.getsource(BaseFlowRunEngine.setup_flow_run_suspension_request)
     assert prefect.flow_engine.observe_flow_run_suspension is forked_run._unobserved
+    # ...and the heartbeat thread, which Prefect joins after the final state (up to a second).
+    assert parameters(forked_run.ORIGINAL_SEND_HEARTBEATS) == ["engine", "join_on_exit"]
+    assert parameters(forked_run._no_heartbeats) == ["engine", "join_on_exit"]
+    assert "with _send_heartbeats(self):" in inspect.getsource(prefect.flow_engine.FlowRunEngine.run_context)
+    assert "thread.join(timeout=2)" in inspect.getsource(inspect.unwrap(forked_run.ORIGINAL_SEND_HEARTBEATS))
+    assert prefect.flow_engine._send_heartbeats is forked_run._no_heartbeats
     # The fetched runs the worker filters (QueueTurns) before the base submits them; a run is
     # submitting until run() was entered, then running until it returns.
     assert parameters(BaseWorker._submit_scheduled_flow_runs) == ["self", "flow_run_response"]
@@ -349,8 +355,9 @@ def test_a_run_completes_with_its_logs_and_pull_step_and_comes_from_the_preloade
     # The flow came from that preloaded module: its file was not executed again in the run.
     assert (facts["flow_module"], facts["executed_afresh"]) == ("tests.fast_worker_flows", False), facts
     assert run["infrastructure_pid"].endswith(str(facts["pid"]))
-    # No thread of Prefect's suspension observer (an event stream of its own for each run).
-    assert not [name for name in facts["threads"] if "observer" in name], facts["threads"]
+    # No thread of Prefect's suspension observer (an event stream of its own for each run), nor
+    # its heartbeat thread (whose target is a contextvars.Context's run).
+    assert not [name for name in facts["threads"] if "observer" in name or name.endswith("(run)")], facts["threads"]
 
 
 def test_a_new_run_wakes_a_worker_that_polls_rarely(prefect, workers, tmp_path):
