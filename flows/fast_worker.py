@@ -148,6 +148,17 @@ class FastProcessWorker(ProcessWorker):
                                     id_of=lambda entry: entry.flow_run.id)
         return await super()._submit_scheduled_flow_runs(admitted)
 
+    async def _give_worker_labels_to_flow_run(self, flow_run_id: Any) -> None:  # internal
+        # Off the run's way to Running (a server call, 0.24 s median under load): the labels name the
+        # worker and so the PC (api/supervision/silent_pcs.py), which nothing needs before it runs.
+        self._runs_task_group.start_soon(self._label, flow_run_id)
+
+    async def _label(self, flow_run_id: Any) -> None:
+        try:
+            await super()._give_worker_labels_to_flow_run(flow_run_id)
+        except Exception as error:  # the run goes on; the dead-PC rule then goes by its phone's PC
+            self._logger.warning("could not label flow run %s with this worker (%s)", flow_run_id, error)
+
     async def run(self, flow_run: FlowRun, configuration: ProcessJobConfiguration,
                   task_status: Optional[anyio.abc.TaskStatus[int]] = None) -> ProcessWorkerResult:
         self.unrecorded.started(flow_run.id)

@@ -97,6 +97,8 @@ class ForkStarter:
             **os.environ, **get_current_settings().to_environment_variables(exclude_unset=True), **self.env,
             "PREFECT__FLOW_RUN_ID": str(flow_run.id),
             "PREFECT__ENABLE_CANCELLATION_AND_CRASHED_HOOKS": "false",  # the worker runs them, as in Prefect
+            # The worker checked the server's API version; Prefect's setting for its runs not to ask again.
+            "PREFECT_CLIENT_SERVER_VERSION_CHECK_ENABLED": "false",
             **control,
         }
         process = self.context.Process(target=forked_run.run, name=f"flow-run-{flow_run.id}", args=(
