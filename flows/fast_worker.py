@@ -20,13 +20,13 @@ import prefect
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.objects import FlowRun
 from prefect.flows import Flow
-from prefect.runner._flow_run_executor import FlowRunExecutorContext  # internal
 from prefect.runner._hook_runner import HookRunner  # internal
 from prefect.workers.process import ProcessJobConfiguration, ProcessWorker, ProcessWorkerResult
 
 from devices.adb import AdbServer
 from flows import forked_run
 from flows.cached_reads import CachedReads
+from flows.executors import Executors
 from flows.farm_pcs import REPORT_SECONDS
 from flows.fork_starter import ForkStarter
 from flows.prefect_tls import share_tls_contexts
@@ -36,7 +36,7 @@ from flows.settings import WorkerSettings
 from flows.unrecorded_ends import UnrecordedEnds
 from flows.wakeup import Wakeup
 
-# Everything marked "internal" here, in flows.fork_starter and flows.forked_run is private to Prefect,
+# Everything marked "internal" here and in flows.fork_starter, .forked_run, .executors is private to Prefect,
 # checked by tests/test_fast_worker.py: upgrading Prefect means re-reading those and moving this pin.
 PREFECT_VERSION = "3.9.1"
 FARM_FLOW_MODULES = ("flows.run_task", "flows.read_accounts")
@@ -74,7 +74,7 @@ class FastProcessWorker(ProcessWorker):
         self._worker_alive, self._alive_writer = self._context.Pipe(duplex=False)
         self.unrecorded = UnrecordedEnds()
         self._polling = asyncio.Lock()
-        self._contexts = contextlib.AsyncExitStack()
+        self._executors = Executors()
         self._hooks = HookRunner(resolve_flow=self._preloaded_flow)  # internal
         self.wakeup = Wakeup(self.get_and_submit_flow_runs)
         self._running: set = set()
@@ -83,10 +83,7 @@ class FastProcessWorker(ProcessWorker):
     async def setup(self) -> None:
         await super().setup()
         self._client = CachedReads(self._client)  # internal: the client every worker call goes through
-        # One executor context for the worker's life, as Prefect's Runner keeps one. ProcessWorker opens
-        # one a run: a client, an event emitter, a control listener and a cancellation observer's event
-        # stream for each, closed before the run's slot is given back (0.66 s median after Completed).
-        self._executors = await self._contexts.enter_async_context(FlowRunExecutorContext())  # internal
+        await self._executors.current()  # the first run does not wait for it
         await anyio.to_thread.run_sync(self._start_forkserver)
         if self.served_phones is not None:
             await self.refresh_served_queues()  # before the first poll: until then it would take any queue's runs
@@ -95,7 +92,7 @@ class FastProcessWorker(ProcessWorker):
         try:
             await super().teardown(*exc_info)  # the runs' task group first: nothing uses the context after
         finally:
-            await self._contexts.aclose()
+            await self._executors.close()
 
     async def refresh_served_queues(self) -> None:
         """Serve the queues of this PC's phones only (a Prefect worker given queues polls only those)."""
@@ -180,10 +177,10 @@ class FastProcessWorker(ProcessWorker):
         # The rest mirrors ProcessWorker.run, with the fork starter in place of the workspace starter.
         workdir = configuration.working_dir
         with contextlib.nullcontext(workdir) if workdir else tempfile.TemporaryDirectory(suffix="prefect") as directory:
+            executors = await self._executors.current()
             starter = ForkStarter(self._context, self._worker_alive, Path(directory).resolve(), configuration.env,
-                                  configuration.stream_output, self._executors.control_channel)
-            executor = self._executors.create_executor(flow_run, starter, propose_submitting=False,
-                                                       hook_runner=self._hooks)
+                                  configuration.stream_output, executors.control_channel)
+            executor = executors.create_executor(flow_run, starter, propose_submitting=False, hook_runner=self._hooks)
             execution = None
 
             async def execute(*, task_status: anyio.abc.TaskStatus = anyio.TASK_STATUS_IGNORED) -> None:

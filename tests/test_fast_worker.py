@@ -263,6 +263,10 @@ def test_prefect_internals_the_worker_uses_are_there():
     # One executor context serves every run (FastProcessWorker.setup), as the Runner's does.
     assert "self._observer.add_in_flight_flow_run_id(flow_run_id)" in inspect.getsource(FlowRunExecutorContext.__aenter__)
     assert "self.control_channel.unregister(flow_run_id)" in inspect.getsource(FlowRunExecutorContext.__aenter__)
+    # ...until its cancellation observer gives up; the worker then opens another for later runs
+    # (flows.executors).
+    assert "self._handle_cancellation_observer_failure(" in inspect.getsource(FlowRunExecutorContext.__aenter__)
+    assert parameters(FlowRunExecutorContext._handle_cancellation_observer_failure) == ["self", "flow_run_ids"]
     # The interpreter's exit steps the child runs before multiprocessing's os._exit.
     assert callable(threading._shutdown) and callable(atexit._run_exitfuncs)
 
@@ -300,6 +304,48 @@ def test_the_worker_registers_as_fast_process_and_leaves_process_to_the_stock_wo
     assert lookup_type(BaseWorker, "fast-process") is FastProcessWorker
     assert lookup_type(BaseWorker, "process") is ProcessWorker
     assert FastProcessWorker.type == "process"  # it serves process pools without a type mismatch
+
+
+def test_an_executor_context_whose_cancellation_observer_gave_up_is_replaced_for_later_runs(monkeypatch):
+    import asyncio
+    import logging
+
+    from flows import executors
+
+    given_up = executors.ExecutorContext()
+    given_up._logger = logging.getLogger("test")  # set by __aenter__
+    given_up._handle_cancellation_observer_failure({uuid.uuid4()})  # what the observer calls
+    assert given_up.observer_failed
+
+    events: list[tuple[str, int]] = []
+
+    class Context:  # stands in for Prefect's: entered and exited in the same task, or anyio fails
+        observer_failed = False
+
+        async def __aenter__(self):
+            self.task = asyncio.current_task()
+            events.append(("entered", id(self)))
+            return self
+
+        async def __aexit__(self, *exc_info):
+            assert asyncio.current_task() is self.task
+            events.append(("exited", id(self)))
+
+    monkeypatch.setattr(executors, "ExecutorContext", Context)
+
+    async def scenario():
+        contexts = executors.Executors()
+        first = await contexts.current()
+        assert await contexts.current() is first
+        first.observer_failed = True
+        second = await contexts.current()
+        assert second is not first
+        assert ("exited", id(first)) not in events  # its runs still need it
+        await contexts.close()
+        assert events == [("entered", id(first)), ("entered", id(second)),
+                          ("exited", id(first)), ("exited", id(second))]
+
+    asyncio.run(scenario())
 
 
 def test_the_worker_refuses_another_prefect_version(monkeypatch):
