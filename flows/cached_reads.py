@@ -12,9 +12,10 @@ class CachedReads:
     though the farm's deployments and flows change only when they are deployed again: each read is a
     server call on the run's way to Running. Anything else goes to the client as it is."""
 
-    def __init__(self, client: Any, seconds: float = 10.0):
+    def __init__(self, client: Any, seconds: float = 10.0, clock: Callable[[], float] = time.monotonic):
         self._client = client
         self.seconds = seconds
+        self._clock = clock
         self._kept: dict[tuple[str, UUID], tuple[float, Any]] = {}
 
     def __getattr__(self, name: str) -> Any:
@@ -28,8 +29,8 @@ class CachedReads:
 
     async def _read(self, kind: str, key: UUID, read: Callable[[UUID], Awaitable[Any]]) -> Any:
         kept = self._kept.get((kind, key))
-        if kept is None or time.monotonic() - kept[0] > self.seconds:
-            kept = (time.monotonic(), await read(key))
+        if kept is None or self._clock() - kept[0] > self.seconds:
+            kept = (self._clock(), await read(key))
             self._kept[(kind, key)] = kept
         # A copy: Prefect merges a run's job variables into the deployment's `env` in place.
         return kept[1].model_copy(deep=True)

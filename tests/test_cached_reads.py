@@ -33,7 +33,8 @@ class Client:
 
 def test_reads_are_kept_for_their_seconds_and_other_calls_pass_through():
     client = Client()
-    cached = CachedReads(client, seconds=0.2)
+    now = [0.0]
+    cached = CachedReads(client, seconds=0.2, clock=lambda: now[0])
     deployment_id = uuid.uuid4()
 
     async def scenario():
@@ -41,7 +42,7 @@ def test_reads_are_kept_for_their_seconds_and_other_calls_pass_through():
         await cached.read_deployment(deployment_id)
         await cached.read_flow(deployment_id)  # another kind with the same id is another entry
         await cached.update_flow_run_labels(uuid.uuid4(), {})
-        await asyncio.sleep(0.3)
+        now[0] += 0.3
         await cached.read_deployment(deployment_id)
 
     asyncio.run(scenario())

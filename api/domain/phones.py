@@ -58,8 +58,8 @@ class PhoneDirectory:
 
     def owner_of(self, serial: str) -> Optional[str]:
         """The PC whose newest report lists this phone (silent PCs included), if any other does."""
-        newest = max((r for r in self._reports.values() if serial in r.serials), key=lambda r: r.at, default=None)
-        return next((pc for pc, r in self._reports.items() if r is newest), None)
+        reporting = [(report.at, pc) for pc, report in self._reports.items() if serial in report.serials]
+        return max(reporting)[1] if reporting else None
 
     def _live_other_phones(self) -> list[tuple[str, dict]]:
         now = now_utc()
