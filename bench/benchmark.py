@@ -21,6 +21,7 @@ from bench.measures import (  # noqa: E402
     follow_body, measure_create, measure_create_to_running, measure_hundred_phones, measure_reads,
     measure_throughput, targets, wait_for_runs_created, wait_until_finished,
 )
+from bench.clients import CLIENTS, fifty_clients_on_prefect, fifty_clients_on_the_api  # noqa: E402
 from bench.stock import prefect_create, prefect_reads  # noqa: E402
 from bench.report import print_burst, print_comparison  # noqa: E402
 
@@ -61,6 +62,12 @@ def run_ours(sizes: Sizes, data_dir: Path, results: dict, fill_budget_s: float) 
             print("ours: Prefect's own creates...", flush=True)
             # Once: one by one, with its client's back-off on every "database is locked", it takes minutes.
             results["prefect_create"] = prefect_create(farm, serials, 1)
+            for key, load in (("clients", lambda: fifty_clients_on_the_api(api, serials)),
+                              ("prefect_clients", lambda: fifty_clients_on_prefect(farm, serials))):
+                print(f"ours: {CLIENTS} clients at once ({key}), phones working...", flush=True)
+                working, _ = create(api, follow_body(serials, targets(f"busy_{key}", 4), None))
+                results[key] = load()
+                wait_until_finished(api, working, timeout=600)
             run_figures(api, farm, serials, sizes, results, "ours")
         finally:
             _finish(results, api, data_dir)

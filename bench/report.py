@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Optional
 
+from bench.clients import CLIENTS
 from bench.measures import PHONES, PROFILE_LOAD_SECONDS
 
 
@@ -39,6 +40,12 @@ def comparison_rows(results: dict) -> list[tuple[str, Optional[float], Optional[
             rows.append((f"{label} ({stored} stored, phones working), {figure.split('_')[0]}",
                          _get(ours, "reads", name, figure), _get(ours, "prefect_reads", name, figure), "ms",
                          "<= 50" if figure == "median_ms" else "<= 200"))
+    for kind, label in (("all", "every request"), ("create", "creates")):
+        for figure in ("median_ms", "p99_ms"):
+            rows.append((f"{CLIENTS} clients at once, {label}, {figure.split('_')[0]}", _get(ours, "clients", kind, figure),
+                         _get(ours, "prefect_clients", kind, figure), "ms", "<= 2000" if figure == "p99_ms" else ""))
+    rows.append((f"{CLIENTS} clients at once, 5xx", _get(ours, "clients", "http_5xx"),
+                 _get(ours, "prefect_clients", "http_5xx"), "", "0"))
     rows += [
         ("create -> running (median)", _get(ours, "create_to_running", "median_ms"),
          _get(stock, "create_to_running", "median_ms"), "ms", "<= 1000"),
@@ -88,9 +95,9 @@ def print_comparison(results: dict) -> None:
     print(f"\nPrefect's database: {results.get('database', 'sqlite')}")
     for row in table:
         print("  ".join(cell.ljust(widths[i]) if i == 0 else cell.rjust(widths[i]) for i, cell in enumerate(row)))
-    print("\nstock: creates and reads asked of Prefect's own API on the same server (one create_flow_run_from_deployment"
-          " per task; filter, read and count endpoints); runs and memory on the same service with Prefect's"
-          " process worker (PHONEFARM_WORKER=stock).")
+    print("\nstock: creates, reads and the clients' mix asked of Prefect's own API on the same server (one"
+          " create_flow_run_from_deployment per task; filter, read, count, set_state and delete endpoints);"
+          " runs and memory on the same service with Prefect's process worker (PHONEFARM_WORKER=stock).")
     for setup in ("ours", "stock"):
         for failure in _get(results, setup, "throughput", "failures") or []:
             print(f"  {setup}: failed task {failure['id']} on {failure['serial']}: {failure['remark']}")
