@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import threading
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Iterable, Optional
+from typing import Iterable, Iterator, Optional
 
 import sqlite_utils
 
@@ -61,6 +63,7 @@ class Index(TaskTable, CallbackOutbox, PlanTable, FarmReads):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
+        self._writer = threading.RLock()
         self.db.conn.executescript(TASKS_SCHEMA + _SCHEMA + CALLBACKS_SCHEMA + PLANS_SCHEMA)
         add_columns(self.db)
 
@@ -74,9 +77,17 @@ class Index(TaskTable, CallbackOutbox, PlanTable, FarmReads):
             self._local.db = db
         return db
 
+    @contextmanager
+    def writing(self) -> Iterator[sqlite3.Connection]:
+        """A transaction, one writer of this process at a time. SQLite's own wait for its write lock
+        sleeps and tries again, so under fifty clients a writer lost to newcomers again and again
+        (creates and deletes took up to 5 s); a lock here hands it over in turn."""
+        with self._writer, self.db.conn as conn:
+            yield conn
+
     def identity(self) -> str:
         """A name made once for this index: tells its runs from other indexes' on a shared Prefect server."""
-        with self.db.conn:
+        with self.writing():
             self.db.conn.execute("INSERT OR IGNORE INTO settings (key, value) VALUES ('index_id', ?)", [uuid.uuid4().hex])
         return self.db.execute("SELECT value FROM settings WHERE key = 'index_id'").fetchone()[0]
 
@@ -84,7 +95,7 @@ class Index(TaskTable, CallbackOutbox, PlanTable, FarmReads):
 
     def remember_phones(self, serials: Iterable[str]) -> None:
         now = now_iso()
-        with self.db.conn:
+        with self.writing():
             self.db.conn.executemany(
                 "INSERT INTO phones (serial, first_seen, last_seen) VALUES (?, ?, ?)"
                 " ON CONFLICT(serial) DO UPDATE SET last_seen = excluded.last_seen",
@@ -108,7 +119,7 @@ class Index(TaskTable, CallbackOutbox, PlanTable, FarmReads):
         return Account(r["username"], r["platform"], r["serial"], bool(r["enabled"]))
 
     def save_account(self, account: Account) -> None:
-        with self.db.conn:
+        with self.writing():
             self.db.conn.execute(
                 "INSERT INTO accounts (username, platform, serial, enabled) VALUES (?, ?, ?, ?)"
                 " ON CONFLICT(username) DO UPDATE SET platform = excluded.platform,"
@@ -117,7 +128,7 @@ class Index(TaskTable, CallbackOutbox, PlanTable, FarmReads):
             )
 
     def delete_account(self, username: str) -> bool:
-        with self.db.conn:
+        with self.writing():
             return self.db.conn.execute("DELETE FROM accounts WHERE username = ?", [username]).rowcount > 0
 
     # Idempotency keys ------------------------------------------------------
@@ -132,7 +143,7 @@ class Index(TaskTable, CallbackOutbox, PlanTable, FarmReads):
 
     def remember_answer(self, key: str, body_hash: str, answer: dict, ttl: timedelta) -> None:
         since = (datetime.now(timezone.utc) - ttl).isoformat()
-        with self.db.conn:
+        with self.writing():
             self.db.conn.execute("DELETE FROM idempotency WHERE created_at <= ?", [since])
             # REPLACE: an expired row of the same key may still be there.
             self.db.conn.execute(

@@ -57,7 +57,7 @@ class CallbackOutbox:
     def queue_callbacks(self, ends: Iterable[tuple[EndedTask, str]], due_at: float) -> int:
         """Queue one delivery per end (with its body), unless the task moved on meanwhile."""
         queued = 0
-        with self.db.conn:
+        with self.writing():
             for end, body in ends:
                 cursor = self.db.conn.execute(
                     "UPDATE tasks SET notified_at = state_at WHERE id = ? AND state_at = ?",
@@ -76,13 +76,13 @@ class CallbackOutbox:
         return [Delivery(r["id"], r["task_id"], r["url"], r["body"], r["attempts"]) for r in rows]
 
     def callback_delivered(self, delivery_id: int) -> None:
-        with self.db.conn:
+        with self.writing():
             self.db.conn.execute("UPDATE callbacks SET delivered_at = ?, attempts = attempts + 1 WHERE id = ?",
                                  [now_iso(), delivery_id])
 
     def callback_failed(self, delivery_id: int, error: str, next_at: Optional[float]) -> None:
         """Tried again at next_at; None: given up."""
-        with self.db.conn:
+        with self.writing():
             self.db.conn.execute(
                 "UPDATE callbacks SET attempts = attempts + 1, last_error = ?, next_at = COALESCE(?, next_at),"
                 " gave_up_at = ? WHERE id = ?",

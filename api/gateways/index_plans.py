@@ -40,7 +40,7 @@ class PlanTable:
     db: sqlite_utils.Database
 
     def save_plan(self, plan_id: str, request: dict, repeat: str, start_time: Optional[str]) -> PlanRecord:
-        with self.db.conn:
+        with self.writing():
             self.db.conn.execute(
                 "INSERT INTO plans (id, request, repeat, start_time, created_at) VALUES (?, ?, ?, ?, ?)"
                 " ON CONFLICT(id) DO UPDATE SET request = excluded.request, repeat = excluded.repeat,"
@@ -56,7 +56,7 @@ class PlanTable:
         return {row["id"]: _record(row) for row in self.db.query("SELECT * FROM plans ORDER BY created_at")}
 
     def forget_plan(self, plan_id: str) -> None:
-        with self.db.conn:
+        with self.writing():
             self.db.conn.execute("DELETE FROM plans WHERE id = ?", [plan_id])
 
 

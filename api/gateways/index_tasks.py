@@ -22,7 +22,7 @@ class TaskTable:
         now = datetime.now(timezone.utc)
         created_at = now.isoformat()
         ids = []
-        with self.db.conn:
+        with self.writing():
             for task in tasks:
                 failed = ("FAILED", "Failed", task.failed, now.timestamp(), created_at) if task.failed else (None,) * 5
                 cursor = self.db.conn.execute(
@@ -53,7 +53,7 @@ class TaskTable:
 
     def attach_flow_runs(self, flow_run_by_task: dict[int, str]) -> None:
         """A task deleted while its run was being created keeps the run to purge (purged = 0)."""
-        with self.db.conn:
+        with self.writing():
             self.db.conn.executemany(
                 "UPDATE tasks SET flow_run_id = ?, purged = CASE WHEN deleted_at IS NULL THEN purged ELSE 0 END"
                 " WHERE id = ?",
@@ -63,7 +63,7 @@ class TaskTable:
     def stop_uncreated(self, task_id: int, message: str) -> bool:
         """Stop a task whose run is not created yet: it will be created Cancelled. False if it has one."""
         now = datetime.now(timezone.utc)
-        with self.db.conn:
+        with self.writing():
             cursor = self.db.conn.execute(
                 "UPDATE tasks SET stop_requested = 1, state_type = 'CANCELLED', state_name = 'Cancelled',"
                 " state_message = ?, state_at = ?, end_time = ? WHERE id = ? AND flow_run_id IS NULL AND stop_requested = 0",
@@ -81,7 +81,7 @@ class TaskTable:
         """Live tasks whose run is not created yet (stopped ones too: theirs is created Cancelled),
         those due first (a task for now does not wait behind thousands for tomorrow); deleted ones
         are dropped first, and those Prefect refused (FAILED) are not tried again."""
-        with self.db.conn:
+        with self.writing():
             self.db.conn.execute(
                 "UPDATE tasks SET purged = 1 WHERE flow_run_id IS NULL AND deleted_at IS NOT NULL AND purged = 0")
         rows = self.db.query(
@@ -92,7 +92,7 @@ class TaskTable:
 
     def refuse_creation(self, task_id: int, message: str) -> None:
         """Prefect will not create this task's run: it ends failed, with the reason, and no run."""
-        with self.db.conn:
+        with self.writing():
             self.db.conn.execute(
                 "UPDATE tasks SET state_type = 'FAILED', state_name = 'Failed', state_message = ?, state_at = ?,"
                 " end_time = ? WHERE id = ? AND flow_run_id IS NULL",
@@ -166,7 +166,7 @@ class TaskTable:
     def record_states(self, states: Iterable[RunState]) -> None:
         """Copy what Prefect says of these runs; a state older than the one kept is ignored (a slow
         reader must not undo a newer event)."""
-        with self.db.conn:
+        with self.writing():
             self.db.conn.executemany(
                 "UPDATE tasks SET state_type = ?, state_name = ?, state_message = ?, state_at = ?,"
                 " start_time = ?, expected_start_time = ?, end_time = ?, auto_retries = ?"
@@ -182,7 +182,7 @@ class TaskTable:
     def take_retry(self, task_id: int, limit: int) -> bool:
         """Count one manual re-run unless the limit is reached; atomic, so two retries cannot both pass.
         A task stopped before its run existed can be stopped again once it runs again."""
-        with self.db.conn:
+        with self.writing():
             cursor = self.db.conn.execute(
                 "UPDATE tasks SET manual_retries = manual_retries + 1, stop_requested = 0"
                 " WHERE id = ? AND manual_retries < ?",
@@ -191,11 +191,11 @@ class TaskTable:
         return cursor.rowcount == 1
 
     def give_back_retry(self, task_id: int) -> None:
-        with self.db.conn:
+        with self.writing():
             self.db.conn.execute("UPDATE tasks SET manual_retries = manual_retries - 1 WHERE id = ?", [task_id])
 
     def mark_deleted(self, task_ids: Iterable[int]) -> None:
-        with self.db.conn:
+        with self.writing():
             self.db.conn.executemany(
                 "UPDATE tasks SET deleted_at = ? WHERE id = ? AND deleted_at IS NULL",
                 [(now_iso(), i) for i in task_ids],
@@ -215,9 +215,9 @@ class TaskTable:
         return [TaskRow.from_row(row) for row in rows]
 
     def mark_unpurged(self, task_ids: Iterable[int]) -> None:
-        with self.db.conn:
+        with self.writing():
             self.db.conn.executemany("UPDATE tasks SET purged = 0 WHERE id = ?", [(i,) for i in task_ids])
 
     def mark_purged(self, task_id: int) -> None:
-        with self.db.conn:
+        with self.writing():
             self.db.conn.execute("UPDATE tasks SET purged = 1 WHERE id = ?", [task_id])
