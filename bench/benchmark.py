@@ -62,13 +62,14 @@ def run_ours(sizes: Sizes, data_dir: Path, results: dict, fill_budget_s: float) 
             print("ours: Prefect's own creates...", flush=True)
             # Once: one by one, with its client's back-off on every "database is locked", it takes minutes.
             results["prefect_create"] = prefect_create(farm, serials, 1)
+            run_figures(api, farm, serials, sizes, results, "ours")
+            # Last: the runs of the tasks the clients leave are created behind them for minutes.
             for key, load in (("clients", lambda: fifty_clients_on_the_api(api, serials)),
                               ("prefect_clients", lambda: fifty_clients_on_prefect(farm, serials))):
                 print(f"ours: {CLIENTS} clients at once ({key}), phones working...", flush=True)
                 working, _ = create(api, follow_body(serials, targets(f"busy_{key}", 4), None))
                 results[key] = load()
                 wait_until_finished(api, working, timeout=600)
-            run_figures(api, farm, serials, sizes, results, "ours")
         finally:
             _finish(results, api, data_dir)
 
