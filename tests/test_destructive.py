@@ -31,6 +31,7 @@ def owned_farm(owned):
     wait_health(owned, lambda h: h["phones"] == 3, "the phones never attached")
     yield farm
     farm.stop()
+    owned.stop()  # this module is its only user: an idle farm costs CPU the other workers need
 
 
 def wait_health(owned: Service, predicate, what: str, timeout: float = 30) -> dict:
