@@ -21,6 +21,10 @@ LOAD_SECONDS = 15
 MIX = {"create": 30, "list": 25, "detail": 15, "stop": 10, "delete": 10, "stats": 10}
 
 
+class ServerError(RuntimeError):
+    """A 5xx answer (or, on Prefect's API, its client's error for one after its retries)."""
+
+
 class Load:
     """Latencies by kind and every 5xx or transport error, shared by the clients' threads."""
 
@@ -50,8 +54,9 @@ class Load:
             return rng.sample(self.ids, min(count, len(self.ids)))
 
     def forget(self, ids: list) -> None:
+        gone = set(ids)
         with self.lock:
-            self.ids = [i for i in self.ids if i not in set(ids)]
+            self.ids = [i for i in self.ids if i not in gone]
 
     def figures(self, seconds: float) -> dict:
         every = [s for values in self.latencies.values() for s in values]
@@ -60,10 +65,6 @@ class Load:
                 **{kind: summary(values) for kind, values in sorted(self.latencies.items())},
                 "http_5xx": len(self.server_errors), "transport_errors": len(self.transport_errors),
                 "examples": (self.server_errors + self.transport_errors)[:5]}
-
-
-class ServerError(RuntimeError):
-    pass
 
 
 def run_load(load: Load, actions_for: Callable[[int], dict[str, Callable[[random.Random], None]]]) -> dict:
