@@ -13,6 +13,7 @@ import requests
 
 from bench.farm import Api, Farm
 from bench.measures import summary
+from bench.stock import STATS_GROUPS, direct_run, farm_runs
 
 CLIENTS = 50
 LOAD_SECONDS = 15
@@ -121,6 +122,12 @@ def fifty_clients_on_the_api(api: Api, serials: list[str]) -> dict:
                 call("DELETE", "/task/batch", json={"task_ids": ids})
                 load.forget(ids)
 
+        def listing(rng: random.Random) -> None:
+            params = {"page": rng.randint(1, 3), "page_size": rng.choice([20, 100])}
+            if rng.random() < 0.5:
+                params["status"] = rng.randint(0, 3)
+            call("GET", "/task", params=params)
+
         def on_one(method: str, path: str) -> Callable[[random.Random], None]:
             def act(rng: random.Random) -> None:
                 for task_id in load.pick(rng):
@@ -129,8 +136,7 @@ def fifty_clients_on_the_api(api: Api, serials: list[str]) -> dict:
 
         return {
             "create": create, "delete": delete,
-            "list": lambda rng: call("GET", "/task", params={"page": rng.randint(1, 3), "page_size": rng.choice([20, 100]),
-                                                            **({"status": rng.randint(0, 3)} if rng.random() < 0.5 else {})}),
+            "list": listing,
             "detail": on_one("GET", "/task/{}"),
             "stop": on_one("POST", "/task/{}/stop"),
             "stats": lambda rng: call("GET", "/task/stats"),
@@ -147,20 +153,13 @@ def fifty_clients_on_prefect(farm: Farm, serials: list[str]) -> dict:
     """The same mix on Prefect's own API, as a stock set-up would serve it: a run made per task by
     create_flow_run_from_deployment, lists and stats by its filter and count endpoints."""
     import httpx
-    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterState, FlowRunFilterStateType, FlowRunFilterTags
-    from prefect.client.schemas.objects import StateType
     from prefect.exceptions import ObjectNotFound
-    from prefect.states import Cancelled, Scheduled
+    from prefect.states import Cancelled
 
-    from flows.contract import DEPLOYMENT, FARM_TAG, TaskParameters, device_queue, task_tags
+    from flows.contract import DEPLOYMENT
 
     with farm.prefect() as prefect:
         deployment_id = prefect.read_deployment_by_name(DEPLOYMENT).id
-    groups = [("SCHEDULED", "PENDING", "PAUSED"), ("RUNNING", "CANCELLING"), ("COMPLETED",), ("FAILED", "CRASHED", "CANCELLED")]
-
-    def farm_runs(*types: str) -> FlowRunFilter:
-        state = FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType(t) for t in types])) if types else None
-        return FlowRunFilter(tags=FlowRunFilterTags(all_=[FARM_TAG]), state=state)
 
     load, clients = Load(), ExitStack()
 
@@ -181,13 +180,7 @@ def fifty_clients_on_prefect(farm: Farm, serials: list[str]) -> dict:
         def create(rng: random.Random) -> None:
             for serial in rng.sample(serials, rng.randint(1, 2)):
                 for _ in range(rng.randint(1, 3)):
-                    target = f"stock{number}_{rng.randrange(10**6)}"
-                    run = prefect.create_flow_run_from_deployment(
-                        deployment_id, name=f"direct-{target}",
-                        parameters=TaskParameters(serial=serial, script_name="follow",
-                                                  script_config={"target_users": [target]}).as_dict(),
-                        tags=task_tags(serial, "follow", "api"), state=Scheduled(scheduled_time=_later()),
-                        work_queue_name=device_queue(serial))
+                    run = direct_run(prefect, deployment_id, serial, f"stock{number}_{rng.randrange(10**6)}", _later())
                     with load.lock:
                         load.ids.append(run.id)
 
@@ -198,7 +191,8 @@ def fifty_clients_on_prefect(farm: Farm, serials: list[str]) -> dict:
                 prefect.delete_flow_run(flow_run_id)
 
         def listing(rng: random.Random) -> None:
-            wanted = farm_runs(*groups[rng.randint(0, 3)]) if rng.random() < 0.5 else farm_runs()
+            types = STATS_GROUPS[rng.randint(0, 3)] if rng.random() < 0.5 else ()
+            wanted = farm_runs(deployment_id, *types)
             prefect.read_flow_runs(flow_run_filter=wanted, offset=20 * rng.randint(0, 2), limit=rng.choice([20, 100]))
             prefect.count_flow_runs(flow_run_filter=wanted)
 
@@ -209,7 +203,8 @@ def fifty_clients_on_prefect(farm: Farm, serials: list[str]) -> dict:
             "create": create, "delete": delete, "list": listing,
             "detail": on_one(prefect.read_flow_run),
             "stop": on_one(lambda flow_run_id: prefect.set_flow_run_state(flow_run_id, Cancelled(), force=True)),
-            "stats": lambda rng: [prefect.count_flow_runs(flow_run_filter=farm_runs(*group)) for group in groups],
+            "stats": lambda rng: [prefect.count_flow_runs(flow_run_filter=farm_runs(deployment_id, *group))
+                                  for group in STATS_GROUPS],
         }.items()}
 
     with clients:

@@ -8,12 +8,41 @@ from datetime import datetime, timedelta
 from bench.farm import Farm
 from bench.measures import repeat, summary
 
+# The four counts of the API's stats (pending, running, completed, failed), as Prefect's state types.
+STATS_GROUPS = [("SCHEDULED", "PENDING", "PAUSED"), ("RUNNING", "CANCELLING"), ("COMPLETED",),
+                ("FAILED", "CRASHED", "CANCELLED")]
+
+
+def farm_runs(deployment_id, *types: str):
+    """Prefect's filter for the farm's task runs (of these state types, if any given)."""
+    from prefect.client.schemas.filters import (
+        FlowRunFilter, FlowRunFilterDeploymentId, FlowRunFilterState, FlowRunFilterStateType, FlowRunFilterTags)
+    from prefect.client.schemas.objects import StateType
+
+    from flows.contract import FARM_TAG
+
+    state = FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType(t) for t in types])) if types else None
+    return FlowRunFilter(deployment_id=FlowRunFilterDeploymentId(any_=[deployment_id]),
+                         tags=FlowRunFilterTags(all_=[FARM_TAG]), state=state)
+
+
+def direct_run(prefect, deployment_id, serial: str, target: str, start: datetime):
+    """What a stock set-up does for one task: a run of the farm's deployment in the phone's queue."""
+    from prefect.states import Scheduled
+
+    from flows.contract import TaskParameters, device_queue, task_tags
+
+    return prefect.create_flow_run_from_deployment(
+        deployment_id, name=f"direct-{target}",
+        parameters=TaskParameters(serial=serial, script_name="follow",
+                                  script_config={"target_users": [target]}).as_dict(),
+        tags=task_tags(serial, "follow", "api"), state=Scheduled(scheduled_time=start),
+        work_queue_name=device_queue(serial))
+
 
 def prefect_create(farm: Farm, serials: list[str], repetitions: int) -> dict:
     """What a stock set-up does to make one run per task: one create_flow_run_from_deployment each."""
-    from prefect.states import Scheduled
-
-    from flows.contract import DEPLOYMENT, TaskParameters, device_queue, task_tags
+    from flows.contract import DEPLOYMENT
 
     start = datetime.now().astimezone() + timedelta(days=1)
     one, hundred = [], []
@@ -21,12 +50,7 @@ def prefect_create(farm: Farm, serials: list[str], repetitions: int) -> dict:
         deployment_id = prefect.read_deployment_by_name(DEPLOYMENT).id
 
         def make(serial: str, target: str) -> None:
-            prefect.create_flow_run_from_deployment(
-                deployment_id, name=f"direct-{target}",
-                parameters=TaskParameters(serial=serial, script_name="follow",
-                                          script_config={"target_users": [target]}).as_dict(),
-                tags=task_tags(serial, "follow", "api"), state=Scheduled(scheduled_time=start),
-                work_queue_name=device_queue(serial))
+            direct_run(prefect, deployment_id, serial, target, start)
 
         for rep in range(repetitions):
             started = time.perf_counter()
@@ -42,22 +66,18 @@ def prefect_create(farm: Farm, serials: list[str], repetitions: int) -> dict:
 
 def prefect_reads(farm: Farm, requests_count: int) -> dict:
     """List, filtered list, detail and stats answered by Prefect's filter, read and count endpoints."""
-    from prefect.client.schemas.filters import (
-        FlowRunFilter, FlowRunFilterDeploymentId, FlowRunFilterStateType, FlowRunFilterState, FlowRunFilterTags)
-    from prefect.client.schemas.objects import StateType
     from prefect.client.schemas.sorting import FlowRunSort
 
-    from flows.contract import DEPLOYMENT, FARM_TAG
+    from flows.contract import DEPLOYMENT
 
     with farm.prefect() as prefect:
-        deployment = FlowRunFilterDeploymentId(any_=[prefect.read_deployment_by_name(DEPLOYMENT).id])
-        farm_runs = FlowRunFilter(deployment_id=deployment, tags=FlowRunFilterTags(all_=[FARM_TAG]))
+        deployment_id = prefect.read_deployment_by_name(DEPLOYMENT).id
+        every_run = farm_runs(deployment_id)
 
-        def of_types(*types: str) -> FlowRunFilter:
-            return FlowRunFilter(deployment_id=deployment, tags=FlowRunFilterTags(all_=[FARM_TAG]),
-                                 state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType(t) for t in types])))
+        def of_types(*types: str):
+            return farm_runs(deployment_id, *types)
 
-        ids = [run.id for run in prefect.read_flow_runs(flow_run_filter=farm_runs, limit=200)]
+        ids = [run.id for run in prefect.read_flow_runs(flow_run_filter=every_run, limit=200)]
 
         def timed(call) -> float:
             started = time.perf_counter()
@@ -65,9 +85,9 @@ def prefect_reads(farm: Farm, requests_count: int) -> dict:
             return time.perf_counter() - started
 
         def page(i: int) -> float:
-            return timed(lambda: (prefect.read_flow_runs(flow_run_filter=farm_runs, sort=FlowRunSort.NAME_DESC,
+            return timed(lambda: (prefect.read_flow_runs(flow_run_filter=every_run, sort=FlowRunSort.NAME_DESC,
                                                          offset=20 * (i % 5), limit=20),
-                                  prefect.count_flow_runs(flow_run_filter=farm_runs)))
+                                  prefect.count_flow_runs(flow_run_filter=every_run)))
 
         def pending(i: int) -> float:
             wanted = of_types("SCHEDULED", "PENDING", "PAUSED")
@@ -75,9 +95,7 @@ def prefect_reads(farm: Farm, requests_count: int) -> dict:
                                   prefect.count_flow_runs(flow_run_filter=wanted)))
 
         def stats(i: int) -> float:
-            groups = [("SCHEDULED", "PENDING", "PAUSED"), ("RUNNING", "CANCELLING"), ("COMPLETED",),
-                      ("FAILED", "CRASHED", "CANCELLED")]
-            return timed(lambda: [prefect.count_flow_runs(flow_run_filter=of_types(*group)) for group in groups])
+            return timed(lambda: [prefect.count_flow_runs(flow_run_filter=of_types(*group)) for group in STATS_GROUPS])
 
         return {
             "list_page_size_20": repeat(requests_count, page),
