@@ -57,6 +57,9 @@ def prefect_env(settings: Settings) -> dict[str, str]:
         # SQLite answers "database is locked" (503) under bursts; after 5 retries (the default) the
         # worker marked 2 of a 200-task burst Crashed before they started. Retry longer instead.
         "PREFECT_CLIENT_MAX_RETRIES": "10",
+        # The server's CSRF protection is off (Prefect's default: its clients log in with the auth
+        # string); every new client would still ask it for a token first, two calls a forked run.
+        "PREFECT_CLIENT_CSRF_SUPPORT_ENABLED": "false",
         "PREFECT_HOME": str((settings.data_dir / "prefect").resolve()),
         "PREFECT_CLI_PROMPT": "false",
         **({"PREFECT_API_AUTH_STRING": settings.prefect_auth} if settings.prefect_auth else {}),
@@ -87,6 +90,7 @@ def prefect_server_child(settings: Settings, logs: Path, database_url: Optional[
         PREFECT_SERVER_API_CORS_ALLOWED_ORIGINS=settings.prefect_ui_url,
         # A run over the task deployment's cap (Orchestrator.cap_task_runs) is tried again this soon (30 s by default).
         PREFECT_SERVER_DEPLOYMENTS_CONCURRENCY_SLOT_WAIT_SECONDS="2",
+        PREFECT_SERVER_API_CSRF_PROTECTION_ENABLED="false",  # its clients do not ask for tokens (prefect_env)
         **({"PREFECT_SERVER_API_AUTH_STRING": settings.prefect_auth} if settings.prefect_auth else {}),
     )
     argv = [sys.executable, "-m", "prefect", "server", "start", "--host", settings.prefect_host,
