@@ -4,8 +4,12 @@ Prefect; a request's runs are created behind its answer, once each. In-process, 
 from __future__ import annotations
 
 import time
+import uuid
+from datetime import datetime, timezone
 
-from prefect.states import Failed
+from prefect.states import Failed, Pending, Running
+
+from api.gateways.prefect_events import RunStateSeen
 
 from tests.inprocess import AppClient, wired_app
 from tests.service import tomorrow
@@ -35,6 +39,44 @@ def test_a_change_made_in_prefect_reaches_the_copy_through_its_events(service, a
         task = until(lambda: (t := app.task(task_id))["status"] == 3 and t, what="the copy following the event")
         assert task["remark"] == "failed in the Prefect UI"
         assert app.ok("GET", "/task/stats")["failed"] == 1
+
+
+def test_a_run_that_moves_is_copied_from_its_events_and_read_once_it_ends(service, adb, phones, tmp_path):
+    """Prefect's events carry a moved run's state and time: the copy takes them without a filter
+    query on the server; an end is read whole (its end time, its tags)."""
+    [serial] = phones.take()
+    with wired_app(service, adb, tmp_path) as wired:
+        app = AppClient(wired)
+        task_id, run_id = stored_with_its_run(app, serial, "moving")
+        assert wired.run_events.connected.wait(15)
+        read = []
+        reads_runs, reads_run = wired.orchestrator.read_runs, wired.orchestrator.read_run
+        wired.orchestrator.read_runs = lambda ids: read.extend(ids) or reads_runs(ids)
+        wired.orchestrator.read_run = lambda run: read.append(run) or reads_run(run)
+        prefect = wired.orchestrator._client
+        prefect.set_flow_run_state(run_id, Pending(), force=True)
+        prefect.set_flow_run_state(run_id, Running(), force=True)
+        task = until(lambda: (t := app.task(task_id))["status"] == 1 and t, what="the copy following Running")
+        started = prefect.read_flow_run(run_id).start_time
+        assert wired.index.get(task_id).run.start_time == started  # Prefect's own start time, from the event
+        assert run_id not in read
+        prefect.set_flow_run_state(run_id, Failed(message="ended"), force=True)
+        task = until(lambda: (t := app.task(task_id))["status"] == 3 and t, what="the copy following the end")
+        assert run_id in read and task["remark"] == "ended"
+        assert wired.index.get(task_id).run.end_time == prefect.read_flow_run(run_id).end_time
+
+
+def test_an_event_of_a_run_that_is_no_task_is_told_once_it_is_still_none_at_the_next_upkeep(service, adb, tmp_path):
+    """The API may not have written down a run it just created when the run's first event comes:
+    only a run still unknown at the next upkeep is a UI run or an account read to look for."""
+    with wired_app(service, adb, tmp_path) as wired:
+        told = []
+        wired.tasks.mirror.on_unknown_runs.append(lambda: told.append(1))
+        wired.tasks.mirror.take_events([RunStateSeen(str(uuid.uuid4()), "SCHEDULED", "Scheduled", None,
+                                                     datetime.now(timezone.utc))])
+        assert told == []
+        wired.tasks.mirror.upkeep()
+        assert told == [1]
 
 
 def test_a_copy_that_missed_events_is_put_right_by_reconciling(service, adb, phones, tmp_path):

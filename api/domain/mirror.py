@@ -12,6 +12,7 @@ from prefect.client.schemas.objects import FlowRun
 
 from api.gateways.index import Index, RunState
 from api.gateways.prefect import Orchestrator, RunGone
+from api.gateways.prefect_events import RunStateSeen
 from flows.contract import AUTO_RETRIES_TAG, tag_value
 
 log = logging.getLogger(__name__)
@@ -49,6 +50,8 @@ class RunMirror:
         self.everything_every = everything_every
         self._last_moving = self._last_everything = time.monotonic()
         self._lock = threading.Lock()
+        self._unknown: set[str] = set()  # runs events named that were no task then
+        self._unknown_lock = threading.Lock()
         # Told when Prefect's events name runs that are no task of ours (yet): a run started in the
         # Prefect UI, an account read that ended.
         self.on_unknown_runs: list[Callable[[], None]] = []
@@ -56,16 +59,33 @@ class RunMirror:
     def record(self, runs: Iterable[FlowRun]) -> None:
         self.index.record_states(run_state(run) for run in runs)
 
-    def refresh(self, flow_run_ids: Iterable[str]) -> None:
+    def take_events(self, seen: list[RunStateSeen]) -> None:
+        """What Prefect's events say of runs. A run that moved (Pending, Running, Cancelling,
+        Paused) is copied from its event, and so is a new run's first Scheduled state (its start
+        time is the one the API asked for). An end or a later Scheduled state is read from Prefect,
+        whole: the end time, the tags (automatic retries), a new start time. Three of a run's four
+        events then cost Prefect no filter query, on the server the phones wait for."""
+        states = [RunState(s.flow_run_id, s.state_type, s.state_name, s.message, s.timestamp)
+                  for s in seen if s.state_type in (*MOVING_STATE_TYPES, "SCHEDULED") and s.timestamp is not None]
+        taken = self.index.record_seen(states)
+        self.refresh([s.flow_run_id for s in seen if s.flow_run_id not in taken], defer_unknown=True)
+
+    def refresh(self, flow_run_ids: Iterable[str], defer_unknown: bool = False) -> None:
         """Read these runs from Prefect and keep what it says; a run Prefect no longer has was
-        deleted there (the Prefect UI): so is its task."""
+        deleted there (the Prefect UI): so is its task. Runs that are no task are told to
+        on_unknown_runs; with `defer_unknown`, only if they are still none at the next upkeep (an
+        event can come before the API has written down the run it just created)."""
         ids = list(dict.fromkeys(flow_run_ids))
         for start in range(0, len(ids), READ_CHUNK):
             # Others are not tasks (account reads, UI runs not adopted yet).
-            known = self.index.by_flow_run_ids(ids[start:start + READ_CHUNK])
-            if len(known) < len(ids[start:start + READ_CHUNK]):
-                for tell in self.on_unknown_runs:
-                    tell()
+            chunk = ids[start:start + READ_CHUNK]
+            known = self.index.by_flow_run_ids(chunk)
+            if len(known) < len(chunk):
+                if defer_unknown:
+                    with self._unknown_lock:
+                        self._unknown.update(set(chunk) - known.keys())
+                else:
+                    self._tell_unknown()
             if not known:
                 continue
             runs = self.orchestrator.read_runs(list(known))
@@ -81,6 +101,16 @@ class RunMirror:
                 self.index.mark_deleted([row.id])
                 self.index.mark_purged(row.id)
 
+    def _tell_unknown(self) -> None:
+        for tell in self.on_unknown_runs:
+            tell()
+
+    def _settle_unknown(self) -> None:
+        with self._unknown_lock:
+            unknown, self._unknown = list(self._unknown), set()
+        if unknown:
+            self.refresh(unknown)
+
     def reconcile_moving(self, now: Optional[datetime] = None) -> None:
         """Runs that may have changed without an event reaching us: running ones, ones due to start."""
         now = now or datetime.now(timezone.utc)
@@ -94,6 +124,7 @@ class RunMirror:
 
     def upkeep(self) -> None:
         """A chore for the keeper: the safety net under the event stream, at a slow pace."""
+        self._settle_unknown()
         now = time.monotonic()
         if now - self._last_everything >= self.everything_every:
             self.reconcile_everything()

@@ -177,6 +177,30 @@ class TaskTable:
                  for s in states],
             )
 
+    def record_seen(self, states: list[RunState]) -> set[str]:
+        """Copy states Prefect's events name, where the event says all that changed: a run that
+        moved (not scheduled, not ended) loses its end time and takes a first Running state's time
+        as its start time (Prefect's own rules); a first Scheduled state only fills in the state of
+        a run the API created. Returns the runs taken: the others are to be read from Prefect."""
+        taken = set()
+        with self.writing():
+            for s in states:
+                if s.state_type == "SCHEDULED":
+                    cursor = self.db.conn.execute(
+                        "UPDATE tasks SET state_name = ?, state_message = ?, state_at = ?"
+                        " WHERE flow_run_id = ? AND state_type = 'SCHEDULED' AND state_at IS NULL",
+                        [s.state_name, s.message, s.timestamp.timestamp(), s.flow_run_id])
+                else:
+                    cursor = self.db.conn.execute(
+                        "UPDATE tasks SET state_type = ?, state_name = ?, state_message = ?, state_at = ?, end_time = NULL,"
+                        " start_time = CASE WHEN start_time IS NULL AND ? = 'RUNNING' THEN ? ELSE start_time END"
+                        " WHERE flow_run_id = ? AND (state_at IS NULL OR state_at <= ?)",
+                        [s.state_type, s.state_name, s.message, s.timestamp.timestamp(), s.state_type,
+                         iso_utc(s.timestamp), s.flow_run_id, s.timestamp.timestamp()])
+                if cursor.rowcount:
+                    taken.add(s.flow_run_id)
+        return taken
+
     # Retries and deletions ---------------------------------------------------
 
     def take_retry(self, task_id: int, limit: int) -> bool:

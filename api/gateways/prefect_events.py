@@ -1,12 +1,15 @@
-"""Prefect's flow-run events, followed in a thread of their own: which runs changed, in batches."""
+"""Prefect's flow-run events, followed in a thread of their own: which runs changed and to what, in batches."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import threading
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Callable, Optional
 
+from prefect.events import Event
 from prefect.events.clients import PrefectEventSubscriber
 from prefect.events.filters import EventFilter, EventNameFilter
 from prefect.settings import PREFECT_API_AUTH_STRING, PREFECT_API_URL, temporary_settings
@@ -15,12 +18,40 @@ log = logging.getLogger(__name__)
 RUN_RESOURCE = "prefect.flow-run."
 
 
+@dataclass(frozen=True)
+class RunStateSeen:
+    """The state a run's newest event in a burst names (the labels Prefect puts on its flow-run
+    state events); state_type is None if the event did not say."""
+
+    flow_run_id: str
+    state_type: Optional[str]
+    state_name: Optional[str] = None
+    message: Optional[str] = None
+    timestamp: Optional[datetime] = None
+
+
+def state_seen(event: Event) -> RunStateSeen:
+    labels = event.resource
+    flow_run_id = labels.id.removeprefix(RUN_RESOURCE)
+    try:
+        timestamp = datetime.fromisoformat(labels.get("prefect.state-timestamp") or "")
+    except ValueError:
+        return RunStateSeen(flow_run_id, None)
+    return RunStateSeen(flow_run_id, labels.get("prefect.state-type") or None, labels.get("prefect.state-name") or None,
+                        labels.get("prefect.state-message") or None, timestamp)
+
+
+def newer(seen: RunStateSeen, kept: Optional[RunStateSeen]) -> bool:
+    return kept is None or seen.timestamp is None or kept.timestamp is None or seen.timestamp >= kept.timestamp
+
+
 class RunEventFeed:
-    """Calls `on_changed(flow_run_ids)` for runs whose state changed (one call per burst), and
-    `on_connected()` each time the stream is (re)opened, since events may have been missed before."""
+    """Calls `on_changed(states_seen)` for runs whose state changed (one call per burst, the newest
+    event of each run), and `on_connected()` each time the stream is (re)opened, since events may
+    have been missed before."""
 
     def __init__(self, api_url: str, auth_string: Optional[str], *,
-                 on_changed: Callable[[list[str]], None], on_connected: Callable[[], None],
+                 on_changed: Callable[[list[RunStateSeen]], None], on_connected: Callable[[], None],
                  batch_seconds: float = 0.05, retry_seconds: float = 2.0):
         self.api_url = api_url
         self.auth_string = auth_string
@@ -28,7 +59,7 @@ class RunEventFeed:
         self.on_connected = on_connected
         self.batch_seconds = batch_seconds
         self.retry_seconds = retry_seconds
-        self._changed: set[str] = set()
+        self._changed: dict[str, RunStateSeen] = {}
         self._wake: Optional[asyncio.Event] = None
         self._loop: Optional[asyncio.AbstractEventLoop] = None
         self._thread = threading.Thread(target=self._run, name="run-events", daemon=True)
@@ -68,9 +99,10 @@ class RunEventFeed:
                         await asyncio.to_thread(self.on_connected)
                         self.connected.set()
                         async for event in events:
-                            resource = event.resource.id
-                            if resource.startswith(RUN_RESOURCE):
-                                self._changed.add(resource.removeprefix(RUN_RESOURCE))
+                            if event.resource.id.startswith(RUN_RESOURCE):
+                                seen = state_seen(event)
+                                if newer(seen, self._changed.get(seen.flow_run_id)):
+                                    self._changed[seen.flow_run_id] = seen
                                 self._wake.set()
             except asyncio.CancelledError:
                 raise
@@ -84,7 +116,7 @@ class RunEventFeed:
             await self._wake.wait()
             await asyncio.sleep(self.batch_seconds)  # gather the burst
             self._wake.clear()
-            changed, self._changed = list(self._changed), set()
+            changed, self._changed = list(self._changed.values()), {}
             try:
                 await asyncio.to_thread(self.on_changed, changed)
             except Exception as error:

@@ -105,7 +105,7 @@ def wire(settings: Settings, *, supervisor: Optional[object] = None,
         SilentPcs(phones, orchestrator).settle,
     ], settings.ui_adoption_seconds)
     run_events = RunEventFeed(settings.prefect_url, settings.prefect_auth,
-                              on_changed=tasks.mirror.refresh, on_connected=tasks.mirror.reconcile_everything)
+                              on_changed=tasks.mirror.take_events, on_connected=tasks.mirror.reconcile_everything)
     # Screens of this PC's phones only: the others are another adb server's.
     camera = ScreenCamera(phones.adb.server, settings.phone_locks_dir, phones.attached_here)
     app = create_app(Services(
