@@ -31,6 +31,7 @@ from flows.farm_pcs import REPORT_SECONDS
 from flows.fork_starter import ForkStarter
 from flows.prefect_tls import share_tls_contexts
 from flows.queue_turns import QueueTurns
+from flows.run_objects import RunObjects
 from flows.served_phones import ServedPhones
 from flows.settings import WorkerSettings
 from flows.unrecorded_ends import UnrecordedEnds
@@ -169,6 +170,11 @@ class FastProcessWorker(ProcessWorker):
             # woke the worker: without this poll the next run waits for the timer's.
             self.wakeup.wake()
 
+    async def _objects(self, flow_run: FlowRun) -> RunObjects:
+        # Read for the run's configuration a moment ago: these come from CachedReads.
+        return RunObjects(flow_run, await self._client.read_deployment(flow_run.deployment_id),
+                          await self._client.read_flow(flow_run.flow_id), self._work_pool)  # internal: _work_pool
+
     async def _run(self, flow_run: FlowRun, configuration: ProcessJobConfiguration,
                    task_status: Optional[anyio.abc.TaskStatus[int]]) -> ProcessWorkerResult:
         if configuration._command_configured:  # internal; a custom command must be exec'ed: Prefect's way
@@ -179,7 +185,7 @@ class FastProcessWorker(ProcessWorker):
         with contextlib.nullcontext(workdir) if workdir else tempfile.TemporaryDirectory(suffix="prefect") as directory:
             executors = await self._executors.current()
             starter = ForkStarter(self._context, self._worker_alive, Path(directory).resolve(), configuration.env,
-                                  configuration.stream_output, executors.control_channel)
+                                  configuration.stream_output, executors.control_channel, await self._objects(flow_run))
             executor = executors.create_executor(flow_run, starter, propose_submitting=False, hook_runner=self._hooks)
             execution = None
 

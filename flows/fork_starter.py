@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, Optional
@@ -18,6 +18,7 @@ from prefect.settings import get_current_settings
 from prefect.utilities.processutils import sanitize_subprocess_env
 
 from flows import forked_run
+from flows.run_objects import RunObjects
 
 
 # Process.start() polls every running child, reading its exit status from the pipe _reap reads:
@@ -85,6 +86,7 @@ class ForkStarter:
     env: dict
     stream_output: bool
     control_channel: Any  # internal: prefect.runner._control_channel.ControlChannel
+    objects: RunObjects  # what the worker read of the run, so the run does not read it again
 
     async def start(self, flow_run: FlowRun, task_status: anyio.abc.TaskStatus = anyio.TASK_STATUS_IGNORED) -> None:
         control: dict[str, str] = {}
@@ -102,7 +104,7 @@ class ForkStarter:
             **control,
         }
         process = self.context.Process(target=forked_run.run, name=f"flow-run-{flow_run.id}", args=(
-            str(flow_run.id), sanitize_subprocess_env(env), str(self.workspace_root), self.stream_output, self.worker_alive))
+            replace(self.objects, flow_run=flow_run), sanitize_subprocess_env(env), str(self.workspace_root), self.stream_output, self.worker_alive))
         try:
             await anyio.to_thread.run_sync(_start, process)
         except BaseException:

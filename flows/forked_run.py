@@ -15,10 +15,10 @@ import anyio
 import prefect.deployments.steps.pull  # noqa: F401  (the pull steps' module, preloaded)
 import prefect.flow_engine
 from prefect.context import refresh_global_settings_context
-from prefect.runner._workspace_resolver import prepare_workspace_for_flow_run  # internal
 from prefect.runner._workspace_starter import workspace_environment  # internal
 
 from flows.prefect_tls import share_tls_contexts
+from flows.run_objects import RunObjects, prepare_run_workspace, remember_related
 from flows.worker_guard import die_when_closed, die_with_worker
 
 # What every run would import after the fork otherwise (anyio's asyncio backend for the pull steps,
@@ -60,10 +60,11 @@ LOADED_IN = os.getpid()
 THREADS_AT_LOAD = threading.active_count()
 
 
-def run(flow_run_id: str, env: dict[str, str], workspace_root: str, stream_output: bool,
+def run(objects: RunObjects, env: dict[str, str], workspace_root: str, stream_output: bool,
         worker_alive: Connection) -> None:
-    """What Prefect's `_workspace_supervisor` and `python -m prefect.engine` do for a run, in a fork.
-    Internal Prefect calls: prepare_workspace_for_flow_run, workspace_environment, flow_engine._main."""
+    """What Prefect's `_workspace_supervisor` and `python -m prefect.engine` do for a run, in a fork,
+    with what the worker already read of the run. Internal Prefect calls: prepare_workspace,
+    workspace_environment, flow_engine._main, the event emitter's cache (flows.run_objects)."""
     # Keep the garbage collector of a long run off the objects it shares with the forkserver (a
     # collection writes to each object it visits, and so copies its page).
     gc.freeze()
@@ -83,7 +84,8 @@ def run(flow_run_id: str, env: dict[str, str], workspace_root: str, stream_outpu
     code = 1
     try:
         # The deployment's pull steps (set_working_directory): they chdir this process.
-        workspace = anyio.run(prepare_workspace_for_flow_run, flow_run_id, workspace_root)
+        remember_related(objects)
+        workspace = anyio.run(prepare_run_workspace, objects, workspace_root)
         paths = workspace_environment(workspace)["PYTHONPATH"]
         os.environ["PYTHONPATH"] = paths
         sys.path[:0] = [p for p in paths.split(os.pathsep) if p and p not in sys.path]

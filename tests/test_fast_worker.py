@@ -188,7 +188,8 @@ def test_prefect_internals_the_worker_uses_are_there():
     from prefect.runner._flow_run_executor import FlowRunExecutor, FlowRunExecutorContext, ProcessStarter
     from prefect.runner._hook_runner import HookRunner
     from prefect.runner._process_manager import ProcessHandle, ProcessTerminationScope
-    from prefect.runner._workspace_resolver import PreparedWorkspace, prepare_workspace_for_flow_run
+    from prefect.events import related
+    from prefect.runner._workspace_resolver import PreparedWorkspace, prepare_workspace, prepare_workspace_for_flow_run
     from prefect.runner._workspace_starter import workspace_environment
     from prefect.workers.base import BaseJobConfiguration, BaseWorker
     from prefect.workers.process import ProcessJobConfiguration, ProcessWorker
@@ -220,8 +221,20 @@ def test_prefect_internals_the_worker_uses_are_there():
     forked.returncode = -9
     assert handle.returncode == -9
     # What the child runs: the pull steps, the workspace's PYTHONPATH, the engine's runtime entrypoint.
-    assert inspect.iscoroutinefunction(prepare_workspace_for_flow_run)
-    assert parameters(prepare_workspace_for_flow_run) == ["flow_run_id", "workspace_root"]
+    # The child is handed the run and deployment the worker read (flows.run_objects): Prefect's own
+    # entry reads both, then prepares the workspace with them.
+    assert inspect.iscoroutinefunction(prepare_workspace)
+    assert parameters(prepare_workspace) == ["client", "flow_run", "deployment", "workspace_root"]
+    assert "return await prepare_workspace(client, flow_run, deployment, workspace_root)" in inspect.getsource(
+        prepare_workspace_for_flow_run)
+    # ...and fills the cache the event emitter reads a run's flow, deployment, queue and pool from.
+    getter = inspect.getsource(related._get_and_cache_related_object)
+    assert 'cache_key = f"{kind}.{obj_id}"' in getter and "entry, _ = cache[cache_key]" in getter
+    emitter = inspect.getsource(related.related_resources_from_run_context)
+    for kind, key in [("flow", "flow_run.flow_id"), ("deployment", "flow_run.deployment_id"),
+                      ("work-queue", "flow_run.work_queue_id"), ("work-pool", "flow_run.work_pool_name")]:
+        assert f'kind="{kind}"' in emitter and f"obj_id={key}," in emitter
+    assert "cache=RESOURCE_CACHE" in emitter and isinstance(related.RESOURCE_CACHE, dict)
     workspace = PreparedWorkspace(workspace_root=REPO, working_directory=REPO, runtime_entrypoint=f"{FLOWS}:log_flow",
                                   environment={}, sys_path=[])
     assert workspace_environment(workspace)["PYTHONPATH"].split(os.pathsep)[0] == str(REPO)
@@ -257,6 +270,8 @@ def test_prefect_internals_the_worker_uses_are_there():
     # Every worker call goes through self._client, set in setup (wrapped in CachedReads after it);
     # a run's configuration reads its deployment and flow through the client it is given.
     assert "self._client = get_client()" in inspect.getsource(BaseWorker.setup)
+    # The pool the worker polls, handed to its runs (flows.run_objects).
+    assert "self._work_pool: Optional[WorkPool] = None" in inspect.getsource(BaseWorker.__init__)
     resolve = inspect.getsource(BaseJobConfiguration.resolve_for_flow_run)
     assert "await client.read_deployment(flow_run.deployment_id)" in resolve and "await client.read_flow(" in resolve
     assert "client=self.client," in inspect.getsource(BaseWorker._submit_run_and_capture_errors)
@@ -292,6 +307,41 @@ def test_prefect_clients_share_one_tls_context_once_told_to():
     assert prefect_tls.verifying_context(certifi.where()).verify_mode == ssl.CERT_REQUIRED
     # Only the verifying contexts are shared: the insecure path changes the one it is given.
     assert prefect_tls.SHARED_SSL.create_default_context() is not prefect_tls.SHARED_SSL.create_default_context()
+
+
+def test_a_run_process_finds_what_the_worker_read_of_its_run_in_the_event_emitters_cache():
+    """The first event of a task run names the run's flow, deployment, work queue and pool: in a
+    forked run they come from what the worker handed over (flows.run_objects), not from the server."""
+    import asyncio
+    from datetime import datetime, timezone
+
+    from prefect.client.schemas.objects import Flow, FlowRun
+    from prefect.client.schemas.responses import DeploymentResponse
+    from prefect.client.schemas.worker_channel import WorkPoolSnapshot
+    from prefect.events import related
+
+    from flows.run_objects import RunObjects, remember_related
+
+    flow = Flow(name="run-task")
+    deployment = DeploymentResponse(name="task", flow_id=flow.id, created=datetime.now(timezone.utc))
+    pool = WorkPoolSnapshot(name="phone-farm", type="process", id=uuid.uuid4(), base_job_template={}, is_paused=False,
+                            storage_configuration={}, default_queue_id=uuid.uuid4())
+    run = FlowRun(flow_id=flow.id, deployment_id=deployment.id, work_queue_id=uuid.uuid4(), work_queue_name="device-1")
+    remember_related(RunObjects(run, deployment, flow, pool))
+
+    async def never(key):
+        raise AssertionError(f"read {key} from the server")
+
+    async def found(kind, key):
+        entry = await related._get_and_cache_related_object(kind, kind, never, key, related.RESOURCE_CACHE)
+        return entry["object"]
+
+    # Keyed as the engine asks, with the run it read (which names its pool).
+    assert asyncio.run(found("flow", run.flow_id)) is flow
+    assert asyncio.run(found("deployment", run.deployment_id)) is deployment
+    assert asyncio.run(found("work-pool", "phone-farm")) is pool
+    queue = asyncio.run(found("work-queue", run.work_queue_id))
+    assert (queue.id, queue.name, queue.work_pool_id) == (run.work_queue_id, "device-1", pool.id)
 
 
 def test_the_worker_registers_as_fast_process_and_leaves_process_to_the_stock_worker():
