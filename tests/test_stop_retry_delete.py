@@ -6,10 +6,13 @@ import os
 import signal
 import time
 import uuid
+from datetime import timedelta
 
 from prefect.exceptions import ObjectNotFound
+from prefect.states import Completed, Running
 
-from tests.inprocess import wired_app
+from api.domain import deletion
+from tests.inprocess import AppClient, wired_app
 from tests.processes import phone_holder
 from tests.service import tomorrow
 
@@ -20,6 +23,14 @@ def started(phone, task_id: int) -> float:
 
 def end_of(phone, task_id: int):
     return next(end for tid, _, end in phone.task_intervals() if tid == task_id)
+
+
+def until_true(value, timeout: float = 30):
+    deadline = time.monotonic() + timeout
+    while not (found := value()):
+        assert time.monotonic() < deadline, f"nothing after {timeout} s"
+        time.sleep(0.1)
+    return found
 
 
 def wait_started_on_phone(phone, task_id: int, timeout: float = 30) -> None:
@@ -159,6 +170,26 @@ def test_a_stop_that_races_the_end_of_a_run_keeps_its_real_end(service, phones, 
     status, body = service.call("POST", f"/task/{task_id}/stop")
     assert (status, body["code"]) == (400, 40001) and "already finished (completed)" in body["message"], body
     assert service.task(task_id)["status"] == 2
+
+
+def test_a_stop_that_lost_its_repair_gets_its_real_end_back_from_the_upkeep(service, phones, adb, tmp_path, monkeypatch):
+    """The repair above failed (a read refused under load): the run is left Cancelling with no
+    process to end it. The upkeep's look at lasting stops puts its real end back."""
+    [serial] = phones.take()
+    with wired_app(service, adb, tmp_path) as wired:
+        app = AppClient(wired)
+        [task_id] = app.create([serial], ["lost"], start_time=tomorrow())
+        run_id = until_true(lambda: app.task(task_id)["flow_run_id"])  # created behind the answer
+        prefect = wired.orchestrator._client
+        prefect.set_flow_run_state(run_id, Running(), force=True)
+        prefect.set_flow_run_state(run_id, Completed(message="done"), force=True)
+        wired.orchestrator.request_cancel(run_id, "Stopped through the API")  # and no repair
+        wired.tasks.finish_abandoned_stops()  # within 15 s of the stop: a worker may still end it
+        assert wired.orchestrator.read_run(run_id).state_type.value == "CANCELLING"
+        monkeypatch.setattr(deletion, "RACED_STOP_AFTER", timedelta(0))
+        wired.tasks.finish_abandoned_stops()
+        run = wired.orchestrator.read_run(run_id)
+        assert (run.state_type.value, run.state.message) == ("COMPLETED", "done")
 
 
 def test_a_stopped_task_holds_its_phone_until_its_process_is_gone(service, phones):

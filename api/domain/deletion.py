@@ -15,6 +15,8 @@ READ_CHUNK = 200  # Prefect's most runs per read
 STOPPED = "Stopped through the API"
 # Far longer than a flow-run process takes to start on a busy PC (~15 s seen under load).
 ABANDONED_STOP_AFTER = timedelta(seconds=60)
+# A worker ends a started run's stop within seconds (it kills the process, the run ends Cancelled).
+RACED_STOP_AFTER = timedelta(seconds=15)
 RECHECK_DELETIONS_FOR = timedelta(minutes=5)
 # States in which a run holds no phone and no process: its flow run can be deleted at once.
 IDLE_STATE_TYPES = (*FINAL_STATE_TYPES, "SCHEDULED")
@@ -68,11 +70,26 @@ class TaskDeletion:
                 self.index.mark_purged(row.id)
 
     def finish_abandoned_stops(self) -> None:
-        """A task stopped in the seconds its process started would stay running (and a deleted one
-        in Prefect) for ever: end its run Cancelled, as the worker would have."""
-        for run in self.orchestrator.abandoned_stops(ABANDONED_STOP_AFTER):
-            log.warning("run %s stayed Cancelling after its process exited; marking it Cancelled", run.id)
-            self.orchestrator.cancel(run.id, STOPPED)
+        """Stops nothing will ever end, found by how long they have been Cancelling. A task stopped
+        in the seconds its process started (Prefect 3.9: the process finds Cancelling before its
+        first step, never runs the script, and exits with the run left Cancelling): no start time;
+        it ends Cancelled, as the worker would have ended it. A stop that raced the run's end and
+        lost its repair (stop_run's check failed under load): its real end is put back."""
+        for run in self.orchestrator.lasting_stops(RACED_STOP_AFTER):
+            if run.start_time is not None:
+                self.restore_raced_end(run.id)
+            elif run.state.timestamp < datetime.now(timezone.utc) - ABANDONED_STOP_AFTER:
+                log.warning("run %s stayed Cancelling after its process exited; marking it Cancelled", run.id)
+                self.orchestrator.cancel(run.id, STOPPED)
+
+    def restore_raced_end(self, flow_run_id) -> bool:
+        """A run that had ended before our (forced) Cancelling has no process left to finish the
+        stop, and would stay Cancelling for ever: its real end is put back."""
+        states = self.orchestrator.states(flow_run_id)
+        if len(states) > 1 and states[-1].type.value == "CANCELLING" and states[-2].is_final():
+            self.orchestrator.restore(flow_run_id, states[-2])
+            return True
+        return False
 
     def purge_pending_deletions(self) -> None:
         # A run created while its task was being deleted can outlive the purge (a creation sent

@@ -207,11 +207,7 @@ class TaskService(TaskDeletion):
             self.orchestrator.cancel(run.id, STOPPED)
             return
         self.orchestrator.request_cancel(run.id, STOPPED)
-        # The run may have ended between our read and our (forced) Cancelling: then no process is
-        # left to finish the stop and it would stay Cancelling for ever. Put its real end back.
-        states = self.orchestrator.states(run.id)
-        if len(states) > 1 and states[-1].type.value == "CANCELLING" and states[-2].is_final():
-            self.orchestrator.restore(run.id, states[-2])
+        self.restore_raced_end(run.id)  # the run may have ended between our read and our Cancelling
 
     def retry(self, task_id: int) -> dict:
         row = self.row(task_id)

@@ -124,15 +124,13 @@ class RunQueries(PrefectConnection):
         """The farm's runs that hold a phone right now."""
         return self.page(RunQuery(state_types=("PENDING", "RUNNING", "CANCELLING")), offset=0, limit=200)
 
-    def abandoned_stops(self, older_than: timedelta) -> list[FlowRun]:
-        """Runs stopped while their process was starting, that nothing will ever end (Prefect 3.9):
-        the process finds Cancelling before its first step, never runs the script, and exits with
-        the run left CANCELLING. Never started (no start_time) and Cancelling for longer than a
-        process takes to start: no process can still run them."""
+    def lasting_stops(self, older_than: timedelta) -> list[FlowRun]:
+        """Runs Cancelling for longer than `older_than`: a worker ends a stop within seconds, unless
+        no process is left to end it (api.domain.deletion)."""
         cutoff = datetime.now(timezone.utc) - older_than
         return [
             run for run in self.page(RunQuery(state_types=("CANCELLING",)), offset=0, limit=200)
-            if run.start_time is None and run.state is not None and run.state.timestamp < cutoff
+            if run.state is not None and run.state.timestamp < cutoff
         ]
 
     def states(self, flow_run_id) -> list[State]:
