@@ -267,6 +267,10 @@ def test_prefect_internals_the_worker_uses_are_there():
     submit = inspect.getsource(BaseWorker._submit_run)
     assert submit.index("self._runs_task_group.start(") < submit.rindex("self._submitting_flow_run_ids.remove(flow_run.id)")
     assert "self._release_limit_slot(flow_run.id)" in inspect.getsource(BaseWorker._submit_run_and_capture_errors)
+    # Submitting, skipped (FastProcessWorker._propose_submitting_state): proposed there, before run().
+    capture = inspect.getsource(BaseWorker._submit_run_and_capture_errors)
+    assert capture.index("await self._propose_submitting_state(flow_run)") < capture.index("await self.run(")
+    assert parameters(BaseWorker._propose_submitting_state) == ["self", "flow_run"]
     # Every worker call goes through self._client, set in setup (wrapped in CachedReads after it);
     # a run's configuration reads its deployment and flow through the client it is given.
     assert "self._client = get_client()" in inspect.getsource(BaseWorker.setup)
@@ -437,6 +441,9 @@ def test_a_run_completes_with_its_logs_and_pull_step_and_comes_from_the_preloade
     run_id = prefect.create_run(deployments["log_flow"], message="hello from a fork", report=str(report))
     run = prefect.wait_final(run_id)
     assert run["state_type"] == "COMPLETED", (run["state"], worker.output())
+    # Pending -> Running: no Submitting write on the run's way (FastProcessWorker._propose_submitting_state).
+    states = prefect.call("GET", "/flow_run_states/", params={"flow_run_id": run_id})
+    assert [s["name"] for s in sorted(states, key=lambda s: s["timestamp"])] == ["Scheduled", "Pending", "Running", "Completed"]
     messages = lambda: [log["message"] for log in prefect.logs(run_id)]  # noqa: E731
     wait_until(lambda: "message: hello from a fork" in messages(), 15, messages)
     assert "Running 1 deployment pull step(s)" in messages()
