@@ -15,6 +15,7 @@ import tzlocal
 
 from api.domain.plans import PLANS
 from devices.phone_lock import LOCKS_FOLDER
+from flows.farm_pcs import LIVE_SECONDS, SHORTEST_SILENCE
 from flows.secrets import DEFAULT_CHAT_URL
 
 
@@ -87,6 +88,9 @@ class Settings(BaseSettings):
     worker: Literal["fast", "stock"] = "fast"
     # The fast worker is woken by Prefect's events (a run scheduled, a run ended); this poll is its fallback.
     worker_poll_seconds: float = Field(5.0, gt=0)
+    # Another PC silent this long is gone: its running tasks fail, its phones show offline. Every PC
+    # of a farm should have the same (its worker's phones are taken by no other PC until then).
+    pc_silence_seconds: float = Field(LIVE_SECONDS, ge=SHORTEST_SILENCE)
     # Reads answer from the index in about a millisecond; enough threads that a few waiting on
     # Prefect writes (a stop, a deletion) do not hold reads up. Prefect's writes have their own bound.
     api_threads: int = Field(24, ge=1)

@@ -10,10 +10,12 @@ from prefect.events.filters import EventFilter, EventNameFilter, EventOccurredFi
 
 PC_PHONES_EVENT = "phonefarm.pc.phones"
 PC_RESOURCE_PREFIX = "phonefarm.pc."
-# A PC tells its phones every REPORT_SECONDS; one silent for LIVE_SECONDS is gone (killed, or off
-# the network). Prefect persists events in batches (a few seconds), hence the margin.
+# A PC tells its phones every REPORT_SECONDS; one silent for LIVE_SECONDS (by default: the setting
+# pc_silence_seconds) is gone (killed, or off the network). Prefect persists events in batches (a
+# few seconds), hence the margin.
 REPORT_SECONDS = 5.0
 LIVE_SECONDS = 30.0
+SHORTEST_SILENCE = 10.0  # two reports and Prefect's batching
 WORKER_LABEL = "prefect.worker.name"  # Prefect's label on a flow run: the worker that took it
 
 
@@ -38,8 +40,8 @@ class PcReport:
     def serials(self) -> set[str]:
         return {phone["serial"] for phone in self.phones}
 
-    def live(self, now: datetime) -> bool:
-        return now - self.at <= timedelta(seconds=LIVE_SECONDS)
+    def live(self, now: datetime, silence_seconds: float = LIVE_SECONDS) -> bool:
+        return now - self.at <= timedelta(seconds=silence_seconds)
 
 
 def report_event(pc: str, phones: Iterable[dict]) -> dict[str, Any]:
@@ -49,7 +51,7 @@ def report_event(pc: str, phones: Iterable[dict]) -> dict[str, Any]:
             "payload": {"phones": [dict(phone) for phone in phones]}}
 
 
-def recent_reports_filter(now: datetime, window_seconds: float = 2 * LIVE_SECONDS) -> EventFilter:
+def recent_reports_filter(now: datetime, window_seconds: float) -> EventFilter:
     return EventFilter(occurred=EventOccurredFilter(since=now - timedelta(seconds=window_seconds), until=now + timedelta(minutes=1)),
                        event=EventNameFilter(name=[PC_PHONES_EVENT]))
 

@@ -255,7 +255,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     served = None
     if args.pc:
         adb = WorkerSettings()
-        served = ServedPhones(args.pc, AdbServer(adb.adb_host, adb.adb_port))
+        served = ServedPhones(args.pc, AdbServer(adb.adb_host, adb.adb_port), silence_seconds=adb.pc_silence_seconds)
     worker = FastProcessWorker(work_pool_name=args.pool, name=args.name, limit=args.limit,
                                work_queues=args.work_queue, preload=args.preload or FARM_FLOW_MODULES,
                                served_phones=served)

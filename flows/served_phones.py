@@ -14,7 +14,7 @@ from prefect.exceptions import ObjectAlreadyExists
 from devices.adb import AdbServer, list_phones_untouched
 from devices.errors import DeviceError
 from flows.contract import WORK_POOL, device_queue
-from flows.farm_pcs import latest_reports, now_utc, recent_reports_filter, report_event
+from flows.farm_pcs import LIVE_SECONDS, latest_reports, now_utc, recent_reports_filter, report_event
 
 log = logging.getLogger(__name__)
 EVENT_PAGES = 10  # 50 events a page: at one report per 5 s and a 60-s window, about 40 PCs
@@ -34,8 +34,9 @@ class ServedPhones:
     report at once is served by neither (two phones with one serial, or one phone on two hosts):
     no run can be sure to reach the right phone, so its tasks wait until one of them is gone."""
 
-    def __init__(self, pc: str, server: AdbServer, pool: str = WORK_POOL):
+    def __init__(self, pc: str, server: AdbServer, pool: str = WORK_POOL, silence_seconds: float = LIVE_SECONDS):
         self.pc = pc
+        self.silence_seconds = silence_seconds
         self.server = server
         self.pool = pool
         self.mine: set[str] = set()
@@ -60,7 +61,7 @@ class ServedPhones:
 
     async def _other_pcs_serials(self, client: PrefectClient) -> set[str]:
         now = now_utc()
-        page = await client.read_events(recent_reports_filter(now), limit=50)
+        page = await client.read_events(recent_reports_filter(now, 2 * self.silence_seconds), limit=50)
         events = list(page.events)
         for _ in range(EVENT_PAGES - 1):
             if not page.next_page:
@@ -68,7 +69,7 @@ class ServedPhones:
             page = await client.read_events_page(str(page.next_page))
             events += page.events
         reports = latest_reports(events)
-        return {serial for pc, report in reports.items() if pc != self.pc and report.live(now)
+        return {serial for pc, report in reports.items() if pc != self.pc and report.live(now, self.silence_seconds)
                 for serial in report.serials}
 
     async def _make_queues(self, client: PrefectClient, serials: set[str]) -> None:

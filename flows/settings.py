@@ -9,6 +9,7 @@ from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from devices.phone_lock import LOCKS_FOLDER
+from flows.farm_pcs import LIVE_SECONDS, SHORTEST_SILENCE
 from flows.secrets import DEFAULT_CHAT_URL
 
 
@@ -26,6 +27,8 @@ class WorkerSettings(BaseSettings):
     material_roots: list[Path] = Field([], description="folders besides <data-dir>/materials that posts may use")
     comment_endpoints: list[str] = Field([DEFAULT_CHAT_URL],
                                          description="the only chat endpoints a warm-up may send a key to")
+    pc_silence_seconds: float = Field(LIVE_SECONDS, ge=SHORTEST_SILENCE,
+                                      description="another PC silent this long is gone: its phones may be served here")
 
     @property
     def artifacts_dir(self) -> Path:

@@ -148,7 +148,9 @@ def three_pcs(tmp_path_factory, prefect_database):
     # Under /tmp itself: PostgreSQL runs as its own user, which cannot pass through pytest's 0700 folders.
     data_dir = Path(tempfile.mkdtemp(prefix="phonefarm-api-pc-"))
     adb_port = free_port()
-    api = Service(data_dir, adb_port, extra_args=["--database", "postgresql", "--pc-name", "pc-api"])
+    # A PC is gone after 15 s of silence (30 by default): the dead-PC test waits for it.
+    api = Service(data_dir, adb_port, extra_args=["--database", "postgresql", "--pc-name", "pc-api"],
+                  env={"PHONEFARM_PC_SILENCE_SECONDS": "15"})
     workers: list[WorkerPc] = []
     try:
         before = sqlite_farm_with_tasks(data_dir, adb_port, api.prefect_port, prefect_database)

@@ -217,7 +217,9 @@ class WorkerPc(Service):
         self.adb = start_adb_server(data_dir)
         super().__init__(data_dir, self.adb.server.port, extra_args=["--role", "worker", "--pc-name", name],
                          env={"PHONEFARM_PREFECT_API_URL": api.prefect_api,
-                              "PHONEFARM_PREFECT_AUTH_STRING": api.prefect_auth})
+                              "PHONEFARM_PREFECT_AUTH_STRING": api.prefect_auth,
+                              # every PC of a farm judges silence alike
+                              **{k: v for k, v in api.extra_env.items() if k == "PHONEFARM_PC_SILENCE_SECONDS"}})
         self.farm = SimulatedFarm(self.adb.server, phones, auto_reconnect=True)
 
     def wait_ready(self, timeout: float = 120) -> None:

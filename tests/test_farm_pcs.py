@@ -40,3 +40,36 @@ def test_each_pc_counts_by_its_newest_report_and_goes_silent_after_30_seconds():
     assert reports["pc-b"].serials == set() and reports["pc-b"].live(now_utc())
     assert reports["pc-c"].serials == {"s1"} and not reports["pc-c"].live(now_utc())
     assert reports["pc-d"].phones == ()  # a malformed entry is dropped, not trusted
+
+
+def test_the_farm_can_judge_silence_sooner_or_later():
+    """PHONEFARM_PC_SILENCE_SECONDS: the API's phone directory and a PC's worker read it alike."""
+    import asyncio
+
+    from api.domain.phones import PhoneDirectory
+    from flows.served_phones import ServedPhones
+
+    phone = {"serial": "s1", "state": "device", "model": "Pixel 7"}
+    windows = []
+
+    def reports(window_seconds):
+        windows.append(window_seconds)
+        return latest_reports([event("pc-b", [phone], 20)])
+
+    index = SimpleNamespace(remember_phones=lambda serials: None)
+    sooner = PhoneDirectory(adb=None, index=index, pc_name="pc-a", pc_reports=reports, silence_seconds=15)
+    later = PhoneDirectory(adb=None, index=index, pc_name="pc-a", pc_reports=reports)
+    sooner.refresh_other_pcs()
+    later.refresh_other_pcs()
+    assert windows == [30, 2 * LIVE_SECONDS]  # reports read over twice the silence
+    assert set(sooner.silent_pcs()) == {"pc-b"} and later.silent_pcs() == {}
+
+    class Prefect:
+        async def read_events(self, event_filter, limit):
+            windows.append(round((now_utc() - event_filter.occurred.since).total_seconds()))
+            return SimpleNamespace(events=[event("pc-b", [phone], 20)], next_page=None)
+
+    # A worker serves no phone another live PC reports: pc-b is gone after 15 s, not after 30.
+    assert asyncio.run(ServedPhones("pc-a", None, silence_seconds=15)._other_pcs_serials(Prefect())) == set()
+    assert asyncio.run(ServedPhones("pc-a", None)._other_pcs_serials(Prefect())) == {"s1"}
+    assert windows[2:] == [30, 2 * LIVE_SECONDS]

@@ -144,7 +144,7 @@ def test_a_dead_pc_fails_its_running_task_keeps_its_pending_ones_and_the_others_
     [elsewhere] = create(api, [next(iter(alive.farm.phones))], ["elsewhere"])
     assert api.wait_for(elsewhere, timeout=60)["status"] == 2  # the other PC goes on
     try:
-        failed = api.wait_for(running, timeout=120)  # its PC silent for 30 s: Crashed (silent_pcs.py)
+        failed = api.wait_for(running, timeout=120)  # its PC silent for 15 s here: Crashed (silent_pcs.py)
     except AssertionError as error:
         run = api.prefect_get(f"/flow_runs/{api.task(running)['flow_run_id']}")
         raise AssertionError(f"{error}; in Prefect: {run['state_type']} {run['state']['message']!r} "

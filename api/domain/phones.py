@@ -11,13 +11,15 @@ from typing import Callable, Optional
 from api.gateways.adb import AdbGateway
 from api.gateways.index import Index, TaskFilter
 from api.gateways.prefect_connection import OrchestratorUnavailable
-from flows.farm_pcs import PcReport, now_utc
+from flows.farm_pcs import LIVE_SECONDS, PcReport, now_utc
 
 
 class PhoneDirectory:
     def __init__(self, adb: AdbGateway, index: Index, *, pc_name: str = "local",
-                 pc_reports: Optional[Callable[[], dict[str, PcReport]]] = None):
+                 pc_reports: Optional[Callable[[float], dict[str, PcReport]]] = None,
+                 silence_seconds: float = LIVE_SECONDS):
         self.adb = adb
+        self.silence_seconds = silence_seconds
         self.index = index
         self.pc_name = pc_name
         self._pc_reports = pc_reports
@@ -31,7 +33,7 @@ class PhoneDirectory:
         if self._pc_reports is None:
             return
         try:
-            fresh = {pc: r for pc, r in self._pc_reports().items() if pc != self.pc_name}
+            fresh = {pc: r for pc, r in self._pc_reports(2 * self.silence_seconds).items() if pc != self.pc_name}
         except OrchestratorUnavailable:
             return
         with self._reading:
@@ -54,7 +56,7 @@ class PhoneDirectory:
         if not self._read_once:
             return None
         now = now_utc()
-        return {pc: report.at for pc, report in self._reports.items() if not report.live(now)}
+        return {pc: report.at for pc, report in self._reports.items() if not report.live(now, self.silence_seconds)}
 
     def owner_of(self, serial: str) -> Optional[str]:
         """The PC whose newest report lists this phone (silent PCs included), if any other does."""
@@ -63,7 +65,8 @@ class PhoneDirectory:
 
     def _live_other_phones(self) -> list[tuple[str, dict]]:
         now = now_utc()
-        return [(pc, phone) for pc, report in self.other_pcs().items() if report.live(now) for phone in report.phones]
+        return [(pc, phone) for pc, report in self.other_pcs().items() if report.live(now, self.silence_seconds)
+                for phone in report.phones]
 
     def seen_now(self, with_models: bool = True):
         """The phones attached here now, remembered as known (a write: not for health checks)."""
@@ -94,7 +97,7 @@ class PhoneDirectory:
         entries = [(self.pc_name, {**asdict(phone)}) for phone in self.seen_now()]
         now = now_utc()
         for pc, report in sorted(self.other_pcs().items()):
-            live = report.live(now)
+            live = report.live(now, self.silence_seconds)
             entries += [(pc, {"serial": phone["serial"], "model": str(phone.get("model", "")),
                               "state": str(phone.get("state", "")) if live else "offline"}) for phone in report.phones]
         reported = Counter(phone["serial"] for _, phone in entries if phone["state"] != "offline")

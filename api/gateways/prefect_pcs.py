@@ -15,10 +15,10 @@ EVENT_PAGES = 10
 
 
 class FarmPcs(PrefectConnection):
-    def pc_reports(self) -> dict[str, PcReport]:
-        """Each PC's newest report of its phones over the last minute (older PCs are not listed)."""
+    def pc_reports(self, window_seconds: float) -> dict[str, PcReport]:
+        """Each PC's newest report of its phones over the window (older PCs are not listed)."""
         with reachable(self._health):
-            page = self._client.read_events(recent_reports_filter(now_utc()), limit=50)
+            page = self._client.read_events(recent_reports_filter(now_utc(), window_seconds), limit=50)
             events = list(page.events)
             for _ in range(EVENT_PAGES - 1):
                 if not page.next_page:

@@ -76,6 +76,7 @@ def farm_env(settings: Settings) -> dict[str, str]:
         "PHONEFARM_DATA_DIR": str(settings.data_dir.resolve()),
         "PHONEFARM_COMMENT_ENDPOINTS": json.dumps(settings.comment_endpoints),
         "PHONEFARM_MATERIAL_ROOTS": json.dumps([str(root) for root in settings.material_roots]),
+        "PHONEFARM_PC_SILENCE_SECONDS": str(settings.pc_silence_seconds),
     }
 
 

@@ -74,7 +74,8 @@ def wire(settings: Settings, *, supervisor: Optional[object] = None,
     policy = CallbackPolicy(tuple(settings.callback_urls),
                             settings.callback_secret.get_secret_value() if settings.callback_secret else None)
     phones = PhoneDirectory(AdbGateway(settings.adb_host, settings.adb_port), index,
-                            pc_name=settings.pc_name, pc_reports=orchestrator.pc_reports)
+                            pc_name=settings.pc_name, pc_reports=orchestrator.pc_reports,
+                            silence_seconds=settings.pc_silence_seconds)
     tasks = TaskService(
         index, orchestrator, phones.known_serials,
         ui_url=settings.prefect_ui_url,
