@@ -97,11 +97,11 @@ def wire(settings: Settings, *, supervisor: Optional[object] = None,
     adoption_due, accounts_due = Trigger(30), Trigger(30)
     tasks.mirror.on_unknown_runs += [adoption_due.fire, accounts_due.fire]
     keeper = Keeper([
+        tasks.mirror.upkeep,  # first: the runs it finds no task for are looked for in the same round
         (adoption.adopt_new_runs, adoption_due),
         (accounts.record_finished_matches, accounts_due),
         (tasks.finish_abandoned_stops, Trigger(15)),
         tasks.purge_pending_deletions,
-        tasks.mirror.upkeep,
         (phones.refresh_other_pcs, Trigger(REPORT_SECONDS)),  # PCs report this often: reading more often finds nothing new
         SilentPcs(phones, orchestrator).settle,
     ], settings.ui_adoption_seconds)
