@@ -154,11 +154,14 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite",
                         help="Prefect's database in both set-ups (postgresql: a server each farm starts)")
     parser.add_argument("--keep-data", action="store_true", help="keep the temporary data dirs (logs) afterwards")
-    parser.add_argument("--output", type=Path, help="where the figures go (bench/results.json, or results-postgresql.json)")
+    parser.add_argument("--output", type=Path, help="where the figures go (bench/results[-phones100|-burst][-postgresql].json)")
     parser.add_argument("--burst", type=int, nargs="?", const=1000, metavar="TASKS",
                         help="instead: run TASKS (1000) short tasks created in one request on 20 phones to the end")
     args = parser.parse_args(argv)
-    args.output = args.output or REPO_DIR / "bench" / ("results.json" if args.database == "sqlite" else "results-postgresql.json")
+    # Each kind of run has a file of its own: a Business-plan or burst run keeps the full run's figures.
+    kind = "-phones100" if args.phones else "-burst" if args.burst else ""
+    database = "" if args.database == "sqlite" else "-postgresql"
+    args.output = args.output or REPO_DIR / "bench" / f"results{kind}{database}.json"
     use_database(args.database)
     signal.signal(signal.SIGTERM, interrupt)
     sizes = QUICK if args.quick else FULL
