@@ -73,10 +73,6 @@ def prefect_reads(farm: Farm, requests_count: int) -> dict:
     with farm.prefect() as prefect:
         deployment_id = prefect.read_deployment_by_name(DEPLOYMENT).id
         every_run = farm_runs(deployment_id)
-
-        def of_types(*types: str):
-            return farm_runs(deployment_id, *types)
-
         ids = [run.id for run in prefect.read_flow_runs(flow_run_filter=every_run, limit=200)]
 
         def timed(call) -> float:
@@ -90,12 +86,12 @@ def prefect_reads(farm: Farm, requests_count: int) -> dict:
                                   prefect.count_flow_runs(flow_run_filter=every_run)))
 
         def pending(i: int) -> float:
-            wanted = of_types("SCHEDULED", "PENDING", "PAUSED")
+            wanted = farm_runs(deployment_id, "SCHEDULED", "PENDING", "PAUSED")
             return timed(lambda: (prefect.read_flow_runs(flow_run_filter=wanted, sort=FlowRunSort.NAME_DESC, limit=20),
                                   prefect.count_flow_runs(flow_run_filter=wanted)))
 
         def stats(i: int) -> float:
-            return timed(lambda: [prefect.count_flow_runs(flow_run_filter=of_types(*group)) for group in STATS_GROUPS])
+            return timed(lambda: [prefect.count_flow_runs(flow_run_filter=farm_runs(deployment_id, *group)) for group in STATS_GROUPS])
 
         return {
             "list_page_size_20": repeat(requests_count, page),

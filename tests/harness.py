@@ -138,3 +138,12 @@ def fill_disk(path: Path) -> Path:
             if error.errno != errno.ENOSPC:
                 raise
     return filler
+
+
+def until(condition, timeout: float = 15, what: str = "condition"):
+    """condition()'s first true value, asked every 0.1 s; fails after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not (value := condition()):
+        assert time.monotonic() < deadline, f"{what} not met within {timeout} s"
+        time.sleep(0.1)
+    return value

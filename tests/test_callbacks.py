@@ -8,6 +8,7 @@ import json
 import time
 
 from api.domain.callbacks import DELIVERY_HEADER, SIGNATURE_HEADER
+from tests.harness import until
 from tests.inprocess import AppClient, wired_app
 from tests.receivers import CallbackReceiver
 
@@ -26,13 +27,10 @@ def delivered(receiver: CallbackReceiver, count: int, timeout: float = 30) -> li
 
 def written_down(outbox, timeout: float = 15) -> list[dict]:
     """The outbox once every delivery in it is marked delivered."""
-    deadline = time.monotonic() + timeout
-    while True:
+    def settled():
         rows = outbox()
-        if all(d["delivered_at"] for d in rows):
-            return rows
-        assert time.monotonic() < deadline, f"deliveries not written down after {timeout} s: {rows}"
-        time.sleep(0.1)
+        return rows if all(d["delivered_at"] for d in rows) else None
+    return until(settled, timeout, "every delivery written down")
 
 
 def test_each_end_is_posted_once_signed_and_tried_again_after_a_refusal(service, adb, phones, tmp_path):

@@ -3,7 +3,6 @@ Prefect; a request's runs are created behind its answer, once each. In-process, 
 
 from __future__ import annotations
 
-import time
 import uuid
 from datetime import datetime, timezone
 
@@ -11,16 +10,9 @@ from prefect.states import Failed, Pending, Running
 
 from api.gateways.prefect_events import RunStateSeen
 
+from tests.harness import until
 from tests.inprocess import AppClient, wired_app
 from tests.service import tomorrow
-
-
-def until(condition, timeout: float = 15, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while not (value := condition()):
-        assert time.monotonic() < deadline, f"{what} not met within {timeout} s"
-        time.sleep(0.1)
-    return value
 
 
 def stored_with_its_run(app: AppClient, serial: str, target: str) -> tuple[int, str]:

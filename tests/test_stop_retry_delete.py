@@ -12,6 +12,7 @@ from prefect.exceptions import ObjectNotFound
 from prefect.states import Completed, Running
 
 from api.domain import deletion
+from tests.harness import until
 from tests.inprocess import AppClient, wired_app
 from tests.processes import phone_holder
 from tests.service import tomorrow
@@ -23,14 +24,6 @@ def started(phone, task_id: int) -> float:
 
 def end_of(phone, task_id: int):
     return next(end for tid, _, end in phone.task_intervals() if tid == task_id)
-
-
-def until_true(value, timeout: float = 30):
-    deadline = time.monotonic() + timeout
-    while not (found := value()):
-        assert time.monotonic() < deadline, f"nothing after {timeout} s"
-        time.sleep(0.1)
-    return found
 
 
 def wait_started_on_phone(phone, task_id: int, timeout: float = 30) -> None:
@@ -179,7 +172,7 @@ def test_a_stop_that_lost_its_repair_gets_its_real_end_back_from_the_upkeep(serv
     with wired_app(service, adb, tmp_path) as wired:
         app = AppClient(wired)
         [task_id] = app.create([serial], ["lost"], start_time=tomorrow())
-        run_id = until_true(lambda: app.task(task_id)["flow_run_id"])  # created behind the answer
+        run_id = until(lambda: app.task(task_id)["flow_run_id"], 30, "the run created behind the answer")
         prefect = wired.orchestrator._client
         prefect.set_flow_run_state(run_id, Running(), force=True)
         prefect.set_flow_run_state(run_id, Completed(message="done"), force=True)
