@@ -15,8 +15,8 @@ import tzlocal
 
 from api.domain.plans import PLANS
 from devices.phone_lock import LOCKS_FOLDER
-from flows.farm_pcs import LIVE_SECONDS, SHORTEST_SILENCE
-from flows.secrets import DEFAULT_CHAT_URL
+from contract.pcs import LIVE_SECONDS, SHORTEST_SILENCE
+from contract.secrets import DEFAULT_CHAT_URL
 
 
 def is_loopback(host: str) -> bool:

@@ -156,7 +156,7 @@ def fifty_clients_on_prefect(farm: Farm, serials: list[str]) -> dict:
     from prefect.exceptions import ObjectNotFound
     from prefect.states import Cancelled
 
-    from flows.contract import DEPLOYMENT
+    from contract.names import DEPLOYMENT
 
     with farm.prefect() as prefect:
         deployment_id = prefect.read_deployment_by_name(DEPLOYMENT).id

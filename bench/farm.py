@@ -83,11 +83,11 @@ def role_of(pid: int, tree: dict[int, int], roles: dict[int, str]) -> str:
     cmd = command_line(pid)
     if "server start" in cmd:
         return "prefect server"
-    if "prefect worker start" in cmd or "flows.fast_worker" in cmd:
+    if "prefect worker start" in cmd or "worker.fast_worker" in cmd:
         return "worker"
     if " nodaemon server" in cmd:
         return "adb server"
-    if "devices.simulator" in cmd:
+    if "simulator" in cmd:
         return "simulator"
     if "prefect deploy" in cmd:
         return "deploy"
@@ -253,7 +253,7 @@ def running_farm(data_dir: Path, phones: int, profile_load_seconds: float, *, wo
         farm.remember_tree()
         with open(data_dir / "simulator.log", "ab") as out:
             farm.simulator = subprocess.Popen(
-                [sys.executable, "-m", "devices.simulator", "--count", str(phones),
+                [sys.executable, "-m", "simulator", "--count", str(phones),
                  "--adb-port", str(adb.server.port), "--profile-load-seconds", str(profile_load_seconds)],
                 cwd=REPO_DIR, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                 start_new_session=True)

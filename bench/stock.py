@@ -19,7 +19,7 @@ def farm_runs(deployment_id, *types: str):
         FlowRunFilter, FlowRunFilterDeploymentId, FlowRunFilterState, FlowRunFilterStateType, FlowRunFilterTags)
     from prefect.client.schemas.objects import StateType
 
-    from flows.contract import FARM_TAG
+    from contract.names import FARM_TAG
 
     state = FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType(t) for t in types])) if types else None
     return FlowRunFilter(deployment_id=FlowRunFilterDeploymentId(any_=[deployment_id]),
@@ -30,7 +30,7 @@ def direct_run(prefect, deployment_id, serial: str, target: str, start: datetime
     """What a stock set-up does for one task: a run of the farm's deployment in the phone's queue."""
     from prefect.states import Scheduled
 
-    from flows.contract import TaskParameters, device_queue, task_tags
+    from contract.names import TaskParameters, device_queue, task_tags
 
     return prefect.create_flow_run_from_deployment(
         deployment_id, name=f"direct-{target}",
@@ -42,7 +42,7 @@ def direct_run(prefect, deployment_id, serial: str, target: str, start: datetime
 
 def prefect_create(farm: Farm, serials: list[str], repetitions: int) -> dict:
     """What a stock set-up does to make one run per task: one create_flow_run_from_deployment each."""
-    from flows.contract import DEPLOYMENT
+    from contract.names import DEPLOYMENT
 
     start = datetime.now().astimezone() + timedelta(days=1)
     one, hundred = [], []
@@ -68,7 +68,7 @@ def prefect_reads(farm: Farm, requests_count: int) -> dict:
     """List, filtered list, detail and stats answered by Prefect's filter, read and count endpoints."""
     from prefect.client.schemas.sorting import FlowRunSort
 
-    from flows.contract import DEPLOYMENT
+    from contract.names import DEPLOYMENT
 
     with farm.prefect() as prefect:
         deployment_id = prefect.read_deployment_by_name(DEPLOYMENT).id

@@ -9,7 +9,7 @@ from typing import Callable, Optional
 
 import requests
 
-from flows.secrets import KeyRefused, chat_url, endpoint_allowed, reveal
+from contract.secrets import KeyRefused, chat_url, endpoint_allowed, reveal
 
 log = logging.getLogger(__name__)
 EMOJI = ["😀", "🔥", "👏", "😍", "💯", "🙌", "✨", "😂", "👍", "❤️"]

@@ -10,7 +10,7 @@ from devices.accounts import read_accounts as read_accounts_on_phone
 from devices.adb import AdbServer
 from devices.errors import DeviceError
 from devices.phone_lock import holding_phone
-from flows.contract import ACCOUNTS_FLOW_NAME, accounts_artifact_rows
+from contract.names import ACCOUNTS_FLOW_NAME, accounts_artifact_rows
 from flows.settings import WorkerSettings
 from flows.worker_guard import die_with_worker
 

@@ -17,9 +17,9 @@ from devices.errors import DeviceError
 from devices.phone_lock import holding_phone
 from devices.runner import run_script
 from flows.comments import comment_source
-from flows.contract import AUTO_RETRIES_TAG, FLOW_NAME, tag, tag_value
-from flows.materials import refused_files
-from flows.script_configs import RUNNABLE_SCRIPTS, parse_config
+from contract.names import AUTO_RETRIES_TAG, FLOW_NAME, tag, tag_value
+from contract.materials import refused_files
+from contract.script_configs import RUNNABLE_SCRIPTS, parse_config
 from flows.settings import WorkerSettings
 from flows.worker_guard import die_with_worker
 

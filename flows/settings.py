@@ -9,8 +9,8 @@ from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from devices.phone_lock import LOCKS_FOLDER
-from flows.farm_pcs import LIVE_SECONDS, SHORTEST_SILENCE
-from flows.secrets import DEFAULT_CHAT_URL
+from contract.pcs import LIVE_SECONDS, SHORTEST_SILENCE
+from contract.secrets import DEFAULT_CHAT_URL
 
 
 class WorkerSettings(BaseSettings):

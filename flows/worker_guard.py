@@ -16,7 +16,7 @@ _CHECK_SECONDS = 0.5
 def die_with_worker(parent: Optional[int] = None) -> None:
     """When the worker dies this process is re-parented (to the launcher or init): stop at once.
     The run is then settled by whoever restarts the worker; a phone is never driven by two tasks.
-    The parent is the stock worker, or flows.fast_worker's forkserver (whose runs also watch the
+    The parent is the stock worker, or worker.fast_worker's forkserver (whose runs also watch the
     worker itself: die_when_closed). `parent`: the pid the parent must have; if it is already
     gone, this process stops at once."""
     worker = os.getppid() if parent is None else parent
@@ -30,7 +30,7 @@ def die_with_worker(parent: Optional[int] = None) -> None:
 
 
 def die_when_closed(worker_pipe: Connection) -> None:
-    """Stop at once when the worker's end of `worker_pipe` closes. flows.fast_worker hands its runs the
+    """Stop at once when the worker's end of `worker_pipe` closes. worker.fast_worker hands its runs the
     read end of a pipe only the worker writes to: however the worker dies, its runs see it at once."""
 
     def watch() -> None:

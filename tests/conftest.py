@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from devices.simulator.farm import SimulatedFarm
-from flows.prefect_tls import share_tls_contexts
+from simulator.farm import SimulatedFarm
+from worker.prefect_tls import share_tls_contexts
 from tests import prefect_template, scheduling
 from tests.harness import free_port, small_disk, start_adb_server
 from tests.inprocess import AppClient, wired_app

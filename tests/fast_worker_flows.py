@@ -1,4 +1,4 @@
-"""Flows that tests/test_fast_worker.py deploys to a throw-away pool served by flows.fast_worker."""
+"""Flows that tests/test_fast_worker.py deploys to a throw-away pool served by worker.fast_worker."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ IMPORTED_IN = os.getpid()
 def _report(path: str) -> None:
     """Where the run's process stands, written atomically for the test to wait on."""
     preloaded = sys.modules.get("tests.fast_worker_flows")
-    forked_run = sys.modules.get("flows.forked_run")
+    forked_run = sys.modules.get("worker.forked_run")
     facts = {
         "pid": os.getpid(),
         "ppid": os.getppid(),

@@ -16,7 +16,7 @@ from typing import Iterator
 from adbutils import adb_path
 
 from devices.adb import AdbServer, server_alive
-from devices.simulator.farm import SimulatedFarm
+from simulator.farm import SimulatedFarm
 
 
 # Below Linux's ephemeral range (32768-60999): a port handed out here may be bound seconds later (a

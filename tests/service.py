@@ -16,8 +16,8 @@ import requests
 from prefect.client.orchestration import SyncPrefectClient
 
 from api.supervision.procfs import descendants
-from devices.simulator.farm import SimulatedFarm
-from flows.contract import RECORDED_TAG
+from simulator.farm import SimulatedFarm
+from contract.names import RECORDED_TAG
 from tests import prefect_template
 from tests.harness import free_port, start_adb_server
 

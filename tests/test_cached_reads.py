@@ -1,4 +1,4 @@
-"""flows.cached_reads: the worker's deployment and flow reads, kept a few seconds, each caller given a copy."""
+"""worker.cached_reads: the worker's deployment and flow reads, kept a few seconds, each caller given a copy."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import uuid
 
 from pydantic import BaseModel
 
-from flows.cached_reads import CachedReads
+from worker.cached_reads import CachedReads
 
 
 class Deployment(BaseModel):

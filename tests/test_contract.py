@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import inspect
 
-from flows.contract import TaskParameters, run_name, tag_value, task_tags
+from contract.names import TaskParameters, run_name, tag_value, task_tags
 from flows.read_accounts import read_accounts
 from flows.run_task import run_task
 

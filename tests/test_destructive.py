@@ -14,7 +14,7 @@ import pytest
 import requests
 
 from devices.adb import AdbServer
-from devices.simulator.farm import SimulatedFarm
+from simulator.farm import SimulatedFarm
 from tests.processes import alive, argv_of, descendants, find, listening_addresses, phone_holder, processes_marked
 from tests.harness import fill_disk
 from tests.service import OWNED_TOKEN, Service
@@ -89,7 +89,7 @@ def test_worker_killed_mid_task(owned, owned_farm):
         "serials": [serial], "script_name": "account_warmup", "script_config": WARMUP})["task_ids"]
     [queued] = owned.create([serial], ["after-crash"])
     owned.wait_for(running, statuses=[1], timeout=60)
-    worker = find([b"flows.fast_worker"], descendants(owned.process.pid))
+    worker = find([b"worker.fast_worker"], descendants(owned.process.pid))
     # Running in Prefect a moment before its process takes the phone's lock.
     deadline = time.monotonic() + 30
     while not (flow_runs := phone_holder(owned.data_dir, serial)):

@@ -6,7 +6,7 @@ import time
 
 from prefect.client.schemas.actions import WorkPoolUpdate
 
-from flows.contract import WORK_POOL
+from contract.names import WORK_POOL
 
 
 def intervals(phone, ids):

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 from types import SimpleNamespace
 
-from flows.farm_pcs import LIVE_SECONDS, PC_PHONES_EVENT, latest_reports, now_utc, report_event
-from flows.served_phones import decide
+from contract.pcs import LIVE_SECONDS, PC_PHONES_EVENT, latest_reports, now_utc, report_event
+from worker.served_phones import decide
 
 
 def test_a_pc_serves_the_phones_it_sees_and_keeps_an_unplugged_one():
@@ -47,7 +47,7 @@ def test_the_farm_can_judge_silence_sooner_or_later():
     import asyncio
 
     from api.domain.phones import PhoneDirectory
-    from flows.served_phones import ServedPhones
+    from worker.served_phones import ServedPhones
 
     phone = {"serial": "s1", "state": "device", "model": "Pixel 7"}
     windows = []

@@ -1,4 +1,4 @@
-"""flows.fast_worker: the Prefect internals it is pinned to, and runs of its own flows on the session's
+"""worker.fast_worker: the Prefect internals it is pinned to, and runs of its own flows on the session's
 Prefect server (a run and its logs from the preloaded forkserver, a crash, a failing preload). The farm's
 tests cover the rest with this worker: cancel (stop), the worker's death and a service stop."""
 
@@ -114,13 +114,13 @@ def prefect(service):
 
 
 class Worker:
-    """`python -m flows.fast_worker` serving one pool, its output in a file."""
+    """`python -m worker.fast_worker` serving one pool, its output in a file."""
 
     def __init__(self, prefect: Prefect, pool: str, directory: Path, query_seconds: float = 1):
         self.log = directory / f"{pool}-worker.log"
         out = open(self.log, "wb")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "flows.fast_worker", "--pool", pool, "--limit", "4", "--name", f"{pool}-worker",
+            [sys.executable, "-m", "worker.fast_worker", "--pool", pool, "--limit", "4", "--name", f"{pool}-worker",
              "--preload", "tests.fast_worker_flows"],
             cwd=REPO, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
             env=clean_env(PREFECT_API_URL=prefect.api, PREFECT_API_AUTH_STRING=prefect.auth,
@@ -171,7 +171,7 @@ def report_of(path: Path, timeout: float = 60) -> dict:
 def test_prefect_is_the_version_the_worker_is_pinned_to():
     import prefect
 
-    from flows.fast_worker import PREFECT_VERSION
+    from worker.fast_worker import PREFECT_VERSION
 
     assert prefect.__version__ == PREFECT_VERSION == "3.9.1", "re-check every test below before moving the pin"
 
@@ -194,8 +194,8 @@ def test_prefect_internals_the_worker_uses_are_there():
     from prefect.workers.base import BaseJobConfiguration, BaseWorker
     from prefect.workers.process import ProcessJobConfiguration, ProcessWorker
 
-    from flows import forked_run
-    from flows.fork_starter import Forked, SessionScope
+    from worker import forked_run
+    from worker.fork_starter import Forked, SessionScope
 
     def parameters(function) -> list[str]:
         return list(inspect.signature(function).parameters)
@@ -221,7 +221,7 @@ def test_prefect_internals_the_worker_uses_are_there():
     forked.returncode = -9
     assert handle.returncode == -9
     # What the child runs: the pull steps, the workspace's PYTHONPATH, the engine's runtime entrypoint.
-    # The child is handed the run and deployment the worker read (flows.run_objects): Prefect's own
+    # The child is handed the run and deployment the worker read (worker.run_objects): Prefect's own
     # entry reads both, then prepares the workspace with them.
     assert inspect.iscoroutinefunction(prepare_workspace)
     assert parameters(prepare_workspace) == ["client", "flow_run", "deployment", "workspace_root"]
@@ -250,7 +250,7 @@ def test_prefect_internals_the_worker_uses_are_there():
     polls = inspect.getsource(BaseWorker._get_scheduled_flow_runs)
     assert "work_queue_names=list(self._work_queues)" in polls
     assert "self._work_queues: set[str]" in inspect.getsource(BaseWorker.__init__)
-    # The run's suspension observer, replaced in the forkserver (flows.forked_run).
+    # The run's suspension observer, replaced in the forkserver (worker.forked_run).
     assert parameters(forked_run._unobserved) == ["flow_run_id", "suspension_request", "polling_interval"]
     assert parameters(_flow_run_suspension.observe_flow_run_suspension) == parameters(forked_run._unobserved)
     assert "observe_flow_run_suspension(" in inspect.getsource(BaseFlowRunEngine.setup_flow_run_suspension_request)
@@ -274,7 +274,7 @@ def test_prefect_internals_the_worker_uses_are_there():
     # Every worker call goes through self._client, set in setup (wrapped in CachedReads after it);
     # a run's configuration reads its deployment and flow through the client it is given.
     assert "self._client = get_client()" in inspect.getsource(BaseWorker.setup)
-    # The pool the worker polls, handed to its runs (flows.run_objects).
+    # The pool the worker polls, handed to its runs (worker.run_objects).
     assert "self._work_pool: Optional[WorkPool] = None" in inspect.getsource(BaseWorker.__init__)
     resolve = inspect.getsource(BaseJobConfiguration.resolve_for_flow_run)
     assert "await client.read_deployment(flow_run.deployment_id)" in resolve and "await client.read_flow(" in resolve
@@ -283,7 +283,7 @@ def test_prefect_internals_the_worker_uses_are_there():
     assert "self._observer.add_in_flight_flow_run_id(flow_run_id)" in inspect.getsource(FlowRunExecutorContext.__aenter__)
     assert "self.control_channel.unregister(flow_run_id)" in inspect.getsource(FlowRunExecutorContext.__aenter__)
     # ...until its cancellation observer gives up; the worker then opens another for later runs
-    # (flows.executors).
+    # (worker.executors).
     assert "self._handle_cancellation_observer_failure(" in inspect.getsource(FlowRunExecutorContext.__aenter__)
     assert parameters(FlowRunExecutorContext._handle_cancellation_observer_failure) == ["self", "flow_run_ids"]
     # The interpreter's exit steps the child runs before multiprocessing's os._exit.
@@ -291,11 +291,11 @@ def test_prefect_internals_the_worker_uses_are_there():
 
 
 def test_prefect_clients_share_one_tls_context_once_told_to():
-    """flows.prefect_tls replaces the `ssl` Prefect's client module builds each client's context with."""
+    """worker.prefect_tls replaces the `ssl` Prefect's client module builds each client's context with."""
     import certifi
     from prefect.client.orchestration import PrefectClient, SyncPrefectClient
 
-    from flows import prefect_tls
+    from worker import prefect_tls
 
     for client_class in (PrefectClient, SyncPrefectClient):
         assert "ctx = ssl.create_default_context(cafile=cert_file)" in inspect.getsource(client_class.__init__)
@@ -315,7 +315,7 @@ def test_prefect_clients_share_one_tls_context_once_told_to():
 
 def test_a_run_process_finds_what_the_worker_read_of_its_run_in_the_event_emitters_cache():
     """The first event of a task run names the run's flow, deployment, work queue and pool: in a
-    forked run they come from what the worker handed over (flows.run_objects), not from the server."""
+    forked run they come from what the worker handed over (worker.run_objects), not from the server."""
     import asyncio
     from datetime import datetime, timezone
 
@@ -324,7 +324,7 @@ def test_a_run_process_finds_what_the_worker_read_of_its_run_in_the_event_emitte
     from prefect.client.schemas.worker_channel import WorkPoolSnapshot
     from prefect.events import related
 
-    from flows.run_objects import RunObjects, remember_related
+    from worker.run_objects import RunObjects, remember_related
 
     flow = Flow(name="run-task")
     deployment = DeploymentResponse(name="task", flow_id=flow.id, created=datetime.now(timezone.utc))
@@ -353,7 +353,7 @@ def test_the_worker_registers_as_fast_process_and_leaves_process_to_the_stock_wo
     from prefect.workers.base import BaseWorker
     from prefect.workers.process import ProcessWorker
 
-    from flows.fast_worker import FastProcessWorker
+    from worker.fast_worker import FastProcessWorker
 
     assert lookup_type(BaseWorker, "fast-process") is FastProcessWorker
     assert lookup_type(BaseWorker, "process") is ProcessWorker
@@ -364,7 +364,7 @@ def test_an_executor_context_whose_cancellation_observer_gave_up_is_replaced_for
     import asyncio
     import logging
 
-    from flows import executors
+    from worker import executors
 
     given_up = executors.ExecutorContext()
     given_up._logger = logging.getLogger("test")  # set by __aenter__
@@ -405,7 +405,7 @@ def test_an_executor_context_whose_cancellation_observer_gave_up_is_replaced_for
 def test_the_worker_refuses_another_prefect_version(monkeypatch):
     import prefect
 
-    from flows.fast_worker import FastProcessWorker
+    from worker.fast_worker import FastProcessWorker
 
     monkeypatch.setattr(prefect, "__version__", "3.9.2")
     with pytest.raises(RuntimeError, match="relies on Prefect 3.9.1 internals"):
@@ -416,7 +416,8 @@ def test_a_preloaded_flow_file_is_named_as_its_module_which_prefect_imports_as_i
     """Prefect 3.9's import_object takes "module:object" from sys.modules: the run reuses the fork's copy."""
     from prefect.utilities.importtools import import_object
 
-    from flows import forked_run, run_task
+    from flows import run_task
+    from worker import forked_run
 
     assert forked_run.preloaded_entrypoint("flows/run_task.py:run_task") == "flows.run_task:run_task"
     assert forked_run.preloaded_entrypoint("elsewhere/not_loaded.py:f") == "elsewhere/not_loaded.py:f"
@@ -425,7 +426,7 @@ def test_a_preloaded_flow_file_is_named_as_its_module_which_prefect_imports_as_i
 
 
 def test_the_preload_probe_fails_where_nothing_was_preloaded():
-    from flows import forked_run
+    from worker import forked_run
 
     with pytest.raises(SystemExit, match="no.such.module was not preloaded.*imported in the fork, not the forkserver"):
         forked_run.probe(["no.such.module"])
@@ -450,7 +451,7 @@ def test_a_run_completes_with_its_logs_and_pull_step_and_comes_from_the_preloade
     facts = json.loads(report.read_text())
     assert facts["cwd"] == str(REPO)  # set_working_directory ran in the run's process
     # Forked by the forkserver (not the worker), which had imported the flows' module and
-    # flows.forked_run (and with it Prefect's flow engine) before the fork: nothing was re-imported.
+    # worker.forked_run (and with it Prefect's flow engine) before the fork: nothing was re-imported.
     forkserver = facts["ppid"]
     assert forkserver != worker.process.pid and forkserver != facts["pid"]
     assert b"multiprocessing.forkserver" in Path(f"/proc/{forkserver}/cmdline").read_bytes()
@@ -487,7 +488,7 @@ def test_a_killed_run_is_crashed(prefect, farm_pool, tmp_path):
 
 def test_a_worker_whose_preload_fails_does_not_start(prefect, tmp_path):
     result = subprocess.run(
-        [sys.executable, "-m", "flows.fast_worker", "--pool", "never-served", "--preload", "no_such_flows_module"],
+        [sys.executable, "-m", "worker.fast_worker", "--pool", "never-served", "--preload", "no_such_flows_module"],
         cwd=REPO, capture_output=True, text=True, timeout=120,
         env=clean_env(PREFECT_API_URL=prefect.api, PREFECT_API_AUTH_STRING=prefect.auth,
                       PREFECT_HOME=str(tmp_path / "home")),

@@ -8,25 +8,31 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-PRODUCT = ("api", "flows", "devices")
+PRODUCT = ("api", "worker", "flows", "devices", "simulator", "contract")
 # Higher layers may import lower ones, never the other way round.
 LAYERS = [
     ("api", 0),  # the package itself: only its docstring
-    ("devices", 0),
-    ("flows", 1),
-    ("api.gateways", 2),
-    ("api.domain", 3),
-    ("api.rest", 4),
-    ("api.settings", 5),
-    ("api.supervision", 5),
-    ("api.__main__", 6),
+    ("contract", 0),
+    ("devices", 1),
+    ("simulator", 2),
+    ("flows", 2),
+    ("worker", 3),
+    ("api.gateways", 4),
+    ("api.domain", 5),
+    ("api.rest", 6),
+    ("api.settings", 7),
+    ("api.supervision", 7),
+    ("api.__main__", 8),
 ]
 FORBIDDEN = {
     "api": {"adbutils", "tests"},
     "api.domain": {"falcon", "waitress", "adbutils"},
     "api.gateways": {"falcon", "waitress"},
-    "flows": {"api", "falcon", "waitress", "tests"},
-    "devices": {"api", "flows", "falcon", "waitress", "prefect", "tests"},
+    "contract": {"api", "worker", "flows", "devices", "simulator", "falcon", "waitress", "adbutils", "tests"},
+    "flows": {"api", "worker", "simulator", "falcon", "waitress", "tests"},
+    "worker": {"api", "simulator", "falcon", "waitress", "tests"},
+    "devices": {"api", "worker", "flows", "simulator", "falcon", "waitress", "prefect", "tests"},
+    "simulator": {"api", "worker", "flows", "contract", "falcon", "waitress", "prefect", "tests"},
 }
 
 

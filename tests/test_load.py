@@ -21,7 +21,7 @@ import requests
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterDeploymentId, FlowRunFilterName, FlowRunFilterTags
 from prefect.client.schemas.sorting import FlowRunSort
 
-from flows.contract import DEPLOYMENT, SERIAL_TAG, tag
+from contract.names import DEPLOYMENT, SERIAL_TAG, tag
 from tests.service import assert_stats_match_listings
 
 CLIENTS = 50

@@ -11,7 +11,7 @@ from prefect.states import Crashed, Running
 
 from api.domain.views import remark
 from api.supervision import orphans
-from flows.contract import DEPLOYMENT, device_queue
+from contract.names import DEPLOYMENT, device_queue
 from tests.inprocess import wired_app
 
 PROCESS_WROTE = "Execution was aborted by Python system exit call."

@@ -16,7 +16,7 @@ import requests
 from prefect.client.schemas.actions import DeploymentUpdate, WorkPoolUpdate
 
 from api.gateways.prefect_pcs import PC_STOPPED_ANSWERING
-from flows.contract import DEPLOYMENT, WORK_POOL
+from contract.names import DEPLOYMENT, WORK_POOL
 from tests.processes import descendants, listening_addresses
 from tests.service import task_rows
 from tests.test_load import fifty_clients_at_once

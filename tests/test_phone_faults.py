@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from devices.simulator import apps
+from simulator import apps
 
 
 def break_target(phone):

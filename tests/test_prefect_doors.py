@@ -9,7 +9,7 @@ import uuid
 
 import requests
 
-from flows.contract import WORK_POOL, device_queue
+from contract.names import WORK_POOL, device_queue
 from tests.test_ui_runs import start_from_ui
 
 

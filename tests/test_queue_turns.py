@@ -1,11 +1,11 @@
-"""flows.queue_turns: a phone's queue hands the worker its next run only once the previous one is done there."""
+"""worker.queue_turns: a phone's queue hands the worker its next run only once the previous one is done there."""
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
 
-from flows.queue_turns import QueueTurns
+from worker.queue_turns import QueueTurns
 
 
 @dataclass(frozen=True)

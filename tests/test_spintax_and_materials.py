@@ -9,7 +9,7 @@ import pytest
 from api.domain.errors import ApiError
 from api.domain.materials import IMAGE, VIDEO, candidates, media_kind, pick
 from api.domain.spintax import MAX_DEPTH, SpintaxTooDeep, spin
-from flows.script_configs import PostConfig
+from contract.script_configs import PostConfig
 
 MP4 = b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 16
 JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 16

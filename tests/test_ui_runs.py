@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from flows.contract import DEPLOYMENT, device_queue
+from contract.names import DEPLOYMENT, device_queue
 
 
 def wait_for_ui_task(service, serial: str, timeout: float = 30) -> dict:

@@ -1,4 +1,4 @@
-"""flows.unrecorded_ends on the session's Prefect server: a run whose process ended but whose end
+"""worker.unrecorded_ends on the session's Prefect server: a run whose process ended but whose end
 Prefect never stored (a full disk) is settled by its worker, once the server takes writes again."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from prefect.client.schemas.objects import State, StateType
 from prefect.settings import PREFECT_API_AUTH_STRING, PREFECT_API_URL, temporary_settings
 from prefect.states import Running
 
-from flows.unrecorded_ends import ENDED_UNRECORDED, NEVER_STARTED, STOPPED, UnrecordedEnds
+from worker.unrecorded_ends import ENDED_UNRECORDED, NEVER_STARTED, STOPPED, UnrecordedEnds
 
 
 @flow(name="unrecorded-ends")

@@ -11,7 +11,7 @@ from prefect.client.schemas.objects import FlowRun
 from api.domain.errors import ApiError
 from api.domain.requests import TaskRequest
 from api.domain.tasks import TaskService
-from flows.contract import device_queue
+from contract.names import device_queue
 
 log = logging.getLogger(__name__)
 MOVED_TAG = "moved-to-phone-queue"

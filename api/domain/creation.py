@@ -10,7 +10,7 @@ from typing import Callable, Optional
 from api.domain.mirror import RunMirror, scheduled
 from api.gateways.index import Index, TaskRow
 from api.gateways.prefect import NewRun, Orchestrator, OrchestratorUnavailable, RunsNotCreated
-from flows.contract import TaskParameters, run_name, task_tags
+from contract.names import TaskParameters, run_name, task_tags
 
 log = logging.getLogger(__name__)
 BATCH = 100  # Prefect's bulk endpoint takes 100 runs per request

@@ -7,7 +7,7 @@ from typing import Optional
 
 from api.domain.errors import invalid
 from api.gateways.index import Account
-from flows.script_configs import FANNED_OUT_BY_TARGET, FollowConfig
+from contract.script_configs import FANNED_OUT_BY_TARGET, FollowConfig
 
 DEFAULT_PLATFORM = "tiktok"
 

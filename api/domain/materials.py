@@ -6,7 +6,7 @@ import random
 from pathlib import Path
 
 from api.domain.errors import invalid
-from flows.materials import IMAGE, VIDEO, inside_roots as _inside, media_kind
+from contract.materials import IMAGE, VIDEO, inside_roots as _inside, media_kind
 
 __all__ = ["IMAGE", "VIDEO", "candidates", "media_kind", "pick"]
 

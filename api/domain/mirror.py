@@ -13,7 +13,7 @@ from prefect.client.schemas.objects import FlowRun
 from api.gateways.index import Index, RunState
 from api.gateways.prefect import Orchestrator, RunGone
 from api.gateways.prefect_events import RunStateSeen
-from flows.contract import AUTO_RETRIES_TAG, tag_value
+from contract.names import AUTO_RETRIES_TAG, tag_value
 
 log = logging.getLogger(__name__)
 READ_CHUNK = 200  # Prefect's most runs per read

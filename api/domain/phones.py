@@ -11,7 +11,7 @@ from typing import Callable, Optional
 from api.gateways.adb import AdbGateway
 from api.gateways.index import Index, TaskFilter
 from api.gateways.prefect_connection import OrchestratorUnavailable
-from flows.farm_pcs import LIVE_SECONDS, PcReport, now_utc
+from contract.pcs import LIVE_SECONDS, PcReport, now_utc
 
 
 class PhoneDirectory:

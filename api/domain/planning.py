@@ -18,8 +18,8 @@ from api.domain.requests import TaskRequest
 from api.domain.schedule import BadStartTime, first_start, spaced_starts
 from api.domain.spintax import SpintaxTooDeep, spin
 from api.gateways.index import Account
-from flows.secrets import chat_url, endpoint_allowed
-from flows.script_configs import (
+from contract.secrets import chat_url, endpoint_allowed
+from contract.script_configs import (
     FANNED_OUT_BY_TARGET, KNOWN_NOT_RUNNABLE, RUNNABLE_SCRIPTS, SCRIPT_CONFIGS, FollowConfig, platform_hint,
 )
 

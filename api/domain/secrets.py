@@ -6,7 +6,7 @@ import hashlib
 import threading
 
 from api.gateways.prefect import Orchestrator
-from flows.secrets import chat_url, is_reference, reference, sealed
+from contract.secrets import chat_url, is_reference, reference, sealed
 
 
 def secret_block_name(value: str) -> str:

@@ -25,7 +25,7 @@ from api.domain.mirror import RunMirror
 from api.domain.views import task_view
 from api.gateways.index import Index, NewTask, TaskFilter, TaskRow
 from api.gateways.prefect import FINAL_STATE_TYPES, Orchestrator, OrchestratorUnavailable, RunGone
-from flows.contract import run_name, task_tags
+from contract.names import run_name, task_tags
 
 FAILED_TYPES = STATE_TYPES_BY_STATUS[TaskStatus.FAILED]
 MAX_PAGE_SIZE = 100

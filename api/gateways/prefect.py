@@ -21,7 +21,7 @@ from api.gateways.prefect_connection import OrchestratorUnavailable, RunGone, ex
 from api.gateways.prefect_queries import FINAL_STATE_TYPES, RunQueries, RunQuery
 from api.gateways.prefect_pcs import FarmPcs
 from api.gateways.prefect_schedules import PlanSchedules
-from flows.contract import ACCOUNTS_DEPLOYMENT, INBOX_QUEUE, RECORDED_TAG, SERIAL_TAG, device_queue, tag
+from contract.names import ACCOUNTS_DEPLOYMENT, INBOX_QUEUE, RECORDED_TAG, SERIAL_TAG, device_queue, tag
 
 __all__ = ["FINAL_STATE_TYPES", "NewRun", "Orchestrator", "OrchestratorUnavailable", "RunGone", "RunQuery",
            "RunsNotCreated"]

@@ -12,7 +12,7 @@ from prefect.client.orchestration import SyncPrefectClient
 from prefect.exceptions import ObjectNotFound, PrefectHTTPStatusError
 
 from api.gateways.prefect_health import HealthWatch
-from flows.contract import DEPLOYMENT, WORK_POOL
+from contract.names import DEPLOYMENT, WORK_POOL
 
 
 class OrchestratorUnavailable(Exception):

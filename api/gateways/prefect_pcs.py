@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from api.gateways.prefect_connection import PrefectConnection, reachable
-from flows.farm_pcs import PcReport, latest_reports, now_utc, recent_reports_filter
+from contract.pcs import PcReport, latest_reports, now_utc, recent_reports_filter
 
 PC_STOPPED_ANSWERING = "the PC running it stopped answering; retry it if it should run again"
 # The dead-PC automations of the last version: they cost the Prefect server about 0.3 CPU-s a run

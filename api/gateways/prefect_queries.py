@@ -25,7 +25,7 @@ from prefect.client.schemas.sorting import FlowRunSort, LogSort
 from prefect.exceptions import ObjectNotFound
 
 from api.gateways.prefect_connection import PrefectConnection, RunGone, existing, reachable
-from flows.contract import (
+from contract.names import (
     ACCOUNTS_DEPLOYMENT, FARM_TAG, INBOX_QUEUE, RECORDED_TAG, SCRIPT_TAG, SERIAL_TAG, SOURCE_TAG, tag,
 )
 

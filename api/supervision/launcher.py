@@ -28,7 +28,7 @@ from api.supervision.steps import (
 )
 from api.supervision.wiring import Wired, wire
 from api.supervision.worker_pc import run_worker_pc
-from flows.contract import ACCOUNTS_DEPLOYMENT, DEPLOYMENT
+from contract.names import ACCOUNTS_DEPLOYMENT, DEPLOYMENT
 
 log = logging.getLogger("phonefarm")
 

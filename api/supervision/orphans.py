@@ -9,7 +9,7 @@ from typing import Optional
 from prefect.client.schemas.objects import FlowRun, StateType
 
 from api.gateways.prefect import Orchestrator, OrchestratorUnavailable, RunQuery
-from flows.contract import device_queue
+from contract.names import device_queue
 
 log = logging.getLogger(__name__)
 

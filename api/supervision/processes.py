@@ -17,8 +17,8 @@ from api.settings import Settings
 from api.supervision.children import Child
 from api.supervision.postgres import PostgresCluster, find_bin_dir
 from devices.adb import adb_binary
-from flows.contract import WORK_POOL
-from flows.farm_pcs import worker_name
+from contract.names import WORK_POOL
+from contract.pcs import worker_name
 
 REPO_DIR = Path(__file__).resolve().parents[2]
 
@@ -113,7 +113,7 @@ def adb_server_child(settings: Settings, logs: Path) -> Child:
 
 
 def simulator_child(settings: Settings, logs: Path) -> Child:
-    argv = [sys.executable, "-m", "devices.simulator", "--count", str(settings.simulate),
+    argv = [sys.executable, "-m", "simulator", "--count", str(settings.simulate),
             "--first-port", str(settings.simulator_first_port),
             "--adb-host", settings.adb_host, "--adb-port", str(settings.adb_port)]
     return Child("simulator", argv, _inherited_env(settings), logs / "simulator.log", cwd=REPO_DIR)
@@ -129,17 +129,17 @@ def worker_child(settings: Settings, logs: Path) -> Child:
         PREFECT_WORKER_PREFETCH_SECONDS="1",
     )
     common = ["--pool", WORK_POOL, "--limit", str(settings.worker_limit), "--name", worker_name(settings.pc_name)]
-    if settings.worker == "fast":  # forks each run from a warm forkserver (flows/fast_worker.py)
-        argv = [sys.executable, "-m", "flows.fast_worker", *common, "--pc", settings.pc_name]
+    if settings.worker == "fast":  # forks each run from a warm forkserver (worker/fast_worker.py)
+        argv = [sys.executable, "-m", "worker.fast_worker", *common, "--pc", settings.pc_name]
     else:  # Prefect's own: two new interpreters per run
         argv = [sys.executable, "-m", "prefect", "worker", "start", "--type", "process", *common]
     return Child("worker", argv, env, logs / "worker.log", cwd=REPO_DIR, death_signal=signal.SIGKILL)
 
 
 def deployment_stamp(settings: Settings) -> str:
-    """What a deployment depends on: prefect.yaml, the flows' signatures, the checkout's path, the server."""
+    """What a deployment depends on: prefect.yaml, the flows and the contract they import, the checkout's path, the server."""
     digest = hashlib.sha256()
-    for path in [REPO_DIR / "prefect.yaml", *sorted((REPO_DIR / "flows").glob("*.py"))]:
+    for path in [REPO_DIR / "prefect.yaml", *sorted((REPO_DIR / "flows").glob("*.py")), *sorted((REPO_DIR / "contract").glob("*.py"))]:
         digest.update(path.read_bytes())
     digest.update(f"{REPO_DIR}|{settings.prefect_url}|{prefect_version}".encode())
     return digest.hexdigest()

@@ -9,12 +9,12 @@ from api.domain.phones import PhoneDirectory
 from api.gateways.prefect import Orchestrator
 from api.gateways.prefect_pcs import PC_STOPPED_ANSWERING
 from api.supervision import orphans
-from flows.contract import device_queue
-from flows.farm_pcs import WORKER_LABEL, pc_of_worker
+from contract.names import device_queue
+from contract.pcs import WORKER_LABEL, pc_of_worker
 
 
 class SilentPcs:
-    """A keeper chore. Every PC's worker reports its phones every 5 s (flows/served_phones.py); one
+    """A keeper chore. Every PC's worker reports its phones every 5 s (worker/served_phones.py); one
     silent for 30 s is gone, and its runs are settled as a dead worker's are on its own PC
     (orphans.settle): a started run is Crashed with "the PC running it stopped answering...", one
     its worker took but never started goes back to its queue. Prefect's heartbeat automation did

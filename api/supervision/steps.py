@@ -15,8 +15,8 @@ from api.supervision.children import Child, Supervisor, become_subreaper
 from api.supervision.postgres import PostgresMissing
 from api.supervision.processes import StartupFailed, adb_server_child, postgres_child, simulator_child, worker_child
 from devices.errors import DeviceError
-from devices.simulator.samples import write_sample_materials
-from flows.prefect_tls import share_tls_contexts
+from simulator.samples import write_sample_materials
+from worker.prefect_tls import share_tls_contexts
 
 
 def wait_until(predicate, timeout: float, what: str, log_path: Path | None = None) -> None:

@@ -26,7 +26,7 @@ from api.rest.app import Services, create_app
 from api.settings import Settings
 from api.supervision.keeper import Keeper
 from api.supervision.silent_pcs import SilentPcs
-from flows.farm_pcs import REPORT_SECONDS
+from contract.pcs import REPORT_SECONDS
 
 
 @dataclass

@@ -34,7 +34,7 @@ def _create_default_context(purpose=ssl.Purpose.SERVER_AUTH, *, cafile=None, cap
 
 
 # What Prefect's client modules see as `ssl`: the standard module, but for create_default_context.
-SHARED_SSL = types.ModuleType("ssl", "ssl, with verifying contexts shared (flows.prefect_tls)")
+SHARED_SSL = types.ModuleType("ssl", "ssl, with verifying contexts shared (worker.prefect_tls)")
 SHARED_SSL.__dict__.update({k: v for k, v in vars(ssl).items() if not k.startswith("__")})
 SHARED_SSL.create_default_context = _create_default_context
 

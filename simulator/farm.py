@@ -11,9 +11,9 @@ from adbutils import AdbError
 
 from devices.adb import AdbServer, client_for, connect_phone, disconnect_phone
 from devices.errors import DeviceError
-from devices.simulator.phone import SimulatedPhone
-from devices.simulator.protocol import DeviceConnection
-from devices.simulator.services import open_service
+from simulator.phone import SimulatedPhone
+from simulator.protocol import DeviceConnection
+from simulator.services import open_service
 
 # The adb server probes these ports for emulators on its own; a phone there would be adopted twice.
 _EMULATOR_PORTS = range(5553, 5587)

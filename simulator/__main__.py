@@ -1,4 +1,4 @@
-"""`python -m devices.simulator --count N --adb-port P`: run a farm of simulated phones until SIGTERM or SIGINT."""
+"""`python -m simulator --count N --adb-port P`: run a farm of simulated phones until SIGTERM or SIGINT."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ import threading
 
 from devices.adb import AdbServer
 from devices.errors import DeviceError
-from devices.simulator.farm import SimulatedFarm
+from simulator.farm import SimulatedFarm
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m devices.simulator", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m simulator", description=__doc__)
     parser.add_argument("--count", type=int, default=3, help="number of phones")
     parser.add_argument("--adb-host", default="127.0.0.1")
     parser.add_argument("--adb-port", type=int, default=5037)

@@ -6,8 +6,8 @@ import posixpath
 import time
 import urllib.parse
 
-from devices.simulator.display import BACK_BUTTON, Node, Screen, open_screen, platform_of, row
-from devices.simulator.media import kind_of
+from simulator.display import BACK_BUTTON, Node, Screen, open_screen, platform_of, row
+from simulator.media import kind_of
 
 _POST_BUTTON = {"tiktok": "Post", "instagram": "Share"}
 _CAPTION_HINT = {"tiktok": "Describe your post", "instagram": "Write a caption..."}

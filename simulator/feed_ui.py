@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from devices.simulator.display import BACK_BUTTON, Node, Screen, platform_of, row, view_id
+from simulator.display import BACK_BUTTON, Node, Screen, platform_of, row, view_id
 
 # Screens that play video: uiautomator never sees them idle.
 _VIDEO_SCREENS = {"tiktok": {"feed", "results"}, "instagram": {"reels", "results"}}

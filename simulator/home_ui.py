@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import time
 
-from devices.simulator import feed_ui, upload_ui
-from devices.simulator.display import BACK_BUTTON, Node, Screen, open_screen, platform_of, row, view_id
+from simulator import feed_ui, upload_ui
+from simulator.display import BACK_BUTTON, Node, Screen, open_screen, platform_of, row, view_id
 
 
 def open_profile(phone, package: str, user: str) -> None:

@@ -1,4 +1,4 @@
-"""The run side of flows.fast_worker: preloaded by its forkserver, it runs each flow run in a fork."""
+"""The run side of worker.fast_worker: preloaded by its forkserver, it runs each flow run in a fork."""
 
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ import prefect.flow_engine
 from prefect.context import refresh_global_settings_context
 from prefect.runner._workspace_starter import workspace_environment  # internal
 
-from flows.prefect_tls import share_tls_contexts
-from flows.run_objects import RunObjects, prepare_run_workspace, remember_related
+from worker.prefect_tls import share_tls_contexts
+from worker.run_objects import RunObjects, prepare_run_workspace, remember_related
 from flows.worker_guard import die_when_closed, die_with_worker
 
 # What every run would import after the fork otherwise (anyio's asyncio backend for the pull steps,
@@ -64,7 +64,7 @@ def run(objects: RunObjects, env: dict[str, str], workspace_root: str, stream_ou
         worker_alive: Connection) -> None:
     """What Prefect's `_workspace_supervisor` and `python -m prefect.engine` do for a run, in a fork,
     with what the worker already read of the run. Internal Prefect calls: prepare_workspace,
-    workspace_environment, flow_engine._main, the event emitter's cache (flows.run_objects)."""
+    workspace_environment, flow_engine._main, the event emitter's cache (worker.run_objects)."""
     # Keep the garbage collector of a long run off the objects it shares with the forkserver (a
     # collection writes to each object it visits, and so copies its page).
     gc.freeze()
@@ -119,4 +119,4 @@ def probe(expected: list[str]) -> None:
     if THREADS_AT_LOAD != 1:
         problems.append(f"the preload started {THREADS_AT_LOAD - 1} thread(s)")
     if problems:
-        sys.exit("flows.fast_worker forkserver: " + "; ".join(problems))
+        sys.exit("worker.fast_worker forkserver: " + "; ".join(problems))

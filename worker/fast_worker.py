@@ -24,20 +24,20 @@ from prefect.runner._hook_runner import HookRunner  # internal
 from prefect.workers.process import ProcessJobConfiguration, ProcessWorker, ProcessWorkerResult
 
 from devices.adb import AdbServer
-from flows import forked_run
-from flows.cached_reads import CachedReads
-from flows.executors import Executors
-from flows.farm_pcs import REPORT_SECONDS
-from flows.fork_starter import ForkStarter
-from flows.prefect_tls import share_tls_contexts
-from flows.queue_turns import QueueTurns
-from flows.run_objects import RunObjects
-from flows.served_phones import ServedPhones
+from worker import forked_run
+from worker.cached_reads import CachedReads
+from worker.executors import Executors
+from contract.pcs import REPORT_SECONDS
+from worker.fork_starter import ForkStarter
+from worker.prefect_tls import share_tls_contexts
+from worker.queue_turns import QueueTurns
+from worker.run_objects import RunObjects
+from worker.served_phones import ServedPhones
 from flows.settings import WorkerSettings
-from flows.unrecorded_ends import UnrecordedEnds
-from flows.wakeup import Wakeup
+from worker.unrecorded_ends import UnrecordedEnds
+from worker.wakeup import Wakeup
 
-# Everything marked "internal" here and in flows.fork_starter, .forked_run, .executors is private to Prefect,
+# Everything marked "internal" here and in worker.fork_starter, .forked_run, .executors is private to Prefect,
 # checked by tests/test_fast_worker.py: upgrading Prefect means re-reading those and moving this pin.
 PREFECT_VERSION = "3.9.1"
 FARM_FLOW_MODULES = ("flows.run_task", "flows.read_accounts")
@@ -45,7 +45,7 @@ FARM_FLOW_MODULES = ("flows.run_task", "flows.read_accounts")
 
 def check_prefect_version() -> None:
     if prefect.__version__ != PREFECT_VERSION:
-        raise RuntimeError(f"flows.fast_worker relies on Prefect {PREFECT_VERSION} internals but Prefect is "
+        raise RuntimeError(f"worker.fast_worker relies on Prefect {PREFECT_VERSION} internals but Prefect is "
                            f"{prefect.__version__}: re-check them (tests/test_fast_worker.py) and move the pin, "
                            "or use `prefect worker start --type process`")
 
@@ -238,7 +238,7 @@ async def _serve(worker: FastProcessWorker) -> None:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m flows.fast_worker", description=(
+    parser = argparse.ArgumentParser(prog="python -m worker.fast_worker", description=(
         "Serve a Prefect process work pool, forking flow runs from a warm forkserver. Polls when "
         "Prefect's event stream says a run was scheduled or ended, and every PREFECT_WORKER_QUERY_SECONDS; "
         "needs PREFECT_API_URL, as `prefect worker start` does."))

@@ -7,8 +7,8 @@ import time
 import zlib
 from typing import Callable
 
-from devices.simulator import media
-from devices.simulator.display import SCREEN_HEIGHT, SCREEN_WIDTH
+from simulator import media
+from simulator.display import SCREEN_HEIGHT, SCREEN_WIDTH
 
 # What a command gives back: its output (stdout and stderr together) and its exit status.
 Output = tuple[bytes, int]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from devices.simulator.display import Node, Screen, open_screen, platform_of, row, view_id
+from simulator.display import Node, Screen, open_screen, platform_of, row, view_id
 
 
 def _me(phone, screen: Screen) -> list[Node]:

@@ -7,11 +7,11 @@ import socket
 import threading
 import time
 
-from devices.simulator import shell
-from devices.simulator.display import INSTAGRAM, TIKTOK, Screen
-from devices.simulator.filesystem import VirtualFilesystem
-from devices.simulator.media import MediaStore
-from devices.simulator.protocol import CableUnplugged
+from simulator import shell
+from simulator.display import INSTAGRAM, TIKTOK, Screen
+from simulator.filesystem import VirtualFilesystem
+from simulator.media import MediaStore
+from simulator.protocol import CableUnplugged
 
 _FEATURES = "shell_v2,cmd,fixed_push_mkdir,fixed_push_symlink_timestamp"
 _MARKER = re.compile(r"task (\d+) (start|end)$")

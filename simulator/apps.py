@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import urllib.parse
 
-from devices.simulator import accounts_ui, feed_ui, home_ui, upload_ui
-from devices.simulator.display import (INSTAGRAM, PLATFORM_BY_PACKAGE, TIKTOK, TIKTOK_TRILL, Node, Screen,
+from simulator import accounts_ui, feed_ui, home_ui, upload_ui
+from simulator.display import (INSTAGRAM, PLATFORM_BY_PACKAGE, TIKTOK, TIKTOK_TRILL, Node, Screen,
                                        open_screen, platform_of, press_back)
 
 __all__ = ["INSTAGRAM", "PLATFORM_BY_PACKAGE", "TIKTOK", "TIKTOK_TRILL", "Screen", "delete_character", "launch",

@@ -13,8 +13,8 @@ from prefect.exceptions import ObjectAlreadyExists
 
 from devices.adb import AdbServer, list_phones_untouched
 from devices.errors import DeviceError
-from flows.contract import WORK_POOL, device_queue
-from flows.farm_pcs import LIVE_SECONDS, latest_reports, now_utc, recent_reports_filter, report_event
+from contract.names import WORK_POOL, device_queue
+from contract.pcs import LIVE_SECONDS, latest_reports, now_utc, recent_reports_filter, report_event
 
 log = logging.getLogger(__name__)
 EVENT_PAGES = 10  # 50 events a page: at one report per 5 s and a 60-s window, about 40 PCs

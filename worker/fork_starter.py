@@ -17,8 +17,8 @@ from prefect.runner._process_manager import ProcessHandle  # internal
 from prefect.settings import get_current_settings
 from prefect.utilities.processutils import sanitize_subprocess_env
 
-from flows import forked_run
-from flows.run_objects import RunObjects
+from worker import forked_run
+from worker.run_objects import RunObjects
 
 
 # Process.start() polls every running child, reading its exit status from the pipe _reap reads:

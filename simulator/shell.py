@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from devices.simulator import app_commands, basic_commands
-from devices.simulator.basic_commands import Output
+from simulator import app_commands, basic_commands
+from simulator.basic_commands import Output
 
 # Stands in for "$?" until the command runs, because the status is only known then.
 _LAST_STATUS = "\x00?"

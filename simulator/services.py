@@ -5,8 +5,8 @@ from __future__ import annotations
 import struct
 from typing import Callable
 
-from devices.simulator.filesystem import VirtualFilesystem
-from devices.simulator.protocol import Service, Stream
+from simulator.filesystem import VirtualFilesystem
+from simulator.protocol import Service, Stream
 
 RunShell = Callable[[str], tuple[bytes, int]]
 

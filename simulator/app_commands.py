@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import base64
 
-from devices.simulator import apps, feed_ui, upload_ui
-from devices.simulator.basic_commands import Command, Output, reply
-from devices.simulator.display import Screen, to_xml
+from simulator import apps, feed_ui, upload_ui
+from simulator.basic_commands import Command, Output, reply
+from simulator.display import Screen, to_xml
 
 _AM_FLAGS_WITH_VALUE = {"-a", "-d", "-t", "-c", "-n", "-p", "-f", "--user", "--ei", "--ez", "--el"}
 

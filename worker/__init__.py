@@ -1,0 +1,1 @@
+"""The fast Prefect worker: forks each flow run from a warm forkserver and serves only this PC's phones."""
