@@ -46,7 +46,7 @@ class Settings(BaseSettings):
     simulator_first_port: int = Field(40001, ge=1024, le=65535 - 200)
     # Required when `host` is not loopback. SecretStr: it never shows in a repr or a log line.
     api_token: Optional[SecretStr] = Field(None, min_length=16)
-    # The Prefect server started here (and its UI) listens on 127.0.0.1 only: it has no login.
+    # Port of the Prefect server started here (and of its UI); see prefect_host for its address.
     prefect_port: int = Field(4200, ge=0, le=65535)
     # Where that Prefect server listens: loopback, unless worker PCs must reach it (scale-out); it
     # always requires its auth string.
@@ -83,26 +83,33 @@ class Settings(BaseSettings):
     auto_retry_delay_seconds: float = Field(5.0, ge=0)
     # Flow-run processes one worker runs at once.
     worker_limit: int = Field(10, ge=1)
-    # "fast" forks each run from a warm forkserver (~35 MB private, ~0.6 CPU-s a run); "stock" is
-    # Prefect's process worker (two new interpreters a run: ~72 MB, ~4 CPU-s).
+    # "fast" forks each run from a warm forkserver (Prefect and the flows already imported); "stock"
+    # is Prefect's process worker, which starts two new interpreters a run: more memory and CPU per
+    # run (docs/decisions/0002-fast-worker.md), and it serves every queue, so a single PC only.
     worker: Literal["fast", "stock"] = "fast"
     # The fast worker is woken by Prefect's events (a run scheduled, a run ended); this poll is its fallback.
     worker_poll_seconds: float = Field(5.0, gt=0)
     # Another PC silent this long is gone: its running tasks fail, its phones show offline. Every PC
     # of a farm should have the same (its worker's phones are taken by no other PC until then).
     pc_silence_seconds: float = Field(LIVE_SECONDS, ge=SHORTEST_SILENCE)
-    # Reads answer from the index in about a millisecond; enough threads that a few waiting on
+    # Reads answer from the index without waiting on Prefect; enough threads that a few waiting on
     # Prefect writes (a stop, a deletion) do not hold reads up. Prefect's writes have their own bound.
     api_threads: int = Field(24, ge=1)
     # Open connections waitress keeps (slow ones cost a socket, not a thread), and how long an idle one stays.
     api_connection_limit: int = Field(1000, ge=10)
     api_idle_seconds: int = Field(20, ge=2)
+    # Writes the API sends to Prefect at once (stops, deletions, run creation).
     prefect_write_concurrency: int = Field(4, ge=1)
-    # A request answers once its tasks are in the index (1,000 in well under a second); their runs
-    # are created behind it at Prefect's pace (about 15 a second here).
+    # A request answers once its tasks are in the index; their runs are created behind it at
+    # Prefect's pace, so the bound is on what one request may leave queued, not on the answer.
     max_tasks_per_request: int = Field(1000, ge=1)
-    # 1 MiB holds 1000 serials and a long script_config many times over; larger bodies are refused (40001).
+    # The default (1 MiB) holds a request of the largest size and a long script_config many times
+    # over; larger bodies are refused (40001).
     max_body_bytes: int = Field(1024 * 1024, ge=1024)
+    # The round of the API's keeper (api/supervision/wiring.py): every chore runs at most this often
+    # (the index's upkeep, adopting runs started in the Prefect UI, recording account reads, finishing
+    # stops and deletions, the other PCs' reports and silence); some only every few rounds. The name
+    # is older than the keeper's other chores and stays for existing configurations.
     ui_adoption_seconds: float = Field(2.0, gt=0)
     # Host names clients use to reach the API besides IP addresses and localhost (JSON list); any
     # other name is refused, so a web page cannot reach the API through DNS rebinding.
