@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from simulator.farm import SimulatedFarm
-from worker.prefect_tls import share_tls_contexts
+from worker.prefect_compat import share_tls_contexts
 from tests import prefect_template, scheduling
 from tests.harness import free_port, small_disk, start_adb_server
 from tests.inprocess import AppClient, wired_app

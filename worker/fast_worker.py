@@ -16,7 +16,6 @@ from typing import Any, Optional, Sequence
 
 import anyio
 import anyio.abc
-import prefect
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.objects import FlowRun
 from prefect.flows import Flow
@@ -24,12 +23,11 @@ from prefect.runner._hook_runner import HookRunner  # internal
 from prefect.workers.process import ProcessJobConfiguration, ProcessWorker, ProcessWorkerResult
 
 from devices.adb import AdbServer
-from worker import forked_run
+from worker import forked_run, prefect_compat
 from worker.cached_reads import CachedReads
 from worker.executors import Executors
 from contract.pcs import REPORT_SECONDS
 from worker.fork_starter import ForkStarter
-from worker.prefect_tls import share_tls_contexts
 from worker.queue_turns import QueueTurns
 from worker.run_objects import RunObjects
 from worker.served_phones import ServedPhones
@@ -37,17 +35,10 @@ from flows.settings import WorkerSettings
 from worker.unrecorded_ends import UnrecordedEnds
 from worker.wakeup import Wakeup
 
-# Everything marked "internal" here and in worker.fork_starter, .forked_run, .executors is private to Prefect,
-# checked by tests/test_fast_worker.py: upgrading Prefect means re-reading those and moving this pin.
-PREFECT_VERSION = "3.9.1"
+# Everything marked "internal" here and in the other worker modules is private to Prefect: each is an
+# entry of worker.prefect_compat.REGISTRY, with the canary an upgrade of Prefect must re-check.
 FARM_FLOW_MODULES = ("flows.run_task", "flows.read_accounts")
-
-
-def check_prefect_version() -> None:
-    if prefect.__version__ != PREFECT_VERSION:
-        raise RuntimeError(f"worker.fast_worker relies on Prefect {PREFECT_VERSION} internals but Prefect is "
-                           f"{prefect.__version__}: re-check them (tests/test_fast_worker.py) and move the pin, "
-                           "or use `prefect worker start --type process`")
+FORKSERVER_ENTRY = "worker.forkserver"  # named, not imported: its import installs the patches
 
 
 class FastProcessWorker(ProcessWorker):
@@ -64,7 +55,7 @@ class FastProcessWorker(ProcessWorker):
 
     def __init__(self, *args: Any, preload: Sequence[str] = FARM_FLOW_MODULES,
                  served_phones: Optional[ServedPhones] = None, **kwargs: Any):
-        check_prefect_version()
+        prefect_compat.require_version()
         super().__init__(*args, **kwargs)
         self.served_phones = served_phones
         self._preload = list(preload)
@@ -116,8 +107,9 @@ class FastProcessWorker(ProcessWorker):
         main_module = sys.modules["__main__"]
         main_module.__spec__ = None
         main_module.__dict__.pop("__file__", None)
-        # forked_run last: its import records whether the preload before it started a thread.
-        self._context.set_forkserver_preload([*self._preload, forked_run.__name__])
+        # The forkserver's entry last: it records whether the preload before it started a thread,
+        # and installs the Prefect patches every fork inherits.
+        self._context.set_forkserver_preload([*self._preload, FORKSERVER_ENTRY])
         probe = self._context.Process(target=forked_run.probe, args=(self._preload,), name="forkserver-probe")
         probe.start()
         probe.join()
@@ -251,7 +243,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--preload", action="append",
                         help=f"module with the deployments' flows (repeatable; default: {' '.join(FARM_FLOW_MODULES)})")
     args = parser.parse_args(argv)
-    share_tls_contexts()
+    prefect_compat.install()
     served = None
     if args.pc:
         adb = WorkerSettings()

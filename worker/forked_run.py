@@ -13,11 +13,11 @@ from multiprocessing.connection import Connection
 
 import anyio
 import prefect.deployments.steps.pull  # noqa: F401  (the pull steps' module, preloaded)
-import prefect.flow_engine
+import prefect.flow_engine  # internal: _main
 from prefect.context import refresh_global_settings_context
 from prefect.runner._workspace_starter import workspace_environment  # internal
 
-from worker.prefect_tls import share_tls_contexts
+from worker import prefect_compat
 from worker.run_objects import RunObjects, prepare_run_workspace, remember_related
 from flows.worker_guard import die_when_closed, die_with_worker
 
@@ -32,30 +32,7 @@ AFTER_FORK_MODULES = (
 for _name in AFTER_FORK_MODULES:
     with contextlib.suppress(ImportError):
         importlib.import_module(_name)
-share_tls_contexts()  # built once here: every forked run's clients use it
-
-
-@contextlib.contextmanager
-def _unobserved(flow_run_id, suspension_request, polling_interval=10):
-    yield
-
-
-@contextlib.contextmanager
-def _no_heartbeats(engine, join_on_exit=True):
-    yield
-
-
-# A deployment's run otherwise opens an event-stream websocket of its own before Running (a thread,
-# an event loop, a subscriber on the server) to notice a suspension asked from outside; the farm's
-# flow never suspends, and a task is stopped by cancellation, which the worker delivers.
-prefect.flow_engine.observe_flow_run_suspension = _unobserved  # internal
-# Runs send a heartbeat event every 180 s by default (for Prefect's zombie-run automation, which the
-# farm replaces by a PC's silence: api/supervision/silent_pcs.py), and join the heartbeat thread at
-# the end: 0.5 s median after Completed (measured), while the phone's next run waits for this process.
-# The setting cannot be unset from the environment (it takes an integer >= 30).
-ORIGINAL_SEND_HEARTBEATS = prefect.flow_engine._send_heartbeats
-prefect.flow_engine._send_heartbeats = _no_heartbeats  # internal
-# In a forked run these describe the forkserver, which imports this module last of its preload.
+# In a forked run these describe the forkserver, which imports this module (worker.forkserver) last of its preload.
 LOADED_IN = os.getpid()
 THREADS_AT_LOAD = threading.active_count()
 
@@ -116,6 +93,8 @@ def probe(expected: list[str]) -> None:
     problems = [f"{name} was not preloaded" for name in expected if name not in sys.modules]
     if LOADED_IN == os.getpid():
         problems.append(f"{__name__} was imported in the fork, not the forkserver")
+    if prefect_compat.installed() != set(prefect_compat.GROUPS):
+        problems.append(f"the Prefect patches were not installed (only {sorted(prefect_compat.installed())})")
     if THREADS_AT_LOAD != 1:
         problems.append(f"the preload started {THREADS_AT_LOAD - 1} thread(s)")
     if problems:

@@ -16,7 +16,7 @@ from api.settings import Settings
 from api.supervision.children import Supervisor
 from api.supervision.processes import StartupFailed, prefect_env
 from api.supervision.steps import hold_data_dir, start_postgres
-from worker.prefect_tls import share_tls_contexts
+from worker.prefect_compat import share_tls_contexts
 
 BATCH = 500
 

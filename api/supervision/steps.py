@@ -16,7 +16,7 @@ from api.supervision.postgres import PostgresMissing
 from api.supervision.processes import StartupFailed, adb_server_child, postgres_child, simulator_child, worker_child
 from devices.errors import DeviceError
 from simulator.samples import write_sample_materials
-from worker.prefect_tls import share_tls_contexts
+from worker.prefect_compat import share_tls_contexts
 
 
 def wait_until(predicate, timeout: float, what: str, log_path: Path | None = None) -> None:
