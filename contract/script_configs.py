@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Literal, Optional, Union
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
 class ScriptConfig(BaseModel):
@@ -86,7 +86,9 @@ class WarmupConfig(ScriptConfig):
     min_duration: float = Field(15, ge=0)
     max_duration: float = Field(30, ge=0)
     like_probable: float = Field(0, ge=0, le=100)
-    floow_probable: float = Field(0, ge=0, le=100)
+    # "floow" is the API's spelling (the spec's); "follow_probable" is accepted too.
+    floow_probable: float = Field(0, ge=0, le=100,
+                                  validation_alias=AliasChoices("floow_probable", "follow_probable"))
     collect_probable: float = Field(0, ge=0, le=100)
     comment_probable: float = Field(0, ge=0, le=100)
     comment: str = ""

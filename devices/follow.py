@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import urllib.parse
 
+from contract.script_configs import FollowConfig
 from devices import ui
 from devices.errors import InvalidScriptConfig, ScriptFailed, TargetNotFound
 from devices.phone import Phone
@@ -11,21 +12,17 @@ from devices.platforms import (FOLLOWING_LABELS, NO_RESULTS_TEXT, NOT_FOLLOWING_
                                Platform, platform_named)
 from devices.screen import Screen
 
-ACCESS_METHODS = ("direct", "search")
-
-
-def follow_user(phone: Phone, *, platform: str, target: str, access_method: str, unfollow: bool,
+def follow_user(phone: Phone, config: FollowConfig, *, platform: str, unfollow: bool,
                 load_timeout: float = 30.0, interval: float = 0.3) -> str:
-    user = target.strip().removeprefix("@")
+    """Follow (or unfollow) the config's first target: the API fans a task out to one target each."""
+    user = config.targets()[0].removeprefix("@")
     if not user:
         raise InvalidScriptConfig("no target user given")
     app = platform_named(platform)
-    if access_method not in ACCESS_METHODS:
-        raise InvalidScriptConfig(f"access method {access_method} is not supported (use direct or search)")
     package = phone.installed_package(app)
     screen = Screen(phone, timeout=load_timeout, interval=interval)
 
-    if access_method == "direct":
+    if config.access_method == "direct":
         # Percent-encoding keeps a hostile name one path segment of the URL.
         url = app.profile_url.format(user=urllib.parse.quote(user, safe="._-"))
         phone.open_url(url, package, what=f"the profile of @{user}")

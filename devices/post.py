@@ -6,6 +6,7 @@ import logging
 import pathlib
 import re
 
+from contract.script_configs import PostConfig
 from devices import ui
 from devices.errors import DeviceError, InvalidScriptConfig, ScriptFailed
 from devices.media import content_uri, mime_type, push_media, remove_media
@@ -16,40 +17,36 @@ from devices.platforms import (ADD_SOUND_LABELS, ADDED_SOUND_SLIDER, CREATE_LABE
                                USE_SOUND_LABELS, VOLUME_LABEL, Platform, platform_named)
 from devices.screen import Screen
 
-POST_WAYS = ("share", "addButton", "useSound")
-PLACEMENTS = ("reel", "story")
 _GALLERY_TILE = re.compile(rf"^({'|'.join(GALLERY_TILE_PREFIXES)})\b")
 _log = logging.getLogger(__name__)
 
 
-def post_media(phone: Phone, *, platform: str, files: list[pathlib.Path], caption: str,
-               content_type: int, post_way: str, add_sound: str, sound_name: str, custom_sound_keyword: str,
-               origin_sound_volume: int, add_sound_volume: int, placement: str, upload_wait_time: int,
-               sound_wait_time: int, timeout: float = 20.0, interval: float = 0.3) -> str:
+def post_media(phone: Phone, config: PostConfig, *, platform: str, timeout: float = 20.0,
+               interval: float = 0.3) -> str:
+    """Post `config.files` (server paths the API chose) with the config's caption, sound and placement."""
+    files = [pathlib.Path(path) for path in config.files]
     if not files:
-        raise InvalidScriptConfig("no media files to post")
-    if post_way not in POST_WAYS:
-        raise InvalidScriptConfig(f"post way {post_way} is not supported (use share, addButton or useSound)")
-    if post_way == "useSound" and not sound_name.strip():
+        raise InvalidScriptConfig("no media files chosen for the post")
+    post_way, placement = config.post_way, config.placement
+    sound_name, custom_sound_keyword = config.sound_name.strip(), config.custom_sound_keyword.strip()
+    # The model accepts blanks here; the app would search for nothing.
+    if post_way == "useSound" and not sound_name:
         raise InvalidScriptConfig("post way useSound needs a sound_name")
-    add_sound = str(add_sound).strip()
-    if add_sound == "custom" and not custom_sound_keyword.strip():
+    if config.add_sound == "custom" and not custom_sound_keyword:
         raise InvalidScriptConfig('add_sound "custom" needs a custom_sound_keyword')
     app = platform_named(platform)
-    if app.chooses_placement and placement not in PLACEMENTS:
-        raise InvalidScriptConfig(f"placement {placement} is not supported (use reel or story)")
     package = phone.installed_package(app)
     screen = Screen(phone, timeout=timeout, interval=interval)
 
     pushed: list[str] = []
     try:
-        push_media(phone, [pathlib.Path(path) for path in files], pushed)
+        push_media(phone, files, pushed)
         if post_way == "share":
             _share(phone, package, [content_uri(phone, remote) for remote in pushed],
                    "video/*" if all(mime_type(remote).startswith("video/") for remote in pushed) else "image/*")
         else:
             if post_way == "useSound":
-                _open_sound_page(screen, package, sound_name.strip())
+                _open_sound_page(screen, package, sound_name)
                 screen.tap(ui.button(*USE_SOUND_LABELS), "no Use this sound button on the sound page")
             else:
                 phone.start_app(package)
@@ -59,25 +56,25 @@ def post_media(phone: Phone, *, platform: str, files: list[pathlib.Path], captio
         if app.chooses_placement:
             screen.tap(ui.button(placement.upper()), f"no {placement.upper()} tab on the edit screen")
         sound_added = post_way == "useSound"
-        if add_sound in ("1", "custom"):
-            _pick_sound(screen, custom_sound_keyword.strip() if add_sound == "custom" else "")
+        if config.add_sound in ("1", "custom"):
+            _pick_sound(screen, custom_sound_keyword if config.add_sound == "custom" else "")
             sound_added = True
         if sound_added:
-            screen.wait(ui.without(SOUND_LOADING_TEXT), f"the sound did not load within {sound_wait_time} s",
-                        timeout=max(sound_wait_time, 1))
-            _set_volumes(screen, origin_sound_volume, add_sound_volume)
+            screen.wait(ui.without(SOUND_LOADING_TEXT), f"the sound did not load within {config.sound_wait_time} s",
+                        timeout=max(config.sound_wait_time, 1))
+            _set_volumes(screen, config.origin_sound_volume, config.add_sound_volume)
         screen.tap(ui.button(NEXT_LABEL), "no Next button on the edit screen")
         screen.tap(ui.text_field(), "no caption box on the post screen")
-        phone.type_text(caption)
+        phone.type_text(config.captions)
         screen.tap(ui.button(*app.post_labels), f"no {app.post_labels[0]} button on the post screen")
-        _wait_until_published(screen, upload_wait_time)
+        _wait_until_published(screen, config.upload_wait_time)
     finally:
         try:
             remove_media(phone, pushed)
         except (*ADB_FAILURES, DeviceError) as error:
             # The task's own outcome matters more; a leftover file is only logged.
             _log.warning("could not remove pushed media %s from %s: %s", pushed, phone.serial, error)
-    return _summary(app, content_type, len(files), placement)
+    return _summary(app, config.content_type, len(files), placement)
 
 
 def _summary(app: Platform, content_type: int, count: int, placement: str) -> str:

@@ -7,8 +7,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
+from contract.script_configs import WarmupConfig
 from devices import ui
-from devices.errors import InvalidScriptConfig
 from devices.phone import Phone
 from devices.platforms import (BOOKMARK_LABELS, COMMENT_LABELS, FOLLOW_LABELS, LIKE_LABELS, LIKED_LABEL,
                                POST_COMMENT_LABELS, SEARCH_LABELS, platform_named)
@@ -29,17 +29,14 @@ class _Tally:
                 f"bookmarked {c['bookmark']}, commented {c['comment']}")
 
 
-def warm_up(phone: Phone, *, platform: str, task_duration: float, topic_lines: list[str],
-            min_duration: float, max_duration: float, like_probable: float, follow_probable: float,
-            collect_probable: float, comment_probable: float, comments: Callable[[], str] | None,
+def warm_up(phone: Phone, config: WarmupConfig, *, platform: str, comments: Callable[[], str] | None,
             rng: random.Random, clock: Callable[[], float] = time.monotonic,
             sleep: Callable[[float], None] = time.sleep, timeout: float = 20.0, interval: float = 0.3) -> str:
-    if min_duration < 0 or max_duration < min_duration:
-        raise InvalidScriptConfig(f"watch time range {min_duration}-{max_duration} s is not valid")
+    """Watch for `config.task_duration` seconds; `comments` is None when nothing may be commented."""
     app = platform_named(platform)
     package = phone.installed_package(app)
-    topics = [line.strip() for line in topic_lines if line.strip()]
-    end = clock() + task_duration
+    topics = [line.strip() for line in config.topic.splitlines() if line.strip()]
+    end = clock() + config.task_duration
     tally = _Tally()
     screen = Screen(phone, timeout=timeout, interval=interval)
 
@@ -56,13 +53,14 @@ def warm_up(phone: Phone, *, platform: str, task_duration: float, topic_lines: l
     # The feed never idles, so every read below leans on ui.dump_xml's retries.
     while clock() < end:
         nodes = screen.wait(ui.showing(*LIKE_LABELS, LIKED_LABEL), "no video with a Like button")
-        sleep(rng.uniform(min_duration, max_duration))
+        sleep(rng.uniform(config.min_duration, config.max_duration))
         # Tapping Like / Follow / Save does not move the other buttons, so one read serves all three.
-        for kind, labels, percent in (("like", LIKE_LABELS, like_probable), ("follow", FOLLOW_LABELS, follow_probable),
-                                      ("bookmark", BOOKMARK_LABELS, collect_probable)):
+        for kind, labels, percent in (("like", LIKE_LABELS, config.like_probable),
+                                      ("follow", FOLLOW_LABELS, config.floow_probable),
+                                      ("bookmark", BOOKMARK_LABELS, config.collect_probable)):
             if _chance(rng, percent) and _tap_if_present(screen, labels, nodes):
                 tally.counts[kind] += 1
-        if comments is not None and _chance(rng, comment_probable):
+        if comments is not None and _chance(rng, config.comment_probable):
             if _comment(screen, comments(), nodes):
                 tally.counts["comment"] += 1
         phone.swipe(_SWIPE_START, _SWIPE_END, _SWIPE_SECONDS)

@@ -19,14 +19,14 @@ from devices.runner import run_script
 from flows.comments import comment_source
 from contract.names import AUTO_RETRIES_TAG, FLOW_NAME, tag, tag_value
 from contract.materials import refused_files
-from contract.script_configs import RUNNABLE_SCRIPTS, parse_config
+from contract.script_configs import RUNNABLE_SCRIPTS, PostConfig, ScriptConfig, WarmupConfig, parse_config
 from flows.settings import WorkerSettings
 from flows.worker_guard import die_with_worker
 
 
 @task(name="run-script", cache_policy=NO_CACHE, persist_result=False)
 def run_script_on_phone(
-    settings: WorkerSettings, serial: str, script_name: str, config: dict,
+    settings: WorkerSettings, serial: str, script_name: str, config: ScriptConfig,
     task_id: Optional[int], platform: str, username: Optional[str],
 ) -> str:
     return run_script(
@@ -35,8 +35,8 @@ def run_script_on_phone(
         platform=platform,
         username=username,
         artifacts_dir=settings.artifacts_dir / str(task_id) if task_id is not None else None,
-        comments=(comment_source(config, random.Random(), settings.comment_endpoints)
-                  if script_name == "account_warmup" else None),
+        comments=(comment_source(config.model_dump(), random.Random(), settings.comment_endpoints)
+                  if isinstance(config, WarmupConfig) else None),
     )
 
 
@@ -64,12 +64,13 @@ def run_task(
     settings = WorkerSettings()
     if script_name not in RUNNABLE_SCRIPTS:
         return Failed(message=f"script {script_name!r} cannot run yet")
-    # The same checks as the API's, for runs that reach a phone's queue another way (the Prefect UI).
+    # Parameters arrive as JSON, so this is an edge of its own: the API's schema and defaults again, which
+    # also checks runs that reach a phone's queue another way (the Prefect UI).
     try:
-        config = parse_config(script_name, script_config).model_dump()
+        config = parse_config(script_name, script_config)
     except ValidationError as error:
         return Failed(message=f"invalid script_config: {error.errors()[0]['msg']}")
-    refused = refused_files(config.get("files") or [], settings.material_folders) if script_name == "post" else []
+    refused = refused_files(config.files, settings.material_folders) if isinstance(config, PostConfig) else []
     if refused:
         return Failed(message=f"Not started: {refused[0]} is not a media file inside the material folders")
     logger.info("task %s: %s on phone %s as %s", task_id, script_name, serial, username or "the active account")
@@ -87,7 +88,7 @@ def run_task(
     return Failed(message=remark)
 
 
-def _attempts(settings: WorkerSettings, serial: str, script_name: str, config: dict,
+def _attempts(settings: WorkerSettings, serial: str, script_name: str, config: ScriptConfig,
               task_id: Optional[int], platform: str, username: Optional[str]):
     """Each attempt is a task run of its own (visible in the UI) while this flow run keeps the phone."""
     logger = get_run_logger()

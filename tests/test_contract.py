@@ -6,6 +6,7 @@ import dataclasses
 import inspect
 
 from contract.names import TaskParameters, run_name, tag_value, task_tags
+from contract.script_configs import WarmupConfig, parse_config
 from flows.read_accounts import read_accounts
 from flows.run_task import run_task
 
@@ -27,3 +28,12 @@ def test_run_names_sort_as_task_ids_and_tags_read_back():
     assert sorted([run_name(10, "follow"), run_name(9, "post")]) == [run_name(9, "post"), run_name(10, "follow")]
     tags = task_tags("127.0.0.1:40001", "follow", "api")
     assert tag_value(tags, "serial") == "127.0.0.1:40001" and tag_value(tags, "source") == "api"
+
+
+def test_script_configs_keep_the_spec_spellings_and_own_the_defaults():
+    assert WarmupConfig.model_validate({"follow_probable": 20}).floow_probable == 20
+    assert WarmupConfig.model_validate({"floow_probable": 30}).model_dump()["floow_probable"] == 30
+    # What the flow gets back from Prefect's JSON parameters parses to the same model the API stored.
+    stored = parse_config("post", {"files": ["/m/a.mp4"]}).model_dump()
+    assert parse_config("post", stored).model_dump() == stored
+    assert stored["upload_wait_time"] == 30 and stored["add_sound"] == "-1"

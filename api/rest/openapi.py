@@ -4,31 +4,41 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter
 
-from api.rest.openapi_schemas import DATA_SCHEMAS, REF, TASK_ID, nullable, obj, ref
+from api.rest.answers import ANSWERS, TaskId
 from api.rest.schemas import (
     AccountBody, AccountPatch, CreateTaskBody, ListQuery, LogsQuery, MatchBody, PlanPatch, TaskIdsBody,
 )
 from api.domain.errors import Code
 from api.domain.idempotency import HEADER as IDEMPOTENCY_HEADER
 
-ERROR_DATA = nullable({
+REF = "#/components/schemas/{model}"
+TASK_ID = TypeAdapter(TaskId).json_schema()
+# Errors carry free-form details, so their `data` is described by hand.
+ERROR_DATA = {"anyOf": [{
     "type": "object",
     "description": "details: the field at fault, or every field error",
     "properties": {
         "field": {"type": "string"},
-        "errors": {"type": "array", "items": obj(field={"type": "string"}, message={"type": "string"})},
+        "errors": {"type": "array", "items": {
+            "type": "object", "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
+            "required": ["field", "message"]}},
     },
-})
+}, {"type": "null"}]}
 
 # Every operation behind the token and the plan gate can answer these.
 GATED = (Code.UNAUTHORIZED, Code.PLAN_FORBIDS_API, Code.CROSS_SITE_REFUSED, Code.INTERNAL)
 PREFECT = (Code.NOT_FOUND, Code.ORCHESTRATOR_UNAVAILABLE)
 
 
-def _body_schema(model: type[BaseModel], components: dict) -> dict:
-    schema = model.model_json_schema(ref_template=REF)
+def ref(name: str) -> dict:
+    return {"$ref": REF.format(model=name)}
+
+
+def _component(model: type[BaseModel], components: dict, mode: str = "validation") -> dict:
+    """The model's schema, and those of the models it holds, as components; a reference to it."""
+    schema = model.model_json_schema(ref_template=REF, mode=mode)
     components.update(schema.pop("$defs", {}))
     components[model.__name__] = schema
     return ref(model.__name__)
@@ -97,13 +107,15 @@ def operation(summary: str, data: Optional[str], codes: tuple = (), *, body: Opt
 
 
 def build(max_body_bytes: int) -> dict:
-    components: dict[str, dict] = dict(DATA_SCHEMAS)
-    create_body = _body_schema(CreateTaskBody, components)
-    ids_body = _body_schema(TaskIdsBody, components)
-    account_body = _body_schema(AccountBody, components)
-    account_patch = _body_schema(AccountPatch, components)
-    match_body = _body_schema(MatchBody, components)
-    plan_patch = _body_schema(PlanPatch, components)
+    components: dict[str, dict] = {}
+    for model in ANSWERS:
+        _component(model, components, mode="serialization")
+    create_body = _component(CreateTaskBody, components)
+    ids_body = _component(TaskIdsBody, components)
+    account_body = _component(AccountBody, components)
+    account_patch = _component(AccountPatch, components)
+    match_body = _component(MatchBody, components)
+    plan_patch = _component(PlanPatch, components)
     plan_id = _path_parameter("plan_id")
     task_id = _path_parameter("task_id")
     username = _path_parameter("username")

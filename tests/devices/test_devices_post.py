@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from contract.script_configs import PostConfig
 from devices.adb import open_phone
 from devices.errors import DeviceError
 from devices.runner import run_script
@@ -29,8 +30,8 @@ def media(tmp_path):
 
 
 def _config(files, **overrides):
-    return {"files": [str(path) for path in files], "captions": HOSTILE_CAPTION, "content_type": 0,
-            "post_way": "share", "upload_wait_time": 10, "sound_wait_time": 5, **overrides}
+    return PostConfig(**{"files": [str(path) for path in files], "captions": HOSTILE_CAPTION, "content_type": 0,
+                         "post_way": "share", "upload_wait_time": 10, "sound_wait_time": 5, **overrides})
 
 
 def _assert_nothing_else_ran(phone):
@@ -150,7 +151,7 @@ def test_disconnect_during_post_is_transient(adb, serial, phone, media, tmp_path
 
 def test_post_without_files_is_refused(adb, serial):
     with pytest.raises(DeviceError) as raised:
-        run_script(adb, serial, "post", {"files": []}, task_id=1)
+        run_script(adb, serial, "post", PostConfig(files=[]), task_id=1)
     assert raised.value.remark == "no media files chosen for the post"
 
 

@@ -7,6 +7,7 @@ import re
 
 import pytest
 
+from contract.script_configs import WarmupConfig
 from devices.errors import DeviceError
 from devices.runner import run_script
 
@@ -28,7 +29,7 @@ class FakeTime:
 
 def _warm_up(adb, serial, platform="tiktok", comments=None, seed=7, fake=None, **config):
     fake = fake or FakeTime()
-    settings = {"task_duration": 100, "min_duration": 15, "max_duration": 30, **config}
+    settings = WarmupConfig(**{"task_duration": 100, "min_duration": 15, "max_duration": 30, **config})
     return run_script(adb, serial, "account_warmup", settings, task_id=1, platform=platform, comments=comments,
                       rng=random.Random(seed), clock=fake.clock, sleep=fake.sleep)
 
@@ -93,7 +94,7 @@ def test_feed_that_never_dumps_is_not_recognised(adb, serial, phone, platform, t
     phone.feed_dump_always_fails = True
     fake = FakeTime()
     with pytest.raises(DeviceError) as raised:
-        run_script(adb, serial, "account_warmup", {"task_duration": 100}, task_id=1, platform=platform,
+        run_script(adb, serial, "account_warmup", WarmupConfig(task_duration=100), task_id=1, platform=platform,
                    rng=random.Random(1), clock=fake.clock, sleep=fake.sleep, artifacts_dir=tmp_path / "artifacts")
     assert raised.value.remark.startswith("UI not recognised: could not read the screen")
     assert raised.value.transient
@@ -127,6 +128,6 @@ def test_disconnect_mid_session_is_transient(adb, serial, phone):
 
 def test_warmup_as_another_account(adb, serial, phone):
     fake = FakeTime()
-    run_script(adb, serial, "account_warmup", {"task_duration": 30, "like_probable": 100}, task_id=1,
+    run_script(adb, serial, "account_warmup", WarmupConfig(task_duration=30, like_probable=100), task_id=1,
                username="sim1_tt_b", rng=random.Random(2), clock=fake.clock, sleep=fake.sleep)
     assert phone.engaged("like", "tiktok", "sim1_tt_b") and not phone.engaged("like", "tiktok", "sim1_tt_a")

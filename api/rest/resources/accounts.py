@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from api.domain.accounts import AccountBook
+from api.rest import answers
 from api.rest.resources.replies import media, ok
 from api.rest.schemas import AccountBody, AccountPatch, MatchBody, parse_body
 
@@ -13,11 +14,11 @@ class AccountCollection:
 
     def on_get(self, req, resp):
         accounts = self.book.list()
-        ok(resp, {"accounts": accounts, "total": len(accounts)})
+        ok(resp, answers.Accounts, {"accounts": accounts, "total": len(accounts)})
 
     def on_post(self, req, resp):
         body = parse_body(AccountBody, media(req))
-        ok(resp, self.book.save(body.username, body.platform, body.serial, body.enabled))
+        ok(resp, answers.Account, self.book.save(body.username, body.platform, body.serial, body.enabled))
 
 
 class AccountItem:
@@ -26,11 +27,11 @@ class AccountItem:
 
     def on_patch(self, req, resp, username: str):
         body = parse_body(AccountPatch, media(req))
-        ok(resp, self.book.patch(username, enabled=body.enabled, serial=body.serial))
+        ok(resp, answers.Account, self.book.patch(username, enabled=body.enabled, serial=body.serial))
 
     def on_delete(self, req, resp, username: str):
         self.book.delete(username)
-        ok(resp, {"deleted_count": 1})
+        ok(resp, answers.Deleted, {"deleted_count": 1})
 
 
 class AccountMatch:
@@ -41,4 +42,4 @@ class AccountMatch:
 
     def on_post(self, req, resp):
         body = parse_body(MatchBody, media(req) or {})
-        ok(resp, self.book.request_match(body.serials))
+        ok(resp, answers.Matched, self.book.request_match(body.serials))

@@ -8,6 +8,7 @@ from pathlib import Path
 import falcon
 
 from api.domain.errors import not_found
+from api.rest import answers
 from api.rest.resources.replies import ok
 from api.domain.tasks import TaskService
 
@@ -30,7 +31,7 @@ class TaskArtifacts:
 
     def on_get(self, req, resp, task_id: int):
         self.tasks.detail(task_id)  # 40401 for an unknown task
-        ok(resp, {"artifacts": [
+        ok(resp, answers.Artifacts, {"artifacts": [
             {"name": p.name, "size": p.stat().st_size,
              "url": f"{req.prefix}{req.path}/{p.name}"}
             for p in self.store.files(task_id)

@@ -8,6 +8,7 @@ from api.domain.phones import PhoneDirectory
 from api.domain.plans import Plan
 from api.gateways.disk import DiskSpace
 from api.gateways.prefect import Orchestrator
+from api.rest import answers
 from api.rest.resources.replies import ok
 
 
@@ -17,7 +18,7 @@ class Devices:
 
     def on_get(self, req, resp):
         phones = self.phones.listing()
-        ok(resp, {"devices": phones, "total": len(phones)})
+        ok(resp, answers.Devices, {"devices": phones, "total": len(phones)})
 
 
 class LicenseCheck:
@@ -30,7 +31,7 @@ class LicenseCheck:
             if self.plan.api_enabled
             else f"{self.plan.name} plan: the API is not included; upgrade to Pro, Team or Business"
         )
-        ok(resp, {
+        ok(resp, answers.License, {
             "plan_name": self.plan.name,
             "api_enabled": self.plan.api_enabled,
             "device_limit": self.plan.device_limit,
@@ -52,7 +53,7 @@ class Health:
     def on_get(self, req, resp):
         adb_up = self.phones.adb.alive()
         processes = self.supervisor.status() if self.supervisor else {}
-        ok(resp, {
+        ok(resp, answers.Health, {
             "api": "up",
             "prefect": "up" if self.orchestrator.healthy() else "down",
             # Only a worker this service started is known here; other PCs' workers show in the Prefect UI.

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import falcon
 
+from api.rest.answers import Answer, answer
 from api.rest.errors import envelope
 
 
-def ok(resp: falcon.Response, data) -> None:
-    resp.media = envelope(0, "success", data)
+def ok(resp: falcon.Response, model: type[Answer], data) -> None:
+    """The success envelope around `data`, written through its answer model."""
+    resp.media = envelope(0, "success", answer(model, data))
 
 
 def media(req: falcon.Request):

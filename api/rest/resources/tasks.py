@@ -10,6 +10,7 @@ from api.domain.idempotency import HEADER as IDEMPOTENCY_HEADER, Idempotency, ch
 from api.domain.logs import TaskLogs
 from api.domain.recurring import PlanBook
 from api.domain.tasks import ListFilters, TaskService
+from api.rest import answers
 from api.rest.resources.replies import media, ok
 from api.rest.schemas import CreateTaskBody, ListQuery, LogsQuery, TaskIdsBody, parse_body, task_request
 
@@ -24,7 +25,7 @@ class TaskCollection:
     def on_get(self, req, resp):
         query = parse_body(ListQuery, dict(req.params))
         filters = ListFilters(query.status, query.serial, query.script_name, query.source, query.plan_id)
-        ok(resp, self.tasks.list(filters, query.page, query.page_size))
+        ok(resp, answers.TaskList, self.tasks.list(filters, query.page, query.page_size))
 
     def on_post(self, req, resp):
         key = req.get_header(IDEMPOTENCY_HEADER)
@@ -41,11 +42,11 @@ class TaskCollection:
             return {"task_ids": ids, "created_count": len(ids)}
 
         if key is None:
-            ok(resp, create())
+            ok(resp, answers.Created, create())
             return
         answer, replayed = self.idempotency.answer(key, media(req), create)
         resp.set_header("Idempotent-Replayed", "true" if replayed else "false")
-        ok(resp, answer)
+        ok(resp, answers.Created, answer)
 
 
 class TaskItem:
@@ -53,13 +54,13 @@ class TaskItem:
         self.tasks = tasks
 
     def on_get(self, req, resp, task_id: int):
-        ok(resp, self.tasks.detail(task_id))
+        ok(resp, answers.Task, self.tasks.detail(task_id))
 
     def on_delete(self, req, resp, task_id: int):
         result = self.tasks.delete([task_id])
         if result["not_found"]:
             raise not_found(f"Task {task_id} not found")
-        ok(resp, {"deleted_count": result["deleted_count"]})
+        ok(resp, answers.Deleted, {"deleted_count": result["deleted_count"]})
 
 
 class TaskBatch:
@@ -68,7 +69,7 @@ class TaskBatch:
 
     def on_delete(self, req, resp):
         body = parse_body(TaskIdsBody, media(req))
-        ok(resp, self.tasks.delete(body.task_ids))
+        ok(resp, answers.BatchDeleted, self.tasks.delete(body.task_ids))
 
 
 class TaskStop:
@@ -76,7 +77,7 @@ class TaskStop:
         self.tasks = tasks
 
     def on_post(self, req, resp, task_id: int):
-        ok(resp, self.tasks.stop(task_id))
+        ok(resp, answers.Task, self.tasks.stop(task_id))
 
 
 class TaskRetry:
@@ -84,7 +85,7 @@ class TaskRetry:
         self.tasks = tasks
 
     def on_post(self, req, resp, task_id: int):
-        ok(resp, self.tasks.retry(task_id))
+        ok(resp, answers.Task, self.tasks.retry(task_id))
 
 
 class TaskRetryAll:
@@ -92,7 +93,7 @@ class TaskRetryAll:
         self.tasks = tasks
 
     def on_post(self, req, resp):
-        ok(resp, {"retried_count": self.tasks.retry_all()})
+        ok(resp, answers.RetriedAll, {"retried_count": self.tasks.retry_all()})
 
 
 class TaskLogLines:
@@ -101,7 +102,7 @@ class TaskLogLines:
 
     def on_get(self, req, resp, task_id: int):
         query = parse_body(LogsQuery, dict(req.params))
-        ok(resp, self.logs.page(task_id, query.page, query.page_size))
+        ok(resp, answers.Logs, self.logs.page(task_id, query.page, query.page_size))
 
 
 class TaskStats:
@@ -109,4 +110,4 @@ class TaskStats:
         self.tasks = tasks
 
     def on_get(self, req, resp):
-        ok(resp, self.tasks.stats())
+        ok(resp, answers.Stats, self.tasks.stats())

@@ -10,6 +10,7 @@ import falcon
 from api.domain.errors import not_found
 from api.domain.farm_view import FarmView
 from api.gateways.screens import ScreenCamera
+from api.rest import answers
 from api.rest.resources.replies import ok
 
 PAGE_DIR = Path(__file__).resolve().parent.parent / "page"
@@ -29,7 +30,7 @@ class FarmOverview:
         self.view = view
 
     def on_get(self, req, resp):
-        ok(resp, self.view.overview())
+        ok(resp, answers.Farm, self.view.overview())
 
 
 class PhoneScreen:

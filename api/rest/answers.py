@@ -1,0 +1,233 @@
+"""What the API answers inside its envelope's `data`: each answer's model, its OpenAPI schema too."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal, Optional
+
+from pydantic import BaseModel, ConfigDict, Field
+
+TIME_PATTERN = r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$"
+Time = Annotated[str, Field(pattern=TIME_PATTERN, description="YYYY-MM-DD HH:MM:SS, server local time")]
+Count = Annotated[int, Field(ge=0)]
+TaskId = Annotated[int, Field(ge=1, le=2**63 - 1)]
+Page = Annotated[int, Field(ge=1)]
+Uuid = Annotated[str, Field(json_schema_extra={"format": "uuid"})]
+Status = Literal[0, 1, 2, 3]
+StatusText = Literal["pending", "running", "completed", "failed"]
+UpDown = Literal["up", "down"]
+
+
+class Answer(BaseModel):
+    # A key the domain adds without its model here fails loudly in the tests rather than going
+    # out undocumented; fields with a default are the keys an answer may leave out.
+    model_config = ConfigDict(extra="forbid")
+
+
+class Task(Answer):
+    id: TaskId
+    serial: str
+    username: Optional[str]
+    script_name: str
+    script_config: dict = Field(description="the effective config of this one task (after fan-out)")
+    status: Status = Field(description="0 pending, 1 running, 2 completed, 3 failed")
+    status_text: StatusText
+    source: Literal["api", "ui", "schedule"] = Field(description="schedule: made by a plan's firing")
+    start_time: Optional[Time]
+    end_time: Optional[Time]
+    created_at: Time
+    remark: str = Field(description="failure reason or status note, empty when none")
+    retry_count: Count
+    flow_run_id: Optional[Uuid] = Field(
+        description="null for the moment between the answer that stored the task and its flow run's creation")
+    flow_run_url: Optional[str]
+    plan_id: Optional[str] = Field(description="the plan whose firing made it")
+    callback_url: Optional[str]
+
+
+class TaskList(Answer):
+    tasks: list[Task]
+    total: Count
+    page: Page
+    page_size: Page
+
+
+class LastFiring(Answer):
+    at: Time
+    task_ids: list[TaskId]
+
+
+class Plan(Answer):
+    id: Uuid = Field(description="its Prefect deployment schedule's id")
+    repeat: str
+    start_time: Optional[str]
+    timezone: str
+    paused: bool = Field(description="paused through the API or in the Prefect UI")
+    next_firing: Optional[Time]
+    last_firing: Optional[LastFiring]
+    request: dict = Field(description="what each firing creates tasks from")
+    created_at: Time
+    deployment_url: str = Field(description="the plans deployment in the Prefect UI")
+
+
+class Plans(Answer):
+    plans: list[Plan]
+    total: Count
+
+
+class Created(Answer):
+    task_ids: list[TaskId]
+    created_count: Count
+    plan_id: str = Field(None, description="with repeat: the plan made instead of tasks")
+    plan: Plan = None
+
+
+class Deleted(Answer):
+    deleted_count: Count
+
+
+class BatchDeleted(Answer):
+    deleted_count: Count
+    not_found: list[int]
+
+
+class RetriedAll(Answer):
+    retried_count: Count
+
+
+class Stats(Answer):
+    total: Count
+    pending: Count
+    running: Count
+    completed: Count
+    failed: Count
+
+
+class LogLine(Answer):
+    time: str = Field(json_schema_extra={"format": "date-time"},
+                      description="the service's local time, with milliseconds")
+    level: str = Field(description="DEBUG, INFO, WARNING, ERROR or CRITICAL")
+    message: str
+
+
+class Logs(Answer):
+    task_id: TaskId
+    flow_run_id: Optional[Uuid]
+    page: Page
+    page_size: Page
+    has_more: bool = Field(description="true when a next page has lines")
+    logs: list[LogLine]
+
+
+class Artifact(Answer):
+    name: str
+    size: Count
+    url: str = Field(description="GET it for the file")
+
+
+class Artifacts(Answer):
+    artifacts: list[Artifact]
+
+
+class Device(Answer):
+    serial: str
+    state: str = Field(description="adb state: device, offline, unauthorized, ... (offline too while its PC "
+                                   "does not answer)")
+    model: str
+    pc: str = Field(description="the PC whose adb server has it; only that PC runs its tasks")
+    contested: bool = Field(description="two PCs report this serial: neither runs its tasks until one has it alone")
+    busy: bool
+    task_id: Optional[int]
+
+
+class Devices(Answer):
+    total: Count
+    devices: list[Device]
+
+
+class Account(Answer):
+    username: str
+    platform: Literal["tiktok", "instagram"]
+    serial: str
+    enabled: bool
+
+
+class Accounts(Answer):
+    accounts: list[Account]
+    total: Count
+
+
+class Matching(Answer):
+    serial: str
+    flow_run_id: Uuid
+
+
+class Matched(Answer):
+    matching: list[Matching]
+    requested_count: Count
+
+
+class License(Answer):
+    plan_name: Literal["Starter", "Pro", "Team", "Business"]
+    api_enabled: bool
+    device_limit: Count
+    message: str
+
+
+class Health(Answer):
+    api: Literal["up"]
+    prefect: UpDown
+    worker: Literal["up", "down", "unknown"] = Field(
+        description="unknown: no worker started by this service (other PCs' workers show in the Prefect UI)")
+    adb: UpDown
+    phones: Count
+    disk: Literal["ok", "full"] = Field(description="full: writes are refused (50301) until space is freed")
+    disk_free_mb: Count
+    processes: dict[str, UpDown] = Field(description="the processes this service started and supervises")
+    restarts: dict[str, Count] = Field(description="restarts of each of those processes")
+
+
+class BriefTask(Answer):
+    id: TaskId
+    script_name: str
+    username: Optional[str]
+    status: Status
+    status_text: StatusText
+    remark: str
+    start_time: Optional[Time]
+    end_time: Optional[Time]
+    flow_run_url: Optional[str]
+
+
+class RunningTask(BriefTask):
+    elapsed_seconds: Optional[Annotated[float, Field(ge=0)]]
+
+
+class FailedTask(BriefTask):
+    artifacts: str = Field(description="its artifacts' listing")
+
+
+class FarmPhone(Device):
+    accounts: list[str] = Field(description="accounts registered on this phone")
+    screen: bool = Field(description="GET /device/{serial}/screen can show it (the API PC's phones)")
+    task: Optional[RunningTask]
+    last_failure: Optional[FailedTask]
+
+
+class Farm(Answer):
+    """GET /farm: what the phone wall page shows."""
+
+    pc: str = Field(description="the API's PC")
+    prefect_ui_url: str
+    stats: Stats
+    phones: list[FarmPhone]
+
+
+ANSWERS: tuple[type[Answer], ...] = (
+    Task, TaskList, Created, Plan, Plans, Deleted, BatchDeleted, RetriedAll, Stats, Logs, Artifacts, Devices,
+    Account, Accounts, Matched, License, Health, Farm,
+)
+
+
+def answer(model: type[Answer], data) -> dict:
+    """`data` checked against its model and written as the model writes it; keys it left out stay out."""
+    return model.model_validate(data).model_dump(mode="json", exclude_unset=True)
