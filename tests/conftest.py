@@ -14,6 +14,7 @@ import pytest
 
 from simulator.farm import SimulatedFarm
 from worker.prefect_compat import share_tls_contexts
+from api.rest import answers
 from tests import prefect_template, scheduling
 from tests.harness import free_port, small_disk, start_adb_server
 from tests.inprocess import AppClient, wired_app
@@ -24,6 +25,7 @@ PHONES = 2
 
 
 def pytest_configure(config):
+    answers.STRICT = True  # an answer that drifted from its model fails the in-process tests
     share_tls_contexts()  # the tests' own Prefect clients, as the service's processes do
     # The first process (xdist's controller, or pytest without it) migrates one Prefect database
     # for every service of the session; the workers are told where (pytest_configure_node).

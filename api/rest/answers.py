@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated, Literal, Optional
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 TIME_PATTERN = r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$"
 Time = Annotated[str, Field(pattern=TIME_PATTERN, description="YYYY-MM-DD HH:MM:SS, server local time")]
@@ -15,6 +16,10 @@ Uuid = Annotated[str, Field(json_schema_extra={"format": "uuid"})]
 Status = Literal[0, 1, 2, 3]
 StatusText = Literal["pending", "running", "completed", "failed"]
 UpDown = Literal["up", "down"]
+
+log = logging.getLogger(__name__)
+# The tests set this: there a drifted answer fails the request instead of only being logged.
+STRICT = False
 
 
 class Answer(BaseModel):
@@ -230,4 +235,12 @@ ANSWERS: tuple[type[Answer], ...] = (
 
 def answer(model: type[Answer], data) -> dict:
     """`data` checked against its model and written as the model writes it; keys it left out stay out."""
-    return model.model_validate(data).model_dump(mode="json", exclude_unset=True)
+    try:
+        return model.model_validate(data).model_dump(mode="json", exclude_unset=True)
+    except ValidationError as error:
+        if STRICT:
+            raise
+        # An operator's request must not fail because an answer drifted from its documented model:
+        # the answer goes out as the domain made it, and the drift is logged for us to fix.
+        log.error("answer drifted from its model %s: %s", model.__name__, error)
+        return data
