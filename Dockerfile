@@ -7,8 +7,9 @@
 FROM python:3.11-slim
 
 WORKDIR /app
+# The runtime lock only (every package pinned and hashed): no test or lint tool in the image.
 COPY requirements.txt .
-RUN pip install --no-cache-dir -r requirements.txt
+RUN pip install --no-cache-dir --require-hashes -r requirements.txt
 COPY . .
 
 ENV PHONEFARM_DATA_DIR=/data

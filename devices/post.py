@@ -137,7 +137,7 @@ def _pick_sound(screen: Screen, keyword: str) -> None:
 def _set_volumes(screen: Screen, origin: int, added: int) -> None:
     screen.tap(ui.button(VOLUME_LABEL), "no Volume button on the edit screen")
     for label, value in ((ORIGINAL_SOUND_SLIDER, origin), (ADDED_SOUND_SLIDER, added)):
-        slider = screen.wait(lambda nodes: next((node for node in nodes if node.content_desc == label
+        slider = screen.wait(lambda nodes: next((node for node in nodes if node.content_desc == label  # noqa: B023 - waited on here
                                                  and node.class_name.endswith("SeekBar")), None),
                              f"no {label} volume slider")
         left, top, right, bottom = slider.bounds

@@ -179,7 +179,7 @@ class Service(TaskClient):
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
-                raise AssertionError(f"the service did not stop within {timeout} s of signal {sig}:\n{self.logs()}")
+                raise AssertionError(f"the service did not stop within {timeout} s of signal {sig}:\n{self.logs()}") from None
 
     # HTTP ----------------------------------------------------------------------
 

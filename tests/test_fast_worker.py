@@ -65,7 +65,7 @@ class Prefect:
         self.http.auth = tuple(auth.split(":", 1))
 
     def call(self, method: str, path: str, **kwargs):
-        for attempt in range(20):  # SQLite answers 503 "database is locked" under load: retry, as Prefect's client does
+        for _attempt in range(20):  # SQLite answers 503 "database is locked" under load: retry, as Prefect's client does
             response = self.http.request(method, f"{self.api}{path}", timeout=30, **kwargs)
             if response.status_code != 503:
                 break

@@ -47,8 +47,8 @@ def test_the_same_key_twice_gives_the_first_answer_and_creates_nothing(service, 
     assert first.status_code == 200 and first.headers["Idempotent-Replayed"] == "false"
     assert first.json()["data"]["created_count"] == 2
     # Other spacing and key order: still the same request.
-    raw = ('{ "start_time": "%s", "script_config": {"target_users": ["x", "y"]}, "script_name": "follow",'
-           ' "serials": ["%s"] }' % (LATER, serial))
+    raw = (f'{{ "start_time": "{LATER}", "script_config": {{"target_users": ["x", "y"]}}, "script_name": "follow",'
+           f' "serials": ["{serial}"] }}')
     again = service.http.post(f"{service.base}/task", data=raw, timeout=30,
                               headers={"Idempotency-Key": key, "Content-Type": "application/json"})
     assert again.status_code == 200 and again.headers["Idempotent-Replayed"] == "true"

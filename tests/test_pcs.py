@@ -80,7 +80,7 @@ def test_the_api_pc_moved_from_sqlite_with_every_task_id_and_run(three_pcs):
     api = three_pcs.api
     moved = {row[0] for row in three_pcs.before_migration}
     assert [row for row in task_rows(api) if row[0] in moved] == three_pcs.before_migration
-    for task_id, _, status, _, flow_run_id, _ in three_pcs.before_migration:
+    for _task_id, _, status, _, flow_run_id, _ in three_pcs.before_migration:
         run = api.prefect_get(f"/flow_runs/{flow_run_id}")
         assert run["id"] == flow_run_id and run["state_type"] == {0: "SCHEDULED", 2: "COMPLETED"}.get(status, run["state_type"])
     assert (api.data_dir / "prefect" / "prefect.db.before-postgresql").exists()

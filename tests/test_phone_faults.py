@@ -58,7 +58,7 @@ def test_every_fault_fails_its_task_with_its_remark_and_frees_the_phone(service,
     serials = phones.take(len(FAULTS))
     service.match_accounts([s for s, (fault, _, _) in zip(serials, FAULTS) if fault is break_session])
     tasks = {}
-    for serial, (fault, request_body, remark) in zip(serials, FAULTS):
+    for serial, (fault, request_body, _remark) in zip(serials, FAULTS):
         phone = phones[serial]
         fault(phone)
         body = {"serials": [serial], **request_body}

@@ -176,7 +176,8 @@ def build(max_body_bytes: int) -> dict:
             "get": operation("Accounts and the phones they live on", "Accounts"),
             "post": operation("Add or replace an account", "Account", (Code.ORCHESTRATOR_UNAVAILABLE,), body=account_body),
         },
-        "/account/match": {"post": operation("Start reading the accounts logged in on phones (a flow run in each phone's queue); GET /account shows them once read", "Matched",
+        "/account/match": {"post": operation("Start reading the accounts logged in on phones (a flow run in each phone's queue); "
+                                             "GET /account shows them once read", "Matched",
                                              (Code.ORCHESTRATOR_UNAVAILABLE,), body=match_body, body_required=False)},
         "/account/{username}": {
             "patch": operation("Change an account", "Account", (Code.NOT_FOUND, Code.ORCHESTRATOR_UNAVAILABLE),
