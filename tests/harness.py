@@ -140,10 +140,19 @@ def fill_disk(path: Path) -> Path:
     return filler
 
 
-def until(condition, timeout: float = 15, what: str = "condition"):
-    """condition()'s first true value, asked every 0.1 s; fails after `timeout` seconds."""
+def until(condition, timeout: float = 15, what="condition", *, interval: float = 0.1, accept=None):
+    """condition()'s first true value, asked every `interval` s; fails after `timeout` seconds.
+
+    With `accept`, condition() reads a value and the first value accept() holds true of is returned;
+    the failure then shows the last value read. `what` names what is waited for, or is a function
+    that makes the failure's whole message from the last value read."""
     deadline = time.monotonic() + timeout
-    while not (value := condition()):
-        assert time.monotonic() < deadline, f"{what} not met within {timeout} s"
-        time.sleep(0.1)
-    return value
+    while True:
+        value = condition()
+        if accept(value) if accept else value:
+            return value
+        if time.monotonic() >= deadline:
+            if callable(what):
+                raise AssertionError(what(value))
+            raise AssertionError(f"{what} not met within {timeout} s" + (f": {value!r}" if accept else ""))
+        time.sleep(interval)
