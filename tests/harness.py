@@ -95,13 +95,12 @@ def start_adb_server(tmp_dir: str | os.PathLike, *, ready_timeout: float = 10) -
                                    env=_adb_environment(home, port), stdin=subprocess.DEVNULL,
                                    stdout=log_file, stderr=subprocess.STDOUT)
     handle = AdbServerHandle(AdbServer("127.0.0.1", port), process, home, log_path)
-    deadline = time.monotonic() + ready_timeout
-    while time.monotonic() < deadline:
-        if server_alive(handle.server):
+    try:
+        if until(lambda: "up" if server_alive(handle.server) else process.poll() is not None and "exited",
+                 ready_timeout, "the adb server", interval=0.02) == "up":
             return handle
-        if process.poll() is not None:
-            break
-        time.sleep(0.02)
+    except AssertionError:
+        pass
     handle.stop()
     raise RuntimeError(f"adb server on port {port} did not answer host:version within {ready_timeout}s "
                        f"(exit code {process.returncode}); its log:\n{handle.log()}")
