@@ -21,32 +21,36 @@ from tests.receivers import ChatEndpoint
 from tests.service import OWNED_TOKEN, REPO, Service, WorkerPc, task_rows, tomorrow
 
 PHONES = 2
-UNIT = Path(__file__).parent / "unit"  # tests that start no process: no Prefect database either
+# Tests that need no Prefect database: tests/unit starts no process, tests/devices drives phones only.
+WITHOUT_PREFECT = [Path(__file__).parent / "unit", Path(__file__).parent / "devices"]
 
 
-def _in_unit(path: Path) -> bool:
-    return path.resolve().is_relative_to(UNIT)
+def _without_prefect(arg: str, invocation_dir: Path) -> bool:
+    path = Path(invocation_dir, arg.split("::", 1)[0]).resolve()
+    return any(path.is_relative_to(folder) for folder in WITHOUT_PREFECT)
 
 
 def pytest_configure(config):
     share_tls_contexts()  # the tests' own Prefect clients, as the service's processes do
     # The first process (xdist's controller, or pytest without it) chooses the folder of the session's
     # migrated Prefect database; the workers are told where (pytest_configure_node). The migration
-    # itself starts only if some test needs a service (prefect_template.Template.start).
+    # itself starts only in a session whose tests need it (prefect_template.Template.start).
     if not hasattr(config, "workerinput"):
         config.prefect_template = prefect_template.Template(Path(tempfile.mkdtemp(prefix="phonefarm-prefect-template-")))
-        # xdist's controller collects no test: the command line tells whether tests outside
-        # tests/unit will run. Started now, it migrates while the workers start and collect.
-        paths = [Path(config.invocation_params.dir, arg.split("::", 1)[0]) for arg in config.args]
-        if getattr(config.option, "dist", "no") != "no" and not all(_in_unit(path) for path in paths):
+        # xdist's controller collects no test: the command line tells whether tests that may need
+        # it will run. Started now, it migrates while the workers start and collect; otherwise the
+        # prefect_database fixture starts it if a test needs it after all.
+        if (getattr(config.option, "dist", "no") != "no" and not config.option.collectonly
+                and not all(_without_prefect(arg, config.invocation_params.dir) for arg in config.args)):
             config.prefect_template.start()
 
 
 def pytest_collection_finish(session):
-    # pytest without xdist: the migration starts once the collected tests show that one will be
-    # needed, and runs while the tests before the first service run.
+    # pytest without xdist: the migration starts once the collected tests show that one needs it,
+    # and runs while the tests before the first service run.
     config = session.config
-    if not hasattr(config, "workerinput") and any(not _in_unit(item.path) for item in session.items):
+    if (not hasattr(config, "workerinput") and not config.option.collectonly
+            and any("prefect_database" in item.fixturenames for item in session.items)):
         config.prefect_template.start()
 
 
