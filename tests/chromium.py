@@ -15,6 +15,8 @@ from typing import Any
 import requests
 from websockets.sync.client import connect
 
+from tests.harness import until
+
 LISTENING = re.compile(r"DevTools listening on (ws://[^\s]+)")
 
 
@@ -74,15 +76,10 @@ class Browser:
         return result["result"].get("value")
 
     def wait_for(self, expression: str, what: str, timeout: float = 30) -> Any:
-        deadline = time.monotonic() + timeout
-        while True:
-            value = self.evaluate(expression)
-            if value:
-                return value
-            if time.monotonic() > deadline:
-                said = self.evaluate("document.getElementById('message')?.textContent")
-                raise AssertionError(f"in the browser, {what} did not happen within {timeout} s (page says: {said!r})")
-            time.sleep(0.25)
+        def failure(_) -> str:
+            said = self.evaluate("document.getElementById('message')?.textContent")
+            return f"in the browser, {what} did not happen within {timeout} s (page says: {said!r})"
+        return until(lambda: self.evaluate(expression), timeout, failure, interval=0.25)
 
     def screenshot(self, target: Path) -> Path:
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -22,28 +22,49 @@ from tests.receivers import ChatEndpoint
 from tests.service import OWNED_TOKEN, REPO, Service, WorkerPc, task_rows, tomorrow
 
 PHONES = 2
+# Tests that need no Prefect database: tests/unit starts no process, tests/devices drives phones only.
+WITHOUT_PREFECT = [Path(__file__).parent / "unit", Path(__file__).parent / "devices"]
+
+
+def _without_prefect(arg: str, invocation_dir: Path) -> bool:
+    path = Path(invocation_dir, arg.split("::", 1)[0]).resolve()
+    return any(path.is_relative_to(folder) for folder in WITHOUT_PREFECT)
 
 
 def pytest_configure(config):
     answers.STRICT = True  # an answer that drifted from its model fails the in-process tests
     share_tls_contexts()  # the tests' own Prefect clients, as the service's processes do
-    # The first process (xdist's controller, or pytest without it) migrates one Prefect database
-    # for every service of the session; the workers are told where (pytest_configure_node).
+    # The first process (xdist's controller, or pytest without it) chooses the folder of the session's
+    # migrated Prefect database; the workers are told where (pytest_configure_node). The migration
+    # itself starts only in a session whose tests need it (prefect_template.Template.start).
     if not hasattr(config, "workerinput"):
-        config.prefect_template = Path(tempfile.mkdtemp(prefix="phonefarm-prefect-template-"))
-        config.prefect_template_process = prefect_template.start(config.prefect_template)
+        config.prefect_template = prefect_template.Template(Path(tempfile.mkdtemp(prefix="phonefarm-prefect-template-")))
+        # xdist's controller collects no test: the command line tells whether tests that may need
+        # it will run. Started now, it migrates while the workers start and collect; otherwise the
+        # prefect_database fixture starts it if a test needs it after all.
+        if (getattr(config.option, "dist", "no") != "no" and not config.option.collectonly
+                and not all(_without_prefect(arg, config.invocation_params.dir) for arg in config.args)):
+            config.prefect_template.start()
+
+
+def pytest_collection_finish(session):
+    # pytest without xdist: the migration starts once the collected tests show that one needs it,
+    # and runs while the tests before the first service run.
+    config = session.config
+    if (not hasattr(config, "workerinput") and not config.option.collectonly
+            and any("prefect_database" in item.fixturenames for item in session.items)):
+        config.prefect_template.start()
 
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_configure_node(node):
-    node.workerinput["prefect_template"] = str(node.config.prefect_template)
+    node.workerinput["prefect_template"] = str(node.config.prefect_template.folder)
 
 
 def pytest_unconfigure(config):
     if not hasattr(config, "workerinput"):
-        if config.prefect_template_process.poll() is None:
-            config.prefect_template_process.kill()
-        shutil.rmtree(config.prefect_template, ignore_errors=True)
+        config.prefect_template.stop()
+        shutil.rmtree(config.prefect_template.folder, ignore_errors=True)
 
 
 def pytest_collection_modifyitems(config, items):
@@ -56,9 +77,12 @@ def pytest_xdist_make_scheduler(config, log):
 
 @pytest.fixture(scope="session")
 def prefect_database(request) -> prefect_template.Template:
-    """The session's migrated Prefect database (maybe still migrating), to copy into a service's data directory."""
+    """The session's migrated Prefect database (maybe still migrating), to copy into a service's data
+    directory: its migration is started here if no process of the session started it yet."""
     workerinput = getattr(request.config, "workerinput", None)
-    return prefect_template.Template(Path(workerinput["prefect_template"]) if workerinput else request.config.prefect_template)
+    template = prefect_template.Template(Path(workerinput["prefect_template"])) if workerinput else request.config.prefect_template
+    template.start()
+    return template
 
 
 @pytest.fixture(scope="session")

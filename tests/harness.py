@@ -95,13 +95,12 @@ def start_adb_server(tmp_dir: str | os.PathLike, *, ready_timeout: float = 10) -
                                    env=_adb_environment(home, port), stdin=subprocess.DEVNULL,
                                    stdout=log_file, stderr=subprocess.STDOUT)
     handle = AdbServerHandle(AdbServer("127.0.0.1", port), process, home, log_path)
-    deadline = time.monotonic() + ready_timeout
-    while time.monotonic() < deadline:
-        if server_alive(handle.server):
+    try:
+        if until(lambda: "up" if server_alive(handle.server) else process.poll() is not None and "exited",
+                 ready_timeout, "the adb server", interval=0.02) == "up":
             return handle
-        if process.poll() is not None:
-            break
-        time.sleep(0.02)
+    except AssertionError:
+        pass
     handle.stop()
     raise RuntimeError(f"adb server on port {port} did not answer host:version within {ready_timeout}s "
                        f"(exit code {process.returncode}); its log:\n{handle.log()}")
@@ -140,10 +139,19 @@ def fill_disk(path: Path) -> Path:
     return filler
 
 
-def until(condition, timeout: float = 15, what: str = "condition"):
-    """condition()'s first true value, asked every 0.1 s; fails after `timeout` seconds."""
+def until(condition, timeout: float = 15, what="condition", *, interval: float = 0.1, accept=None):
+    """condition()'s first true value, asked every `interval` s; fails after `timeout` seconds.
+
+    With `accept`, condition() reads a value and the first value accept() holds true of is returned;
+    the failure then shows the last value read. `what` names what is waited for, or is a function
+    that makes the failure's whole message from the last value read."""
     deadline = time.monotonic() + timeout
-    while not (value := condition()):
-        assert time.monotonic() < deadline, f"{what} not met within {timeout} s"
-        time.sleep(0.1)
-    return value
+    while True:
+        value = condition()
+        if accept(value) if accept else value:
+            return value
+        if time.monotonic() >= deadline:
+            if callable(what):
+                raise AssertionError(what(value))
+            raise AssertionError(f"{what} not met within {timeout} s" + (f": {value!r}" if accept else ""))
+        time.sleep(interval)

@@ -4,54 +4,90 @@ Prefect migrates a fresh SQLite database on its first start: about 15 CPU-s here
 suite's services. The real `prefect server database upgrade` does it once, while the device tests
 run; every service then starts on a copy, as a restarted farm does (test_startup.py and the
 service of ./run service still cover a first start from nothing).
+
+The migration starts only in a session that needs it, once: the first process of the session to
+call Template.start() (under a file lock: pytest-xdist's controller or any of its workers) starts
+it, the others find it started. It runs in a process group of its own, which writes DONE or FAILED
+into the folder when it ends, so that no thread of the test process waits for it.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
+import signal
 import subprocess
 import sys
-import threading
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.harness import until
+
 DATABASE = "prefect.db"
-DONE, FAILED = "migrated", "failed"
+STARTED, DONE, FAILED = "started", "migrated", "failed"
 
+# "$0" is the Python interpreter, "$1" the template's folder.
+_MIGRATE = ('"$0" -m prefect server database upgrade -y >"$1/upgrade.log" 2>&1'
+            ' && touch "$1/' + DONE + '" || touch "$1/' + FAILED + '"')
 
-def start(folder: Path) -> subprocess.Popen:
-    """Migrate `folder`/prefect.db in the background; DONE or FAILED appears in `folder` when it ended."""
-    folder.mkdir(parents=True, exist_ok=True)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "PHONEFARM_"))}
-    env.update(PREFECT_HOME=str(folder / "home"), PREFECT_SERVER_ANALYTICS_ENABLED="false",
-               PREFECT_API_DATABASE_CONNECTION_URL=f"sqlite+aiosqlite:///{folder / DATABASE}")
-    out = open(folder / "upgrade.log", "wb")
-    process = subprocess.Popen([sys.executable, "-m", "prefect", "server", "database", "upgrade", "-y"],
-                               env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-    out.close()
-
-    def mark_when_done() -> None:
-        (folder / (DONE if process.wait() == 0 else FAILED)).touch()
-
-    threading.Thread(target=mark_when_done, daemon=True, name="prefect-template").start()
-    return process
+_started_here: dict[Path, subprocess.Popen] = {}
 
 
 @dataclass(frozen=True)
 class Template:
     folder: Path
 
+    def start(self) -> bool:
+        """Start the migration unless a process of the session did already; True if this call started it."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        with open(self.folder / "lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file is closed
+            if (self.folder / STARTED).exists():
+                return False
+            env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "PHONEFARM_"))}
+            env.update(PREFECT_HOME=str(self.folder / "home"), PREFECT_SERVER_ANALYTICS_ENABLED="false",
+                       PREFECT_API_DATABASE_CONNECTION_URL=f"sqlite+aiosqlite:///{self.folder / DATABASE}")
+            process = subprocess.Popen(["sh", "-c", _MIGRATE, sys.executable, str(self.folder)], env=env,
+                                       stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                       start_new_session=True)
+            _started_here[self.folder] = process
+            (self.folder / STARTED).write_text(str(process.pid))
+            return True
+
+    def ended(self) -> bool:
+        return (self.folder / DONE).exists() or (self.folder / FAILED).exists()
+
     def database(self, timeout: float = 180) -> Path:
-        """The migrated database, once its migration ended; fails loudly with Prefect's output otherwise."""
-        deadline = time.monotonic() + timeout
-        while not (self.folder / DONE).exists():
-            if (self.folder / FAILED).exists() or time.monotonic() > deadline:
-                log = (self.folder / "upgrade.log").read_text(errors="replace")[-3000:]
-                raise RuntimeError(f"the template Prefect database was not migrated:\n{log}")
-            time.sleep(0.1)
+        """The migrated database, once its migration ended (started here if no process started it);
+        fails loudly with Prefect's output otherwise."""
+        self.start()
+        try:
+            until(self.ended, timeout, "the template's migration")
+        except AssertionError:
+            pass
+        if not (self.folder / DONE).exists():
+            log_path = self.folder / "upgrade.log"
+            log = log_path.read_text(errors="replace")[-3000:] if log_path.exists() else "(no output)"
+            raise RuntimeError(f"the template Prefect database was not migrated within {timeout} s:\n{log}")
         return self.folder / DATABASE
+
+    def stop(self) -> None:
+        """Kill a migration still running (the session ended first), whichever process of the session started it."""
+        try:
+            pid = int((self.folder / STARTED).read_text())
+        except (OSError, ValueError):
+            return
+        if not self.ended():
+            try:
+                # The pid is the migration's only while its process lives: its command line names the folder.
+                if str(self.folder) in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace"):
+                    os.killpg(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        process = _started_here.pop(self.folder, None)
+        if process is not None:
+            process.wait()
 
 
 def copy_into(database: Path, data_dir: Path) -> None:

@@ -10,9 +10,13 @@ the session's start three Prefect servers would boot at once on two cores.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from xdist.scheduler import LoadScopeScheduling
 
+TESTS = Path(__file__).parent
+# Modules by their path under tests/ (tests/unit/ has modules of its own: "unit/test_x.py").
 WHOLE_MODULES = {"test_destructive.py", "test_fast_worker.py", "test_pcs.py"}
 # Modules pinned to a worker (by its index, or the last worker if there are fewer).
 PINNED = {"test_destructive.py": 0}
@@ -31,8 +35,9 @@ def runs_pinned_module(config: pytest.Config, module: str) -> bool:
 
 
 def _hand_out_order(item: pytest.Item) -> int:
+    module = item.path.relative_to(TESTS) if item.path.is_relative_to(TESTS) else Path(item.path.name)
     for rank, name in enumerate(HANDED_OUT_FIRST):
-        if name == item.path.name or name in item.path.parts:
+        if name in (module.as_posix(), module.parts[0]):
             return rank
     return len(HANDED_OUT_FIRST)
 
@@ -42,7 +47,7 @@ def order(items: list[pytest.Item]) -> None:
 
 
 def _module(scope: str) -> str:
-    return scope.split("::", 1)[0].rsplit("/", 1)[-1]
+    return scope.split("::", 1)[0].removeprefix("tests/")
 
 
 class FarmScheduling(LoadScopeScheduling):

@@ -19,7 +19,7 @@ from api.supervision.procfs import descendants
 from simulator.farm import SimulatedFarm
 from contract.names import RECORDED_TAG
 from tests import prefect_template
-from tests.harness import free_port, start_adb_server
+from tests.harness import free_port, start_adb_server, until
 
 REPO = Path(__file__).resolve().parent.parent
 FINAL = (2, 3)
@@ -52,14 +52,10 @@ class TaskClient:
 
     def wait_for(self, task_id: int, statuses: Iterable[int] = FINAL, timeout: float = 60) -> dict:
         statuses = tuple(statuses)
-        deadline = time.monotonic() + timeout
-        while True:
-            task = self.task(task_id)
-            if task["status"] in statuses:
-                return task
-            if time.monotonic() > deadline:
-                raise AssertionError(f"task {task_id} still {task['status_text']} after {timeout} s: {task}")
-            time.sleep(0.1)  # a look reads the service's index, not Prefect's database
+        # Asked every 0.1 s: a look reads the service's index, not Prefect's database.
+        return until(lambda: self.task(task_id), timeout,
+                     lambda task: f"task {task_id} still {task['status_text']} after {timeout} s: {task}",
+                     accept=lambda task: task["status"] in statuses)
 
 
 class Service(TaskClient):
@@ -148,18 +144,18 @@ class Service(TaskClient):
 
     def wait_ready(self, timeout: float = 120) -> None:
         self._launched()
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        def answering() -> bool:
             if self.process.poll() is not None:
                 raise RuntimeError(f"service exited with {self.process.returncode}:\n{self.logs()}")
             try:
-                if self.http.get(f"{self.base}/health", timeout=2).status_code == 200:
-                    return
+                return self.http.get(f"{self.base}/health", timeout=2).status_code == 200
             except requests.RequestException:
-                pass
-            time.sleep(0.25)
-        self.stop()
-        raise RuntimeError(f"service did not answer within {timeout} s:\n{self.logs()}")
+                return False
+        try:
+            until(answering, timeout, "the service's health", interval=0.25)
+        except AssertionError:
+            self.stop()
+            raise RuntimeError(f"service did not answer within {timeout} s:\n{self.logs()}") from None
 
     def logs(self) -> str:
         parts = []
@@ -195,15 +191,15 @@ class Service(TaskClient):
     def wait_matched(self, matching: list[dict], timeout: float = 60) -> dict[str, dict]:
         """Wait until the index has recorded what each read-accounts run of a match found."""
         serials = [m["serial"] for m in matching]
-        deadline = time.monotonic() + timeout
+        def recorded(run: dict) -> bool:
+            if RECORDED_TAG in run["tags"]:
+                return True
+            assert run["state_type"] not in ("FAILED", "CRASHED", "CANCELLED"), run["state"]
+            return False
+        deadline = time.monotonic() + timeout  # for them all
         for run_id in (m["flow_run_id"] for m in matching):
-            while True:
-                run = self.prefect_get(f"/flow_runs/{run_id}")
-                if RECORDED_TAG in run["tags"]:
-                    break
-                assert run["state_type"] not in ("FAILED", "CRASHED", "CANCELLED"), run["state"]
-                assert time.monotonic() < deadline, f"account read {run_id} not recorded: {run['state']}"
-                time.sleep(0.2)
+            until(lambda: self.prefect_get(f"/flow_runs/{run_id}"), max(deadline - time.monotonic(), 0),
+                  lambda run: f"account read {run_id} not recorded: {run['state']}", interval=0.2, accept=recorded)
         return {a["username"]: a for a in self.ok("GET", "/account")["accounts"] if a["serial"] in serials}
 
 
@@ -225,15 +221,16 @@ class WorkerPc(Service):
     def wait_ready(self, timeout: float = 120) -> None:
         """Ready once the API lists its phones under its name (its worker reports them)."""
         self._launched()
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        def listed() -> bool:
             if self.process.poll() is not None:
                 raise RuntimeError(f"worker PC {self.name} exited with {self.process.returncode}:\n{self.logs()}")
-            listed = {d["serial"]: d["state"] for d in self.api.ok("GET", "/device")["devices"] if d["pc"] == self.name}
-            if listed == {serial: "device" for serial in self.farm.phones}:
-                return
-            time.sleep(0.5)
-        raise RuntimeError(f"the API does not list worker PC {self.name}'s phones after {timeout} s:\n{self.logs()}")
+            phones = {d["serial"]: d["state"] for d in self.api.ok("GET", "/device")["devices"] if d["pc"] == self.name}
+            return phones == {serial: "device" for serial in self.farm.phones}
+        try:
+            until(listed, timeout, "the worker PC's phones listed", interval=0.5)
+        except AssertionError:
+            raise RuntimeError(f"the API does not list worker PC {self.name}'s phones after {timeout} s:\n"
+                               f"{self.logs()}") from None
 
     def kill(self) -> None:
         """SIGKILL every process of this PC at once (a power cut); its phones stay attached."""
@@ -268,11 +265,13 @@ def stats_and_totals(service) -> tuple[dict, dict, int]:
 
 def assert_stats_match_listings(service, timeout: float = 60) -> dict:
     """Real runs still move between states: compare at a moment when stats do not change."""
-    deadline = time.monotonic() + timeout
-    while True:
+    def read() -> tuple[dict, dict, int, bool]:
         stats, totals, total = stats_and_totals(service)
-        settled = stats == service.ok("GET", "/task/stats")
-        if settled and {k: stats[k] for k in totals} == totals and stats["total"] == total:
-            return stats
-        assert time.monotonic() < deadline, f"stats {stats} != listings {totals} (total {total})"
-        time.sleep(0.5)
+        return stats, totals, total, stats == service.ok("GET", "/task/stats")
+
+    def matching(read: tuple) -> bool:
+        stats, totals, total, settled = read
+        return settled and {k: stats[k] for k in totals} == totals and stats["total"] == total
+    stats, *_ = until(read, timeout, lambda read: f"stats {read[0]} != listings {read[1]} (total {read[2]})",
+                      interval=0.5, accept=matching)
+    return stats

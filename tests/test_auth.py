@@ -66,10 +66,3 @@ def test_listening_off_loopback_without_a_token_refuses_to_start(host, tmp_path)
                           env={"PATH": "/usr/bin:/bin"})
     assert done.returncode == 2 and "needs an API token" in done.stderr, done.stderr
     assert not list(tmp_path.iterdir()), "nothing may start or be written before the settings are valid"
-
-
-def test_a_token_is_accepted_off_loopback_and_never_shown():
-    settings = Settings(host="0.0.0.0", api_token=TOKEN)
-    assert TOKEN not in repr(settings) and TOKEN not in str(settings.model_dump())
-    with pytest.raises(ValueError, match="api_token"):
-        Settings(host="0.0.0.0", api_token="short")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import time
 
 from api.domain.callbacks import DELIVERY_HEADER, SIGNATURE_HEADER
 from tests.harness import until
@@ -16,13 +15,9 @@ SECRET = "callback-secret-0123456789"
 
 
 def delivered(receiver: CallbackReceiver, count: int, timeout: float = 30) -> list[dict]:
-    deadline = time.monotonic() + timeout
-    while True:
-        calls = [call for call in receiver.calls() if call["answered"] == 200]
-        if len(calls) >= count:
-            return calls
-        assert time.monotonic() < deadline, f"{len(calls)} of {count} callbacks after {timeout} s: {receiver.calls()}"
-        time.sleep(0.2)
+    return until(lambda: [call for call in receiver.calls() if call["answered"] == 200], timeout,
+                 lambda calls: f"{len(calls)} of {count} callbacks after {timeout} s: {receiver.calls()}",
+                 interval=0.2, accept=lambda calls: len(calls) >= count)
 
 
 def written_down(outbox, timeout: float = 15) -> list[dict]:

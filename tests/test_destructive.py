@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import signal
-import time
 from datetime import datetime, timedelta
 
 import pytest
@@ -16,7 +15,7 @@ import requests
 from devices.adb import AdbServer
 from simulator.farm import SimulatedFarm
 from tests.processes import alive, argv_of, descendants, find, listening_addresses, phone_holder, processes_marked
-from tests.harness import fill_disk
+from tests.harness import fill_disk, until
 from tests.service import OWNED_TOKEN, Service
 from tests.test_stop_retry_delete import wait_started_on_phone
 
@@ -35,13 +34,7 @@ def owned_farm(owned):
 
 
 def wait_health(owned: Service, predicate, what: str, timeout: float = 30) -> dict:
-    deadline = time.monotonic() + timeout
-    while True:
-        health = owned.ok("GET", "/health")
-        if predicate(health):
-            return health
-        assert time.monotonic() < deadline, f"{what}: {health}"
-        time.sleep(0.1)
+    return until(lambda: owned.ok("GET", "/health"), timeout, lambda health: f"{what}: {health}", accept=predicate)
 
 
 def test_only_the_api_listens_beyond_loopback_and_only_with_its_token(owned, owned_farm):
@@ -91,10 +84,7 @@ def test_worker_killed_mid_task(owned, owned_farm):
     owned.wait_for(running, statuses=[1], timeout=60)
     worker = find([b"worker.fast_worker"], descendants(owned.process.pid))
     # Running in Prefect a moment before its process takes the phone's lock.
-    deadline = time.monotonic() + 30
-    while not (flow_runs := phone_holder(owned.data_dir, serial)):
-        assert time.monotonic() < deadline, "no process took the phone's lock"
-        time.sleep(0.1)
+    flow_runs = until(lambda: phone_holder(owned.data_dir, serial), 30, "a process holding the phone's lock")
 
     os.kill(worker, signal.SIGKILL)
     task = owned.wait_for(running, timeout=30)
@@ -102,10 +92,7 @@ def test_worker_killed_mid_task(owned, owned_farm):
     assert task["status"] == 3 and task["remark"].startswith("run crashed: its worker process died"), task
     # The orphaned flow-run process is gone too, and reaped (no zombie): it can no longer drive the phone.
     assert flow_runs and not any(alive(pid) for pid in flow_runs)
-    deadline = time.monotonic() + 10
-    while any(os.path.exists(f"/proc/{pid}") for pid in flow_runs):
-        assert time.monotonic() < deadline, "the dead flow-run process was never reaped"
-        time.sleep(0.1)
+    until(lambda: not any(os.path.exists(f"/proc/{pid}") for pid in flow_runs), 10, "the dead flow-run process reaped")
     health = wait_health(owned, lambda h: h["worker"] == "up", "the worker was not restarted")
     assert health["restarts"]["worker"] == 1, health
 
@@ -125,10 +112,7 @@ def test_prefect_server_killed_and_restarted(owned, owned_farm):
     # The server and the uvicorn process it runs die together, as in a crash of the machine's Prefect.
     server = find([b"server", b"start", str(owned.prefect_port).encode()], descendants(owned.process.pid))
     os.killpg(os.getpgid(server), signal.SIGKILL)
-    deadline = time.monotonic() + 5
-    while owned.ok("GET", "/health")["prefect"] != "down":
-        assert time.monotonic() < deadline, "health never noticed the server was gone"
-        time.sleep(0.1)
+    until(lambda: owned.ok("GET", "/health")["prefect"] == "down", 5, "health noticing the server gone")
     status, body = owned.call("GET", f"/task/{pending}")
     assert (status, body["code"]) == (503, 50301), body
     status, body = owned.call("POST", "/task", json={
@@ -136,10 +120,7 @@ def test_prefect_server_killed_and_restarted(owned, owned_farm):
     assert (status, body["code"]) == (503, 50301), body
 
     # The launcher restarts the server; the API answers again and nothing was lost.
-    deadline = time.monotonic() + 90
-    while owned.call("GET", "/task/stats")[0] != 200:
-        assert time.monotonic() < deadline, "the Prefect server never came back"
-        time.sleep(0.5)
+    until(lambda: owned.call("GET", "/task/stats")[0] == 200, 90, "the Prefect server back", interval=0.5)
     assert owned.ok("GET", "/task/stats")["total"] == stats_before["total"]
     assert owned.wait_for(pending, timeout=90)["status"] == 2
     assert "outage" in owned_farm.phones[serial].following("tiktok")
@@ -173,10 +154,7 @@ def test_a_full_disk_refuses_writes_and_leaves_no_task_running(owned, owned_farm
         assert health["disk"] == "full" and health["disk_free_mb"] < 32, health
         assert owned.ok("GET", "/task/stats") == stats
         phone.profile_load_seconds = 0  # the run ends with the disk full
-        deadline = time.monotonic() + 60
-        while any(alive(pid) for pid in run_processes):
-            assert time.monotonic() < deadline, "the run never ended"
-            time.sleep(0.2)
+        until(lambda: not any(alive(pid) for pid in run_processes), 60, "the run's end", interval=0.2)
     finally:
         filler.unlink()
     wait_health(owned, lambda h: h["disk"] == "ok", "health never saw the room come back")

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import time
-
 from prefect.client.schemas.actions import WorkPoolUpdate
 
 from contract.names import WORK_POOL
+from tests.harness import until
 
 
 def intervals(phone, ids):
@@ -15,14 +14,9 @@ def intervals(phone, ids):
     return sorted(found)
 
 
-def busy_at_once(phones, serials, ids, timeout: float = 60) -> bool:
-    """True once every phone has one of these tasks started and not ended, at the same moment."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if all(any(tid in ids and end is None for tid, _, end in phones[s].task_intervals()) for s in serials):
-            return True
-        time.sleep(0.1)
-    return False
+def busy_at_once(phones, serials, ids) -> bool:
+    """Whether every phone has one of these tasks started and not ended, at this moment."""
+    return all(any(tid in ids and end is None for tid, _, end in phones[s].task_intervals()) for s in serials)
 
 
 def test_tasks_on_one_phone_never_overlap_but_phones_run_in_parallel(service, phones):
@@ -33,7 +27,7 @@ def test_tasks_on_one_phone_never_overlap_but_phones_run_in_parallel(service, ph
         phones[serial].profile_load_seconds = 600
     ids = service.create(serials, ["p1", "p2"])
     try:
-        assert busy_at_once(phones, serials, ids), "the two phones never worked at the same time"
+        until(lambda: busy_at_once(phones, serials, ids), 60, "the two phones working at the same time")
     finally:
         for serial in serials:
             phones[serial].profile_load_seconds = 0

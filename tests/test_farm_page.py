@@ -4,11 +4,11 @@ phones and a running task, stops it with a click; a screenshot of the page is ke
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 
 from tests.chromium import Browser
+from tests.harness import until
 from tests.inprocess import serve_app
 from tests.service import REPO
 
@@ -71,7 +71,5 @@ def test_the_wall_shows_each_phone_and_a_running_task_and_stops_it(wall, browser
         .then(r => r.text())"""))["data"]
     assert stopped["status"] == 3 and stopped["remark"].startswith("stopped"), stopped
     assert SCREENSHOT.stat().st_size > 10_000
-    deadline = time.monotonic() + 60
-    while "wall_friend" not in phones[idle].following("tiktok"):
-        assert time.monotonic() < deadline, "the follow task made from the page did not follow"
-        time.sleep(0.5)
+    until(lambda: "wall_friend" in phones[idle].following("tiktok"), 60, "the follow of the task made from the page",
+          interval=0.5)

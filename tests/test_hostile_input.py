@@ -3,15 +3,11 @@ Through the app in-process (`api`), except what only waitress can show (sizes, r
 
 from __future__ import annotations
 
-import io
 import json
 
 import pytest
 import requests
 
-from api.domain.errors import ApiError
-from api.rest.json_body import StrictJSONHandler
-from api.settings import Settings
 from tests.service import tomorrow
 from tests.test_api_errors import assert_error
 
@@ -178,14 +174,3 @@ def test_rtl_zero_width_and_bom_characters_are_kept_as_data(api, serial):
     configs = {api.task(i)["script_config"]["target_users"][0] for i in ids}
     assert configs == set(targets)
     assert api.ok("DELETE", "/task/batch", json={"task_ids": ids})["deleted_count"] == len(ids)
-
-
-def test_the_limit_is_a_setting(monkeypatch):
-    monkeypatch.setenv("PHONEFARM_MAX_BODY_BYTES", "2048")
-    handler = StrictJSONHandler(Settings().max_body_bytes)
-    body = json.dumps({"x": "y" * 2000}).encode()
-    assert handler.deserialize(io.BytesIO(body), "application/json", len(body)) == {"x": "y" * 2000}
-    big = json.dumps({"x": "y" * 2100}).encode()
-    for length in (len(big), None):  # declared, and chunked (no Content-Length)
-        with pytest.raises(ApiError, match="at most 2048 bytes"):
-            handler.deserialize(io.BytesIO(big), "application/json", length)

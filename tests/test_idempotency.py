@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import threading
 import uuid
-from datetime import timedelta
 
 import pytest
 
-from api.domain.idempotency import Idempotency
-from api.gateways.index import Index
 from tests.service import tomorrow
 from tests.test_api_errors import assert_error
 
@@ -107,20 +104,3 @@ def test_without_a_key_every_call_creates(api, serial):
     ids = api.create([serial], start_time=LATER) + api.create([serial], start_time=LATER)
     assert total(api, serial) == 2
     clean_up(api, ids)
-
-
-def test_answers_older_than_the_ttl_are_forgotten_and_purged(tmp_path):
-    index = Index(tmp_path / "index.db")
-    calls = []
-
-    def create():
-        calls.append(1)
-        return {"task_ids": [len(calls)], "created_count": 1}
-
-    keys = Idempotency(index, ttl=timedelta(seconds=-1))  # every answer is already too old
-    assert keys.answer("k", {"a": 1}, create) == ({"task_ids": [1], "created_count": 1}, False)
-    assert keys.answer("k", {"a": 1}, create) == ({"task_ids": [2], "created_count": 1}, False)
-    assert index.db.execute("SELECT count(*) FROM idempotency").fetchone()[0] == 1
-    fresh = Idempotency(index)
-    assert fresh.answer("k", {"a": 1}, create) == ({"task_ids": [2], "created_count": 1}, True)
-    assert fresh.answer("k2", {"a": 1}, create)[1] is False and len(fresh.locks._locks) == 0

@@ -22,6 +22,7 @@ from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterDeploymen
 from prefect.client.schemas.sorting import FlowRunSort
 
 from contract.names import DEPLOYMENT, SERIAL_TAG, tag
+from tests.harness import until
 from tests.service import assert_stats_match_listings
 
 CLIENTS = 50
@@ -104,21 +105,17 @@ def disagreements(service, serials: list[str]) -> list[str]:
 
 def wait_for_runs(service, ids: list[int], timeout: float = 120) -> dict[int, sqlite3.Row]:
     """The index rows of these tasks, once each has its flow run."""
-    deadline = time.monotonic() + timeout
-    while True:
-        rows = {r["id"]: r for r in index_rows(service)}
-        waiting = [i for i in ids if not rows[i]["flow_run_id"]]
-        if not waiting:
-            return rows
-        assert time.monotonic() < deadline, f"{len(waiting)} tasks still have no flow run after {timeout} s"
-        time.sleep(0.5)
+    def waiting(rows: dict) -> list[int]:
+        return [i for i in ids if not rows[i]["flow_run_id"]]
+    return until(lambda: {r["id"]: r for r in index_rows(service)}, timeout,
+                 lambda rows: f"{len(waiting(rows))} tasks still have no flow run after {timeout} s",
+                 interval=0.5, accept=lambda rows: not waiting(rows))
 
 
 def wait_until_agreeing(service, serials: list[str], timeout: float = 150) -> None:
-    deadline = time.monotonic() + timeout
-    while (problems := disagreements(service, serials)) and time.monotonic() < deadline:
-        time.sleep(1)
-    assert not problems, f"{len(problems)} disagreements, e.g. {problems[:10]}"
+    until(lambda: disagreements(service, serials), timeout,
+          lambda problems: f"{len(problems)} disagreements, e.g. {problems[:10]}",
+          interval=1, accept=lambda problems: not problems)
 
 
 # ---------------------------------------------------------------- the clients

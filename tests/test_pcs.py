@@ -10,13 +10,13 @@ from __future__ import annotations
 import os
 import signal
 import stat
-import time
 
 import requests
 from prefect.client.schemas.actions import DeploymentUpdate, WorkPoolUpdate
 
 from api.gateways.prefect_pcs import PC_STOPPED_ANSWERING
 from contract.names import DEPLOYMENT, WORK_POOL
+from tests.harness import until
 from tests.processes import descendants, listening_addresses
 from tests.service import task_rows
 from tests.test_load import fifty_clients_at_once
@@ -116,10 +116,7 @@ def test_a_killed_postgresql_is_started_again_and_the_farm_goes_on(three_pcs):
     api = three_pcs.api
     before = api.ok("GET", "/health")["restarts"]["postgres"]
     os.kill(postmaster(api), signal.SIGKILL)
-    deadline = time.monotonic() + 30
-    while api.ok("GET", "/health")["restarts"]["postgres"] == before:
-        assert time.monotonic() < deadline, "PostgreSQL was not restarted"
-        time.sleep(0.2)
+    until(lambda: api.ok("GET", "/health")["restarts"]["postgres"] != before, 30, "PostgreSQL restarted", interval=0.2)
     serial = next(iter(three_pcs.workers[1].farm.phones))
     [task_id] = create(api, [serial])
     assert api.wait_for(task_id, timeout=90)["status"] == 2

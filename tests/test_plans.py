@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import datetime, timedelta, timezone
 from uuid import UUID
 
@@ -11,6 +10,7 @@ from prefect.client.schemas.sorting import FlowRunSort
 
 from api.domain.recurring import MISSED
 from api.gateways.prefect_schedules import PLANS_DEPLOYMENT
+from tests.harness import until
 from tests.inprocess import AppClient, wired_app
 
 EVERY = "every 5 seconds"
@@ -26,13 +26,9 @@ def plan_tasks(client, plan_id: str) -> list[dict]:
 
 
 def wait_for_tasks(client, plan_id: str, count: int, timeout: float = 40) -> list[dict]:
-    deadline = time.monotonic() + timeout
-    while True:
-        tasks = plan_tasks(client, plan_id)
-        if len(tasks) >= count:
-            return tasks
-        assert time.monotonic() < deadline, f"plan {plan_id}: {len(tasks)} of {count} tasks after {timeout} s"
-        time.sleep(0.3)
+    return until(lambda: plan_tasks(client, plan_id), timeout,
+                 lambda tasks: f"plan {plan_id}: {len(tasks)} of {count} tasks after {timeout} s",
+                 interval=0.3, accept=lambda tasks: len(tasks) >= count)
 
 
 def firings(service, plan_id: str) -> list:
@@ -43,11 +39,8 @@ def firings(service, plan_id: str) -> list:
 
 def wait_for_firings(service, plan_id: str, done, what: str, timeout: float = 30) -> list:
     """The plan's firings once `done(firings)` holds."""
-    deadline = time.monotonic() + timeout
-    while not done(runs := firings(service, plan_id)):
-        assert time.monotonic() < deadline, f"plan {plan_id}: {what} after {timeout} s: {runs}"
-        time.sleep(0.3)
-    return runs
+    return until(lambda: firings(service, plan_id), timeout,
+                 lambda runs: f"plan {plan_id}: {what} after {timeout} s: {runs}", interval=0.3, accept=done)
 
 
 def none_waiting(runs: list) -> bool:

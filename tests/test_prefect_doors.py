@@ -4,12 +4,12 @@ another way is checked like an API request before it touches the phone."""
 
 from __future__ import annotations
 
-import time
 import uuid
 
 import requests
 
 from contract.names import WORK_POOL, device_queue
+from tests.harness import until
 from tests.test_ui_runs import start_from_ui
 
 
@@ -59,9 +59,6 @@ def test_a_run_from_outside_is_checked_before_it_touches_the_phone(service, phon
 
 
 def wait_final(service, run_id: uuid.UUID, timeout: float = 60) -> str:
-    deadline = time.monotonic() + timeout
-    while (state := service.prefect_get(f"/flow_runs/{run_id}")["state_type"]) not in (
-            "COMPLETED", "FAILED", "CRASHED", "CANCELLED"):
-        assert time.monotonic() < deadline, f"run {run_id} still {state}"
-        time.sleep(0.2)
-    return state
+    return until(lambda: service.prefect_get(f"/flow_runs/{run_id}")["state_type"], timeout,
+                 lambda state: f"run {run_id} still {state}", interval=0.2,
+                 accept=lambda state: state in ("COMPLETED", "FAILED", "CRASHED", "CANCELLED"))

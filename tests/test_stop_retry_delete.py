@@ -27,10 +27,7 @@ def end_of(phone, task_id: int):
 
 
 def wait_started_on_phone(phone, task_id: int, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while not any(tid == task_id for tid, _, _ in phone.task_intervals()):
-        assert time.monotonic() < deadline, f"task {task_id} never reached the phone"
-        time.sleep(0.1)
+    until(lambda: any(tid == task_id for tid, _, _ in phone.task_intervals()), timeout, f"task {task_id} on the phone")
 
 
 def test_stop_a_running_task_frees_the_phone(service, phones):
@@ -122,14 +119,13 @@ def test_delete_a_running_task_stops_it_before_its_phone_is_reused(service, phon
     [after] = service.create([serial], ["after"])
     assert service.wait_for(after)["status"] == 2
     with service.prefect() as prefect:
-        deadline = time.monotonic() + 30
-        while True:
+        def purged() -> bool:
             try:
                 prefect.read_flow_run(uuid.UUID(flow_run_id))
             except ObjectNotFound:
-                break
-            assert time.monotonic() < deadline, "the deleted task's flow run was never purged"
-            time.sleep(0.5)
+                return True
+            return False
+        until(purged, 30, "the deleted task's flow run purged", interval=0.5)
     # The deleted task's process was stopped before the next task started on the phone.
     assert [tid for tid, _, _ in phone.task_intervals()] == [doomed, after]
     assert end_of(phone, doomed) is not None and end_of(phone, doomed) <= started(phone, after)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+from tests.harness import until
 from tests.service import tomorrow
 
 
@@ -13,27 +14,26 @@ def all_lines(client, task_id: int) -> list[dict]:
 
 def wait_for_line(client, task_id: int, predicate, timeout: float = 30) -> list[dict]:
     """A run's last lines reach Prefect as its process exits, a moment after its end state."""
-    deadline = time.monotonic() + timeout
-    while True:
-        lines = all_lines(client, task_id)
-        if any(predicate(line) for line in lines):
-            return lines
-        assert time.monotonic() < deadline, f"no such line in the logs of task {task_id}: {lines}"
-        time.sleep(0.2)
+    return until(lambda: all_lines(client, task_id), timeout, f"the line in the logs of task {task_id}",
+                 interval=0.2, accept=lambda lines: any(predicate(line) for line in lines))
 
 
 def settled_lines(client, task_id: int, quiet: float = 2.5, timeout: float = 30) -> list[dict]:
     """The lines once they stopped changing for longer than Prefect's log batch interval (2 s): a
     run's process sends its lines in batches, and under load one may land after a later one."""
-    lines, unchanged_since = all_lines(client, task_id), time.monotonic()
-    deadline = unchanged_since + timeout
-    while time.monotonic() - unchanged_since < quiet:
-        assert time.monotonic() < deadline, f"the logs of task {task_id} kept changing: {lines}"
-        time.sleep(0.5)
+    seen = {"lines": all_lines(client, task_id), "since": time.monotonic()}
+
+    def quiet_long_enough() -> bool:
+        if time.monotonic() - seen["since"] >= quiet:
+            return True
         again = all_lines(client, task_id)
-        if again != lines:
-            lines, unchanged_since = again, time.monotonic()
-    return lines
+        if again != seen["lines"]:
+            seen.update(lines=again, since=time.monotonic())
+        return False
+
+    until(quiet_long_enough, timeout, lambda _: f"the logs of task {task_id} kept changing: {seen['lines']}",
+          interval=0.5)
+    return seen["lines"]
 
 
 def test_a_failed_task_shows_its_remark_and_a_retry_adds_its_own_lines(service, phones):

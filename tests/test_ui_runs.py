@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import time
-
 from contract.names import DEPLOYMENT, device_queue
+from tests.harness import until
 
 
 def wait_for_ui_task(service, serial: str, timeout: float = 30) -> dict:
-    deadline = time.monotonic() + timeout
-    while True:
-        tasks = service.ok("GET", "/task", params={"serial": serial, "source": "ui"})["tasks"]
-        if tasks:
-            return tasks[0]
-        assert time.monotonic() < deadline, "the UI run never showed up in the API"
-        time.sleep(0.3)
+    tasks = until(lambda: service.ok("GET", "/task", params={"serial": serial, "source": "ui"})["tasks"], timeout,
+                  "the UI run in the API", interval=0.3)
+    return tasks[0]
 
 
 def start_from_ui(service, **options):
@@ -57,9 +52,7 @@ def test_ui_run_with_bad_parameters_is_refused_in_prefect(service, phones):
         "serial": serial, "script_name": "follow", "script_config": {},
     })
     with service.prefect() as prefect:
-        deadline = time.monotonic() + 30
-        while (run := prefect.read_flow_run(ui_run.id)).state.type.value == "SCHEDULED":
-            assert time.monotonic() < deadline
-            time.sleep(0.3)
+        run = until(lambda: prefect.read_flow_run(ui_run.id), 30, lambda run: f"the UI run still {run.state.type.value}",
+                    interval=0.3, accept=lambda run: run.state.type.value != "SCHEDULED")
     assert run.state.type.value == "FAILED" and "target_user" in run.state.message
     assert service.ok("GET", "/task", params={"serial": serial})["total"] == 0

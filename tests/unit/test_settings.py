@@ -1,12 +1,20 @@
-"""The settings object: defaults from the contract, command line over environment, clear refusals."""
+"""The settings object: defaults from the contract, command line over environment, clear refusals,
+the API token kept out of sight, the body limit the JSON reader applies."""
 
 from __future__ import annotations
+
+import io
+import json
 
 import pytest
 from pydantic import ValidationError
 
 from api.__main__ import parse_args
+from api.domain.errors import ApiError
+from api.rest.json_body import StrictJSONHandler
 from api.settings import Settings
+
+TOKEN = "correct-horse-battery-staple-42"
 
 
 def test_defaults(monkeypatch):
@@ -37,3 +45,21 @@ def test_external_prefect_server(monkeypatch):
 def test_bad_settings_are_refused(args):
     with pytest.raises(ValidationError):
         Settings(**parse_args(args))
+
+
+def test_a_token_is_accepted_off_loopback_and_never_shown():
+    settings = Settings(host="0.0.0.0", api_token=TOKEN)
+    assert TOKEN not in repr(settings) and TOKEN not in str(settings.model_dump())
+    with pytest.raises(ValueError, match="api_token"):
+        Settings(host="0.0.0.0", api_token="short")
+
+
+def test_the_limit_is_a_setting(monkeypatch):
+    monkeypatch.setenv("PHONEFARM_MAX_BODY_BYTES", "2048")
+    handler = StrictJSONHandler(Settings().max_body_bytes)
+    body = json.dumps({"x": "y" * 2000}).encode()
+    assert handler.deserialize(io.BytesIO(body), "application/json", len(body)) == {"x": "y" * 2000}
+    big = json.dumps({"x": "y" * 2100}).encode()
+    for length in (len(big), None):  # declared, and chunked (no Content-Length)
+        with pytest.raises(ApiError, match="at most 2048 bytes"):
+            handler.deserialize(io.BytesIO(big), "application/json", length)
