@@ -198,8 +198,9 @@ class Service(TaskClient):
             return False
         deadline = time.monotonic() + timeout  # for them all
         for run_id in (m["flow_run_id"] for m in matching):
-            until(lambda: self.prefect_get(f"/flow_runs/{run_id}"), max(deadline - time.monotonic(), 0),
-                  lambda run: f"account read {run_id} not recorded: {run['state']}", interval=0.2, accept=recorded)
+            until(lambda run_id=run_id: self.prefect_get(f"/flow_runs/{run_id}"), max(deadline - time.monotonic(), 0),
+                  lambda run, run_id=run_id: f"account read {run_id} not recorded: {run['state']}", interval=0.2,
+                  accept=recorded)
         return {a["username"]: a for a in self.ok("GET", "/account")["accounts"] if a["serial"] in serials}
 
 
