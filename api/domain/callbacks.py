@@ -6,7 +6,6 @@ import hashlib
 import hmac
 import json
 import logging
-import threading
 import time
 from typing import Callable, Optional
 from urllib.parse import urlsplit
@@ -17,6 +16,7 @@ from api.domain.errors import invalid
 from api.domain.status import STATE_TYPES_BY_STATUS, TaskStatus
 from api.domain.views import task_view
 from api.gateways.index import Delivery, Index
+from api.loop import Loop
 
 log = logging.getLogger(__name__)
 SIGNATURE_HEADER = "X-Phonefarm-Signature"
@@ -77,40 +77,26 @@ class CallbackPolicy:
         return url
 
 
-class CallbackSender:
+class CallbackSender(Loop):
     """Queues a call for each end of a task that names a callback_url (in the index, so a restart
     loses none) and delivers them: POST of the task object, signed, retried with back-off."""
 
     def __init__(self, index: Index, policy: CallbackPolicy, ui_url: str, *,
                  now: Callable[[], float] = time.time, every: float = 1.0):
+        super().__init__("callback-sender", every, join_seconds=TIMEOUT_SECONDS + 5)
         self.index = index
         self.policy = policy
         self.ui_url = ui_url
         self.now = now
-        self.every = every
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="callback-sender", daemon=True)
         self._http = httpx.Client(timeout=TIMEOUT_SECONDS, follow_redirects=False)
 
-    def start(self) -> None:
-        self._thread.start()
-
     def stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
-        self._thread.join(timeout=TIMEOUT_SECONDS + 5)
+        super().stop()
         self._http.close()
 
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            self._wake.wait(self.every)
-            self._wake.clear()
-            try:
-                self.queue_ends()
-                self.deliver_due()
-            except Exception:
-                log.exception("callbacks not sent this round; trying again")
+    def run_once(self) -> None:
+        self.queue_ends()
+        self.deliver_due()
 
     def queue_ends(self) -> int:
         ends = self.index.ended_without_callback(ENDED_TYPES)
@@ -119,7 +105,7 @@ class CallbackSender:
 
     def deliver_due(self) -> None:
         for delivery in self.index.due_callbacks(self.now()):
-            if self._stop.is_set():
+            if self.stopping:
                 return
             error = self._send(delivery)
             if error is None:
