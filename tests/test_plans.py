@@ -110,7 +110,7 @@ def test_a_plan_fires_twice_pause_stops_it_and_prefect_shows_it(api, service, ph
 def test_a_firing_with_an_offline_phone_or_a_disabled_account_makes_failed_tasks(api, phones):
     [serial] = phones.take()
     unplugged = "unplugged-phone-1"
-    api.wired.index.remember_phones([unplugged])  # seen once, not attached now
+    api.wired.index.phones.remember_phones([unplugged])  # seen once, not attached now
     by_phone = api.ok("POST", "/plan", json=follow_plan([serial, unplugged], repeat="every 30 seconds"))
     api.ok("POST", "/account", json={"username": "planned_one", "platform": "tiktok", "serial": serial})
     by_account = api.ok("POST", "/plan", json={**follow_plan(None, repeat="every 30 seconds"),

@@ -24,7 +24,7 @@ class UiRunAdoption:
 
     def adopt_new_runs(self) -> None:
         for run in self.tasks.orchestrator.unindexed_runs():
-            if MOVED_TAG not in run.tags and not self.tasks.index.knows_flow_run(str(run.id)):
+            if MOVED_TAG not in run.tags and not self.tasks.table.knows_flow_run(str(run.id)):
                 self.adopt(run)
 
     def adopt(self, run: FlowRun) -> None:

@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 from typing import Callable, Optional
 
 from api.domain.mirror import RunMirror, scheduled
-from api.gateways.index import Index, TaskRow
+from api.gateways.index import TaskRow, TaskTable
 from api.gateways.prefect import NewRun, Orchestrator, OrchestratorUnavailable, RunsNotCreated
 from api.loop import Loop
 from contract.names import TaskParameters, run_name, task_tags
@@ -33,10 +33,10 @@ class RunCreator(Loop):
     """A request's tasks are stored in the index in one transaction and answered at once; this
     thread then creates one flow run per task, oldest first. A task without its run yet is pending."""
 
-    def __init__(self, index: Index, orchestrator: Orchestrator, mirror: RunMirror,
+    def __init__(self, table: TaskTable, orchestrator: Orchestrator, mirror: RunMirror,
                  stop_runs: Callable[[list[str]], None], *, retry_seconds: float = 2.0):
         super().__init__("run-creator", 5.0, join_seconds=15.0)
-        self.index = index
+        self.table = table
         self.stop_runs = stop_runs
         self.orchestrator = orchestrator
         self.mirror = mirror
@@ -60,7 +60,7 @@ class RunCreator(Loop):
 
     def create_batch(self) -> int:
         """Create the runs of up to BATCH waiting tasks; how many were waiting."""
-        rows = first_turns(self.index.to_create(BATCH), datetime.now(timezone.utc))
+        rows = first_turns(self.table.to_create(BATCH), datetime.now(timezone.utc))
         if rows:
             try:
                 self._create(rows)
@@ -76,23 +76,23 @@ class RunCreator(Loop):
             return self._create([row])[0]
         except RunsNotCreated as refused:
             log.error("Prefect refused the run of task %s: %s", row.id, refused)
-            self.index.refuse_creation(row.id, f"Prefect refused to create its flow run: {refused}")
+            self.table.refuse_creation(row.id, f"Prefect refused to create its flow run: {refused}")
             return None
 
     def _create(self, rows: list[TaskRow]) -> list[str]:
         flow_run_ids = self.orchestrator.create_runs([self._new_run(row) for row in rows])
         run_of = {row.id: run_id for row, run_id in zip(rows, flow_run_ids)}
-        self.index.attach_flow_runs(run_of)
-        self.index.record_states(scheduled(run_of[row.id], row.start_at) for row in rows if not row.stop_requested)
+        self.table.attach_flow_runs(run_of)
+        self.table.record_states(scheduled(run_of[row.id], row.start_at) for row in rows if not row.stop_requested)
         # Stopped while its run was being created (Scheduled): stop the run now.
-        meanwhile = [run_of[i] for i in self.index.stop_requested([r.id for r in rows if not r.stop_requested])]
+        meanwhile = [run_of[i] for i in self.table.stop_requested([r.id for r in rows if not r.stop_requested])]
         if meanwhile:
             self.stop_runs(meanwhile)
         return flow_run_ids
 
     def _new_run(self, row: TaskRow) -> NewRun:
         if self._key_prefix is None:
-            self._key_prefix = f"phonefarm-{self.index.identity()}"
+            self._key_prefix = f"phonefarm-{self.table.identity()}"
         return NewRun(
             name=run_name(row.id, row.script_name),
             serial=row.serial,

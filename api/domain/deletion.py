@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 from prefect.client.schemas.objects import FlowRun
 
-from api.gateways.index import Index, TaskRow
+from api.gateways.index import TaskRow, TaskTable
 from api.gateways.prefect import FINAL_STATE_TYPES, Orchestrator, RunGone
 
 log = logging.getLogger(__name__)
@@ -25,7 +25,7 @@ IDLE_STATE_TYPES = (*FINAL_STATE_TYPES, "SCHEDULED")
 class TaskDeletion:
     """Mixed into TaskService, which gives `stop_run`."""
 
-    index: Index
+    table: TaskTable
     orchestrator: Orchestrator
 
     def stop_run(self, run: FlowRun) -> None:
@@ -35,11 +35,11 @@ class TaskDeletion:
         """Hidden at once; a run still holding its phone is stopped and purged once it has ended."""
         deleted, missing = [], []
         for task_id in dict.fromkeys(task_ids):
-            row = self.index.get(task_id)
+            row = self.table.get(task_id)
             if row is None:
                 missing.append(task_id)
                 continue
-            self.index.mark_deleted([task_id])
+            self.table.mark_deleted([task_id])
             deleted.append(row)
         self.purge(deleted)
         return {"deleted_count": len(deleted), "not_found": missing}
@@ -59,7 +59,7 @@ class TaskDeletion:
         for row in idle:
             # Only what Prefect says it deleted (or never had): the rest is tried again next round.
             if row.flow_run_id in deleted or row.flow_run_id not in runs:
-                self.index.mark_purged(row.id)
+                self.table.mark_purged(row.id)
         for row in rows:
             run = runs.get(row.flow_run_id)
             if run is None or run.state_type.value in IDLE_STATE_TYPES or run.state_type.value == "CANCELLING":
@@ -67,7 +67,7 @@ class TaskDeletion:
             try:
                 self.stop_run(run)
             except RunGone:  # a concurrent purge deleted it first
-                self.index.mark_purged(row.id)
+                self.table.mark_purged(row.id)
 
     def finish_abandoned_stops(self) -> None:
         """Stops nothing will ever end, found by how long they have been Cancelling. A task stopped
@@ -95,9 +95,9 @@ class TaskDeletion:
         # A run created while its task was being deleted can outlive the purge (a creation sent
         # again under the same key after the purge): recent deletions are checked once more.
         since = datetime.now(timezone.utc) - RECHECK_DELETIONS_FOR
-        recent = {row.flow_run_id: row.id for row in self.index.recently_purged(since)}
+        recent = {row.flow_run_id: row.id for row in self.table.recently_purged(since)}
         ids = list(recent)
         for start in range(0, len(ids), READ_CHUNK):
             survivors = self.orchestrator.read_runs(ids[start:start + READ_CHUNK])
-            self.index.mark_unpurged(recent[flow_run_id] for flow_run_id in survivors)
-        self.purge(self.index.unpurged_deletions())
+            self.table.mark_unpurged(recent[flow_run_id] for flow_run_id in survivors)
+        self.purge(self.table.unpurged_deletions())

@@ -15,7 +15,7 @@ from api.domain.repeat import recurrence
 from api.domain.requests import TaskRequest
 from api.domain.tasks import TaskService
 from api.domain.views import local_time
-from api.gateways.index import Account, NewTask, PlanRecord
+from api.gateways.index import Account, NewTask, PlanRecord, PlanTable
 from api.gateways.prefect_schedules import firing_plan_id
 
 log = logging.getLogger(__name__)
@@ -31,10 +31,10 @@ class PlanBook:
     """The API's plans. Each is one schedule of the plans deployment (when it fires, whether it is
     paused: Prefect's to say) and a record in the index (the request it fires: ours to keep)."""
 
-    def __init__(self, tasks: TaskService, attached_serials: Callable[[], set[str]], *, timezone: str,
+    def __init__(self, tasks: TaskService, records: PlanTable, attached_serials: Callable[[], set[str]], *, timezone: str,
                  ui_url: str, rng: Optional[random.Random] = None):
         self.tasks = tasks
-        self.index = tasks.index
+        self.records = records
         self.orchestrator = tasks.orchestrator
         self.attached_serials = attached_serials
         self.timezone = timezone
@@ -54,7 +54,7 @@ class PlanBook:
         parameters = {"repeat": request.repeat, "start_time": request.start_time, "request": kept}
         schedule = self.orchestrator.create_schedule(when, parameters)
         try:
-            record = self.index.save_plan(str(schedule.id), kept, request.repeat, request.start_time)
+            record = self.records.save_plan(str(schedule.id), kept, request.repeat, request.start_time)
         except Exception:  # a schedule no index owns would fire runs nobody takes
             self.orchestrator.delete_schedule(schedule.id)
             raise
@@ -79,7 +79,7 @@ class PlanBook:
             repeat = repeat if repeat is not None else record.repeat
             start_time = (start_time or None) if start_time is not None else record.start_time
             when = recurrence(repeat, start_time, now, self.timezone)
-            record = self.index.save_plan(plan_id, record.request, repeat, start_time)
+            record = self.records.save_plan(plan_id, record.request, repeat, start_time)
         # Parameters always go along: Prefect 3.9 empties a schedule's parameters on any update without them.
         self.orchestrator.update_schedule(schedule.id, active=None if paused is None else not paused,
                                           recurrence=when, parameters=record.parameters())
@@ -90,11 +90,11 @@ class PlanBook:
         self.tasks.require_prefect()
         _, schedule = self._plan(plan_id)
         self.orchestrator.delete_schedule(schedule.id)
-        self.index.forget_plan(plan_id)
+        self.records.forget_plan(plan_id)
 
     def _plans(self, records: Optional[dict[str, PlanRecord]] = None) -> dict[str, tuple[PlanRecord, DeploymentSchedule]]:
         """This index's plans whose schedule Prefect still has (one deleted in the Prefect UI is gone)."""
-        records = self.index.plan_records() if records is None else records
+        records = self.records.plan_records() if records is None else records
         return {str(s.id): (records[str(s.id)], s) for s in self.orchestrator.schedules() if str(s.id) in records}
 
     def _plan(self, plan_id: str) -> tuple[PlanRecord, DeploymentSchedule]:
@@ -104,7 +104,7 @@ class PlanBook:
         return found
 
     def _view(self, record: PlanRecord, schedule: DeploymentSchedule, nexts: dict[str, datetime]) -> dict:
-        fired_at, task_ids = self.index.last_firing(record.id)
+        fired_at, task_ids = self.tasks.table.last_firing(record.id)
         deployment = self.orchestrator.plans_deployment_id()
         return {
             "id": record.id,
@@ -125,7 +125,7 @@ class PlanBook:
         """Fire every plan whose firing is due; how many fired. Firings of one plan missed while the
         API was down collapse into its latest: a farm back after three days posts once, not thrice."""
         now = now or datetime.now().astimezone()
-        records = self.index.plan_records()
+        records = self.records.plan_records()
         if not records:  # nothing to ask Prefect every second for
             return 0
         due = self.orchestrator.due_firings(now)
@@ -159,9 +159,9 @@ class PlanBook:
     def fire(self, plan_id: str, run: FlowRun, now: datetime) -> list[int]:
         """Store the firing's tasks once (a firing stored before a crash is not stored again), then end its run."""
         firing_id = str(run.id)
-        ids = self.index.tasks_of_firing(firing_id)
+        ids = self.tasks.table.tasks_of_firing(firing_id)
         if not ids:
-            record = self.index.plan_record(plan_id)
+            record = self.records.plan_record(plan_id)
             try:
                 if record is None:
                     raise invalid("its plan was deleted")
@@ -195,7 +195,7 @@ class PlanBook:
     def _unavailable(self, request: TaskRequest) -> list[tuple[str, Optional[str], str]]:
         """(serial, username, why) of each phone or account that cannot take this firing's task."""
         attached = self.attached_serials()
-        accounts: dict[str, Account] = {a.username: a for a in self.index.accounts()}
+        accounts: dict[str, Account] = {a.username: a for a in self.tasks.accounts.accounts()}
         found = []
         for serial in dict.fromkeys(request.serials or ()):
             if serial not in attached:

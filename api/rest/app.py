@@ -17,6 +17,7 @@ from api.domain.plans import Plan
 from api.domain.recurring import PlanBook
 from api.domain.tasks import TaskService
 from api.gateways.disk import DiskSpace
+from api.gateways.index import Index
 from api.gateways.screens import ScreenCamera
 from api.rest import errors
 from api.rest.json_body import StrictJSONHandler
@@ -41,6 +42,7 @@ class Services:
     plans: PlanBook
     phones: PhoneDirectory
     accounts: AccountBook
+    index: Index  # the parts the read-only views use (farm, metrics, idempotency keys)
     plan: Plan
     disk: DiskSpace
     camera: ScreenCamera
@@ -63,7 +65,7 @@ def create_app(services: Services) -> falcon.App:
     errors.install(app, services.disk)
     tasks = services.tasks
     # Literal segments win over {task_id} in Falcon's router, so batch/stats/retry-all are never ids.
-    app.add_route(f"{PREFIX}/task", TaskCollection(tasks, services.plans, random.Random()))
+    app.add_route(f"{PREFIX}/task", TaskCollection(tasks, services.plans, random.Random(), services.index.answers))
     app.add_route(f"{PREFIX}/plan", PlanCollection(services.plans))
     app.add_route(f"{PREFIX}/plan/{{plan_id}}", PlanItem(services.plans))
     app.add_route(f"{PREFIX}/task/batch", TaskBatch(tasks))
@@ -87,7 +89,7 @@ def create_app(services: Services) -> falcon.App:
     app.add_route("/", WallPage())
     app.add_route("/farm", WallPage())
     app.add_static_route("/page", str(PAGE_DIR))
-    app.add_route(f"{PREFIX}/farm", FarmOverview(FarmView(tasks, services.phones, tasks.index, prefect_ui_url=tasks.ui_url)))
+    app.add_route(f"{PREFIX}/farm", FarmOverview(FarmView(tasks, services.phones, services.index.farm, services.index.accounts, prefect_ui_url=tasks.ui_url)))
     app.add_route(f"{PREFIX}/device/{{serial}}/screen", PhoneScreen(services.camera))
-    app.add_route("/metrics", Metrics(FarmCollector(tasks.index, services.phones, tasks.orchestrator, services.supervisor)))
+    app.add_route("/metrics", Metrics(FarmCollector(services.index.farm, services.phones, tasks.orchestrator, services.supervisor)))
     return app
