@@ -7,7 +7,7 @@ from typing import Callable, Optional
 from api.domain.errors import invalid, not_found
 from api.domain.phones import PhoneDirectory
 from api.gateways.index import Account, AccountTable
-from api.gateways.prefect import Orchestrator
+from api.gateways.prefect import RunQueries, RunWrites
 
 def clean_username(name: str) -> str:
     name = name.strip().lstrip("@")
@@ -21,10 +21,11 @@ def as_dict(account: Account) -> dict:
 
 
 class AccountBook:
-    def __init__(self, table: AccountTable, phones: PhoneDirectory, orchestrator: Orchestrator):
+    def __init__(self, table: AccountTable, phones: PhoneDirectory, runs: RunQueries, writes: RunWrites):
         self.table = table
         self.phones = phones
-        self.orchestrator = orchestrator
+        self.runs = runs
+        self.writes = writes
         self.known_serials: Callable[[], set[str]] = phones.known_serials
 
     def list(self) -> list[dict]:
@@ -81,17 +82,17 @@ class AccountBook:
         unknown = [s for s in serials if s not in attached]
         if unknown:
             raise invalid(f"These phones are not attached: {', '.join(unknown)}", {"field": "serials"})
-        runs = self.orchestrator.create_account_reads(serials)
+        runs = self.writes.create_account_reads(serials)
         return {"matching": [{"serial": s, "flow_run_id": runs[s]} for s in serials], "requested_count": len(serials)}
 
     def record_finished_matches(self) -> int:
         """Store what completed read-accounts runs found; returns how many runs were recorded."""
-        runs = self.orchestrator.unrecorded_account_reads()
+        runs = self.runs.unrecorded_account_reads()
         for run in runs:
             serial = str(run.parameters.get("serial") or "")
-            rows = self.orchestrator.table_rows(run.id)
+            rows = self.runs.table_rows(run.id)
             found = [(str(r.get("platform")), str(r.get("username"))) for r in rows if r.get("username")]
             if serial:
                 self.record_found({serial: found})
-            self.orchestrator.mark_recorded(run)
+            self.writes.mark_recorded(run)
         return len(runs)

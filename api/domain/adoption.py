@@ -23,7 +23,7 @@ class UiRunAdoption:
         self.rng = rng
 
     def adopt_new_runs(self) -> None:
-        for run in self.tasks.orchestrator.unindexed_runs():
+        for run in self.tasks.runs.unindexed_runs():
             if MOVED_TAG not in run.tags and not self.tasks.table.knows_flow_run(str(run.id)):
                 self.adopt(run)
 
@@ -32,7 +32,7 @@ class UiRunAdoption:
         the same validation and fan-out as an API request, or failed with the reason."""
         params = run.parameters
         serial = params.get("serial")
-        orchestrator = self.tasks.orchestrator
+        writes = self.tasks.writes
         if serial and run.work_queue_name == device_queue(serial):
             self.tasks.adopt_in_place(run)
             return
@@ -51,7 +51,7 @@ class UiRunAdoption:
         try:
             ids = self.tasks.create(request, datetime.now().astimezone(), self.rng, source="ui")
         except ApiError as refused:
-            orchestrator.fail(run.id, f"Not started: {refused.message}")
+            writes.fail(run.id, f"Not started: {refused.message}")
         else:
-            orchestrator.cancel(run.id, f"Moved to phone {serial}'s queue as task(s) {', '.join(map(str, ids))}")
-        orchestrator.rename(str(run.id), name=run.name, tags=[MOVED_TAG])
+            writes.cancel(run.id, f"Moved to phone {serial}'s queue as task(s) {', '.join(map(str, ids))}")
+        writes.rename(str(run.id), name=run.name, tags=[MOVED_TAG])

@@ -8,7 +8,7 @@ from typing import Callable, Optional
 
 from api.domain.mirror import RunMirror, scheduled
 from api.gateways.index import TaskRow, TaskTable
-from api.gateways.prefect import NewRun, Orchestrator, OrchestratorUnavailable, RunsNotCreated
+from api.gateways.prefect import NewRun, OrchestratorUnavailable, RunsNotCreated, RunWrites
 from api.loop import Loop
 from contract.names import TaskParameters, run_name, task_tags
 
@@ -33,12 +33,12 @@ class RunCreator(Loop):
     """A request's tasks are stored in the index in one transaction and answered at once; this
     thread then creates one flow run per task, oldest first. A task without its run yet is pending."""
 
-    def __init__(self, table: TaskTable, orchestrator: Orchestrator, mirror: RunMirror,
+    def __init__(self, table: TaskTable, writes: RunWrites, mirror: RunMirror,
                  stop_runs: Callable[[list[str]], None], *, retry_seconds: float = 2.0):
         super().__init__("run-creator", 5.0, join_seconds=15.0)
         self.table = table
         self.stop_runs = stop_runs
-        self.orchestrator = orchestrator
+        self.writes = writes
         self.mirror = mirror
         self.retry_seconds = retry_seconds
         self._key_prefix: Optional[str] = None
@@ -80,7 +80,7 @@ class RunCreator(Loop):
             return None
 
     def _create(self, rows: list[TaskRow]) -> list[str]:
-        flow_run_ids = self.orchestrator.create_runs([self._new_run(row) for row in rows])
+        flow_run_ids = self.writes.create_runs([self._new_run(row) for row in rows])
         run_of = {row.id: run_id for row, run_id in zip(rows, flow_run_ids)}
         self.table.attach_flow_runs(run_of)
         self.table.record_states(scheduled(run_of[row.id], row.start_at) for row in rows if not row.stop_requested)

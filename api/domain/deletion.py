@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 from prefect.client.schemas.objects import FlowRun
 
 from api.gateways.index import TaskRow, TaskTable
-from api.gateways.prefect import FINAL_STATE_TYPES, Orchestrator, RunGone
+from api.gateways.prefect import FINAL_STATE_TYPES, RunGone, RunQueries, RunWrites
 
 log = logging.getLogger(__name__)
 READ_CHUNK = 200  # Prefect's most runs per read
@@ -26,7 +26,8 @@ class TaskDeletion:
     """Mixed into TaskService, which gives `stop_run`."""
 
     table: TaskTable
-    orchestrator: Orchestrator
+    runs: RunQueries
+    writes: RunWrites
 
     def stop_run(self, run: FlowRun) -> None:
         raise NotImplementedError
@@ -51,11 +52,11 @@ class TaskDeletion:
         runs: dict[str, FlowRun] = {}
         attached = [row.flow_run_id for row in rows if row.flow_run_id]
         for start in range(0, len(attached), READ_CHUNK):
-            runs.update(self.orchestrator.read_runs(attached[start:start + READ_CHUNK]))
+            runs.update(self.runs.read_runs(attached[start:start + READ_CHUNK]))
         # A row without its run is still being created; it is purged on a later round.
         idle = [row for row in rows if row.flow_run_id and (
             row.flow_run_id not in runs or runs[row.flow_run_id].state_type.value in IDLE_STATE_TYPES)]
-        deleted = self.orchestrator.delete_runs([row.flow_run_id for row in idle if row.flow_run_id in runs])
+        deleted = self.writes.delete_runs([row.flow_run_id for row in idle if row.flow_run_id in runs])
         for row in idle:
             # Only what Prefect says it deleted (or never had): the rest is tried again next round.
             if row.flow_run_id in deleted or row.flow_run_id not in runs:
@@ -75,19 +76,19 @@ class TaskDeletion:
         first step, never runs the script, and exits with the run left Cancelling): no start time;
         it ends Cancelled, as the worker would have ended it. A stop that raced the run's end and
         lost its repair (stop_run's check failed under load): its real end is put back."""
-        for run in self.orchestrator.lasting_stops(RACED_STOP_AFTER):
+        for run in self.runs.lasting_stops(RACED_STOP_AFTER):
             if run.start_time is not None:
                 self.restore_raced_end(run.id)
             elif run.state.timestamp < datetime.now(timezone.utc) - ABANDONED_STOP_AFTER:
                 log.warning("run %s stayed Cancelling after its process exited; marking it Cancelled", run.id)
-                self.orchestrator.cancel(run.id, STOPPED)
+                self.writes.cancel(run.id, STOPPED)
 
     def restore_raced_end(self, flow_run_id) -> bool:
         """A run that had ended before our (forced) Cancelling has no process left to finish the
         stop, and would stay Cancelling for ever: its real end is put back."""
-        states = self.orchestrator.states(flow_run_id)
+        states = self.runs.states(flow_run_id)
         if len(states) > 1 and states[-1].type.value == "CANCELLING" and states[-2].is_final():
-            self.orchestrator.restore(flow_run_id, states[-2])
+            self.writes.restore(flow_run_id, states[-2])
             return True
         return False
 
@@ -98,6 +99,6 @@ class TaskDeletion:
         recent = {row.flow_run_id: row.id for row in self.table.recently_purged(since)}
         ids = list(recent)
         for start in range(0, len(ids), READ_CHUNK):
-            survivors = self.orchestrator.read_runs(ids[start:start + READ_CHUNK])
+            survivors = self.runs.read_runs(ids[start:start + READ_CHUNK])
             self.table.mark_unpurged(recent[flow_run_id] for flow_run_id in survivors)
         self.purge(self.table.unpurged_deletions())

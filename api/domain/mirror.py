@@ -11,7 +11,7 @@ from typing import Callable, Iterable, Optional
 from prefect.client.schemas.objects import FlowRun
 
 from api.gateways.index import RunState, TaskTable
-from api.gateways.prefect import Orchestrator, RunGone
+from api.gateways.prefect import RunGone, RunQueries
 from api.gateways.prefect_events import RunStateSeen
 from contract.names import AUTO_RETRIES_TAG, tag_value
 
@@ -42,10 +42,10 @@ def scheduled(flow_run_id: str, start: datetime) -> RunState:
 
 
 class RunMirror:
-    def __init__(self, table: TaskTable, orchestrator: Orchestrator, *,
+    def __init__(self, table: TaskTable, runs: RunQueries, *,
                  moving_every: float = 10.0, everything_every: float = 600.0):
         self.table = table
-        self.orchestrator = orchestrator
+        self.runs = runs
         self.moving_every = moving_every
         self.everything_every = everything_every
         self._last_moving = self._last_everything = time.monotonic()
@@ -88,11 +88,11 @@ class RunMirror:
                     self._tell_unknown()
             if not known:
                 continue
-            runs = self.orchestrator.read_runs(list(known))
+            runs = self.runs.read_runs(list(known))
             self.record(runs.values())
             for flow_run_id in known.keys() - runs.keys():
                 try:  # asked again on its own before the task goes with it
-                    self.record([self.orchestrator.read_run(flow_run_id)])
+                    self.record([self.runs.read_run(flow_run_id)])
                     continue
                 except RunGone:
                     pass

@@ -16,7 +16,7 @@ from api.domain.requests import TaskRequest
 from api.domain.tasks import TaskService
 from api.domain.views import local_time
 from api.gateways.index import Account, NewTask, PlanRecord, PlanTable
-from api.gateways.prefect_schedules import firing_plan_id
+from api.gateways.prefect_schedules import PlanSchedules, firing_plan_id
 
 log = logging.getLogger(__name__)
 SOURCE = "schedule"
@@ -31,11 +31,11 @@ class PlanBook:
     """The API's plans. Each is one schedule of the plans deployment (when it fires, whether it is
     paused: Prefect's to say) and a record in the index (the request it fires: ours to keep)."""
 
-    def __init__(self, tasks: TaskService, records: PlanTable, attached_serials: Callable[[], set[str]], *, timezone: str,
+    def __init__(self, tasks: TaskService, records: PlanTable, schedules: PlanSchedules, attached_serials: Callable[[], set[str]], *, timezone: str,
                  ui_url: str, rng: Optional[random.Random] = None):
         self.tasks = tasks
         self.records = records
-        self.orchestrator = tasks.orchestrator
+        self.schedules = schedules
         self.attached_serials = attached_serials
         self.timezone = timezone
         self.ui_url = ui_url
@@ -52,23 +52,23 @@ class PlanBook:
         if isinstance(kept["script_config"], dict):
             kept["script_config"] = self.tasks.secrets.hide(kept["script_config"])
         parameters = {"repeat": request.repeat, "start_time": request.start_time, "request": kept}
-        schedule = self.orchestrator.create_schedule(when, parameters)
+        schedule = self.schedules.create_schedule(when, parameters)
         try:
             record = self.records.save_plan(str(schedule.id), kept, request.repeat, request.start_time)
         except Exception:  # a schedule no index owns would fire runs nobody takes
-            self.orchestrator.delete_schedule(schedule.id)
+            self.schedules.delete_schedule(schedule.id)
             raise
-        return self._view(record, schedule, self.orchestrator.next_firings())
+        return self._view(record, schedule, self.schedules.next_firings())
 
     def list(self) -> list[dict]:
         self.tasks.require_prefect()
-        nexts = self.orchestrator.next_firings()
+        nexts = self.schedules.next_firings()
         return [self._view(record, schedule, nexts) for record, schedule in self._plans().values()]
 
     def get(self, plan_id: str) -> dict:
         self.tasks.require_prefect()
         record, schedule = self._plan(plan_id)
-        return self._view(record, schedule, self.orchestrator.next_firings())
+        return self._view(record, schedule, self.schedules.next_firings())
 
     def change(self, plan_id: str, *, paused: Optional[bool], repeat: Optional[str], start_time: Optional[str],
                now: datetime) -> dict:
@@ -81,7 +81,7 @@ class PlanBook:
             when = recurrence(repeat, start_time, now, self.timezone)
             record = self.records.save_plan(plan_id, record.request, repeat, start_time)
         # Parameters always go along: Prefect 3.9 empties a schedule's parameters on any update without them.
-        self.orchestrator.update_schedule(schedule.id, active=None if paused is None else not paused,
+        self.schedules.update_schedule(schedule.id, active=None if paused is None else not paused,
                                           recurrence=when, parameters=record.parameters())
         return self.get(plan_id)
 
@@ -89,13 +89,13 @@ class PlanBook:
         """The plan goes; the tasks it already created stay."""
         self.tasks.require_prefect()
         _, schedule = self._plan(plan_id)
-        self.orchestrator.delete_schedule(schedule.id)
+        self.schedules.delete_schedule(schedule.id)
         self.records.forget_plan(plan_id)
 
     def _plans(self, records: Optional[dict[str, PlanRecord]] = None) -> dict[str, tuple[PlanRecord, DeploymentSchedule]]:
         """This index's plans whose schedule Prefect still has (one deleted in the Prefect UI is gone)."""
         records = self.records.plan_records() if records is None else records
-        return {str(s.id): (records[str(s.id)], s) for s in self.orchestrator.schedules() if str(s.id) in records}
+        return {str(s.id): (records[str(s.id)], s) for s in self.schedules.schedules() if str(s.id) in records}
 
     def _plan(self, plan_id: str) -> tuple[PlanRecord, DeploymentSchedule]:
         found = self._plans().get(plan_id.lower())
@@ -105,7 +105,7 @@ class PlanBook:
 
     def _view(self, record: PlanRecord, schedule: DeploymentSchedule, nexts: dict[str, datetime]) -> dict:
         fired_at, task_ids = self.tasks.table.last_firing(record.id)
-        deployment = self.orchestrator.plans_deployment_id()
+        deployment = self.schedules.plans_deployment_id()
         return {
             "id": record.id,
             "repeat": record.repeat,
@@ -128,14 +128,14 @@ class PlanBook:
         records = self.records.plan_records()
         if not records:  # nothing to ask Prefect every second for
             return 0
-        due = self.orchestrator.due_firings(now)
+        due = self.schedules.due_firings(now)
         if not due:
             return 0
         by_plan: dict[str, list[FlowRun]] = {}
         for run in due:
             plan_id = firing_plan_id(run)
             if plan_id is None:  # the Prefect UI's "Run" on the plans deployment
-                self.orchestrator.end_firing(run.id, "FAILED", NOT_A_PLAN)
+                self.schedules.end_firing(run.id, "FAILED", NOT_A_PLAN)
             elif plan_id in records:  # others belong to another index on the same Prefect server
                 by_plan.setdefault(plan_id, []).append(run)
         if not by_plan:
@@ -145,13 +145,13 @@ class PlanBook:
         for plan_id, runs in by_plan.items():
             *missed, latest = sorted(runs, key=lambda run: run.expected_start_time)
             for run in missed:
-                self.orchestrator.end_firing(run.id, "CANCELLED", MISSED)
+                self.schedules.end_firing(run.id, "CANCELLED", MISSED)
             record, schedule = plans.get(plan_id, (None, None))
             if schedule is None or not schedule.active:
-                self.orchestrator.end_firing(latest.id, "CANCELLED", "its plan was paused or deleted")
+                self.schedules.end_firing(latest.id, "CANCELLED", "its plan was paused or deleted")
                 continue
             if schedule.parameters.get("request") != record.request:  # emptied by an edit in the Prefect UI
-                self.orchestrator.update_schedule(schedule.id, parameters=record.parameters())
+                self.schedules.update_schedule(schedule.id, parameters=record.parameters())
             self.fire(plan_id, latest, now)
             fired += 1
         return fired
@@ -169,9 +169,9 @@ class PlanBook:
                 ids = self._store_firing(request, plan_id, firing_id, now)
             except ApiError as refused:
                 log.warning("plan %s: firing %s created no task: %s", plan_id, firing_id, refused.message)
-                self.orchestrator.end_firing(run.id, "FAILED", f"No task created: {refused.message}")
+                self.schedules.end_firing(run.id, "FAILED", f"No task created: {refused.message}")
                 return []
-        self.orchestrator.end_firing(run.id, "COMPLETED", f"Created task(s) {', '.join(map(str, ids))}")
+        self.schedules.end_firing(run.id, "COMPLETED", f"Created task(s) {', '.join(map(str, ids))}")
         return ids
 
     def _store_firing(self, request: TaskRequest, plan_id: str, firing_id: str, now: datetime) -> list[int]:

@@ -24,7 +24,7 @@ from api.domain.deletion import READ_CHUNK, STOPPED, TaskDeletion
 from api.domain.mirror import RunMirror
 from api.domain.views import task_view
 from api.gateways.index import AccountTable, NewTask, TaskFilter, TaskRow, TaskTable
-from api.gateways.prefect import FINAL_STATE_TYPES, Orchestrator, OrchestratorUnavailable, RunGone
+from api.gateways.prefect import FINAL_STATE_TYPES, OrchestratorUnavailable, RunGone, RunQueries, RunWrites, SecretStore
 from contract.names import run_name, task_tags
 
 FAILED_TYPES = STATE_TYPES_BY_STATUS[TaskStatus.FAILED]
@@ -46,7 +46,9 @@ class TaskService(TaskDeletion):
         self,
         table: TaskTable,
         accounts: AccountTable,
-        orchestrator: Orchestrator,
+        runs: RunQueries,
+        writes: RunWrites,
+        secrets: SecretStore,
         known_serials: Callable[[], set[str]],
         *,
         ui_url: str,
@@ -59,7 +61,8 @@ class TaskService(TaskDeletion):
     ):
         self.table = table
         self.accounts = accounts
-        self.orchestrator = orchestrator
+        self.runs = runs
+        self.writes = writes
         self.known_serials = known_serials
         self.ui_url = ui_url
         self.retry_limit = retry_limit
@@ -68,9 +71,9 @@ class TaskService(TaskDeletion):
         self.material_roots = material_roots
         self.comment_endpoints = comment_endpoints
         self.callbacks = callbacks
-        self.secrets = SecretKeeper(orchestrator)
-        self.mirror = RunMirror(table, orchestrator)
-        self.creator = RunCreator(table, orchestrator, self.mirror, self._stop_created)
+        self.secrets = SecretKeeper(secrets)
+        self.mirror = RunMirror(table, runs)
+        self.creator = RunCreator(table, writes, self.mirror, self._stop_created)
 
     # Create ------------------------------------------------------------------
 
@@ -113,7 +116,7 @@ class TaskService(TaskDeletion):
         [task_id] = self.table.reserve_tasks([
             NewTask(serial, params.get("username"), script, config, "ui", flow_run_id=str(run.id))])
         tags = [*run.tags, *task_tags(serial, script, "ui")]
-        self.orchestrator.rename(str(run.id), name=run_name(task_id, script), tags=tags)
+        self.writes.rename(str(run.id), name=run_name(task_id, script), tags=tags)
         self.mirror.record([run])
         return task_id
 
@@ -122,7 +125,7 @@ class TaskService(TaskDeletion):
     def require_prefect(self) -> None:
         """Reads come from the index's copy of run states, which only Prefect's events keep current:
         while the server is down they would be guesses, so they are refused like writes."""
-        if not self.orchestrator.healthy():
+        if not self.runs.healthy():
             raise OrchestratorUnavailable("its health check fails")
 
     def row(self, task_id: int) -> TaskRow:
@@ -140,7 +143,7 @@ class TaskService(TaskDeletion):
                 raise invalid(f"Task {row.id} could not be started: {self.row(row.id).run.message}")
             row = self.row(row.id)
         try:
-            run = self.orchestrator.read_run(row.flow_run_id)
+            run = self.runs.read_run(row.flow_run_id)
         except RunGone:
             raise self._gone(row) from None
         self.mirror.record([run])
@@ -197,7 +200,7 @@ class TaskService(TaskDeletion):
 
     def _stop_created(self, flow_run_ids: list[str]) -> None:
         """Runs of tasks stopped while their runs were being created."""
-        for run in self.orchestrator.read_runs(flow_run_ids).values():
+        for run in self.runs.read_runs(flow_run_ids).values():
             if run.state_type.value not in FINAL_STATE_TYPES and run.state_type.value != "CANCELLING":
                 with contextlib.suppress(RunGone):  # deleted meanwhile: nothing left to stop
                     self.stop_run(run)
@@ -206,9 +209,9 @@ class TaskService(TaskDeletion):
     def stop_run(self, run: FlowRun) -> None:
         """A run that has not started is cancelled at once; a started one is killed by its worker."""
         if run.state_type.value not in ("RUNNING", "PENDING"):
-            self.orchestrator.cancel(run.id, STOPPED)
+            self.writes.cancel(run.id, STOPPED)
             return
-        self.orchestrator.request_cancel(run.id, STOPPED)
+        self.writes.request_cancel(run.id, STOPPED)
         self.restore_raced_end(run.id)  # the run may have ended between our read and our Cancelling
 
     def retry(self, task_id: int) -> dict:
@@ -219,7 +222,7 @@ class TaskService(TaskDeletion):
         if not self.table.take_retry(task_id, self.retry_limit):
             raise invalid(f"Task {task_id}: retry limit reached ({self.retry_limit} re-runs)")
         try:
-            self.orchestrator.rerun(str(run.id))
+            self.writes.rerun(str(run.id))
         except OrchestratorUnavailable:
             self.table.give_back_retry(task_id)
             raise
@@ -235,7 +238,7 @@ class TaskService(TaskDeletion):
         retried = []
         for start in range(0, len(failed_rows), READ_CHUNK):
             rows = failed_rows[start:start + READ_CHUNK]
-            runs = self.orchestrator.read_runs([row.flow_run_id for row in rows])
+            runs = self.runs.read_runs([row.flow_run_id for row in rows])
             for row in rows:
                 run = runs.get(row.flow_run_id)  # what Prefect says now, not the copy
                 if run is None or run.state_type.value not in FAILED_TYPES:
@@ -243,7 +246,7 @@ class TaskService(TaskDeletion):
                 if not self.table.take_retry(row.id, self.retry_limit):
                     continue
                 try:
-                    self.orchestrator.rerun(row.flow_run_id)
+                    self.writes.rerun(row.flow_run_id)
                 except RunGone:  # deleted since it was listed
                     self.table.give_back_retry(row.id)
                     continue

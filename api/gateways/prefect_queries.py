@@ -24,7 +24,7 @@ from prefect.client.schemas.objects import FlowRun, State, StateType
 from prefect.client.schemas.sorting import FlowRunSort, LogSort
 from prefect.exceptions import ObjectNotFound
 
-from api.gateways.prefect_connection import PrefectConnection, RunGone, existing, reachable
+from api.gateways.prefect_connection import PrefectPart, RunGone, existing, reachable
 from contract.names import (
     ACCOUNTS_DEPLOYMENT, FARM_TAG, INBOX_QUEUE, RECORDED_TAG, SCRIPT_TAG, SERIAL_TAG, SOURCE_TAG, tag,
 )
@@ -49,7 +49,9 @@ class RunQuery:
     state_types: Optional[tuple[str, ...]] = None
 
 
-class RunQueries(PrefectConnection):
+class RunQueries(PrefectPart):
+    """Reads of flow runs: by id, pages and counts, their states and logs, account reads, UI runs."""
+
     def unrecorded_account_reads(self) -> list[FlowRun]:
         """Completed read-accounts runs whose accounts the index has not taken yet, oldest first."""
         with reachable(self._health):

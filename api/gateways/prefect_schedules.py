@@ -17,7 +17,7 @@ from prefect.client.schemas.sorting import FlowRunSort
 from prefect.exceptions import ObjectNotFound
 from prefect.states import Cancelled, Completed, Failed
 
-from api.gateways.prefect_connection import PrefectConnection, reachable
+from api.gateways.prefect_connection import PrefectPart, reachable
 
 PLANS_FLOW = "fire-plan"
 PLANS_DEPLOYMENT_NAME = "plans"
@@ -48,7 +48,7 @@ class Recurrence:
         return IntervalSchedule(interval=timedelta(seconds=self.seconds), anchor_date=self.anchor, timezone=self.timezone)
 
 
-class PlanSchedules(PrefectConnection):
+class PlanSchedules(PrefectPart):
     """Mixed into the Orchestrator. The plans deployment has no work pool: no worker runs its flow
     runs; the API takes each one when it falls due (as a `flow.serve` runner takes its own) and
     ends it Completed once the plan's tasks are stored."""

@@ -74,10 +74,10 @@ def wire(settings: Settings, *, supervisor: Optional[object] = None,
     policy = CallbackPolicy(tuple(settings.callback_urls),
                             settings.callback_secret.get_secret_value() if settings.callback_secret else None)
     phones = PhoneDirectory(AdbGateway(settings.adb_host, settings.adb_port), index.phones, index.tasks,
-                            pc_name=settings.pc_name, pc_reports=orchestrator.pc_reports,
+                            pc_name=settings.pc_name, pc_reports=orchestrator.pcs.pc_reports,
                             silence_seconds=settings.pc_silence_seconds)
     tasks = TaskService(
-        index.tasks, index.accounts, orchestrator, phones.known_serials,
+        index.tasks, index.accounts, orchestrator.runs, orchestrator.writes, orchestrator.secrets, phones.known_serials,
         ui_url=settings.prefect_ui_url,
         retry_limit=settings.retry_limit,
         max_tasks_per_request=settings.max_tasks_per_request,
@@ -86,8 +86,8 @@ def wire(settings: Settings, *, supervisor: Optional[object] = None,
         comment_endpoints=tuple(settings.comment_endpoints),
         callbacks=policy,
     )
-    accounts = AccountBook(index.accounts, phones, orchestrator)
-    plans = PlanBook(tasks, index.plans, phones.attached_serials, timezone=settings.timezone, ui_url=settings.prefect_ui_url)
+    accounts = AccountBook(index.accounts, phones, orchestrator.runs, orchestrator.writes)
+    plans = PlanBook(tasks, index.plans, orchestrator.schedules, phones.attached_serials, timezone=settings.timezone, ui_url=settings.prefect_ui_url)
     # Each due firing is taken within a second of its time.
     plan_clock = Keeper([plans.fire_due], 1.0, name="plan-clock")
     callbacks = CallbackSender(index.outbox, policy, settings.prefect_ui_url)
@@ -110,7 +110,7 @@ def wire(settings: Settings, *, supervisor: Optional[object] = None,
     # Screens of this PC's phones only: the others are another adb server's.
     camera = ScreenCamera(phones.adb.server, settings.phone_locks_dir, phones.attached_here)
     app = create_app(Services(
-        tasks=tasks, plans=plans, phones=phones, accounts=accounts, index=index, plan=PLANS[settings.plan],
+        tasks=tasks, plans=plans, phones=phones, accounts=accounts, index=index, orchestrator=orchestrator, plan=PLANS[settings.plan],
         disk=DiskSpace(settings.data_dir, settings.min_free_disk_mb), camera=camera,
         artifacts_dir=settings.artifacts_dir, supervisor=supervisor,
         api_token=settings.api_token.get_secret_value() if settings.api_token else None,
