@@ -10,6 +10,7 @@ from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterId
 from prefect.client.schemas.sorting import FlowRunSort
 
 from api.domain.recurring import MISSED
+from api.gateways.prefect_runs import as_run
 from api.gateways.prefect_schedules import PLANS_DEPLOYMENT
 from tests.inprocess import AppClient, wired_app
 
@@ -183,6 +184,6 @@ def test_an_api_down_through_firings_fires_once_when_back_and_never_twice(servic
         assert len(tasks) == len(fired), (len(tasks), states)
         # A firing taken again (as after a crash between storing its tasks and ending its run)
         # stores nothing new.
-        again = wired.plans.fire(plan_id, fired[-1], datetime.now().astimezone())
+        again = wired.plans.fire(plan_id, as_run(fired[-1]), datetime.now().astimezone())
         assert len(again) == 1 and len(plan_tasks(client, plan_id)) == len(tasks)
         client.ok("DELETE", f"/plan/{plan_id}")

@@ -6,11 +6,10 @@ import logging
 import random
 from datetime import datetime
 
-from prefect.client.schemas.objects import FlowRun
-
 from api.domain.errors import ApiError
 from api.domain.requests import TaskRequest
 from api.domain.tasks import TaskService
+from api.gateways.runs import Run
 from contract.names import device_queue
 
 log = logging.getLogger(__name__)
@@ -27,7 +26,7 @@ class UiRunAdoption:
             if MOVED_TAG not in run.tags and not self.tasks.table.knows_flow_run(str(run.id)):
                 self.adopt(run)
 
-    def adopt(self, run: FlowRun) -> None:
+    def adopt(self, run: Run) -> None:
         """A UI run gets a task id; one outside its phone's queue is re-created inside it, through
         the same validation and fan-out as an API request, or failed with the reason."""
         params = run.parameters
@@ -36,7 +35,7 @@ class UiRunAdoption:
         if serial and run.work_queue_name == device_queue(serial):
             self.tasks.adopt_in_place(run)
             return
-        if run.state_type is None or run.state_type.value != "SCHEDULED":
+        if run.state_type != "SCHEDULED":
             log.warning("run %s started outside its phone's queue; indexing it as it is", run.id)
             self.tasks.adopt_in_place(run)
             return

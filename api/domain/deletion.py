@@ -5,10 +5,9 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta, timezone
 
-from prefect.client.schemas.objects import FlowRun
-
 from api.gateways.index import TaskRow, TaskTable
 from api.gateways.prefect import FINAL_STATE_TYPES, RunGone, RunQueries, RunWrites
+from api.gateways.runs import Run
 
 log = logging.getLogger(__name__)
 READ_CHUNK = 200  # Prefect's most runs per read
@@ -29,7 +28,7 @@ class TaskDeletion:
     runs: RunQueries
     writes: RunWrites
 
-    def stop_run(self, run: FlowRun) -> None:
+    def stop_run(self, run: Run) -> None:
         raise NotImplementedError
 
     def delete(self, task_ids: list[int]) -> dict:
@@ -49,13 +48,13 @@ class TaskDeletion:
         """Runs that hold no phone (ended, or still waiting to start) are deleted from Prefect in bulk;
         a started one is stopped first and deleted on a later round, once it has ended: deleting a
         running flow run would free its phone while its process still drives it."""
-        runs: dict[str, FlowRun] = {}
+        runs: dict[str, Run] = {}
         attached = [row.flow_run_id for row in rows if row.flow_run_id]
         for start in range(0, len(attached), READ_CHUNK):
             runs.update(self.runs.read_runs(attached[start:start + READ_CHUNK]))
         # A row without its run is still being created; it is purged on a later round.
         idle = [row for row in rows if row.flow_run_id and (
-            row.flow_run_id not in runs or runs[row.flow_run_id].state_type.value in IDLE_STATE_TYPES)]
+            row.flow_run_id not in runs or runs[row.flow_run_id].state_type in IDLE_STATE_TYPES)]
         deleted = self.writes.delete_runs([row.flow_run_id for row in idle if row.flow_run_id in runs])
         for row in idle:
             # Only what Prefect says it deleted (or never had): the rest is tried again next round.
@@ -63,7 +62,7 @@ class TaskDeletion:
                 self.table.mark_purged(row.id)
         for row in rows:
             run = runs.get(row.flow_run_id)
-            if run is None or run.state_type.value in IDLE_STATE_TYPES or run.state_type.value == "CANCELLING":
+            if run is None or run.state_type in IDLE_STATE_TYPES or run.state_type == "CANCELLING":
                 continue
             try:
                 self.stop_run(run)
@@ -87,7 +86,7 @@ class TaskDeletion:
         """A run that had ended before our (forced) Cancelling has no process left to finish the
         stop, and would stay Cancelling for ever: its real end is put back."""
         states = self.runs.states(flow_run_id)
-        if len(states) > 1 and states[-1].type.value == "CANCELLING" and states[-2].is_final():
+        if len(states) > 1 and states[-1].type == "CANCELLING" and states[-2].final:
             self.writes.restore(flow_run_id, states[-2])
             return True
         return False

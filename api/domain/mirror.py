@@ -8,32 +8,15 @@ import time
 from datetime import datetime, timedelta, timezone
 from typing import Callable, Iterable, Optional
 
-from prefect.client.schemas.objects import FlowRun
-
 from api.gateways.index import RunState, TaskTable
 from api.gateways.prefect import RunGone, RunQueries
 from api.gateways.prefect_events import RunStateSeen
-from contract.names import AUTO_RETRIES_TAG, tag_value
+from api.gateways.runs import Run
 
 log = logging.getLogger(__name__)
 READ_CHUNK = 200  # Prefect's most runs per read
 # States Prefect changes without the API asking (the worker, the engine, its own services).
 MOVING_STATE_TYPES = ("PENDING", "RUNNING", "CANCELLING", "PAUSED")
-
-
-def run_state(run: FlowRun) -> RunState:
-    state = run.state
-    return RunState(
-        flow_run_id=str(run.id),
-        state_type=run.state_type.value if run.state_type else None,
-        state_name=state.name if state else None,
-        message=state.message if state else None,
-        timestamp=state.timestamp if state else None,
-        start_time=run.start_time,
-        expected_start_time=run.expected_start_time,
-        end_time=run.end_time,
-        auto_retries=int(tag_value(run.tags, AUTO_RETRIES_TAG) or 0),
-    )
 
 
 def scheduled(flow_run_id: str, start: datetime) -> RunState:
@@ -56,8 +39,8 @@ class RunMirror:
         # Prefect UI, an account read that ended.
         self.on_unknown_runs: list[Callable[[], None]] = []
 
-    def record(self, runs: Iterable[FlowRun]) -> None:
-        self.table.record_states(run_state(run) for run in runs)
+    def record(self, runs: Iterable[Run]) -> None:
+        self.table.record_states(run.state for run in runs)
 
     def take_events(self, seen: list[RunStateSeen]) -> None:
         """What Prefect's events say of runs. A run that moved (Pending, Running, Cancelling,

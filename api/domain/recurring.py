@@ -8,7 +8,6 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Callable, Optional
 
-from prefect.client.schemas.objects import DeploymentSchedule, FlowRun
 
 from api.domain.errors import ApiError, invalid, not_found
 from api.domain.repeat import recurrence
@@ -16,7 +15,8 @@ from api.domain.requests import TaskRequest
 from api.domain.tasks import TaskService
 from api.domain.views import local_time
 from api.gateways.index import Account, NewTask, PlanRecord, PlanTable
-from api.gateways.prefect_schedules import PlanSchedules, firing_plan_id
+from api.gateways.prefect_schedules import PlanSchedules
+from api.gateways.runs import PlanSchedule, Run
 
 log = logging.getLogger(__name__)
 SOURCE = "schedule"
@@ -92,18 +92,18 @@ class PlanBook:
         self.schedules.delete_schedule(schedule.id)
         self.records.forget_plan(plan_id)
 
-    def _plans(self, records: Optional[dict[str, PlanRecord]] = None) -> dict[str, tuple[PlanRecord, DeploymentSchedule]]:
+    def _plans(self, records: Optional[dict[str, PlanRecord]] = None) -> dict[str, tuple[PlanRecord, PlanSchedule]]:
         """This index's plans whose schedule Prefect still has (one deleted in the Prefect UI is gone)."""
         records = self.records.plan_records() if records is None else records
         return {str(s.id): (records[str(s.id)], s) for s in self.schedules.schedules() if str(s.id) in records}
 
-    def _plan(self, plan_id: str) -> tuple[PlanRecord, DeploymentSchedule]:
+    def _plan(self, plan_id: str) -> tuple[PlanRecord, PlanSchedule]:
         found = self._plans().get(plan_id.lower())
         if found is None:
             raise not_found(f"Plan {plan_id} not found")
         return found
 
-    def _view(self, record: PlanRecord, schedule: DeploymentSchedule, nexts: dict[str, datetime]) -> dict:
+    def _view(self, record: PlanRecord, schedule: PlanSchedule, nexts: dict[str, datetime]) -> dict:
         fired_at, task_ids = self.tasks.table.last_firing(record.id)
         deployment = self.schedules.plans_deployment_id()
         return {
@@ -131,9 +131,9 @@ class PlanBook:
         due = self.schedules.due_firings(now)
         if not due:
             return 0
-        by_plan: dict[str, list[FlowRun]] = {}
+        by_plan: dict[str, list[Run]] = {}
         for run in due:
-            plan_id = firing_plan_id(run)
+            plan_id = run.plan_id
             if plan_id is None:  # the Prefect UI's "Run" on the plans deployment
                 self.schedules.end_firing(run.id, "FAILED", NOT_A_PLAN)
             elif plan_id in records:  # others belong to another index on the same Prefect server
@@ -156,7 +156,7 @@ class PlanBook:
             fired += 1
         return fired
 
-    def fire(self, plan_id: str, run: FlowRun, now: datetime) -> list[int]:
+    def fire(self, plan_id: str, run: Run, now: datetime) -> list[int]:
         """Store the firing's tasks once (a firing stored before a crash is not stored again), then end its run."""
         firing_id = str(run.id)
         ids = self.tasks.table.tasks_of_firing(firing_id)

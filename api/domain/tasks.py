@@ -10,8 +10,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Callable, Iterable, Optional
 
-from prefect.client.schemas.objects import FlowRun
-
 from api.domain.callbacks import CallbackPolicy
 from api.domain.errors import ApiError, invalid, not_found
 from api.domain.fanout import PlannedTask
@@ -25,6 +23,7 @@ from api.domain.mirror import RunMirror
 from api.domain.views import task_view
 from api.gateways.index import AccountTable, NewTask, TaskFilter, TaskRow, TaskTable
 from api.gateways.prefect import FINAL_STATE_TYPES, OrchestratorUnavailable, RunGone, RunQueries, RunWrites, SecretStore
+from api.gateways.runs import Run
 from contract.names import run_name, task_tags
 
 FAILED_TYPES = STATE_TYPES_BY_STATUS[TaskStatus.FAILED]
@@ -107,7 +106,7 @@ class TaskService(TaskDeletion):
         self.creator.wake()
         return ids
 
-    def adopt_in_place(self, run) -> int:
+    def adopt_in_place(self, run: Run) -> int:
         """Index a run that is already where it should be (started from the UI on its phone's queue)."""
         params = run.parameters
         serial = str(params.get("serial") or "")
@@ -136,7 +135,7 @@ class TaskService(TaskDeletion):
             raise not_found(f"Task {task_id} not found")
         return row
 
-    def _run(self, row: TaskRow) -> FlowRun:
+    def _run(self, row: TaskRow) -> Run:
         """What Prefect says of the task's run now (a change is decided on it, not on the copy)."""
         if row.flow_run_id is None:  # stored, its run not created yet: create it now
             if self.creator.create_one(row) is None:
@@ -187,7 +186,7 @@ class TaskService(TaskDeletion):
             # run creator right after (a second stop can come in between: it must not stop it again).
             raise invalid(f"Task {task_id} has already finished (cancelled); only pending or running tasks can be stopped")
         run = self._run(row)
-        state_type = run.state_type.value
+        state_type = run.state_type
         if state_type in FINAL_STATE_TYPES:
             raise invalid(f"Task {task_id} has already finished ({state_type.lower()}); only pending or running tasks can be stopped")
         if state_type != "CANCELLING":
@@ -201,14 +200,14 @@ class TaskService(TaskDeletion):
     def _stop_created(self, flow_run_ids: list[str]) -> None:
         """Runs of tasks stopped while their runs were being created."""
         for run in self.runs.read_runs(flow_run_ids).values():
-            if run.state_type.value not in FINAL_STATE_TYPES and run.state_type.value != "CANCELLING":
+            if run.state_type not in FINAL_STATE_TYPES and run.state_type != "CANCELLING":
                 with contextlib.suppress(RunGone):  # deleted meanwhile: nothing left to stop
                     self.stop_run(run)
         self.mirror.refresh(flow_run_ids)
 
-    def stop_run(self, run: FlowRun) -> None:
+    def stop_run(self, run: Run) -> None:
         """A run that has not started is cancelled at once; a started one is killed by its worker."""
-        if run.state_type.value not in ("RUNNING", "PENDING"):
+        if run.state_type not in ("RUNNING", "PENDING"):
             self.writes.cancel(run.id, STOPPED)
             return
         self.writes.request_cancel(run.id, STOPPED)
@@ -217,8 +216,8 @@ class TaskService(TaskDeletion):
     def retry(self, task_id: int) -> dict:
         row = self.row(task_id)
         run = self._run(row)
-        if run.state_type.value not in FAILED_TYPES:
-            raise invalid(f"Task {task_id} is not failed (it is {run.state_type.value.lower()}); only failed tasks can be retried")
+        if run.state_type not in FAILED_TYPES:
+            raise invalid(f"Task {task_id} is not failed (it is {run.state_type.lower()}); only failed tasks can be retried")
         if not self.table.take_retry(task_id, self.retry_limit):
             raise invalid(f"Task {task_id}: retry limit reached ({self.retry_limit} re-runs)")
         try:
@@ -241,7 +240,7 @@ class TaskService(TaskDeletion):
             runs = self.runs.read_runs([row.flow_run_id for row in rows])
             for row in rows:
                 run = runs.get(row.flow_run_id)  # what Prefect says now, not the copy
-                if run is None or run.state_type.value not in FAILED_TYPES:
+                if run is None or run.state_type not in FAILED_TYPES:
                     continue
                 if not self.table.take_retry(row.id, self.retry_limit):
                     continue

@@ -10,11 +10,12 @@ from uuid import UUID
 
 from prefect.client.schemas.actions import DeploymentFlowRunCreate
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
-from prefect.client.schemas.objects import FlowRun, State
+from prefect.client.schemas.objects import State
 from prefect.states import Cancelled, Cancelling, Crashed, Failed, Scheduled, to_state_create
 
 from api.gateways.prefect_connection import PrefectConnection, PrefectPart, existing
 from api.gateways.prefect_pool import WorkPool
+from api.gateways.runs import PastState, Run
 from contract.names import ACCOUNTS_DEPLOYMENT, RECORDED_TAG, SERIAL_TAG, device_queue, tag
 
 BULK_CREATE_LIMIT = 100  # the most Prefect 3.9 creates in one request
@@ -67,9 +68,9 @@ class RunWrites(PrefectPart):
             created[serial] = str(run.id)
         return created
 
-    def mark_recorded(self, run: FlowRun) -> None:
+    def mark_recorded(self, run: Run) -> None:
         with self._writing():
-            self._client.update_flow_run(run.id, tags=[*run.tags, RECORDED_TAG])
+            self._client.update_flow_run(UUID(run.id), tags=[*run.tags, RECORDED_TAG])
 
     # Runs
 
@@ -187,8 +188,8 @@ class RunWrites(PrefectPart):
     def rerun(self, flow_run_id) -> None:
         self._force(flow_run_id, Scheduled(message="Retried through the API"))
 
-    def restore(self, flow_run_id, state: State) -> None:
-        self._force(flow_run_id, state.fresh_copy())
+    def restore(self, flow_run_id, state: PastState) -> None:
+        self._force(flow_run_id, state.original.fresh_copy())
 
     def rename(self, flow_run_id: str, *, name: str, tags: list[str]) -> None:
         with self._writing():
