@@ -82,7 +82,7 @@ class PlanBook:
             record = self.records.save_plan(plan_id, record.request, repeat, start_time)
         # Parameters always go along: Prefect 3.9 empties a schedule's parameters on any update without them.
         self.schedules.update_schedule(schedule.id, active=None if paused is None else not paused,
-                                          recurrence=when, parameters=record.parameters())
+                                       recurrence=when, parameters=record.parameters())
         return self.get(plan_id)
 
     def delete(self, plan_id: str) -> None:
