@@ -31,7 +31,8 @@ class PlanBook:
     """The API's plans. Each is one schedule of the plans deployment (when it fires, whether it is
     paused: Prefect's to say) and a record in the index (the request it fires: ours to keep)."""
 
-    def __init__(self, tasks: TaskService, records: PlanTable, schedules: PlanSchedules, attached_serials: Callable[[], set[str]], *, timezone: str,
+    def __init__(self, tasks: TaskService, records: PlanTable, schedules: PlanSchedules,
+                 attached_serials: Callable[[], set[str]], *, timezone: str,
                  ui_url: str, rng: Optional[random.Random] = None):
         self.tasks = tasks
         self.records = records

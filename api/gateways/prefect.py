@@ -1,4 +1,4 @@
-"""Everything the API asks of the Prefect server, in parts over one connection, with its failures turned into one error type."""
+"""Everything the API asks of the Prefect server: parts over one connection, failures turned into one error type."""
 
 from __future__ import annotations
 

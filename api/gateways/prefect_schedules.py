@@ -51,9 +51,9 @@ class Recurrence:
 
 
 class PlanSchedules(PrefectPart):
-    """Mixed into the Orchestrator. The plans deployment has no work pool: no worker runs its flow
-    runs; the API takes each one when it falls due (as a `flow.serve` runner takes its own) and
-    ends it Completed once the plan's tasks are stored."""
+    """Plans as schedules of the plans deployment. That deployment has no work pool: no worker runs
+    its flow runs; the API takes each one when it falls due (as a `flow.serve` runner takes its own)
+    and ends it Completed once the plan's tasks are stored."""
 
     def plans_deployment_id(self) -> UUID:
         if PLANS_DEPLOYMENT not in self._deployment_ids:

@@ -87,7 +87,8 @@ def wire(settings: Settings, *, supervisor: Optional[object] = None,
         callbacks=policy,
     )
     accounts = AccountBook(index.accounts, phones, orchestrator.runs, orchestrator.writes)
-    plans = PlanBook(tasks, index.plans, orchestrator.schedules, phones.attached_serials, timezone=settings.timezone, ui_url=settings.prefect_ui_url)
+    plans = PlanBook(tasks, index.plans, orchestrator.schedules, phones.attached_serials,
+                     timezone=settings.timezone, ui_url=settings.prefect_ui_url)
     # Each due firing is taken within a second of its time.
     plan_clock = Keeper([plans.fire_due], 1.0, name="plan-clock")
     callbacks = CallbackSender(index.outbox, policy, settings.prefect_ui_url)
