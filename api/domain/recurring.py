@@ -14,7 +14,7 @@ from api.domain.repeat import recurrence
 from api.domain.requests import TaskRequest
 from api.domain.tasks import TaskService
 from api.domain.views import local_time
-from api.gateways.index import Account, NewTask, PlanRecord, PlanTable
+from api.gateways.index import Account, AccountTable, NewTask, PlanRecord, PlanTable, TaskTable
 from api.gateways.prefect_schedules import PlanSchedules
 from api.gateways.runs import PlanSchedule, Run
 
@@ -31,11 +31,13 @@ class PlanBook:
     """The API's plans. Each is one schedule of the plans deployment (when it fires, whether it is
     paused: Prefect's to say) and a record in the index (the request it fires: ours to keep)."""
 
-    def __init__(self, tasks: TaskService, records: PlanTable, schedules: PlanSchedules,
-                 attached_serials: Callable[[], set[str]], *, timezone: str,
+    def __init__(self, tasks: TaskService, records: PlanTable, table: TaskTable, accounts: AccountTable,
+                 schedules: PlanSchedules, attached_serials: Callable[[], set[str]], *, timezone: str,
                  ui_url: str, rng: Optional[random.Random] = None):
         self.tasks = tasks
         self.records = records
+        self.table = table
+        self.accounts = accounts
         self.schedules = schedules
         self.attached_serials = attached_serials
         self.timezone = timezone
@@ -105,7 +107,7 @@ class PlanBook:
         return found
 
     def _view(self, record: PlanRecord, schedule: PlanSchedule, nexts: dict[str, datetime]) -> dict:
-        fired_at, task_ids = self.tasks.table.last_firing(record.id)
+        fired_at, task_ids = self.table.last_firing(record.id)
         deployment = self.schedules.plans_deployment_id()
         return {
             "id": record.id,
@@ -160,7 +162,7 @@ class PlanBook:
     def fire(self, plan_id: str, run: Run, now: datetime) -> list[int]:
         """Store the firing's tasks once (a firing stored before a crash is not stored again), then end its run."""
         firing_id = str(run.id)
-        ids = self.tasks.table.tasks_of_firing(firing_id)
+        ids = self.table.tasks_of_firing(firing_id)
         if not ids:
             record = self.records.plan_record(plan_id)
             try:
@@ -196,7 +198,7 @@ class PlanBook:
     def _unavailable(self, request: TaskRequest) -> list[tuple[str, Optional[str], str]]:
         """(serial, username, why) of each phone or account that cannot take this firing's task."""
         attached = self.attached_serials()
-        accounts: dict[str, Account] = {a.username: a for a in self.tasks.accounts.accounts()}
+        accounts: dict[str, Account] = {a.username: a for a in self.accounts.accounts()}
         found = []
         for serial in dict.fromkeys(request.serials or ()):
             if serial not in attached:

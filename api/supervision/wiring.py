@@ -87,12 +87,12 @@ def wire(settings: Settings, *, supervisor: Optional[object] = None,
         callbacks=policy,
     )
     accounts = AccountBook(index.accounts, phones, orchestrator.runs, orchestrator.writes)
-    plans = PlanBook(tasks, index.plans, orchestrator.schedules, phones.attached_serials,
+    plans = PlanBook(tasks, index.plans, index.tasks, index.accounts, orchestrator.schedules, phones.attached_serials,
                      timezone=settings.timezone, ui_url=settings.prefect_ui_url)
     # Each due firing is taken within a second of its time.
     plan_clock = Keeper([plans.fire_due], 1.0, name="plan-clock")
     callbacks = CallbackSender(index.outbox, policy, settings.prefect_ui_url)
-    adoption = UiRunAdoption(tasks, random.Random())
+    adoption = UiRunAdoption(tasks, index.tasks, orchestrator.runs, orchestrator.writes, random.Random())
     # Asked of Prefect when its events name a run that is no task (a UI run, an account read
     # ending), and at least every 30 s; abandoned stops take a minute to appear, so every 15 s.
     adoption_due, accounts_due = Trigger(30), Trigger(30)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+import time
 from datetime import datetime, timezone
 
 import httpx
@@ -142,3 +143,28 @@ def test_a_url_no_longer_allowed_is_not_called(tasks, prefect, index, clock):
     sender.run_once()
     assert receiver.calls == []
     assert "no longer allowed" in index.outbox.callbacks_of(task_id)[0]["last_error"]
+
+
+def test_the_sender_thread_goes_on_after_a_failed_round_and_stops_when_told(tasks, prefect, index, clock, monkeypatch):
+    task_id = ended(tasks, prefect, "COMPLETED")
+    receiver = Receiver()
+    sender = CallbackSender(index.outbox, POLICY, "http://prefect.test", now=clock, every=0.01)
+    sender._http = httpx.Client(transport=httpx.MockTransport(receiver))
+    rounds = []
+    queue_ends = sender.queue_ends
+
+    def first_round_fails():
+        rounds.append(1)
+        if len(rounds) == 1:
+            raise RuntimeError("the index was busy")
+        return queue_ends()
+
+    monkeypatch.setattr(sender, "queue_ends", first_round_fails)
+    sender.start()
+    deadline = time.monotonic() + 10
+    while not receiver.calls and time.monotonic() < deadline:
+        time.sleep(0.01)
+    sender.stop()
+    assert len(receiver.calls) == 1 and len(rounds) >= 2
+    assert not sender.is_alive()
+    assert index.outbox.callbacks_of(task_id)[0]["delivered_at"]

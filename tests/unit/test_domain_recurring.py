@@ -32,7 +32,8 @@ def attached():
 @pytest.fixture
 def plans(index, prefect, attached):
     tasks = task_service(index, prefect)
-    return PlanBook(tasks, index.plans, prefect, lambda: set(attached), timezone="UTC", ui_url="http://prefect.test")
+    return PlanBook(tasks, index.plans, index.tasks, index.accounts, prefect, lambda: set(attached),
+                    timezone="UTC", ui_url="http://prefect.test")
 
 
 def new_plan(plans, serials=("s1",)) -> str:
