@@ -66,8 +66,9 @@ class Wired:
 def wire(settings: Settings, *, supervisor: Optional[object] = None,
          orchestrator: Optional[Orchestrator] = None) -> Wired:
     """Every object the API needs, over the Prefect server, index and adb server `settings` name
-    (and the caller's Prefect gateway, if it has one). The keeper and the event feed are built but not started: the
-    caller decides when background upkeep begins."""
+    (and the caller's Prefect gateway, if it has one). The gateways are built here as parts over one
+    connection each (Index, Orchestrator), and each service is given the parts it uses. The keeper
+    and the event feed are built but not started: the caller decides when background upkeep begins."""
     orchestrator = orchestrator or Orchestrator(
         settings.prefect_url, write_concurrency=settings.prefect_write_concurrency, auth_string=settings.prefect_auth)
     index = Index(settings.index_path)
@@ -111,7 +112,8 @@ def wire(settings: Settings, *, supervisor: Optional[object] = None,
     # Screens of this PC's phones only: the others are another adb server's.
     camera = ScreenCamera(phones.adb.server, settings.phone_locks_dir, phones.attached_here)
     app = create_app(Services(
-        tasks=tasks, plans=plans, phones=phones, accounts=accounts, index=index, orchestrator=orchestrator, plan=PLANS[settings.plan],
+        tasks=tasks, plans=plans, phones=phones, accounts=accounts, index=index, orchestrator=orchestrator,
+        plan=PLANS[settings.plan],
         disk=DiskSpace(settings.data_dir, settings.min_free_disk_mb), camera=camera,
         artifacts_dir=settings.artifacts_dir, supervisor=supervisor,
         api_token=settings.api_token.get_secret_value() if settings.api_token else None,
