@@ -55,9 +55,9 @@ def test_each_end_is_posted_once_signed_and_tried_again_after_a_refusal(service,
         # The first call got 503: it was tried again (2 s later), and each end has one delivery.
         assert [call["answered"] for call in receiver.calls()].count(503) == 1
         # The receiver logs a call before the sender has its answer and writes it down: wait for that.
-        outbox = written_down(lambda: wired.index.callbacks_of(done) + wired.index.callbacks_of(failed))
+        outbox = written_down(lambda: wired.index.outbox.callbacks_of(done) + wired.index.outbox.callbacks_of(failed))
         assert sorted(d["attempts"] for d in outbox) == [1, 2], outbox
-        assert wired.index.callbacks_of(silent) == []
+        assert wired.index.outbox.callbacks_of(silent) == []
 
         # A retried task ends again: one more call, with its new end.
         phones[failing_phone].missing_users.clear()

@@ -45,9 +45,9 @@ def test_health_only_reads(service, phones, adb, tmp_path):
         for _ in range(5):
             assert client.simulate_get("/api/v1/health").json["data"]["phones"] >= 1
         assert client.simulate_head("/api/v1/health").status_code == 200
-        assert wired.index.known_phones() == set()  # seen by health, but not remembered
+        assert wired.index.phones.known_phones() == set()  # seen by health, but not remembered
         client.simulate_get("/api/v1/device")
-        assert wired.index.known_phones()  # a listing does remember them
+        assert wired.index.phones.known_phones()  # a listing does remember them
 
 
 def test_health_reports_every_part(service):

@@ -27,7 +27,7 @@ def test_a_change_made_in_prefect_reaches_the_copy_through_its_events(service, a
         task_id, run_id = stored_with_its_run(app, serial, "copied")
         assert wired.run_events.connected.wait(15)
         # Someone fails the run in Prefect itself (the UI, a script): no call of ours is involved.
-        wired.orchestrator._client.set_flow_run_state(run_id, Failed(message="failed in the Prefect UI"), force=True)
+        wired.orchestrator.connection._client.set_flow_run_state(run_id, Failed(message="failed in the Prefect UI"), force=True)
         task = until(lambda: (t := app.task(task_id))["status"] == 3 and t, what="the copy following the event")
         assert task["remark"] == "failed in the Prefect UI"
         assert app.ok("GET", "/task/stats")["failed"] == 1
@@ -42,20 +42,20 @@ def test_a_run_that_moves_is_copied_from_its_events_and_read_once_it_ends(servic
         task_id, run_id = stored_with_its_run(app, serial, "moving")
         assert wired.run_events.connected.wait(15)
         read = []
-        reads_runs, reads_run = wired.orchestrator.read_runs, wired.orchestrator.read_run
-        wired.orchestrator.read_runs = lambda ids: read.extend(ids) or reads_runs(ids)
-        wired.orchestrator.read_run = lambda run: read.append(run) or reads_run(run)
-        prefect = wired.orchestrator._client
+        reads_runs, reads_run = wired.orchestrator.runs.read_runs, wired.orchestrator.runs.read_run
+        wired.orchestrator.runs.read_runs = lambda ids: read.extend(ids) or reads_runs(ids)
+        wired.orchestrator.runs.read_run = lambda run: read.append(run) or reads_run(run)
+        prefect = wired.orchestrator.connection._client
         prefect.set_flow_run_state(run_id, Pending(), force=True)
         prefect.set_flow_run_state(run_id, Running(), force=True)
         task = until(lambda: (t := app.task(task_id))["status"] == 1 and t, what="the copy following Running")
         started = prefect.read_flow_run(run_id).start_time
-        assert wired.index.get(task_id).run.start_time == started  # Prefect's own start time, from the event
+        assert wired.index.tasks.get(task_id).run.start_time == started  # Prefect's own start time, from the event
         assert run_id not in read
         prefect.set_flow_run_state(run_id, Failed(message="ended"), force=True)
         task = until(lambda: (t := app.task(task_id))["status"] == 3 and t, what="the copy following the end")
         assert run_id in read and task["remark"] == "ended"
-        assert wired.index.get(task_id).run.end_time == prefect.read_flow_run(run_id).end_time
+        assert wired.index.tasks.get(task_id).run.end_time == prefect.read_flow_run(run_id).end_time
 
 
 def test_an_event_of_a_run_that_is_no_task_is_told_once_it_is_still_none_at_the_next_upkeep(service, adb, tmp_path):
@@ -77,7 +77,7 @@ def test_a_copy_that_missed_events_is_put_right_by_reconciling(service, adb, pho
         app = AppClient(wired)
         task_id, run_id = stored_with_its_run(app, serial, "missed")
         wired.run_events.stop()  # a gap in the event stream
-        wired.orchestrator._client.set_flow_run_state(run_id, Failed(message="while nobody listened"), force=True)
+        wired.orchestrator.connection._client.set_flow_run_state(run_id, Failed(message="while nobody listened"), force=True)
         assert app.task(task_id)["status"] == 0  # the copy has not seen it...
         wired.tasks.mirror.reconcile_everything()  # ...what a reconnect does first
         assert app.task(task_id)["status"] == 3 and app.task(task_id)["remark"] == "while nobody listened"
@@ -91,12 +91,12 @@ def test_runs_created_twice_for_the_same_tasks_are_the_same_runs(service, adb, p
         app = AppClient(wired)
         ids = app.create([serial], ["once", "twice"], start_time=tomorrow())
         assert [app.task(i)["flow_run_id"] for i in ids] == [None, None]  # stored, answered, runs to come
-        rows = wired.index.to_create(100)
+        rows = wired.index.tasks.to_create(100)
         first = wired.tasks.creator._create(rows)
         again = wired.tasks.creator._create(rows)
         assert first == again and len(set(first)) == 2
         assert [app.task(i)["flow_run_id"] for i in ids] == first
-        assert wired.index.to_create(100) == []
+        assert wired.index.tasks.to_create(100) == []
 
 
 def test_a_task_stopped_while_its_run_is_being_created_is_stopped_once(service, adb, phones, tmp_path):
@@ -107,14 +107,14 @@ def test_a_task_stopped_while_its_run_is_being_created_is_stopped_once(service, 
         wired.tasks.creator.stop()  # its steps are taken by hand below
         app = AppClient(wired)
         [task_id] = app.create([serial], ["stopped"], start_time=tomorrow())
-        [row] = wired.index.to_create(100)
+        [row] = wired.index.tasks.to_create(100)
         assert app.ok("POST", f"/task/{task_id}/stop")["status"] == 3
-        [run_id] = wired.orchestrator.create_runs([wired.tasks.creator._new_run(row)])  # made from the row it read
-        wired.index.attach_flow_runs({task_id: run_id})
+        [run_id] = wired.orchestrator.writes.create_runs([wired.tasks.creator._new_run(row)])  # made from the row it read
+        wired.index.tasks.attach_flow_runs({task_id: run_id})
         status, body = app.call("POST", f"/task/{task_id}/stop")
         assert (status, body["code"]) == (400, 40001) and "already finished (cancelled)" in body["message"]
         wired.tasks.creator.stop_runs([run_id])  # what the creator does next
-        assert wired.orchestrator.read_runs([run_id])[run_id].state_type.value == "CANCELLED"
+        assert wired.orchestrator.runs.read_runs([run_id])[run_id].state_type == "CANCELLED"
         # Retried, it runs again, and can be stopped again.
         assert app.ok("POST", f"/task/{task_id}/retry")["status"] in (0, 1)
         assert app.ok("POST", f"/task/{task_id}/stop")["status"] == 3

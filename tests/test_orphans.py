@@ -31,7 +31,7 @@ def orchestrator(service, adb, tmp_path):
 
 def started_run(prefect, orchestrator, serial: str):
     """A run that started on a phone of a PC whose worker is gone (no worker ever takes it)."""
-    orchestrator.ensure_device_queue(serial)
+    orchestrator.pool.ensure_device_queue(serial)
     run = prefect.create_flow_run_from_deployment(
         prefect.read_deployment_by_name(DEPLOYMENT).id, name=f"orphan-{serial}", tags=["phonefarm"],
         parameters={"serial": serial, "script_name": "follow", "script_config": {}},

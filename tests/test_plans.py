@@ -9,6 +9,7 @@ from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterId
 from prefect.client.schemas.sorting import FlowRunSort
 
 from api.domain.recurring import MISSED
+from api.gateways.prefect_runs import as_run
 from api.gateways.prefect_schedules import PLANS_DEPLOYMENT
 from tests.harness import until
 from tests.inprocess import AppClient, wired_app
@@ -103,7 +104,7 @@ def test_a_plan_fires_twice_pause_stops_it_and_prefect_shows_it(api, service, ph
 def test_a_firing_with_an_offline_phone_or_a_disabled_account_makes_failed_tasks(api, phones):
     [serial] = phones.take()
     unplugged = "unplugged-phone-1"
-    api.wired.index.remember_phones([unplugged])  # seen once, not attached now
+    api.wired.index.phones.remember_phones([unplugged])  # seen once, not attached now
     by_phone = api.ok("POST", "/plan", json=follow_plan([serial, unplugged], repeat="every 30 seconds"))
     api.ok("POST", "/account", json={"username": "planned_one", "platform": "tiktok", "serial": serial})
     by_account = api.ok("POST", "/plan", json={**follow_plan(None, repeat="every 30 seconds"),
@@ -176,6 +177,6 @@ def test_an_api_down_through_firings_fires_once_when_back_and_never_twice(servic
         assert len(tasks) == len(fired), (len(tasks), states)
         # A firing taken again (as after a crash between storing its tasks and ending its run)
         # stores nothing new.
-        again = wired.plans.fire(plan_id, fired[-1], datetime.now().astimezone())
+        again = wired.plans.fire(plan_id, as_run(fired[-1]), datetime.now().astimezone())
         assert len(again) == 1 and len(plan_tasks(client, plan_id)) == len(tasks)
         client.ok("DELETE", f"/plan/{plan_id}")

@@ -151,10 +151,10 @@ def test_a_stop_that_races_the_end_of_a_run_keeps_its_real_end(service, phones, 
     [task_id] = service.create([serial], ["racer"])
     task = service.wait_for(task_id, statuses=[1])
     with wired_app(service, adb, tmp_path) as wired:
-        seen_running = wired.orchestrator.read_run(task["flow_run_id"])
+        seen_running = wired.orchestrator.runs.read_run(task["flow_run_id"])
         assert service.wait_for(task_id)["status"] == 2
         wired.tasks.stop_run(seen_running)
-        assert wired.orchestrator.read_run(task["flow_run_id"]).state_type.value == "COMPLETED"
+        assert wired.orchestrator.runs.read_run(task["flow_run_id"]).state_type == "COMPLETED"
     # A stop through the service reads Prefect (not its copy of the state) and refuses: it ended.
     status, body = service.call("POST", f"/task/{task_id}/stop")
     assert (status, body["code"]) == (400, 40001) and "already finished (completed)" in body["message"], body
@@ -169,16 +169,16 @@ def test_a_stop_that_lost_its_repair_gets_its_real_end_back_from_the_upkeep(serv
         app = AppClient(wired)
         [task_id] = app.create([serial], ["lost"], start_time=tomorrow())
         run_id = until(lambda: app.task(task_id)["flow_run_id"], 30, "the run created behind the answer")
-        prefect = wired.orchestrator._client
+        prefect = wired.orchestrator.connection._client
         prefect.set_flow_run_state(run_id, Running(), force=True)
         prefect.set_flow_run_state(run_id, Completed(message="done"), force=True)
-        wired.orchestrator.request_cancel(run_id, "Stopped through the API")  # and no repair
+        wired.orchestrator.writes.request_cancel(run_id, "Stopped through the API")  # and no repair
         wired.tasks.finish_abandoned_stops()  # within 15 s of the stop: a worker may still end it
-        assert wired.orchestrator.read_run(run_id).state_type.value == "CANCELLING"
+        assert wired.orchestrator.runs.read_run(run_id).state_type == "CANCELLING"
         monkeypatch.setattr(deletion, "RACED_STOP_AFTER", timedelta(0))
         wired.tasks.finish_abandoned_stops()
-        run = wired.orchestrator.read_run(run_id)
-        assert (run.state_type.value, run.state.message) == ("COMPLETED", "done")
+        run = wired.orchestrator.runs.read_run(run_id)
+        assert (run.state_type, run.state.message) == ("COMPLETED", "done")
 
 
 def test_a_stopped_task_holds_its_phone_until_its_process_is_gone(service, phones):

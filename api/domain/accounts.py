@@ -6,8 +6,8 @@ from typing import Callable, Optional
 
 from api.domain.errors import invalid, not_found
 from api.domain.phones import PhoneDirectory
-from api.gateways.index import Account, Index
-from api.gateways.prefect import Orchestrator
+from api.gateways.index import Account, AccountTable
+from api.gateways.prefect import RunQueries, RunWrites
 
 def clean_username(name: str) -> str:
     name = name.strip().lstrip("@")
@@ -21,24 +21,25 @@ def as_dict(account: Account) -> dict:
 
 
 class AccountBook:
-    def __init__(self, index: Index, phones: PhoneDirectory, orchestrator: Orchestrator):
-        self.index = index
+    def __init__(self, table: AccountTable, phones: PhoneDirectory, runs: RunQueries, writes: RunWrites):
+        self.table = table
         self.phones = phones
-        self.orchestrator = orchestrator
+        self.runs = runs
+        self.writes = writes
         self.known_serials: Callable[[], set[str]] = phones.known_serials
 
     def list(self) -> list[dict]:
-        return [as_dict(a) for a in self.index.accounts()]
+        return [as_dict(a) for a in self.table.accounts()]
 
     def save(self, username: str, platform: str, serial: str, enabled: bool = True) -> dict:
         if serial not in self.known_serials():
             raise invalid(f"Unknown serial {serial} (see GET /api/v1/device)", {"field": "serial"})
         account = Account(clean_username(username), platform, serial, enabled)
-        self.index.save_account(account)
+        self.table.save_account(account)
         return as_dict(account)
 
     def get(self, username: str) -> Account:
-        account = self.index.account(clean_username(username))
+        account = self.table.account(clean_username(username))
         if account is None:
             raise not_found(f"Account {username} not found")
         return account
@@ -53,11 +54,11 @@ class AccountBook:
             serial if serial is not None else account.serial,
             enabled if enabled is not None else account.enabled,
         )
-        self.index.save_account(updated)
+        self.table.save_account(updated)
         return as_dict(updated)
 
     def delete(self, username: str) -> None:
-        if not self.index.delete_account(clean_username(username)):
+        if not self.table.delete_account(clean_username(username)):
             raise not_found(f"Account {username} not found")
 
     def record_found(self, found: dict[str, list[tuple[str, str]]]) -> list[dict]:
@@ -65,10 +66,10 @@ class AccountBook:
         saved = []
         for serial, accounts in found.items():
             for platform, username in accounts:
-                existing = self.index.account(username)
+                existing = self.table.account(username)
                 enabled = existing.enabled if existing else True
                 account = Account(username, platform, serial, enabled)
-                self.index.save_account(account)
+                self.table.save_account(account)
                 saved.append(as_dict(account))
         return saved
 
@@ -81,17 +82,17 @@ class AccountBook:
         unknown = [s for s in serials if s not in attached]
         if unknown:
             raise invalid(f"These phones are not attached: {', '.join(unknown)}", {"field": "serials"})
-        runs = self.orchestrator.create_account_reads(serials)
+        runs = self.writes.create_account_reads(serials)
         return {"matching": [{"serial": s, "flow_run_id": runs[s]} for s in serials], "requested_count": len(serials)}
 
     def record_finished_matches(self) -> int:
         """Store what completed read-accounts runs found; returns how many runs were recorded."""
-        runs = self.orchestrator.unrecorded_account_reads()
+        runs = self.runs.unrecorded_account_reads()
         for run in runs:
             serial = str(run.parameters.get("serial") or "")
-            rows = self.orchestrator.table_rows(run.id)
+            rows = self.runs.table_rows(run.id)
             found = [(str(r.get("platform")), str(r.get("username"))) for r in rows if r.get("username")]
             if serial:
                 self.record_found({serial: found})
-            self.orchestrator.mark_recorded(run)
+            self.writes.mark_recorded(run)
         return len(runs)

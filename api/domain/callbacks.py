@@ -6,7 +6,6 @@ import hashlib
 import hmac
 import json
 import logging
-import threading
 import time
 from typing import Callable, Optional
 from urllib.parse import urlsplit
@@ -16,7 +15,8 @@ import httpx
 from api.domain.errors import invalid
 from api.domain.status import STATE_TYPES_BY_STATUS, TaskStatus
 from api.domain.views import task_view
-from api.gateways.index import Delivery, Index
+from api.gateways.index import CallbackOutbox, Delivery
+from api.loop import Loop
 
 log = logging.getLogger(__name__)
 SIGNATURE_HEADER = "X-Phonefarm-Signature"
@@ -77,59 +77,45 @@ class CallbackPolicy:
         return url
 
 
-class CallbackSender:
+class CallbackSender(Loop):
     """Queues a call for each end of a task that names a callback_url (in the index, so a restart
     loses none) and delivers them: POST of the task object, signed, retried with back-off."""
 
-    def __init__(self, index: Index, policy: CallbackPolicy, ui_url: str, *,
+    def __init__(self, outbox: CallbackOutbox, policy: CallbackPolicy, ui_url: str, *,
                  now: Callable[[], float] = time.time, every: float = 1.0):
-        self.index = index
+        super().__init__("callback-sender", every, join_seconds=TIMEOUT_SECONDS + 5)
+        self.outbox = outbox
         self.policy = policy
         self.ui_url = ui_url
         self.now = now
-        self.every = every
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="callback-sender", daemon=True)
         self._http = httpx.Client(timeout=TIMEOUT_SECONDS, follow_redirects=False)
 
-    def start(self) -> None:
-        self._thread.start()
-
     def stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
-        self._thread.join(timeout=TIMEOUT_SECONDS + 5)
+        super().stop()
         self._http.close()
 
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            self._wake.wait(self.every)
-            self._wake.clear()
-            try:
-                self.queue_ends()
-                self.deliver_due()
-            except Exception:
-                log.exception("callbacks not sent this round; trying again")
+    def run_once(self) -> None:
+        self.queue_ends()
+        self.deliver_due()
 
     def queue_ends(self) -> int:
-        ends = self.index.ended_without_callback(ENDED_TYPES)
+        ends = self.outbox.ended_without_callback(ENDED_TYPES)
         bodies = [(end, json.dumps(task_view(end.row, self.ui_url), ensure_ascii=False)) for end in ends]
-        return self.index.queue_callbacks(bodies, due_at=self.now()) if bodies else 0
+        return self.outbox.queue_callbacks(bodies, due_at=self.now()) if bodies else 0
 
     def deliver_due(self) -> None:
-        for delivery in self.index.due_callbacks(self.now()):
-            if self._stop.is_set():
+        for delivery in self.outbox.due_callbacks(self.now()):
+            if self.stopping:
                 return
             error = self._send(delivery)
             if error is None:
-                self.index.callback_delivered(delivery.id)
+                self.outbox.callback_delivered(delivery.id)
                 continue
             attempts = delivery.attempts + 1
             next_at = self.now() + 2 ** attempts if attempts < ATTEMPTS else None
             log.warning("callback %s of task %s: %s (%s)", delivery.id, delivery.task_id, error,
                         "giving up" if next_at is None else f"attempt {attempts} of {ATTEMPTS}")
-            self.index.callback_failed(delivery.id, error, next_at)
+            self.outbox.callback_failed(delivery.id, error, next_at)
 
     def _send(self, delivery: Delivery) -> Optional[str]:
         # Checked again: the allowlist or the secret may have changed since the request.

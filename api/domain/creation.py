@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import logging
-import threading
 from datetime import datetime, timezone
 from typing import Callable, Optional
 
 from api.domain.mirror import RunMirror, scheduled
-from api.gateways.index import Index, TaskRow
-from api.gateways.prefect import NewRun, Orchestrator, OrchestratorUnavailable, RunsNotCreated
+from api.gateways.index import TaskRow, TaskTable
+from api.gateways.prefect import NewRun, OrchestratorUnavailable, RunsNotCreated, RunWrites
+from api.loop import Loop
 from contract.names import TaskParameters, run_name, task_tags
 
 log = logging.getLogger(__name__)
@@ -29,52 +29,38 @@ def first_turns(rows: list[TaskRow], now: datetime) -> list[TaskRow]:
     return list(firsts.values())
 
 
-class RunCreator:
+class RunCreator(Loop):
     """A request's tasks are stored in the index in one transaction and answered at once; this
     thread then creates one flow run per task, oldest first. A task without its run yet is pending."""
 
-    def __init__(self, index: Index, orchestrator: Orchestrator, mirror: RunMirror,
+    def __init__(self, table: TaskTable, writes: RunWrites, mirror: RunMirror,
                  stop_runs: Callable[[list[str]], None], *, retry_seconds: float = 2.0):
-        self.index = index
+        super().__init__("run-creator", 5.0, join_seconds=15.0)
+        self.table = table
         self.stop_runs = stop_runs
-        self.orchestrator = orchestrator
+        self.writes = writes
         self.mirror = mirror
         self.retry_seconds = retry_seconds
         self._key_prefix: Optional[str] = None
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="run-creator", daemon=True)
 
-    def wake(self) -> None:
-        self._wake.set()
+    def run_once(self) -> None:
+        try:
+            while not self.stopping and self.create_batch():
+                pass
+        except OrchestratorUnavailable as error:
+            log.warning("runs not created yet (Prefect: %s); trying again", error)
+            self._again()
+        except Exception:
+            log.exception("runs not created yet; trying again")
+            self._again()
 
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
-        self._thread.join(timeout=15)
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            self._wake.wait(timeout=5)
-            self._wake.clear()
-            try:
-                while not self._stop.is_set() and self.create_batch():
-                    pass
-            except OrchestratorUnavailable as error:
-                log.warning("runs not created yet (Prefect: %s); trying again", error)
-                self._stop.wait(self.retry_seconds)
-                self._wake.set()
-            except Exception:
-                log.exception("runs not created yet; trying again")
-                self._stop.wait(self.retry_seconds)
-                self._wake.set()
+    def _again(self) -> None:
+        self.sleep(self.retry_seconds)
+        self.wake()
 
     def create_batch(self) -> int:
         """Create the runs of up to BATCH waiting tasks; how many were waiting."""
-        rows = first_turns(self.index.to_create(BATCH), datetime.now(timezone.utc))
+        rows = first_turns(self.table.to_create(BATCH), datetime.now(timezone.utc))
         if rows:
             try:
                 self._create(rows)
@@ -90,23 +76,23 @@ class RunCreator:
             return self._create([row])[0]
         except RunsNotCreated as refused:
             log.error("Prefect refused the run of task %s: %s", row.id, refused)
-            self.index.refuse_creation(row.id, f"Prefect refused to create its flow run: {refused}")
+            self.table.refuse_creation(row.id, f"Prefect refused to create its flow run: {refused}")
             return None
 
     def _create(self, rows: list[TaskRow]) -> list[str]:
-        flow_run_ids = self.orchestrator.create_runs([self._new_run(row) for row in rows])
+        flow_run_ids = self.writes.create_runs([self._new_run(row) for row in rows])
         run_of = {row.id: run_id for row, run_id in zip(rows, flow_run_ids)}
-        self.index.attach_flow_runs(run_of)
-        self.index.record_states(scheduled(run_of[row.id], row.start_at) for row in rows if not row.stop_requested)
+        self.table.attach_flow_runs(run_of)
+        self.table.record_states(scheduled(run_of[row.id], row.start_at) for row in rows if not row.stop_requested)
         # Stopped while its run was being created (Scheduled): stop the run now.
-        meanwhile = [run_of[i] for i in self.index.stop_requested([r.id for r in rows if not r.stop_requested])]
+        meanwhile = [run_of[i] for i in self.table.stop_requested([r.id for r in rows if not r.stop_requested])]
         if meanwhile:
             self.stop_runs(meanwhile)
         return flow_run_ids
 
     def _new_run(self, row: TaskRow) -> NewRun:
         if self._key_prefix is None:
-            self._key_prefix = f"phonefarm-{self.index.identity()}"
+            self._key_prefix = f"phonefarm-{self.table.identity()}"
         return NewRun(
             name=run_name(row.id, row.script_name),
             serial=row.serial,

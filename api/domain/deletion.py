@@ -5,10 +5,9 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta, timezone
 
-from prefect.client.schemas.objects import FlowRun
-
-from api.gateways.index import Index, TaskRow
-from api.gateways.prefect import FINAL_STATE_TYPES, Orchestrator, RunGone
+from api.gateways.index import TaskRow, TaskTable
+from api.gateways.prefect import FINAL_STATE_TYPES, RunGone, RunQueries, RunWrites
+from api.gateways.runs import Run
 
 log = logging.getLogger(__name__)
 READ_CHUNK = 200  # Prefect's most runs per read
@@ -25,21 +24,22 @@ IDLE_STATE_TYPES = (*FINAL_STATE_TYPES, "SCHEDULED")
 class TaskDeletion:
     """Mixed into TaskService, which gives `stop_run`."""
 
-    index: Index
-    orchestrator: Orchestrator
+    table: TaskTable
+    runs: RunQueries
+    writes: RunWrites
 
-    def stop_run(self, run: FlowRun) -> None:
+    def stop_run(self, run: Run) -> None:
         raise NotImplementedError
 
     def delete(self, task_ids: list[int]) -> dict:
         """Hidden at once; a run still holding its phone is stopped and purged once it has ended."""
         deleted, missing = [], []
         for task_id in dict.fromkeys(task_ids):
-            row = self.index.get(task_id)
+            row = self.table.get(task_id)
             if row is None:
                 missing.append(task_id)
                 continue
-            self.index.mark_deleted([task_id])
+            self.table.mark_deleted([task_id])
             deleted.append(row)
         self.purge(deleted)
         return {"deleted_count": len(deleted), "not_found": missing}
@@ -48,26 +48,26 @@ class TaskDeletion:
         """Runs that hold no phone (ended, or still waiting to start) are deleted from Prefect in bulk;
         a started one is stopped first and deleted on a later round, once it has ended: deleting a
         running flow run would free its phone while its process still drives it."""
-        runs: dict[str, FlowRun] = {}
+        runs: dict[str, Run] = {}
         attached = [row.flow_run_id for row in rows if row.flow_run_id]
         for start in range(0, len(attached), READ_CHUNK):
-            runs.update(self.orchestrator.read_runs(attached[start:start + READ_CHUNK]))
+            runs.update(self.runs.read_runs(attached[start:start + READ_CHUNK]))
         # A row without its run is still being created; it is purged on a later round.
         idle = [row for row in rows if row.flow_run_id and (
-            row.flow_run_id not in runs or runs[row.flow_run_id].state_type.value in IDLE_STATE_TYPES)]
-        deleted = self.orchestrator.delete_runs([row.flow_run_id for row in idle if row.flow_run_id in runs])
+            row.flow_run_id not in runs or runs[row.flow_run_id].state_type in IDLE_STATE_TYPES)]
+        deleted = self.writes.delete_runs([row.flow_run_id for row in idle if row.flow_run_id in runs])
         for row in idle:
             # Only what Prefect says it deleted (or never had): the rest is tried again next round.
             if row.flow_run_id in deleted or row.flow_run_id not in runs:
-                self.index.mark_purged(row.id)
+                self.table.mark_purged(row.id)
         for row in rows:
             run = runs.get(row.flow_run_id)
-            if run is None or run.state_type.value in IDLE_STATE_TYPES or run.state_type.value == "CANCELLING":
+            if run is None or run.state_type in IDLE_STATE_TYPES or run.state_type == "CANCELLING":
                 continue
             try:
                 self.stop_run(run)
             except RunGone:  # a concurrent purge deleted it first
-                self.index.mark_purged(row.id)
+                self.table.mark_purged(row.id)
 
     def finish_abandoned_stops(self) -> None:
         """Stops nothing will ever end, found by how long they have been Cancelling. A task stopped
@@ -75,19 +75,19 @@ class TaskDeletion:
         first step, never runs the script, and exits with the run left Cancelling): no start time;
         it ends Cancelled, as the worker would have ended it. A stop that raced the run's end and
         lost its repair (stop_run's check failed under load): its real end is put back."""
-        for run in self.orchestrator.lasting_stops(RACED_STOP_AFTER):
+        for run in self.runs.lasting_stops(RACED_STOP_AFTER):
             if run.start_time is not None:
                 self.restore_raced_end(run.id)
             elif run.state.timestamp < datetime.now(timezone.utc) - ABANDONED_STOP_AFTER:
                 log.warning("run %s stayed Cancelling after its process exited; marking it Cancelled", run.id)
-                self.orchestrator.cancel(run.id, STOPPED)
+                self.writes.cancel(run.id, STOPPED)
 
     def restore_raced_end(self, flow_run_id) -> bool:
         """A run that had ended before our (forced) Cancelling has no process left to finish the
         stop, and would stay Cancelling for ever: its real end is put back."""
-        states = self.orchestrator.states(flow_run_id)
-        if len(states) > 1 and states[-1].type.value == "CANCELLING" and states[-2].is_final():
-            self.orchestrator.restore(flow_run_id, states[-2])
+        states = self.runs.states(flow_run_id)
+        if len(states) > 1 and states[-1].type == "CANCELLING" and states[-2].final:
+            self.writes.restore(flow_run_id, states[-2])
             return True
         return False
 
@@ -95,9 +95,9 @@ class TaskDeletion:
         # A run created while its task was being deleted can outlive the purge (a creation sent
         # again under the same key after the purge): recent deletions are checked once more.
         since = datetime.now(timezone.utc) - RECHECK_DELETIONS_FOR
-        recent = {row.flow_run_id: row.id for row in self.index.recently_purged(since)}
+        recent = {row.flow_run_id: row.id for row in self.table.recently_purged(since)}
         ids = list(recent)
         for start in range(0, len(ids), READ_CHUNK):
-            survivors = self.orchestrator.read_runs(ids[start:start + READ_CHUNK])
-            self.index.mark_unpurged(recent[flow_run_id] for flow_run_id in survivors)
-        self.purge(self.index.unpurged_deletions())
+            survivors = self.runs.read_runs(ids[start:start + READ_CHUNK])
+            self.table.mark_unpurged(recent[flow_run_id] for flow_run_id in survivors)
+        self.purge(self.table.unpurged_deletions())

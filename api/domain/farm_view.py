@@ -8,19 +8,21 @@ from typing import Optional
 from api.domain.phones import PhoneDirectory
 from api.domain.tasks import TaskService
 from api.domain.views import task_view
-from api.gateways.index import Index
+from api.gateways.index import AccountTable, FarmReads
 
 
 class FarmView:
-    def __init__(self, tasks: TaskService, phones: PhoneDirectory, index: Index, *, prefect_ui_url: str):
-        self.tasks, self.phones, self.index, self.prefect_ui_url = tasks, phones, index, prefect_ui_url
+    def __init__(self, tasks: TaskService, phones: PhoneDirectory, reads: FarmReads, accounts: AccountTable, *,
+                 prefect_ui_url: str):
+        self.tasks, self.phones, self.reads, self.accounts = tasks, phones, reads, accounts
+        self.prefect_ui_url = prefect_ui_url
 
     def overview(self) -> dict:
         listed = self.phones.listing()
         accounts: dict[str, list[str]] = {}
-        for account in self.index.accounts():
+        for account in self.accounts.accounts():
             accounts.setdefault(account.serial, []).append(account.username)
-        failures = self.index.last_failures(phone["serial"] for phone in listed)
+        failures = self.reads.last_failures(phone["serial"] for phone in listed)
         now = datetime.now(timezone.utc)
         return {
             "pc": self.phones.pc_name,
@@ -31,7 +33,7 @@ class FarmView:
 
     def _phone(self, phone: dict, accounts: dict[str, list[str]], failures: dict, now: datetime) -> dict:
         serial = phone["serial"]
-        row = self.index.get(phone["task_id"]) if phone["task_id"] else None
+        row = self.tasks.table.get(phone["task_id"]) if phone["task_id"] else None
         failure = failures.get(serial)
         return {
             **phone,

@@ -11,7 +11,7 @@ from datetime import timedelta
 from typing import Any, Callable, Iterator, Optional
 
 from api.domain.errors import invalid
-from api.gateways.index import Index
+from api.gateways.index import AnswerTable
 
 HEADER = "Idempotency-Key"
 TTL = timedelta(hours=24)
@@ -54,8 +54,8 @@ class KeyedLocks:
 class Idempotency:
     """Only successful answers are remembered: a refused or failed call leaves the key usable."""
 
-    def __init__(self, index: Index, ttl: timedelta = TTL):
-        self.index = index
+    def __init__(self, answers: AnswerTable, ttl: timedelta = TTL):
+        self.answers = answers
         self.ttl = ttl
         self.locks = KeyedLocks()
 
@@ -64,7 +64,7 @@ class Idempotency:
         digest = fingerprint(media)
         # The lock makes a concurrent retry wait for the first call's answer instead of creating again.
         with self.locks.hold(key):
-            remembered: Optional[tuple[str, dict]] = self.index.idempotent_answer(key, self.ttl)
+            remembered: Optional[tuple[str, dict]] = self.answers.idempotent_answer(key, self.ttl)
             if remembered is not None:
                 body_hash, answer = remembered
                 if body_hash != digest:
@@ -72,5 +72,5 @@ class Idempotency:
                                   {"field": HEADER})
                 return answer, True
             answer = create()
-            self.index.remember_answer(key, digest, answer, self.ttl)
+            self.answers.remember_answer(key, digest, answer, self.ttl)
             return answer, False

@@ -13,7 +13,7 @@ class TaskLogs:
 
     def page(self, task_id: int, page: int, page_size: int) -> dict:
         row = self.tasks.row(task_id)
-        lines = [] if row.flow_run_id is None else self.tasks.orchestrator.logs(
+        lines = [] if row.flow_run_id is None else self.tasks.runs.logs(
             row.flow_run_id, offset=(page - 1) * page_size, limit=page_size + 1)  # one more: is there a next page?
         return {
             "task_id": task_id,

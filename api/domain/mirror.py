@@ -8,32 +8,15 @@ import time
 from datetime import datetime, timedelta, timezone
 from typing import Callable, Iterable, Optional
 
-from prefect.client.schemas.objects import FlowRun
-
-from api.gateways.index import Index, RunState
-from api.gateways.prefect import Orchestrator, RunGone
+from api.gateways.index import RunState, TaskTable
+from api.gateways.prefect import RunGone, RunQueries
 from api.gateways.prefect_events import RunStateSeen
-from contract.names import AUTO_RETRIES_TAG, tag_value
+from api.gateways.runs import Run
 
 log = logging.getLogger(__name__)
 READ_CHUNK = 200  # Prefect's most runs per read
 # States Prefect changes without the API asking (the worker, the engine, its own services).
 MOVING_STATE_TYPES = ("PENDING", "RUNNING", "CANCELLING", "PAUSED")
-
-
-def run_state(run: FlowRun) -> RunState:
-    state = run.state
-    return RunState(
-        flow_run_id=str(run.id),
-        state_type=run.state_type.value if run.state_type else None,
-        state_name=state.name if state else None,
-        message=state.message if state else None,
-        timestamp=state.timestamp if state else None,
-        start_time=run.start_time,
-        expected_start_time=run.expected_start_time,
-        end_time=run.end_time,
-        auto_retries=int(tag_value(run.tags, AUTO_RETRIES_TAG) or 0),
-    )
 
 
 def scheduled(flow_run_id: str, start: datetime) -> RunState:
@@ -42,10 +25,10 @@ def scheduled(flow_run_id: str, start: datetime) -> RunState:
 
 
 class RunMirror:
-    def __init__(self, index: Index, orchestrator: Orchestrator, *,
+    def __init__(self, table: TaskTable, runs: RunQueries, *,
                  moving_every: float = 10.0, everything_every: float = 600.0):
-        self.index = index
-        self.orchestrator = orchestrator
+        self.table = table
+        self.runs = runs
         self.moving_every = moving_every
         self.everything_every = everything_every
         self._last_moving = self._last_everything = time.monotonic()
@@ -56,8 +39,8 @@ class RunMirror:
         # Prefect UI, an account read that ended.
         self.on_unknown_runs: list[Callable[[], None]] = []
 
-    def record(self, runs: Iterable[FlowRun]) -> None:
-        self.index.record_states(run_state(run) for run in runs)
+    def record(self, runs: Iterable[Run]) -> None:
+        self.table.record_states(run.state for run in runs)
 
     def take_events(self, seen: list[RunStateSeen]) -> None:
         """What Prefect's events say of runs. A run that moved (Pending, Running, Cancelling,
@@ -67,7 +50,7 @@ class RunMirror:
         events then cost Prefect no filter query, on the server the phones wait for."""
         states = [RunState(s.flow_run_id, s.state_type, s.state_name, s.message, s.timestamp)
                   for s in seen if s.state_type in (*MOVING_STATE_TYPES, "SCHEDULED") and s.timestamp is not None]
-        taken = self.index.record_seen(states)
+        taken = self.table.record_seen(states)
         self.refresh([s.flow_run_id for s in seen if s.flow_run_id not in taken], defer_unknown=True)
 
     def refresh(self, flow_run_ids: Iterable[str], defer_unknown: bool = False) -> None:
@@ -79,7 +62,7 @@ class RunMirror:
         for start in range(0, len(ids), READ_CHUNK):
             # Others are not tasks (account reads, UI runs not adopted yet).
             chunk = ids[start:start + READ_CHUNK]
-            known = self.index.by_flow_run_ids(chunk)
+            known = self.table.by_flow_run_ids(chunk)
             if len(known) < len(chunk):
                 if defer_unknown:
                     with self._unknown_lock:
@@ -88,18 +71,18 @@ class RunMirror:
                     self._tell_unknown()
             if not known:
                 continue
-            runs = self.orchestrator.read_runs(list(known))
+            runs = self.runs.read_runs(list(known))
             self.record(runs.values())
             for flow_run_id in known.keys() - runs.keys():
                 try:  # asked again on its own before the task goes with it
-                    self.record([self.orchestrator.read_run(flow_run_id)])
+                    self.record([self.runs.read_run(flow_run_id)])
                     continue
                 except RunGone:
                     pass
                 row = known[flow_run_id]
                 log.info("task %s: its flow run was deleted in Prefect", row.id)
-                self.index.mark_deleted([row.id])
-                self.index.mark_purged(row.id)
+                self.table.mark_deleted([row.id])
+                self.table.mark_purged(row.id)
 
     def _tell_unknown(self) -> None:
         for tell in self.on_unknown_runs:
@@ -114,13 +97,13 @@ class RunMirror:
     def reconcile_moving(self, now: Optional[datetime] = None) -> None:
         """Runs that may have changed without an event reaching us: running ones, ones due to start."""
         now = now or datetime.now(timezone.utc)
-        self.refresh(self.index.flow_runs_to_check(MOVING_STATE_TYPES, due_before=now + timedelta(seconds=30)))
+        self.refresh(self.table.flow_runs_to_check(MOVING_STATE_TYPES, due_before=now + timedelta(seconds=30)))
 
     def reconcile_everything(self) -> None:
         """After a gap in the event stream (a restart, a lost connection): every live task's run."""
         with self._lock:
             self._last_everything = time.monotonic()
-            self.refresh(self.index.live_flow_runs())
+            self.refresh(self.table.live_flow_runs())
 
     def upkeep(self) -> None:
         """A chore for the keeper: the safety net under the event stream, at a slow pace."""

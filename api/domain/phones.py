@@ -9,18 +9,19 @@ from datetime import datetime
 from typing import Callable, Optional
 
 from api.gateways.adb import AdbGateway
-from api.gateways.index import Index, TaskFilter
+from api.gateways.index import PhoneTable, TaskFilter, TaskTable
 from api.gateways.prefect_connection import OrchestratorUnavailable
 from contract.pcs import LIVE_SECONDS, PcReport, now_utc
 
 
 class PhoneDirectory:
-    def __init__(self, adb: AdbGateway, index: Index, *, pc_name: str = "local",
+    def __init__(self, adb: AdbGateway, phones: PhoneTable, table: TaskTable, *, pc_name: str = "local",
                  pc_reports: Optional[Callable[[float], dict[str, PcReport]]] = None,
                  silence_seconds: float = LIVE_SECONDS):
         self.adb = adb
         self.silence_seconds = silence_seconds
-        self.index = index
+        self.phone_table = phones
+        self.table = table
         self.pc_name = pc_name
         self._pc_reports = pc_reports
         self._reports: dict[str, PcReport] = {}
@@ -44,7 +45,7 @@ class PhoneDirectory:
             self._read_once = True
         new = {s for r in reports.values() for s in r.serials} - known
         if new:
-            self.index.remember_phones(new)
+            self.phone_table.remember_phones(new)
 
     def other_pcs(self) -> dict[str, PcReport]:
         return self._reports
@@ -71,7 +72,7 @@ class PhoneDirectory:
     def seen_now(self, with_models: bool = True):
         """The phones attached here now, remembered as known (a write: not for health checks)."""
         phones = self.adb.phones(with_models=with_models)
-        self.index.remember_phones(p.serial for p in phones)
+        self.phone_table.remember_phones(p.serial for p in phones)
         return phones
 
     def attached_count(self) -> int:
@@ -89,7 +90,7 @@ class PhoneDirectory:
     def known_serials(self) -> set[str]:
         """Phones attached now (on any PC: refresh_other_pcs remembers theirs) or ever seen: a task
         for an unplugged phone waits for it."""
-        return {p.serial for p in self.seen_now(with_models=False)} | self.index.known_phones()
+        return {p.serial for p in self.seen_now(with_models=False)} | self.phone_table.known_phones()
 
     def listing(self) -> list[dict]:
         """Every PC's phones with the PC's name. A silent PC's phones show offline; a serial two PCs
@@ -103,7 +104,7 @@ class PhoneDirectory:
         reported = Counter(phone["serial"] for _, phone in entries if phone["state"] != "offline")
         contested = {serial for serial, times in reported.items() if times > 1}
         # The index's copy of run states: the tasks holding a phone now.
-        holding = self.index.page(TaskFilter(state_types=("PENDING", "RUNNING", "CANCELLING")), offset=0, limit=10_000)
+        holding = self.table.page(TaskFilter(state_types=("PENDING", "RUNNING", "CANCELLING")), offset=0, limit=10_000)
         busy = {row.serial: row.id for row in reversed(holding)}
         return [
             {**phone, "pc": pc, "contested": phone["serial"] in contested,

@@ -8,15 +8,15 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Callable, Optional
 
-from prefect.client.schemas.objects import DeploymentSchedule, FlowRun
 
 from api.domain.errors import ApiError, invalid, not_found
 from api.domain.repeat import recurrence
 from api.domain.requests import TaskRequest
 from api.domain.tasks import TaskService
 from api.domain.views import local_time
-from api.gateways.index import Account, NewTask, PlanRecord
-from api.gateways.prefect_schedules import firing_plan_id
+from api.gateways.index import Account, AccountTable, NewTask, PlanRecord, PlanTable, TaskTable
+from api.gateways.prefect_schedules import PlanSchedules
+from api.gateways.runs import PlanSchedule, Run
 
 log = logging.getLogger(__name__)
 SOURCE = "schedule"
@@ -31,11 +31,14 @@ class PlanBook:
     """The API's plans. Each is one schedule of the plans deployment (when it fires, whether it is
     paused: Prefect's to say) and a record in the index (the request it fires: ours to keep)."""
 
-    def __init__(self, tasks: TaskService, attached_serials: Callable[[], set[str]], *, timezone: str,
+    def __init__(self, tasks: TaskService, records: PlanTable, table: TaskTable, accounts: AccountTable,
+                 schedules: PlanSchedules, attached_serials: Callable[[], set[str]], *, timezone: str,
                  ui_url: str, rng: Optional[random.Random] = None):
         self.tasks = tasks
-        self.index = tasks.index
-        self.orchestrator = tasks.orchestrator
+        self.records = records
+        self.table = table
+        self.accounts = accounts
+        self.schedules = schedules
         self.attached_serials = attached_serials
         self.timezone = timezone
         self.ui_url = ui_url
@@ -52,23 +55,23 @@ class PlanBook:
         if isinstance(kept["script_config"], dict):
             kept["script_config"] = self.tasks.secrets.hide(kept["script_config"])
         parameters = {"repeat": request.repeat, "start_time": request.start_time, "request": kept}
-        schedule = self.orchestrator.create_schedule(when, parameters)
+        schedule = self.schedules.create_schedule(when, parameters)
         try:
-            record = self.index.save_plan(str(schedule.id), kept, request.repeat, request.start_time)
+            record = self.records.save_plan(str(schedule.id), kept, request.repeat, request.start_time)
         except Exception:  # a schedule no index owns would fire runs nobody takes
-            self.orchestrator.delete_schedule(schedule.id)
+            self.schedules.delete_schedule(schedule.id)
             raise
-        return self._view(record, schedule, self.orchestrator.next_firings())
+        return self._view(record, schedule, self.schedules.next_firings())
 
     def list(self) -> list[dict]:
         self.tasks.require_prefect()
-        nexts = self.orchestrator.next_firings()
+        nexts = self.schedules.next_firings()
         return [self._view(record, schedule, nexts) for record, schedule in self._plans().values()]
 
     def get(self, plan_id: str) -> dict:
         self.tasks.require_prefect()
         record, schedule = self._plan(plan_id)
-        return self._view(record, schedule, self.orchestrator.next_firings())
+        return self._view(record, schedule, self.schedules.next_firings())
 
     def change(self, plan_id: str, *, paused: Optional[bool], repeat: Optional[str], start_time: Optional[str],
                now: datetime) -> dict:
@@ -79,33 +82,33 @@ class PlanBook:
             repeat = repeat if repeat is not None else record.repeat
             start_time = (start_time or None) if start_time is not None else record.start_time
             when = recurrence(repeat, start_time, now, self.timezone)
-            record = self.index.save_plan(plan_id, record.request, repeat, start_time)
+            record = self.records.save_plan(plan_id, record.request, repeat, start_time)
         # Parameters always go along: Prefect 3.9 empties a schedule's parameters on any update without them.
-        self.orchestrator.update_schedule(schedule.id, active=None if paused is None else not paused,
-                                          recurrence=when, parameters=record.parameters())
+        self.schedules.update_schedule(schedule.id, active=None if paused is None else not paused,
+                                       recurrence=when, parameters=record.parameters())
         return self.get(plan_id)
 
     def delete(self, plan_id: str) -> None:
         """The plan goes; the tasks it already created stay."""
         self.tasks.require_prefect()
         _, schedule = self._plan(plan_id)
-        self.orchestrator.delete_schedule(schedule.id)
-        self.index.forget_plan(plan_id)
+        self.schedules.delete_schedule(schedule.id)
+        self.records.forget_plan(plan_id)
 
-    def _plans(self, records: Optional[dict[str, PlanRecord]] = None) -> dict[str, tuple[PlanRecord, DeploymentSchedule]]:
+    def _plans(self, records: Optional[dict[str, PlanRecord]] = None) -> dict[str, tuple[PlanRecord, PlanSchedule]]:
         """This index's plans whose schedule Prefect still has (one deleted in the Prefect UI is gone)."""
-        records = self.index.plan_records() if records is None else records
-        return {str(s.id): (records[str(s.id)], s) for s in self.orchestrator.schedules() if str(s.id) in records}
+        records = self.records.plan_records() if records is None else records
+        return {str(s.id): (records[str(s.id)], s) for s in self.schedules.schedules() if str(s.id) in records}
 
-    def _plan(self, plan_id: str) -> tuple[PlanRecord, DeploymentSchedule]:
+    def _plan(self, plan_id: str) -> tuple[PlanRecord, PlanSchedule]:
         found = self._plans().get(plan_id.lower())
         if found is None:
             raise not_found(f"Plan {plan_id} not found")
         return found
 
-    def _view(self, record: PlanRecord, schedule: DeploymentSchedule, nexts: dict[str, datetime]) -> dict:
-        fired_at, task_ids = self.index.last_firing(record.id)
-        deployment = self.orchestrator.plans_deployment_id()
+    def _view(self, record: PlanRecord, schedule: PlanSchedule, nexts: dict[str, datetime]) -> dict:
+        fired_at, task_ids = self.table.last_firing(record.id)
+        deployment = self.schedules.plans_deployment_id()
         return {
             "id": record.id,
             "repeat": record.repeat,
@@ -125,17 +128,17 @@ class PlanBook:
         """Fire every plan whose firing is due; how many fired. Firings of one plan missed while the
         API was down collapse into its latest: a farm back after three days posts once, not thrice."""
         now = now or datetime.now().astimezone()
-        records = self.index.plan_records()
+        records = self.records.plan_records()
         if not records:  # nothing to ask Prefect every second for
             return 0
-        due = self.orchestrator.due_firings(now)
+        due = self.schedules.due_firings(now)
         if not due:
             return 0
-        by_plan: dict[str, list[FlowRun]] = {}
+        by_plan: dict[str, list[Run]] = {}
         for run in due:
-            plan_id = firing_plan_id(run)
+            plan_id = run.plan_id
             if plan_id is None:  # the Prefect UI's "Run" on the plans deployment
-                self.orchestrator.end_firing(run.id, "FAILED", NOT_A_PLAN)
+                self.schedules.end_firing(run.id, "FAILED", NOT_A_PLAN)
             elif plan_id in records:  # others belong to another index on the same Prefect server
                 by_plan.setdefault(plan_id, []).append(run)
         if not by_plan:
@@ -145,23 +148,23 @@ class PlanBook:
         for plan_id, runs in by_plan.items():
             *missed, latest = sorted(runs, key=lambda run: run.expected_start_time)
             for run in missed:
-                self.orchestrator.end_firing(run.id, "CANCELLED", MISSED)
+                self.schedules.end_firing(run.id, "CANCELLED", MISSED)
             record, schedule = plans.get(plan_id, (None, None))
             if schedule is None or not schedule.active:
-                self.orchestrator.end_firing(latest.id, "CANCELLED", "its plan was paused or deleted")
+                self.schedules.end_firing(latest.id, "CANCELLED", "its plan was paused or deleted")
                 continue
             if schedule.parameters.get("request") != record.request:  # emptied by an edit in the Prefect UI
-                self.orchestrator.update_schedule(schedule.id, parameters=record.parameters())
+                self.schedules.update_schedule(schedule.id, parameters=record.parameters())
             self.fire(plan_id, latest, now)
             fired += 1
         return fired
 
-    def fire(self, plan_id: str, run: FlowRun, now: datetime) -> list[int]:
+    def fire(self, plan_id: str, run: Run, now: datetime) -> list[int]:
         """Store the firing's tasks once (a firing stored before a crash is not stored again), then end its run."""
         firing_id = str(run.id)
-        ids = self.index.tasks_of_firing(firing_id)
+        ids = self.table.tasks_of_firing(firing_id)
         if not ids:
-            record = self.index.plan_record(plan_id)
+            record = self.records.plan_record(plan_id)
             try:
                 if record is None:
                     raise invalid("its plan was deleted")
@@ -169,9 +172,9 @@ class PlanBook:
                 ids = self._store_firing(request, plan_id, firing_id, now)
             except ApiError as refused:
                 log.warning("plan %s: firing %s created no task: %s", plan_id, firing_id, refused.message)
-                self.orchestrator.end_firing(run.id, "FAILED", f"No task created: {refused.message}")
+                self.schedules.end_firing(run.id, "FAILED", f"No task created: {refused.message}")
                 return []
-        self.orchestrator.end_firing(run.id, "COMPLETED", f"Created task(s) {', '.join(map(str, ids))}")
+        self.schedules.end_firing(run.id, "COMPLETED", f"Created task(s) {', '.join(map(str, ids))}")
         return ids
 
     def _store_firing(self, request: TaskRequest, plan_id: str, firing_id: str, now: datetime) -> list[int]:
@@ -195,7 +198,7 @@ class PlanBook:
     def _unavailable(self, request: TaskRequest) -> list[tuple[str, Optional[str], str]]:
         """(serial, username, why) of each phone or account that cannot take this firing's task."""
         attached = self.attached_serials()
-        accounts: dict[str, Account] = {a.username: a for a in self.index.accounts()}
+        accounts: dict[str, Account] = {a.username: a for a in self.accounts.accounts()}
         found = []
         for serial in dict.fromkeys(request.serials or ()):
             if serial not in attached:

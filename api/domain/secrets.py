@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import threading
 
-from api.gateways.prefect import Orchestrator
+from api.gateways.prefect import SecretStore
 from contract.secrets import chat_url, is_reference, reference, sealed
 
 
@@ -15,8 +15,8 @@ def secret_block_name(value: str) -> str:
 
 
 class SecretKeeper:
-    def __init__(self, orchestrator: Orchestrator):
-        self.orchestrator = orchestrator
+    def __init__(self, store: SecretStore):
+        self.store = store
         self._saved: set[str] = set()
         self._lock = threading.Lock()
 
@@ -30,6 +30,6 @@ class SecretKeeper:
         name = secret_block_name(value)
         with self._lock:
             if name not in self._saved:
-                self.orchestrator.save_secret(name, value)
+                self.store.save_secret(name, value)
                 self._saved.add(name)
         return {**script_config, "chatgpt_settings": {**chat, "api_key": reference(name)}}

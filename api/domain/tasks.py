@@ -10,8 +10,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Callable, Iterable, Optional
 
-from prefect.client.schemas.objects import FlowRun
-
 from api.domain.callbacks import CallbackPolicy
 from api.domain.errors import ApiError, invalid, not_found
 from api.domain.fanout import PlannedTask
@@ -23,8 +21,9 @@ from api.domain.creation import RunCreator
 from api.domain.deletion import READ_CHUNK, STOPPED, TaskDeletion
 from api.domain.mirror import RunMirror
 from api.domain.views import task_view
-from api.gateways.index import Index, NewTask, TaskFilter, TaskRow
-from api.gateways.prefect import FINAL_STATE_TYPES, Orchestrator, OrchestratorUnavailable, RunGone
+from api.gateways.index import AccountTable, NewTask, TaskFilter, TaskRow, TaskTable
+from api.gateways.prefect import FINAL_STATE_TYPES, OrchestratorUnavailable, RunGone, RunQueries, RunWrites, SecretStore
+from api.gateways.runs import Run
 from contract.names import run_name, task_tags
 
 FAILED_TYPES = STATE_TYPES_BY_STATUS[TaskStatus.FAILED]
@@ -44,8 +43,11 @@ class ListFilters:
 class TaskService(TaskDeletion):
     def __init__(
         self,
-        index: Index,
-        orchestrator: Orchestrator,
+        table: TaskTable,
+        accounts: AccountTable,
+        runs: RunQueries,
+        writes: RunWrites,
+        secrets: SecretStore,
         known_serials: Callable[[], set[str]],
         *,
         ui_url: str,
@@ -56,8 +58,10 @@ class TaskService(TaskDeletion):
         comment_endpoints: tuple[str, ...] = (),
         callbacks: CallbackPolicy = CallbackPolicy((), None),
     ):
-        self.index = index
-        self.orchestrator = orchestrator
+        self.table = table
+        self.accounts = accounts
+        self.runs = runs
+        self.writes = writes
         self.known_serials = known_serials
         self.ui_url = ui_url
         self.retry_limit = retry_limit
@@ -66,9 +70,9 @@ class TaskService(TaskDeletion):
         self.material_roots = material_roots
         self.comment_endpoints = comment_endpoints
         self.callbacks = callbacks
-        self.secrets = SecretKeeper(orchestrator)
-        self.mirror = RunMirror(index, orchestrator)
-        self.creator = RunCreator(index, orchestrator, self.mirror, self._stop_created)
+        self.secrets = SecretKeeper(secrets)
+        self.mirror = RunMirror(table, runs)
+        self.creator = RunCreator(table, writes, self.mirror, self._stop_created)
 
     # Create ------------------------------------------------------------------
 
@@ -76,7 +80,7 @@ class TaskService(TaskDeletion):
         """The request's tasks and start times; refused (ApiError) before anything is stored."""
         self.callbacks.check(request.callback_url)
         return plan_tasks(
-            request, now, rng, known_serials=self.known_serials, accounts=self.index.accounts,
+            request, now, rng, known_serials=self.known_serials, accounts=self.accounts.accounts,
             max_tasks=self.max_tasks_per_request,
             material_library=self.material_library, material_roots=self.material_roots,
             comment_endpoints=self.comment_endpoints,
@@ -98,20 +102,20 @@ class TaskService(TaskDeletion):
                     callback_url=body.callback_url)
             for task, start in planned
         ]
-        ids = self.index.reserve_tasks([*new, *failed])
+        ids = self.table.reserve_tasks([*new, *failed])
         self.creator.wake()
         return ids
 
-    def adopt_in_place(self, run) -> int:
+    def adopt_in_place(self, run: Run) -> int:
         """Index a run that is already where it should be (started from the UI on its phone's queue)."""
         params = run.parameters
         serial = str(params.get("serial") or "")
         script = str(params.get("script_name") or "")
         config = params.get("script_config") if isinstance(params.get("script_config"), dict) else {}
-        [task_id] = self.index.reserve_tasks([
+        [task_id] = self.table.reserve_tasks([
             NewTask(serial, params.get("username"), script, config, "ui", flow_run_id=str(run.id))])
         tags = [*run.tags, *task_tags(serial, script, "ui")]
-        self.orchestrator.rename(str(run.id), name=run_name(task_id, script), tags=tags)
+        self.writes.rename(str(run.id), name=run_name(task_id, script), tags=tags)
         self.mirror.record([run])
         return task_id
 
@@ -120,25 +124,25 @@ class TaskService(TaskDeletion):
     def require_prefect(self) -> None:
         """Reads come from the index's copy of run states, which only Prefect's events keep current:
         while the server is down they would be guesses, so they are refused like writes."""
-        if not self.orchestrator.healthy():
+        if not self.runs.healthy():
             raise OrchestratorUnavailable("its health check fails")
 
     def row(self, task_id: int) -> TaskRow:
         """The task's index row: 40401 for an unknown or deleted task, 50301 while Prefect is down."""
         self.require_prefect()
-        row = self.index.get(task_id)
+        row = self.table.get(task_id)
         if row is None:
             raise not_found(f"Task {task_id} not found")
         return row
 
-    def _run(self, row: TaskRow) -> FlowRun:
+    def _run(self, row: TaskRow) -> Run:
         """What Prefect says of the task's run now (a change is decided on it, not on the copy)."""
         if row.flow_run_id is None:  # stored, its run not created yet: create it now
             if self.creator.create_one(row) is None:
                 raise invalid(f"Task {row.id} could not be started: {self.row(row.id).run.message}")
             row = self.row(row.id)
         try:
-            run = self.orchestrator.read_run(row.flow_run_id)
+            run = self.runs.read_run(row.flow_run_id)
         except RunGone:
             raise self._gone(row) from None
         self.mirror.record([run])
@@ -146,8 +150,8 @@ class TaskService(TaskDeletion):
 
     def _gone(self, row: TaskRow) -> ApiError:
         """Its flow run was deleted (in the Prefect UI, or by a deletion racing this request): so is the task."""
-        self.index.mark_deleted([row.id])
-        self.index.mark_purged(row.id)
+        self.table.mark_deleted([row.id])
+        self.table.mark_purged(row.id)
         return not_found(f"Task {row.id} not found (its flow run was deleted in Prefect)")
 
     def detail(self, task_id: int) -> dict:
@@ -159,14 +163,14 @@ class TaskService(TaskDeletion):
             state_types=STATE_TYPES_BY_STATUS[TaskStatus(filters.status)] if filters.status is not None else None,
             serial=filters.serial, script_name=filters.script_name, source=filters.source, plan_id=filters.plan_id,
         )
-        rows = self.index.page(wanted, offset=(page - 1) * page_size, limit=page_size)
-        return {"tasks": [task_view(row, self.ui_url) for row in rows], "total": self.index.count(wanted),
+        rows = self.table.page(wanted, offset=(page - 1) * page_size, limit=page_size)
+        return {"tasks": [task_view(row, self.ui_url) for row in rows], "total": self.table.count(wanted),
                 "page": page, "page_size": page_size}
 
     def stats(self) -> dict:
         self.require_prefect()
         counts = dict.fromkeys((status.text for status in TaskStatus), 0)
-        for state_type, count in self.index.counts_by_state_type().items():
+        for state_type, count in self.table.counts_by_state_type().items():
             counts[task_status(state_type).text] += count
         return {"total": sum(counts.values()), **counts}
 
@@ -174,7 +178,7 @@ class TaskService(TaskDeletion):
 
     def stop(self, task_id: int) -> dict:
         row = self.row(task_id)
-        if row.flow_run_id is None and self.index.stop_uncreated(task_id, STOPPED):
+        if row.flow_run_id is None and self.table.stop_uncreated(task_id, STOPPED):
             return self.detail(task_id)  # its run will be created Cancelled: nothing to wait for
         row = self.row(task_id)  # its run may have been created meanwhile, or another stop came first
         if row.stop_requested:
@@ -182,7 +186,7 @@ class TaskService(TaskDeletion):
             # run creator right after (a second stop can come in between: it must not stop it again).
             raise invalid(f"Task {task_id} has already finished (cancelled); only pending or running tasks can be stopped")
         run = self._run(row)
-        state_type = run.state_type.value
+        state_type = run.state_type
         if state_type in FINAL_STATE_TYPES:
             raise invalid(f"Task {task_id} has already finished ({state_type.lower()}); only pending or running tasks can be stopped")
         if state_type != "CANCELLING":
@@ -195,55 +199,55 @@ class TaskService(TaskDeletion):
 
     def _stop_created(self, flow_run_ids: list[str]) -> None:
         """Runs of tasks stopped while their runs were being created."""
-        for run in self.orchestrator.read_runs(flow_run_ids).values():
-            if run.state_type.value not in FINAL_STATE_TYPES and run.state_type.value != "CANCELLING":
+        for run in self.runs.read_runs(flow_run_ids).values():
+            if run.state_type not in FINAL_STATE_TYPES and run.state_type != "CANCELLING":
                 with contextlib.suppress(RunGone):  # deleted meanwhile: nothing left to stop
                     self.stop_run(run)
         self.mirror.refresh(flow_run_ids)
 
-    def stop_run(self, run: FlowRun) -> None:
+    def stop_run(self, run: Run) -> None:
         """A run that has not started is cancelled at once; a started one is killed by its worker."""
-        if run.state_type.value not in ("RUNNING", "PENDING"):
-            self.orchestrator.cancel(run.id, STOPPED)
+        if run.state_type not in ("RUNNING", "PENDING"):
+            self.writes.cancel(run.id, STOPPED)
             return
-        self.orchestrator.request_cancel(run.id, STOPPED)
+        self.writes.request_cancel(run.id, STOPPED)
         self.restore_raced_end(run.id)  # the run may have ended between our read and our Cancelling
 
     def retry(self, task_id: int) -> dict:
         row = self.row(task_id)
         run = self._run(row)
-        if run.state_type.value not in FAILED_TYPES:
-            raise invalid(f"Task {task_id} is not failed (it is {run.state_type.value.lower()}); only failed tasks can be retried")
-        if not self.index.take_retry(task_id, self.retry_limit):
+        if run.state_type not in FAILED_TYPES:
+            raise invalid(f"Task {task_id} is not failed (it is {run.state_type.lower()}); only failed tasks can be retried")
+        if not self.table.take_retry(task_id, self.retry_limit):
             raise invalid(f"Task {task_id}: retry limit reached ({self.retry_limit} re-runs)")
         try:
-            self.orchestrator.rerun(str(run.id))
+            self.writes.rerun(str(run.id))
         except OrchestratorUnavailable:
-            self.index.give_back_retry(task_id)
+            self.table.give_back_retry(task_id)
             raise
         except RunGone:
-            self.index.give_back_retry(task_id)
+            self.table.give_back_retry(task_id)
             raise self._gone(row) from None
         self.mirror.refresh([str(run.id)])
         return self.detail(task_id)
 
     def retry_all(self) -> int:
-        failed_rows = [row for row in self.index.page(TaskFilter(state_types=FAILED_TYPES), offset=0, limit=2**62)
+        failed_rows = [row for row in self.table.page(TaskFilter(state_types=FAILED_TYPES), offset=0, limit=2**62)
                        if row.flow_run_id]  # not those Prefect refused to create
         retried = []
         for start in range(0, len(failed_rows), READ_CHUNK):
             rows = failed_rows[start:start + READ_CHUNK]
-            runs = self.orchestrator.read_runs([row.flow_run_id for row in rows])
+            runs = self.runs.read_runs([row.flow_run_id for row in rows])
             for row in rows:
                 run = runs.get(row.flow_run_id)  # what Prefect says now, not the copy
-                if run is None or run.state_type.value not in FAILED_TYPES:
+                if run is None or run.state_type not in FAILED_TYPES:
                     continue
-                if not self.index.take_retry(row.id, self.retry_limit):
+                if not self.table.take_retry(row.id, self.retry_limit):
                     continue
                 try:
-                    self.orchestrator.rerun(row.flow_run_id)
+                    self.writes.rerun(row.flow_run_id)
                 except RunGone:  # deleted since it was listed
-                    self.index.give_back_retry(row.id)
+                    self.table.give_back_retry(row.id)
                     continue
                 retried.append(row.flow_run_id)
         self.mirror.refresh(retried)

@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable, Optional
 
-import sqlite_utils
-
+from api.gateways.index_db import IndexPart
 from api.gateways.index_rows import TaskRow, now_iso
 
 CALLBACKS_SCHEMA = """
@@ -41,10 +40,8 @@ class Delivery:
     attempts: int
 
 
-class CallbackOutbox:
-    """Mixed into Index: `self.db` is the calling thread's connection."""
-
-    db: sqlite_utils.Database
+class CallbackOutbox(IndexPart):
+    """Calls queued for the ends of tasks, until delivered or given up on."""
 
     def ended_without_callback(self, final_types: tuple[str, ...], limit: int = 100) -> list[EndedTask]:
         """Live tasks with a callback whose latest end (a re-run ends again) is not queued yet."""

@@ -5,17 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Iterable, Optional
 
-import sqlite_utils
-
+from api.gateways.index_db import IndexPart
 from api.gateways.index_rows import LIVE, TaskRow
 
 ENDED_BADLY = ("FAILED", "CRASHED")
 
 
-class FarmReads:
-    """Mixed into Index: `self.db` is the calling thread's connection."""
-
-    db: sqlite_utils.Database
+class FarmReads(IndexPart):
+    """Counts and timings of tasks, for the farm page and the metrics."""
 
     def counts_by(self, column: str) -> list[tuple[Optional[str], str, int]]:
         """(state_type, value of `column`, live tasks) for column serial or script_name."""

@@ -6,8 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import Optional
 
-import sqlite_utils
-
+from api.gateways.index_db import IndexPart
 from api.gateways.index_rows import now_iso
 
 PLANS_SCHEMA = """
@@ -34,10 +33,8 @@ class PlanRecord:
         return {"repeat": self.repeat, "start_time": self.start_time, "request": self.request}
 
 
-class PlanTable:
-    """Mixed into Index: `self.db` is the calling thread's connection."""
-
-    db: sqlite_utils.Database
+class PlanTable(IndexPart):
+    """The requests of recurring plans, by plan id."""
 
     def save_plan(self, plan_id: str, request: dict, repeat: str, start_time: Optional[str]) -> PlanRecord:
         with self.writing():

@@ -6,15 +6,12 @@ import json
 from datetime import datetime, timezone
 from typing import Iterable, Optional
 
-import sqlite_utils
-
+from api.gateways.index_db import IndexPart
 from api.gateways.index_rows import LIVE, WITH_RUN, NewTask, RunState, TaskFilter, TaskRow, iso_utc, now_iso
 
 
-class TaskTable:
-    """Mixed into Index: `self.db` is the calling thread's connection."""
-
-    db: sqlite_utils.Database
+class TaskTable(IndexPart):
+    """Tasks, their flow runs, and the copy of each run's state."""
 
     def reserve_tasks(self, tasks: Iterable[NewTask]) -> list[int]:
         """Store new tasks in one transaction and give each its id: the durable record of a request.

@@ -1,271 +1,39 @@
-"""Everything the API asks of the Prefect server, with its failures turned into one error type."""
+"""Everything the API asks of the Prefect server: parts over one connection, failures turned into one error type."""
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Optional
-from uuid import UUID
 
-from prefect.client.schemas.actions import (
-    BlockDocumentCreate, DeploymentFlowRunCreate, DeploymentUpdate, WorkPoolCreate, WorkPoolUpdate,
-)
-from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
-from prefect.client.schemas.objects import ConcurrencyOptions, FlowRun, State
-from prefect.exceptions import ObjectAlreadyExists
-from prefect.workers.process import ProcessWorker
-from prefect.states import Cancelled, Cancelling, Crashed, Failed, Scheduled, to_state_create
-
-from api.gateways.prefect_connection import OrchestratorUnavailable, RunGone, existing, reachable
-from api.gateways.prefect_queries import FINAL_STATE_TYPES, RunQueries, RunQuery
+from api.gateways.prefect_connection import OrchestratorUnavailable, PrefectConnection, RunGone
 from api.gateways.prefect_pcs import FarmPcs
+from api.gateways.prefect_pool import SecretStore, WorkPool, locked_job_template
+from api.gateways.prefect_queries import FINAL_STATE_TYPES, RunQueries, RunQuery
 from api.gateways.prefect_schedules import PlanSchedules
-from contract.names import ACCOUNTS_DEPLOYMENT, INBOX_QUEUE, RECORDED_TAG, SERIAL_TAG, device_queue, tag
+from api.gateways.prefect_writes import NewRun, RunsNotCreated, RunWrites
 
-__all__ = ["FINAL_STATE_TYPES", "NewRun", "Orchestrator", "OrchestratorUnavailable", "RunGone", "RunQuery",
-           "RunsNotCreated"]
-
-
-BULK_CREATE_LIMIT = 100  # the most Prefect 3.9 creates in one request
-BULK_DELETE_LIMIT = 50  # Prefect 3.9 bulk_delete limit
-BULK_CREATE_ATTEMPTS = 4
+__all__ = ["FINAL_STATE_TYPES", "FarmPcs", "NewRun", "Orchestrator", "OrchestratorUnavailable", "PlanSchedules",
+           "PrefectConnection", "RunGone", "RunQueries", "RunQuery", "RunWrites", "RunsNotCreated", "SecretStore",
+           "WorkPool", "locked_job_template"]
 
 
-class RunsNotCreated(Exception):
-    """Prefect refused some runs of a batch; `created` lists the ones it made."""
+class Orchestrator:
+    """The Prefect gateway's parts over one connection, built together for wiring: each service is
+    given only the parts it uses."""
 
-    def __init__(self, created: list[str], reason: str):
-        super().__init__(f"Prefect did not create a flow run: {reason}")
-        self.created = created
+    def __init__(self, api_url: str, *, write_concurrency: int, auth_string: Optional[str] = None):
+        self.connection = PrefectConnection(api_url, write_concurrency=write_concurrency, auth_string=auth_string)
+        self.runs = RunQueries(self.connection)
+        self.pool = WorkPool(self.connection)
+        self.writes = RunWrites(self.connection, self.pool)
+        self.schedules = PlanSchedules(self.connection)
+        self.pcs = FarmPcs(self.connection)
+        self.secrets = SecretStore(self.connection)
 
+    def healthy(self) -> bool:
+        return self.connection.healthy()
 
-@dataclass(frozen=True)
-class NewRun:
-    name: str
-    serial: str
-    parameters: dict
-    tags: list[str]
-    start_at: datetime
-    # The same key makes no second run (a batch cut off by a crash and sent again after a restart).
-    idempotency_key: Optional[str] = None
-    stopped: Optional[str] = None  # stopped before its run existed: created Cancelled with this message
+    def has_deployment(self, name: str) -> bool:
+        return self.connection.has_deployment(name)
 
-
-def locked_job_template() -> dict:
-    """The process pool's job template without the variables a run could override to run anything
-    as the worker's user (`command`, `env`, `working_dir`): runs get Prefect's engine, the worker's
-    environment and the deployment's own directory, whatever their job variables say."""
-    template = ProcessWorker.get_default_base_job_template()
-    for name, fixed in (("command", None), ("env", {}), ("working_dir", None)):
-        template["variables"]["properties"].pop(name, None)
-        template["job_configuration"][name] = fixed
-    return template
-
-
-class Orchestrator(RunQueries, PlanSchedules, FarmPcs):
-    """What the service writes to Prefect: pool and queues, runs (in bulk), states, secrets, plans; what it reads of the farm's PCs."""
-
-    # Set-up ------------------------------------------------------------------
-
-    def ensure_work_pool(self, concurrency_limit: int) -> None:
-        """The pool's own limit is the plan's farm-wide cap; its default queue is a paused inbox."""
-        with self._writing():
-            template = locked_job_template()
-            try:
-                self._client.create_work_pool(WorkPoolCreate(
-                    name=self.work_pool, type="process", concurrency_limit=concurrency_limit,
-                    base_job_template=template,
-                ))
-            except ObjectAlreadyExists:
-                self._client.update_work_pool(
-                    self.work_pool, WorkPoolUpdate(concurrency_limit=concurrency_limit, base_job_template=template)
-                )
-            self._ensure_queue(INBOX_QUEUE, concurrency_limit=None, paused=True)
-
-    def cap_task_runs(self, limit: int) -> None:
-        """The same cap on the task deployment, where Prefect takes a slot atomically (with a lease
-        the run renews) as a run starts: the pool's limit is checked when a worker asks for runs, so two
-        PCs asking at once could each take the last slot. A run over the cap waits (AwaitingConcurrencySlot)."""
-        with self._writing():
-            self._client.update_deployment(self.deployment_id(), DeploymentUpdate(
-                concurrency_limit=limit, concurrency_options=ConcurrencyOptions(collision_strategy="ENQUEUE")))
-
-    def _ensure_queue(self, name: str, *, concurrency_limit: Optional[int], paused: bool = False) -> None:
-        try:
-            self._client.create_work_queue(
-                name=name, work_pool_name=self.work_pool, concurrency_limit=concurrency_limit
-            )
-        except ObjectAlreadyExists:
-            pass
-        queue = self._client.read_work_queue_by_name(name, work_pool_name=self.work_pool)
-        if queue.concurrency_limit != concurrency_limit or queue.is_paused != paused:
-            self._client.update_work_queue(queue.id, concurrency_limit=concurrency_limit, is_paused=paused)
-
-    def ensure_device_queue(self, serial: str) -> str:
-        """One queue per phone with a limit of 1: Prefect then never runs two tasks on it at once."""
-        name = device_queue(serial)
-        with self._queues_lock:
-            if name in self._queues:
-                return name
-        with self._writing():
-            self._ensure_queue(name, concurrency_limit=1)
-        with self._queues_lock:
-            self._queues.add(name)
-        return name
-
-    # Account reads -------------------------------------------------------------
-
-    def create_account_reads(self, serials: list[str]) -> dict[str, str]:
-        """One read-accounts run per phone, in the phone's queue; returns serial -> flow run id."""
-        created = {}
-        for serial in serials:
-            self.ensure_device_queue(serial)
-            with self._writing():
-                run = self._client.create_flow_run_from_deployment(
-                    self.deployment_id(ACCOUNTS_DEPLOYMENT), parameters={"serial": serial},
-                    tags=[tag(SERIAL_TAG, serial)], work_queue_name=device_queue(serial),
-                )
-            created[serial] = str(run.id)
-        return created
-
-    def mark_recorded(self, run: FlowRun) -> None:
-        with self._writing():
-            self._client.update_flow_run(run.id, tags=[*run.tags, RECORDED_TAG])
-
-    # Runs --------------------------------------------------------------------
-
-    def create_runs(self, runs: list[NewRun]) -> list[str]:
-        """Create flow runs on their phones' queues, 100 per request and transaction (Prefect's
-        bulk endpoint): far fewer SQLite write locks than one request per run. Returns their ids."""
-        for serial in dict.fromkeys(run.serial for run in runs):
-            self.ensure_device_queue(serial)
-        ids: list[str] = []
-        for start in range(0, len(runs), BULK_CREATE_LIMIT):
-            chunk = runs[start:start + BULK_CREATE_LIMIT]
-            created: dict[str, str] = {}
-            pending = chunk
-            # The bulk endpoint reports "database is locked" per run instead of answering 503.
-            # Those runs were not created: send them again in bulk after a short pause (one by
-            # one, each lock costs the client's 2-s back-off: 200 runs took minutes while the
-            # first ones were already running), and one by one only as a last resort.
-            for attempt in range(BULK_CREATE_ATTEMPTS):
-                if attempt:
-                    time.sleep(0.5 * attempt)
-                pending = self._bulk_create(pending, created, ids)
-                if not pending:
-                    break
-            for run in pending:
-                created[run.name] = self._create_one(run)
-            ids.extend(created[run.name] for run in chunk)
-        return ids
-
-    def _bulk_create(self, runs: list[NewRun], created: dict[str, str], earlier: list[str]) -> list[NewRun]:
-        """One bulk request; fills `created` (name -> id) and returns the runs a lock refused."""
-        with self._writing():
-            response = self._client.request(
-                "POST", "/deployments/{id}/create_flow_run/bulk",
-                path_params={"id": self.deployment_id()},
-                json=[self._run_create(run).model_dump(mode="json", exclude_unset=True) for run in runs],
-            )
-            response.raise_for_status()
-        locked = []
-        for run, result in zip(runs, response.json()["results"]):
-            if result["status"] == "CREATED":
-                created[run.name] = str(result["flow_run_id"])
-            elif "database is locked" in (result["error"] or ""):
-                locked.append(run)
-            else:
-                raise RunsNotCreated([*earlier, *created.values()], result["error"])
-        return locked
-
-    def _run_create(self, run: NewRun) -> DeploymentFlowRunCreate:
-        return DeploymentFlowRunCreate(
-            name=run.name,
-            parameters=run.parameters,
-            tags=run.tags,
-            state=to_state_create(self._first_state(run)),
-            work_queue_name=device_queue(run.serial),
-            idempotency_key=run.idempotency_key,
-        )
-
-    def _create_one(self, run: NewRun) -> str:
-        with self._writing():
-            created = self._client.create_flow_run_from_deployment(
-                self.deployment_id(),
-                name=run.name,
-                parameters=run.parameters,
-                tags=run.tags,
-                state=self._first_state(run),
-                work_queue_name=device_queue(run.serial),
-                idempotency_key=run.idempotency_key,
-            )
-        return str(created.id)
-
-    @staticmethod
-    def _first_state(run: NewRun) -> State:
-        if run.stopped is not None:
-            return Cancelled(message=run.stopped)
-        return Scheduled(scheduled_time=run.start_at)
-
-    def delete_runs(self, flow_run_ids: list[str]) -> set[str]:
-        """Delete these runs, if they exist; the caller makes sure none of them is running. Returns
-        the ids Prefect says it deleted."""
-        deleted: set[str] = set()
-        for start in range(0, len(flow_run_ids), BULK_DELETE_LIMIT):
-            chunk = flow_run_ids[start:start + BULK_DELETE_LIMIT]
-            flow_runs = FlowRunFilter(id=FlowRunFilterId(any_=[UUID(i) for i in chunk])).model_dump(
-                mode="json", exclude_unset=True)
-            with self._writing():
-                response = self._client.request(
-                    "POST", "/flow_runs/bulk_delete", json={"flow_runs": flow_runs, "limit": len(chunk)})
-                response.raise_for_status()
-            deleted.update(str(i) for i in response.json().get("deleted", []))
-        return deleted
-
-    def save_secret(self, name: str, value: str) -> None:
-        """A Prefect Secret block: the UI shows its name, never its value (stored encrypted)."""
-        with reachable(self._health):
-            block_type = self._client.read_block_type_by_slug("secret")
-            schema = self._client.get_most_recent_block_schema_for_block_type(block_type.id)
-        with self._writing():
-            try:
-                self._client.create_block_document(BlockDocumentCreate(
-                    name=name, data={"value": value}, block_type_id=block_type.id, block_schema_id=schema.id,
-                ))
-            except ObjectAlreadyExists:
-                pass  # named after the value's hash: an existing block holds the same value
-
-    # State writes: forced, because Prefect accepts almost any transition and the policies that
-    # decide which one is allowed live above this gateway (domain, supervision).
-
-    def _force(self, flow_run_id, state) -> None:
-        with self._writing(), existing(flow_run_id):
-            self._client.set_flow_run_state(UUID(str(flow_run_id)), state, force=True)
-
-    def request_cancel(self, flow_run_id, message: str) -> None:
-        """Cancelling: the worker that runs the process kills it, and the run ends Cancelled."""
-        self._force(flow_run_id, Cancelling(message=message))
-
-    def cancel(self, flow_run_id, message: str) -> None:
-        self._force(flow_run_id, Cancelled(message=message))
-
-    def crash(self, flow_run_id, message: str) -> None:
-        self._force(flow_run_id, Crashed(message=message))
-
-    def fail(self, flow_run_id, message: str) -> None:
-        self._force(flow_run_id, Failed(message=message))
-
-    def requeue(self, flow_run_id, message: str) -> None:
-        self._force(flow_run_id, Scheduled(message=message))
-
-    def rerun(self, flow_run_id) -> None:
-        self._force(flow_run_id, Scheduled(message="Retried through the API"))
-
-    def restore(self, flow_run_id, state: State) -> None:
-        self._force(flow_run_id, state.fresh_copy())
-
-    def rename(self, flow_run_id: str, *, name: str, tags: list[str]) -> None:
-        with self._writing():
-            self._client.update_flow_run(UUID(flow_run_id), name=name, tags=tags)
-
+    def close(self) -> None:
+        self.connection.close()

@@ -57,8 +57,6 @@ class PrefectConnection:
                                          httpx_settings={"timeout": httpx.Timeout(15.0, connect=2.0)})
         self._client.__enter__()
         self._writes = threading.BoundedSemaphore(write_concurrency)
-        self._queues: set[str] = set()
-        self._queues_lock = threading.Lock()
         self._deployment_ids: dict[str, UUID] = {}
 
     def close(self) -> None:
@@ -86,3 +84,35 @@ class PrefectConnection:
                 self._deployment_ids[name] = self._client.read_deployment_by_name(name).id
         return self._deployment_ids[name]
 
+
+
+class PrefectPart:
+    """One kind of request to Prefect, over the client, health watch and write bound it shares with the other parts."""
+
+    def __init__(self, connection: PrefectConnection):
+        self.connection = connection
+
+    @property
+    def _client(self) -> SyncPrefectClient:
+        return self.connection._client
+
+    @property
+    def _health(self) -> HealthWatch:
+        return self.connection._health
+
+    @property
+    def _deployment_ids(self) -> dict[str, UUID]:
+        return self.connection._deployment_ids
+
+    @property
+    def work_pool(self) -> str:
+        return self.connection.work_pool
+
+    def _writing(self):
+        return self.connection._writing()
+
+    def deployment_id(self, name: str = DEPLOYMENT) -> UUID:
+        return self.connection.deployment_id(name)
+
+    def healthy(self) -> bool:
+        return self.connection.healthy()

@@ -14,6 +14,8 @@ from prefect.events.clients import PrefectEventSubscriber
 from prefect.events.filters import EventFilter, EventNameFilter
 from prefect.settings import PREFECT_API_AUTH_STRING, PREFECT_API_URL, temporary_settings
 
+from api.loop import Loop
+
 log = logging.getLogger(__name__)
 RUN_RESOURCE = "prefect.flow-run."
 
@@ -45,7 +47,7 @@ def newer(seen: RunStateSeen, kept: Optional[RunStateSeen]) -> bool:
     return kept is None or seen.timestamp is None or kept.timestamp is None or seen.timestamp >= kept.timestamp
 
 
-class RunEventFeed:
+class RunEventFeed(Loop):
     """Calls `on_changed(states_seen)` for runs whose state changed (one call per burst, the newest
     event of each run), and `on_connected()` each time the stream is (re)opened, since events may
     have been missed before."""
@@ -53,6 +55,8 @@ class RunEventFeed:
     def __init__(self, api_url: str, auth_string: Optional[str], *,
                  on_changed: Callable[[list[RunStateSeen]], None], on_connected: Callable[[], None],
                  batch_seconds: float = 0.05, retry_seconds: float = 2.0):
+        # Each round follows the stream until stopped; a round that ends early is followed by another.
+        super().__init__("run-events", retry_seconds)
         self.api_url = api_url
         self.auth_string = auth_string
         self.on_changed = on_changed
@@ -60,30 +64,37 @@ class RunEventFeed:
         self.batch_seconds = batch_seconds
         self.retry_seconds = retry_seconds
         self._changed: dict[str, RunStateSeen] = {}
-        self._wake: Optional[asyncio.Event] = None
+        self._wake_batch: Optional[asyncio.Event] = None
         self._loop: Optional[asyncio.AbstractEventLoop] = None
-        self._thread = threading.Thread(target=self._run, name="run-events", daemon=True)
+        self._loop_lock = threading.Lock()  # a stop never misses the event loop being started
         self.connected = threading.Event()
 
     def start(self) -> None:
-        self._thread.start()
+        super().start()
+        self.wake()  # the first round at once, not after `interval`
 
-    def stop(self) -> None:
-        if not self._thread.is_alive():
+    def interrupt(self) -> None:
+        with self._loop_lock:
+            loop = self._loop
+        if loop is None:
             return
-        if self._loop is not None:
-            self._loop.call_soon_threadsafe(lambda: [task.cancel() for task in asyncio.all_tasks(self._loop)])
-        self._thread.join(timeout=10)
+        try:
+            loop.call_soon_threadsafe(lambda: [task.cancel() for task in asyncio.all_tasks(loop)])
+        except RuntimeError:  # that round's event loop is already closed
+            pass
 
-    def _run(self) -> None:
+    def run_once(self) -> None:
         try:
             asyncio.run(self._follow())
         except asyncio.CancelledError:
             pass
 
     async def _follow(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._wake = asyncio.Event()
+        with self._loop_lock:
+            if self.stopping:
+                return
+            self._loop = asyncio.get_running_loop()
+        self._wake_batch = asyncio.Event()
         async with asyncio.TaskGroup() as group:
             group.create_task(self._listen())
             group.create_task(self._hand_over())
@@ -103,7 +114,7 @@ class RunEventFeed:
                                 seen = state_seen(event)
                                 if newer(seen, self._changed.get(seen.flow_run_id)):
                                     self._changed[seen.flow_run_id] = seen
-                                self._wake.set()
+                                self._wake_batch.set()
             except asyncio.CancelledError:
                 raise
             except Exception as error:  # the server restarts or refuses: reads go on from the copy
@@ -113,9 +124,9 @@ class RunEventFeed:
 
     async def _hand_over(self) -> None:
         while True:
-            await self._wake.wait()
+            await self._wake_batch.wait()
             await asyncio.sleep(self.batch_seconds)  # gather the burst
-            self._wake.clear()
+            self._wake_batch.clear()
             changed, self._changed = list(self._changed.values()), {}
             try:
                 await asyncio.to_thread(self.on_changed, changed)

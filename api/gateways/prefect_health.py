@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import threading
 from typing import Optional
 
 import httpx
+
+from api.loop import Loop
 
 
 UP, REFUSED, FAILED = "up", "refused", "failed"
@@ -26,7 +27,7 @@ def prefect_answers(api_url: str, timeout: float = 5.0, http: Optional[httpx.Cli
     return probe(api_url, timeout, http) == UP
 
 
-class HealthWatch:
+class HealthWatch(Loop):
     """Polls the server's health every 2 s. Prefect's client retries a lost connection for many
     seconds, so requests check this first and get 50301 at once while the server is down. A
     refused connection (the server is gone) is down at once; a slow or failed answer (a busy
@@ -34,20 +35,17 @@ class HealthWatch:
     CPU: twice a second, as before, it was most of what an idle server did."""
 
     def __init__(self, api_url: str, interval: float = 2.0, failures_for_down: int = 2):
+        super().__init__("prefect-health", interval)
         self.api_url = api_url
-        self.interval = interval
         self.failures_for_down = failures_for_down
         self._failures = 0
         # One client, kept: a new one builds an SSL context (~25 ms of CPU) at every probe.
         self._http = httpx.Client()
         self.up = prefect_answers(api_url, http=self._http)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="prefect-health", daemon=True)
-        self._thread.start()
+        self.start()
 
-    def _loop(self) -> None:
-        while not self._stop.wait(self.interval):
-            self.check()
+    def run_once(self) -> None:
+        self.check()
 
     def check(self) -> None:
         answer = probe(self.api_url, http=self._http)
@@ -55,6 +53,5 @@ class HealthWatch:
         self.up = answer == UP or (answer == FAILED and self._failures < self.failures_for_down)
 
     def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=10)
+        super().stop()
         self._http.close()

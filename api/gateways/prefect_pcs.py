@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from api.gateways.prefect_connection import PrefectConnection, reachable
+from api.gateways.prefect_connection import PrefectPart, reachable
 from contract.pcs import PcReport, latest_reports, now_utc, recent_reports_filter
 
 PC_STOPPED_ANSWERING = "the PC running it stopped answering; retry it if it should run again"
@@ -14,7 +14,9 @@ OLD_AUTOMATIONS = ("phonefarm: end the runs of a PC that stopped answering",
 EVENT_PAGES = 10
 
 
-class FarmPcs(PrefectConnection):
+class FarmPcs(PrefectPart):
+    """The farm's PCs as their workers report them."""
+
     def pc_reports(self, window_seconds: float) -> dict[str, PcReport]:
         """Each PC's newest report of its phones over the window (older PCs are not listed)."""
         with reachable(self._health):

@@ -20,11 +20,13 @@ from prefect.client.schemas.filters import (
     LogFilter,
     LogFilterFlowRunId,
 )
-from prefect.client.schemas.objects import FlowRun, State, StateType
+from prefect.client.schemas.objects import FlowRun, StateType
 from prefect.client.schemas.sorting import FlowRunSort, LogSort
 from prefect.exceptions import ObjectNotFound
 
-from api.gateways.prefect_connection import PrefectConnection, RunGone, existing, reachable
+from api.gateways.prefect_connection import PrefectPart, RunGone, existing, reachable
+from api.gateways.prefect_runs import as_past_state, as_run
+from api.gateways.runs import PastState, Run
 from contract.names import (
     ACCOUNTS_DEPLOYMENT, FARM_TAG, INBOX_QUEUE, RECORDED_TAG, SCRIPT_TAG, SERIAL_TAG, SOURCE_TAG, tag,
 )
@@ -49,8 +51,10 @@ class RunQuery:
     state_types: Optional[tuple[str, ...]] = None
 
 
-class RunQueries(PrefectConnection):
-    def unrecorded_account_reads(self) -> list[FlowRun]:
+class RunQueries(PrefectPart):
+    """Reads of flow runs: by id, pages and counts, their states and logs, account reads, UI runs."""
+
+    def unrecorded_account_reads(self) -> list[Run]:
         """Completed read-accounts runs whose accounts the index has not taken yet, oldest first."""
         with reachable(self._health):
             runs = self._client.read_flow_runs(
@@ -60,7 +64,7 @@ class RunQueries(PrefectConnection):
                 ),
                 sort=FlowRunSort.END_TIME_DESC, limit=50,
             )
-        return [run for run in reversed(runs) if RECORDED_TAG not in run.tags]
+        return [as_run(run) for run in reversed(runs) if RECORDED_TAG not in run.tags]
 
     def table_rows(self, flow_run_id) -> list[dict]:
         """The rows of the table artifacts a run left."""
@@ -74,14 +78,14 @@ class RunQueries(PrefectConnection):
             rows.extend(row for row in data or [] if isinstance(row, dict))
         return rows
 
-    def read_run(self, flow_run_id: str) -> FlowRun:
+    def read_run(self, flow_run_id: str) -> Run:
         with reachable(self._health):
             try:
-                return self._client.read_flow_run(UUID(flow_run_id))
+                return as_run(self._client.read_flow_run(UUID(flow_run_id)))
             except ObjectNotFound as error:
                 raise RunGone(flow_run_id) from error
 
-    def read_runs(self, flow_run_ids: list[str]) -> dict[str, FlowRun]:
+    def read_runs(self, flow_run_ids: list[str]) -> dict[str, Run]:
         if not flow_run_ids:
             return {}
         with reachable(self._health):
@@ -89,7 +93,7 @@ class RunQueries(PrefectConnection):
                 flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[UUID(i) for i in flow_run_ids])),
                 limit=len(flow_run_ids),
             )
-        return {str(run.id): run for run in runs}
+        return {str(run.id): as_run(run) for run in runs}
 
     def _filter(self, query: RunQuery) -> FlowRunFilter:
         tags = [FARM_TAG]
@@ -110,7 +114,8 @@ class RunQueries(PrefectConnection):
         )
 
     def page(self, query: RunQuery, *, offset: int, limit: int) -> list[FlowRun]:
-        """Runs newest first: run names start with the zero-padded task id."""
+        """Runs newest first: run names start with the zero-padded task id. Prefect's own runs: the
+        supervision settles them by Prefect's state types."""
         with reachable(self._health):
             return self._client.read_flow_runs(
                 flow_run_filter=self._filter(query), sort=FlowRunSort.NAME_DESC, offset=offset, limit=limit
@@ -124,20 +129,20 @@ class RunQueries(PrefectConnection):
         """The farm's runs that hold a phone right now."""
         return self.page(RunQuery(state_types=("PENDING", "RUNNING", "CANCELLING")), offset=0, limit=200)
 
-    def lasting_stops(self, older_than: timedelta) -> list[FlowRun]:
+    def lasting_stops(self, older_than: timedelta) -> list[Run]:
         """Runs Cancelling for longer than `older_than`: a worker ends a stop within seconds, unless
         no process is left to end it (api.domain.deletion)."""
         cutoff = datetime.now(timezone.utc) - older_than
         return [
-            run for run in self.page(RunQuery(state_types=("CANCELLING",)), offset=0, limit=200)
+            as_run(run) for run in self.page(RunQuery(state_types=("CANCELLING",)), offset=0, limit=200)
             if run.state is not None and run.state.timestamp < cutoff
         ]
 
-    def states(self, flow_run_id) -> list[State]:
+    def states(self, flow_run_id) -> list[PastState]:
         """A run's states, oldest first."""
         with reachable(self._health), existing(flow_run_id):
             states = self._client.read_flow_run_states(UUID(str(flow_run_id)))
-        return sorted(states, key=lambda state: state.timestamp)
+        return [as_past_state(state) for state in sorted(states, key=lambda state: state.timestamp)]
 
     def logs(self, flow_run_id: str, *, offset: int, limit: int) -> list[LogLine]:
         """A run's log lines (its flow's and its task runs'), oldest first: every re-run of it too."""
@@ -148,7 +153,7 @@ class RunQueries(PrefectConnection):
             )
         return [LogLine(log.timestamp, logging.getLevelName(log.level), log.message) for log in logs]
 
-    def unindexed_runs(self) -> list[FlowRun]:
+    def unindexed_runs(self) -> list[Run]:
         """Runs started on the deployment outside the API (the Prefect UI) that nobody has adopted:
         those without tags, and those waiting in the inbox; each once, though it may be both."""
         deployment = FlowRunFilterDeploymentId(any_=[self.deployment_id()])
@@ -165,4 +170,4 @@ class RunQueries(PrefectConnection):
                 ),
                 limit=200,
             )
-        return list({run.id: run for run in [*untagged, *waiting]}.values())
+        return [as_run(run) for run in {run.id: run for run in [*untagged, *waiting]}.values()]

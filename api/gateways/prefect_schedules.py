@@ -11,13 +11,15 @@ from prefect.client.schemas.actions import DeploymentScheduleCreate
 from prefect.client.schemas.filters import (
     DeploymentFilter, DeploymentFilterId, FlowRunFilter, FlowRunFilterState, FlowRunFilterStateType,
 )
-from prefect.client.schemas.objects import DeploymentSchedule, FlowRun, StateType
+from prefect.client.schemas.objects import StateType
 from prefect.client.schemas.schedules import CronSchedule, IntervalSchedule
 from prefect.client.schemas.sorting import FlowRunSort
 from prefect.exceptions import ObjectNotFound
 from prefect.states import Cancelled, Completed, Failed
 
-from api.gateways.prefect_connection import PrefectConnection, reachable
+from api.gateways.prefect_connection import PrefectPart, reachable
+from api.gateways.prefect_runs import as_run, as_schedule, firing_plan_id
+from api.gateways.runs import PlanSchedule, Run
 
 PLANS_FLOW = "fire-plan"
 PLANS_DEPLOYMENT_NAME = "plans"
@@ -48,10 +50,10 @@ class Recurrence:
         return IntervalSchedule(interval=timedelta(seconds=self.seconds), anchor_date=self.anchor, timezone=self.timezone)
 
 
-class PlanSchedules(PrefectConnection):
-    """Mixed into the Orchestrator. The plans deployment has no work pool: no worker runs its flow
-    runs; the API takes each one when it falls due (as a `flow.serve` runner takes its own) and
-    ends it Completed once the plan's tasks are stored."""
+class PlanSchedules(PrefectPart):
+    """Plans as schedules of the plans deployment. That deployment has no work pool: no worker runs
+    its flow runs; the API takes each one when it falls due (as a `flow.serve` runner takes its own)
+    and ends it Completed once the plan's tasks are stored."""
 
     def plans_deployment_id(self) -> UUID:
         if PLANS_DEPLOYMENT not in self._deployment_ids:
@@ -69,33 +71,33 @@ class PlanSchedules(PrefectConnection):
             self._deployment_ids[PLANS_DEPLOYMENT] = found
         return self._deployment_ids[PLANS_DEPLOYMENT]
 
-    def create_schedule(self, recurrence: Recurrence, parameters: dict) -> DeploymentSchedule:
+    def create_schedule(self, recurrence: Recurrence, parameters: dict) -> PlanSchedule:
         deployment_id = self.plans_deployment_id()
         with self._writing():
             [created] = self._client.create_deployment_schedules(deployment_id, [DeploymentScheduleCreate(
                 schedule=recurrence.prefect_schedule(), active=True, parameters=parameters,
                 max_scheduled_runs=RUNS_AHEAD)])
             self._schedule_ahead(deployment_id)
-        return created
+        return as_schedule(created)
 
-    def schedules(self) -> list[DeploymentSchedule]:
+    def schedules(self) -> list[PlanSchedule]:
         with reachable(self._health):
-            return self._client.read_deployment_schedules(self.plans_deployment_id())
+            return [as_schedule(s) for s in self._client.read_deployment_schedules(self.plans_deployment_id())]
 
-    def update_schedule(self, schedule_id: UUID, *, active: Optional[bool] = None,
+    def update_schedule(self, schedule_id: str, *, active: Optional[bool] = None,
                         recurrence: Optional[Recurrence] = None, parameters: Optional[dict] = None) -> None:
         """Prefect drops the deployment's future firings on any change; they are made again at once."""
         deployment_id = self.plans_deployment_id()
         with self._writing():
             self._client.update_deployment_schedule(
-                deployment_id, schedule_id, active=active, parameters=parameters,
+                deployment_id, UUID(str(schedule_id)), active=active, parameters=parameters,
                 schedule=recurrence.prefect_schedule() if recurrence else None)
             self._schedule_ahead(deployment_id)
 
-    def delete_schedule(self, schedule_id: UUID) -> None:
+    def delete_schedule(self, schedule_id: str) -> None:
         deployment_id = self.plans_deployment_id()
         with self._writing():
-            self._client.delete_deployment_schedule(deployment_id, schedule_id)
+            self._client.delete_deployment_schedule(deployment_id, UUID(str(schedule_id)))
             self._schedule_ahead(deployment_id)
 
     def _schedule_ahead(self, deployment_id: UUID) -> None:
@@ -104,11 +106,12 @@ class PlanSchedules(PrefectConnection):
         self._client.request("POST", "/deployments/{id}/schedule", path_params={"id": deployment_id},
                              json={"max_runs": RUNS_AHEAD})
 
-    def due_firings(self, now: datetime) -> list[FlowRun]:
+    def due_firings(self, now: datetime) -> list[Run]:
         """Firings due by now, oldest first; asking marks the deployment as served in the Prefect UI."""
         with reachable(self._health):
-            return list(self._client.get_scheduled_flow_runs_for_deployments(
-                [self.plans_deployment_id()], scheduled_before=now, limit=200))
+            runs = self._client.get_scheduled_flow_runs_for_deployments(
+                [self.plans_deployment_id()], scheduled_before=now, limit=200)
+        return [as_run(run) for run in runs]
 
     def next_firings(self) -> dict[str, datetime]:
         """The next firing of each plan (schedule id -> time), from the runs Prefect has made ahead."""
@@ -130,10 +133,3 @@ class PlanSchedules(PrefectConnection):
         with self._writing():
             self._client.set_flow_run_state(UUID(str(flow_run_id)), state, force=True)
 
-
-def firing_plan_id(run: FlowRun) -> Optional[str]:
-    """The plan (schedule) that made this run; None for a run made another way (the UI's "Run")."""
-    created_by = run.created_by
-    if created_by is None or created_by.type != "SCHEDULE" or created_by.id is None:
-        return None
-    return str(created_by.id)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Optional
 
+from api.loop import Loop
 from devices.adb import AdbServer
 from devices.errors import DeviceError
 from devices.screenshots import screenshot_if_idle
@@ -27,17 +28,17 @@ class Screenshot:
     taken_at: float  # time.time()
 
 
-class ScreenCamera:
+class ScreenCamera(Loop):
     """Pages ask for a screen (`latest`), a thread of its own takes them: no request waits on a phone."""
 
     def __init__(self, server: AdbServer, locks_dir: Path, attached: Callable[[], set[str]], *,
                  clock: Callable[[], float] = time.time):
+        super().__init__("screen-camera", 1.0)
         self.server, self.locks_dir, self.attached, self.clock = server, locks_dir, attached, clock
         self._shots: dict[str, Screenshot] = {}
         self._asked: dict[str, float] = {}
         self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="screen-camera", daemon=True)
+        self._pool: Optional[ThreadPoolExecutor] = None
 
     def latest(self, serial: str) -> Optional[Screenshot]:
         with self._lock:
@@ -65,18 +66,12 @@ class ScreenCamera:
             log.debug("no screen of %s: %s", serial, error)
             return None
 
-    def start(self) -> None:
-        self._thread.start()
+    def setup(self) -> None:
+        self._pool = ThreadPoolExecutor(PARALLEL, thread_name_prefix="screen")
 
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=10)
+    def run_once(self) -> None:
+        # A failed round leaves the page an older screen; the next round tries again.
+        self.take_due(self._pool)
 
-    def _loop(self) -> None:
-        with ThreadPoolExecutor(PARALLEL, thread_name_prefix="screen") as pool:
-            while not self._stop.wait(1.0):
-                try:
-                    self.take_due(pool)
-                except Exception:  # noqa: BLE001 - the page shows an older screen; the next round tries again
-                    log.exception("taking screens failed")
+    def teardown(self) -> None:
+        self._pool.shutdown()

@@ -17,6 +17,8 @@ from api.domain.plans import Plan
 from api.domain.recurring import PlanBook
 from api.domain.tasks import TaskService
 from api.gateways.disk import DiskSpace
+from api.gateways.index import Index
+from api.gateways.prefect import Orchestrator
 from api.gateways.screens import ScreenCamera
 from api.rest import errors
 from api.rest.json_body import StrictJSONHandler
@@ -41,6 +43,8 @@ class Services:
     plans: PlanBook
     phones: PhoneDirectory
     accounts: AccountBook
+    index: Index  # the parts the read-only views use (farm, metrics, idempotency keys)
+    orchestrator: Orchestrator  # whether Prefect answers
     plan: Plan
     disk: DiskSpace
     camera: ScreenCamera
@@ -63,7 +67,7 @@ def create_app(services: Services) -> falcon.App:
     errors.install(app, services.disk)
     tasks = services.tasks
     # Literal segments win over {task_id} in Falcon's router, so batch/stats/retry-all are never ids.
-    app.add_route(f"{PREFIX}/task", TaskCollection(tasks, services.plans, random.Random()))
+    app.add_route(f"{PREFIX}/task", TaskCollection(tasks, services.plans, random.Random(), services.index.answers))
     app.add_route(f"{PREFIX}/plan", PlanCollection(services.plans))
     app.add_route(f"{PREFIX}/plan/{{plan_id}}", PlanItem(services.plans))
     app.add_route(f"{PREFIX}/task/batch", TaskBatch(tasks))
@@ -81,13 +85,14 @@ def create_app(services: Services) -> falcon.App:
     app.add_route(f"{PREFIX}/account/match", AccountMatch(services.accounts))
     app.add_route(f"{PREFIX}/account/{{username}}", AccountItem(services.accounts))
     app.add_route(f"{PREFIX}/license/check", LicenseCheck(services.plan))
-    app.add_route(f"{PREFIX}/health", Health(tasks.orchestrator, services.phones, services.disk, services.supervisor))
+    app.add_route(f"{PREFIX}/health", Health(services.orchestrator, services.phones, services.disk, services.supervisor))
     app.add_route(f"{PREFIX}/openapi.json", OpenApiDocument(services.max_body_bytes))
     # The phone wall (a page and its assets: no data without the API's token) and the metrics.
     app.add_route("/", WallPage())
     app.add_route("/farm", WallPage())
     app.add_static_route("/page", str(PAGE_DIR))
-    app.add_route(f"{PREFIX}/farm", FarmOverview(FarmView(tasks, services.phones, tasks.index, prefect_ui_url=tasks.ui_url)))
+    farm_view = FarmView(tasks, services.phones, services.index.farm, services.index.accounts, prefect_ui_url=tasks.ui_url)
+    app.add_route(f"{PREFIX}/farm", FarmOverview(farm_view))
     app.add_route(f"{PREFIX}/device/{{serial}}/screen", PhoneScreen(services.camera))
-    app.add_route("/metrics", Metrics(FarmCollector(tasks.index, services.phones, tasks.orchestrator, services.supervisor)))
+    app.add_route("/metrics", Metrics(FarmCollector(services.index.farm, services.phones, services.orchestrator, services.supervisor)))
     return app

@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Optional
 
+from api.loop import Loop
 from api.supervision.procfs import alive, descendants, direct_children, processes_marked
 
 log = logging.getLogger(__name__)
@@ -120,35 +121,29 @@ def _kill_group(pgid: int) -> None:
         pass
 
 
-class Supervisor:
+class Supervisor(Loop):
     """Restarts children that die, with a back-off, until stopped."""
 
     def __init__(self, children: list[Child], check_seconds: float = 1.0):
+        super().__init__("supervisor", check_seconds, join_seconds=5.0)
         self.children = children
-        self.check_seconds = check_seconds
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="supervisor", daemon=True)
         self._next_try: dict[str, float] = {}
         self._restarting = threading.Lock()  # held while a child is restarted
-        self._stopping = False
+        self._stopping_children = False
 
-    def start(self) -> None:
-        self._thread.start()
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self.check_seconds):
-            with self._restarting:
-                if self._stopping:
-                    continue
-                self.reap_orphans()
-                for child in self.children:
-                    if child.alive:
-                        child.last_alive = datetime.now(timezone.utc)
-                    elif time.monotonic() >= self._next_try.get(child.name, 0):
-                        log.warning("%s exited (code %s); restarting", child.name, child.process and child.process.returncode)
-                        child.restarts += 1
-                        self._next_try[child.name] = time.monotonic() + min(30, 2 ** min(child.restarts, 5))
-                        child.start()
+    def run_once(self) -> None:
+        with self._restarting:
+            if self._stopping_children:
+                return
+            self.reap_orphans()
+            for child in self.children:
+                if child.alive:
+                    child.last_alive = datetime.now(timezone.utc)
+                elif time.monotonic() >= self._next_try.get(child.name, 0):
+                    log.warning("%s exited (code %s); restarting", child.name, child.process and child.process.returncode)
+                    child.restarts += 1
+                    self._next_try[child.name] = time.monotonic() + min(30, 2 ** min(child.restarts, 5))
+                    child.start()
 
     def status(self) -> dict[str, str]:
         return {child.name: "up" if child.alive else "down" for child in self.children}
@@ -186,13 +181,11 @@ class Supervisor:
         ends (PR_SET_PDEATHSIG follows the thread that forked it), and the Prefect server must outlive
         the hook."""
         with self._restarting:
-            self._stopping = True
+            self._stopping_children = True
         for child in reversed(self.children):
             child.stop()
             if child.name == "worker":
                 self.stop_orphans()
                 if after_worker_stopped:
                     after_worker_stopped()
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=5)
+        super().stop()

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import logging
-import threading
 from typing import Callable, Union
 
 from api.domain.triggers import Trigger
 from api.gateways.prefect import OrchestratorUnavailable
+from api.loop import Loop
 
 log = logging.getLogger(__name__)
 
@@ -15,26 +15,13 @@ log = logging.getLogger(__name__)
 Chore = Union[Callable[[], object], tuple[Callable[[], object], Trigger]]
 
 
-class Keeper:
+class Keeper(Loop):
     """Runs each chore every `interval_seconds` (one with a trigger only when it is due); one that
     fails is tried again on the next round."""
 
     def __init__(self, chores: list[Chore], interval_seconds: float, *, name: str = "index-keeper"):
+        super().__init__(name, interval_seconds)
         self.chores = [chore if isinstance(chore, tuple) else (chore, None) for chore in chores]
-        self.interval = interval_seconds
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=10)
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self.interval):
-            self.run_once()
 
     def run_once(self) -> None:
         for chore, trigger in self.chores:

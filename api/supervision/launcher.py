@@ -94,8 +94,8 @@ def start_prefect(settings: Settings, logs: Path, children: list[Child]) -> Orch
                logs / "prefect-server.log" if settings.starts_prefect_server else None)
     orchestrator = Orchestrator(settings.prefect_url, write_concurrency=settings.prefect_write_concurrency,
                                 auth_string=settings.prefect_auth)
-    orchestrator.ensure_work_pool(PLANS[settings.plan].device_limit)
-    orchestrator.remove_automations(OLD_AUTOMATIONS)  # dead PCs are told by their silence now (silent_pcs.py)
+    orchestrator.pool.ensure_work_pool(PLANS[settings.plan].device_limit)
+    orchestrator.pcs.remove_automations(OLD_AUTOMATIONS)  # dead PCs are told by their silence now (silent_pcs.py)
     # `prefect deploy` is a new interpreter importing Prefect's CLI (~10 s here): skip it when the
     # deployments on this server were applied from these very files.
     stamp, applied = deployment_stamp(settings), settings.data_dir / "prefect" / "deployed.sha256"
@@ -104,7 +104,7 @@ def start_prefect(settings: Settings, logs: Path, children: list[Child]) -> Orch
         deploy(settings, logs)
         applied.parent.mkdir(parents=True, exist_ok=True)
         applied.write_text(stamp)
-    orchestrator.cap_task_runs(PLANS[settings.plan].device_limit)
+    orchestrator.pool.cap_task_runs(PLANS[settings.plan].device_limit)
     return orchestrator
 
 

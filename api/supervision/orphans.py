@@ -45,25 +45,25 @@ def settle(orchestrator: Orchestrator, message: str, serials: Optional[set[str]]
     queues = None if serials is None else {device_queue(s) for s in serials}
     mine = lambda run: queues is None or run.work_queue_name in queues  # noqa: E731
     crashed = requeued = 0
-    for run in filter(mine, orchestrator.active_runs()):
+    for run in filter(mine, orchestrator.runs.active_runs()):
         if run.state_type == StateType.CANCELLING:
-            orchestrator.cancel(run.id, STOPPED)
+            orchestrator.writes.cancel(run.id, STOPPED)
         elif run.state_type == StateType.PENDING:
-            orchestrator.requeue(run.id, REQUEUED)
+            orchestrator.writes.requeue(run.id, REQUEUED)
             requeued += 1
         else:
-            orchestrator.crash(run.id, message)
+            orchestrator.writes.crash(run.id, message)
             crashed += 1
     if worker_last_seen is not None:
         for run in filter(mine, _crashed_since(orchestrator, worker_last_seen)):
             if is_imprecise(run.state.message):
-                orchestrator.crash(run.id, message)
+                orchestrator.writes.crash(run.id, message)
                 crashed += 1
     return crashed, requeued
 
 
 def _crashed_since(orchestrator: Orchestrator, moment: datetime) -> list[FlowRun]:
-    runs = orchestrator.page(RunQuery(state_types=("CRASHED",)), offset=0, limit=200)
+    runs = orchestrator.runs.page(RunQuery(state_types=("CRASHED",)), offset=0, limit=200)
     return [run for run in runs if run.state is not None and run.state.timestamp >= moment]
 
 

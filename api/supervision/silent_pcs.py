@@ -44,7 +44,7 @@ class SilentPcs:
         phone's newest report tells)."""
         reporting = self.phones.other_pcs()
         gone = set()
-        for run in self.orchestrator.active_runs():
+        for run in self.orchestrator.runs.active_runs():
             serial = run.work_queue_name.removeprefix(device_queue("")) if run.work_queue_name else None
             worker = (run.labels or {}).get(WORKER_LABEL)
             pc = pc_of_worker(str(worker)) if worker else (self.phones.owner_of(serial) if serial else None)

@@ -66,18 +66,19 @@ class Wired:
 def wire(settings: Settings, *, supervisor: Optional[object] = None,
          orchestrator: Optional[Orchestrator] = None) -> Wired:
     """Every object the API needs, over the Prefect server, index and adb server `settings` name
-    (and the caller's Prefect gateway, if it has one). The keeper and the event feed are built but not started: the
-    caller decides when background upkeep begins."""
+    (and the caller's Prefect gateway, if it has one). The gateways are built here as parts over one
+    connection each (Index, Orchestrator), and each service is given the parts it uses. The keeper
+    and the event feed are built but not started: the caller decides when background upkeep begins."""
     orchestrator = orchestrator or Orchestrator(
         settings.prefect_url, write_concurrency=settings.prefect_write_concurrency, auth_string=settings.prefect_auth)
     index = Index(settings.index_path)
     policy = CallbackPolicy(tuple(settings.callback_urls),
                             settings.callback_secret.get_secret_value() if settings.callback_secret else None)
-    phones = PhoneDirectory(AdbGateway(settings.adb_host, settings.adb_port), index,
-                            pc_name=settings.pc_name, pc_reports=orchestrator.pc_reports,
+    phones = PhoneDirectory(AdbGateway(settings.adb_host, settings.adb_port), index.phones, index.tasks,
+                            pc_name=settings.pc_name, pc_reports=orchestrator.pcs.pc_reports,
                             silence_seconds=settings.pc_silence_seconds)
     tasks = TaskService(
-        index, orchestrator, phones.known_serials,
+        index.tasks, index.accounts, orchestrator.runs, orchestrator.writes, orchestrator.secrets, phones.known_serials,
         ui_url=settings.prefect_ui_url,
         retry_limit=settings.retry_limit,
         max_tasks_per_request=settings.max_tasks_per_request,
@@ -86,12 +87,13 @@ def wire(settings: Settings, *, supervisor: Optional[object] = None,
         comment_endpoints=tuple(settings.comment_endpoints),
         callbacks=policy,
     )
-    accounts = AccountBook(index, phones, orchestrator)
-    plans = PlanBook(tasks, phones.attached_serials, timezone=settings.timezone, ui_url=settings.prefect_ui_url)
+    accounts = AccountBook(index.accounts, phones, orchestrator.runs, orchestrator.writes)
+    plans = PlanBook(tasks, index.plans, index.tasks, index.accounts, orchestrator.schedules, phones.attached_serials,
+                     timezone=settings.timezone, ui_url=settings.prefect_ui_url)
     # Each due firing is taken within a second of its time.
     plan_clock = Keeper([plans.fire_due], 1.0, name="plan-clock")
-    callbacks = CallbackSender(index, policy, settings.prefect_ui_url)
-    adoption = UiRunAdoption(tasks, random.Random())
+    callbacks = CallbackSender(index.outbox, policy, settings.prefect_ui_url)
+    adoption = UiRunAdoption(tasks, index.tasks, orchestrator.runs, orchestrator.writes, random.Random())
     # Asked of Prefect when its events name a run that is no task (a UI run, an account read
     # ending), and at least every 30 s; abandoned stops take a minute to appear, so every 15 s.
     adoption_due, accounts_due = Trigger(30), Trigger(30)
@@ -110,7 +112,8 @@ def wire(settings: Settings, *, supervisor: Optional[object] = None,
     # Screens of this PC's phones only: the others are another adb server's.
     camera = ScreenCamera(phones.adb.server, settings.phone_locks_dir, phones.attached_here)
     app = create_app(Services(
-        tasks=tasks, plans=plans, phones=phones, accounts=accounts, plan=PLANS[settings.plan],
+        tasks=tasks, plans=plans, phones=phones, accounts=accounts, index=index, orchestrator=orchestrator,
+        plan=PLANS[settings.plan],
         disk=DiskSpace(settings.data_dir, settings.min_free_disk_mb), camera=camera,
         artifacts_dir=settings.artifacts_dir, supervisor=supervisor,
         api_token=settings.api_token.get_secret_value() if settings.api_token else None,

@@ -57,8 +57,8 @@ def test_the_farm_can_judge_silence_sooner_or_later():
         return latest_reports([event("pc-b", [phone], 20)])
 
     index = SimpleNamespace(remember_phones=lambda serials: None)
-    sooner = PhoneDirectory(adb=None, index=index, pc_name="pc-a", pc_reports=reports, silence_seconds=15)
-    later = PhoneDirectory(adb=None, index=index, pc_name="pc-a", pc_reports=reports)
+    sooner = PhoneDirectory(adb=None, phones=index, table=None, pc_name="pc-a", pc_reports=reports, silence_seconds=15)
+    later = PhoneDirectory(adb=None, phones=index, table=None, pc_name="pc-a", pc_reports=reports)
     sooner.refresh_other_pcs()
     later.refresh_other_pcs()
     assert windows == [30, 2 * LIVE_SECONDS]  # reports read over twice the silence

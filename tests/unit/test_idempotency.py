@@ -17,10 +17,10 @@ def test_answers_older_than_the_ttl_are_forgotten_and_purged(tmp_path):
         calls.append(1)
         return {"task_ids": [len(calls)], "created_count": 1}
 
-    keys = Idempotency(index, ttl=timedelta(seconds=-1))  # every answer is already too old
+    keys = Idempotency(index.answers, ttl=timedelta(seconds=-1))  # every answer is already too old
     assert keys.answer("k", {"a": 1}, create) == ({"task_ids": [1], "created_count": 1}, False)
     assert keys.answer("k", {"a": 1}, create) == ({"task_ids": [2], "created_count": 1}, False)
-    assert index.db.execute("SELECT count(*) FROM idempotency").fetchone()[0] == 1
-    fresh = Idempotency(index)
+    assert index.store.db.execute("SELECT count(*) FROM idempotency").fetchone()[0] == 1
+    fresh = Idempotency(index.answers)
     assert fresh.answer("k", {"a": 1}, create) == ({"task_ids": [2], "created_count": 1}, True)
     assert fresh.answer("k2", {"a": 1}, create)[1] is False and len(fresh.locks._locks) == 0

@@ -10,7 +10,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 
 from api.domain.phones import PhoneDirectory
 from api.domain.status import task_status
-from api.gateways.index import Index
+from api.gateways.index import FarmReads
 from api.gateways.prefect import Orchestrator
 
 RUN_BUCKETS = (5, 10, 30, 60, 120, 300, 600, 1800, 3600)
@@ -30,7 +30,7 @@ class FarmCollector:
     """Computed from the index at each scrape (the index is the copy of Prefect's run states), so a
     restart of the API loses nothing; deleting tasks lowers the histograms' counts."""
 
-    def __init__(self, index: Index, phones: PhoneDirectory, orchestrator: Orchestrator,
+    def __init__(self, index: FarmReads, phones: PhoneDirectory, orchestrator: Orchestrator,
                  supervisor: Optional[object]):
         self.index, self.phones, self.orchestrator, self.supervisor = index, phones, orchestrator, supervisor
 

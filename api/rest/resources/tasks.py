@@ -10,17 +10,18 @@ from api.domain.idempotency import HEADER as IDEMPOTENCY_HEADER, Idempotency, ch
 from api.domain.logs import TaskLogs
 from api.domain.recurring import PlanBook
 from api.domain.tasks import ListFilters, TaskService
+from api.gateways.index import AnswerTable
 from api.rest import answers
 from api.rest.resources.replies import media, ok
 from api.rest.schemas import CreateTaskBody, ListQuery, LogsQuery, TaskIdsBody, parse_body, task_request
 
 
 class TaskCollection:
-    def __init__(self, tasks: TaskService, plans: PlanBook, rng: random.Random):
+    def __init__(self, tasks: TaskService, plans: PlanBook, rng: random.Random, answers: AnswerTable):
         self.tasks = tasks
         self.plans = plans
         self.rng = rng
-        self.idempotency = Idempotency(tasks.index)
+        self.idempotency = Idempotency(answers)
 
     def on_get(self, req, resp):
         query = parse_body(ListQuery, dict(req.params))
