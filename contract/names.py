@@ -71,3 +71,12 @@ RECORDED_TAG = "accounts-recorded"
 def accounts_artifact_rows(accounts: list[tuple[str, str]]) -> list[dict]:
     """The table a read-accounts run leaves: one row per (platform, username)."""
     return [{"platform": platform, "username": username} for platform, username in accounts]
+
+
+# A task that met a screen that blocks its account ends Failed under one of these state names (the
+# remark says what the app showed); the API marks the task's account from the name.
+ACCOUNT_MARK_STATE_NAMES = {
+    "banned": "AccountBanned",
+    "needs_attention": "AccountNeedsAttention",
+    "rate_limited": "AccountRateLimited",
+}

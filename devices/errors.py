@@ -65,3 +65,30 @@ class UiNotRecognised(DeviceError):
 
 class ScriptFailed(DeviceError):
     """The app did not do what the script asked (upload stuck, button did not change, intent refused)."""
+
+
+# ---------------------------------------------------------------- the account, not the phone
+
+class AccountBlocked(DeviceError):
+    """The app put the account behind a screen no script may pass: the farm marks the account (`mark`)
+    and gives it no task until an operator clears the mark (or, for a rate limit, until it expires)."""
+
+    mark = "needs_attention"
+
+
+class AccountBanned(AccountBlocked):
+    """The app says the account is banned, disabled or suspended."""
+
+    mark = "banned"
+
+
+class AccountNeedsAttention(AccountBlocked):
+    """The app asks a person for something: a captcha, "verify it's you", a login challenge."""
+
+    mark = "needs_attention"
+
+
+class AccountRateLimited(AccountBlocked):
+    """The app says the account acts too fast ("Try again later", "You're tapping too fast")."""
+
+    mark = "rate_limited"

@@ -13,11 +13,11 @@ from prefect.states import Failed
 from pydantic import ValidationError
 
 from devices.adb import AdbServer
-from devices.errors import DeviceError
+from devices.errors import AccountBlocked, DeviceError
 from devices.phone_lock import holding_phone
 from devices.runner import run_script
 from flows.comments import comment_source
-from contract.names import AUTO_RETRIES_TAG, FLOW_NAME, tag, tag_value
+from contract.names import ACCOUNT_MARK_STATE_NAMES, AUTO_RETRIES_TAG, FLOW_NAME, tag, tag_value
 from contract.materials import refused_files
 from contract.script_configs import RUNNABLE_SCRIPTS, PostConfig, ScriptConfig, WarmupConfig, parse_config
 from flows.settings import WorkerSettings
@@ -85,6 +85,8 @@ def run_task(
         return note
     remark = error.remark if isinstance(error, DeviceError) else f"script error: {error}"
     logger.error("task %s failed: %s", task_id, remark)
+    if isinstance(error, AccountBlocked):
+        return Failed(message=remark, name=ACCOUNT_MARK_STATE_NAMES[error.mark])
     return Failed(message=remark)
 
 

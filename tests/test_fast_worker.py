@@ -13,26 +13,15 @@ import sys
 import time
 import uuid
 from pathlib import Path
-from typing import Callable
 
 import pytest
 import requests
 
+from tests.harness import until
+
 REPO = Path(__file__).resolve().parent.parent
 FINAL = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
 FLOWS = "tests/fast_worker_flows.py"
-
-
-def wait_until(condition: Callable[[], object], timeout: float, what: Callable[[], str]):
-    """Poll `condition` until it returns something truthy; fail with `what()` after `timeout` s."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"after {timeout} s: {what()}")
-        time.sleep(0.05)
 
 
 def clean_env(**extra: str) -> dict[str, str]:
@@ -96,8 +85,8 @@ class Prefect:
         return self.call("GET", f"/flow_runs/{run_id}")
 
     def wait_final(self, run_id: str, timeout: float = 60) -> dict:
-        return wait_until(lambda: (run := self.run(run_id))["state_type"] in FINAL and run, timeout,
-                          lambda: f"run {run_id} still {self.run(run_id)['state_name']}")
+        return until(lambda: self.run(run_id), timeout, lambda run: f"run {run_id} still {run['state_name']} after {timeout} s",
+                     interval=0.05, accept=lambda run: run["state_type"] in FINAL)
 
     def logs(self, run_id: str) -> list[dict]:
         return self.call("POST", "/logs/filter", json={"logs": {"flow_run_id": {"any_": [run_id]}}, "sort": "TIMESTAMP_ASC"})
@@ -127,7 +116,7 @@ class Worker:
                           PREFECT_WORKER_QUERY_SECONDS=str(query_seconds), PREFECT_WORKER_PREFETCH_SECONDS="1"),
         )
         out.close()
-        wait_until(self._started, 90, self.output)
+        until(self._started, 90, lambda _: f"worker not started after 90 s:\n{self.output()}", interval=0.05)
 
     def _started(self) -> bool:
         assert self.process.poll() is None, f"worker exited with {self.process.returncode}:\n{self.output()}"
@@ -161,7 +150,8 @@ def farm_pool(workers):
 
 def report_of(path: Path, timeout: float = 60) -> dict:
     """What a test flow wrote about its process, once its code runs."""
-    return wait_until(lambda: path.exists() and json.loads(path.read_text()), timeout, lambda: f"no {path}")
+    return until(lambda: path.exists() and json.loads(path.read_text()), timeout, lambda _: f"no {path} after {timeout} s",
+                 interval=0.05)
 
 
 # --- end to end ------------------------------------------------------------------------------------
@@ -178,7 +168,8 @@ def test_a_run_completes_with_its_logs_and_pull_step_and_comes_from_the_preloade
     states = prefect.call("GET", "/flow_run_states/", params={"flow_run_id": run_id})
     assert [s["name"] for s in sorted(states, key=lambda s: s["timestamp"])] == ["Scheduled", "Pending", "Running", "Completed"]
     messages = lambda: [log["message"] for log in prefect.logs(run_id)]  # noqa: E731
-    wait_until(lambda: "message: hello from a fork" in messages(), 15, messages)
+    until(messages, 15, lambda last: f"no hello from the fork: {last}", interval=0.05,
+          accept=lambda lines: "message: hello from a fork" in lines)
     assert "Running 1 deployment pull step(s)" in messages()
     facts = json.loads(report.read_text())
     assert facts["cwd"] == str(REPO)  # set_working_directory ran in the run's process
