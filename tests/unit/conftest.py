@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.unit.fakes import FakePrefect, task_service, temp_index
+
 HERE = Path(__file__).parent
 # The session fixtures of tests/conftest.py that start processes or servers; every fixture that
 # starts one (service, api, phones, owned, ...) needs one of these.
@@ -19,3 +21,21 @@ def pytest_collection_modifyitems(config, items):
         if item.path.is_relative_to(HERE) and (started := PROCESS_FIXTURES.intersection(item.fixturenames)):
             raise pytest.UsageError(f"{item.nodeid} uses {sorted(started)}: tests/unit starts no process; "
                                     "it belongs in tests/")
+
+
+@pytest.fixture
+def prefect():
+    """A fake Prefect gateway, in memory: runs, writes, schedules and secrets."""
+    return FakePrefect()
+
+
+@pytest.fixture
+def index(tmp_path):
+    """The real index, on a SQLite file of the test's own."""
+    return temp_index(tmp_path)
+
+
+@pytest.fixture
+def tasks(index, prefect):
+    """The task service over the index and the fake Prefect."""
+    return task_service(index, prefect)

@@ -9,19 +9,9 @@ import pytest
 from api.domain.adoption import MOVED_TAG, UiRunAdoption
 from api.gateways.index import TaskFilter
 from contract.names import INBOX_QUEUE, device_queue, run_name
-from tests.unit.fakes import FakePrefect, task_service, temp_index
+from tests.unit.fakes import task_service
 
 FOLLOW = {"serial": "s1", "script_name": "follow", "script_config": {"target_users": ["a"]}}
-
-
-@pytest.fixture
-def prefect():
-    return FakePrefect()
-
-
-@pytest.fixture
-def index(tmp_path):
-    return temp_index(tmp_path)
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import pytest
 
 from api.domain.callbacks import ATTEMPTS, DELIVERY_HEADER, SIGNATURE_HEADER, CallbackPolicy, CallbackSender, signature
 from api.domain.requests import TaskRequest
-from tests.unit.fakes import FakePrefect, task_service, temp_index
+from tests.unit.fakes import task_service
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
 RECEIVER = "http://receiver.test/hooks"
@@ -37,16 +37,6 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
-
-
-@pytest.fixture
-def prefect():
-    return FakePrefect()
-
-
-@pytest.fixture
-def index(tmp_path):
-    return temp_index(tmp_path)
 
 
 @pytest.fixture

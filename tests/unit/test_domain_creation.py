@@ -12,24 +12,8 @@ from api.domain.errors import ApiError
 from api.domain.requests import TaskRequest
 from api.gateways.index import TaskFilter
 from api.gateways.prefect import OrchestratorUnavailable
-from tests.unit.fakes import FakePrefect, task_service, temp_index
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
-
-
-@pytest.fixture
-def prefect():
-    return FakePrefect()
-
-
-@pytest.fixture
-def index(tmp_path):
-    return temp_index(tmp_path)
-
-
-@pytest.fixture
-def tasks(index, prefect):
-    return task_service(index, prefect)
 
 
 def follow(serials, targets=("a",), **extra) -> TaskRequest:

@@ -9,24 +9,9 @@ import pytest
 
 from api.domain.requests import TaskRequest
 from api.gateways.prefect_events import RunStateSeen
-from tests.unit.fakes import FakePrefect, task_service, temp_index
+from tests.unit.fakes import task_service
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
-
-
-@pytest.fixture
-def prefect():
-    return FakePrefect()
-
-
-@pytest.fixture
-def index(tmp_path):
-    return temp_index(tmp_path)
-
-
-@pytest.fixture
-def tasks(index, prefect):
-    return task_service(index, prefect)
 
 
 @pytest.fixture

@@ -9,19 +9,9 @@ import pytest
 from api.domain.recurring import MISSED, NOT_A_PLAN, PlanBook
 from api.domain.requests import TaskRequest
 from api.gateways.index import TaskFilter
-from tests.unit.fakes import FakePrefect, task_service, temp_index
+from tests.unit.fakes import task_service
 
 NOW = datetime.now(timezone.utc).replace(microsecond=0)
-
-
-@pytest.fixture
-def prefect():
-    return FakePrefect()
-
-
-@pytest.fixture
-def index(tmp_path):
-    return temp_index(tmp_path)
 
 
 @pytest.fixture
