@@ -116,7 +116,11 @@ class Worker:
                           PREFECT_WORKER_QUERY_SECONDS=str(query_seconds), PREFECT_WORKER_PREFETCH_SECONDS="1"),
         )
         out.close()
-        until(self._started, 90, lambda _: f"worker not started after 90 s:\n{self.output()}", interval=0.05)
+        try:
+            until(self._started, 90, lambda _: f"worker not started after 90 s:\n{self.output()}", interval=0.05)
+        except BaseException:
+            stop(self.process)  # a worker that never started is nobody's to stop later
+            raise
 
     def _started(self) -> bool:
         assert self.process.poll() is None, f"worker exited with {self.process.returncode}:\n{self.output()}"
