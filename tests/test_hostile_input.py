@@ -101,6 +101,18 @@ def test_a_body_just_under_the_limit_is_read(api, serial, unchanged):
     assert_error(post_raw(api, json.dumps(body).encode()), 400, 40001, "dance")
 
 
+@pytest.mark.parametrize("script_name, config, words", [
+    ("post", {"captions": "x" * 100_000, "material_list": ["/a.jpg"]}, ["captions"]),
+    ("account_warmup", {"comment": "c" * 151}, ["150"]),
+    ("account_warmup", {"chatgpt_settings": {"max_tokens": 10**6}}, ["max_tokens"]),
+    ("account_warmup", {"chatgpt_settings": {"anything": "else"}}, ["anything"]),
+    ("follow", {"target_users": ["u" * 31]}, ["30 characters"]),
+])
+def test_text_longer_than_the_apps_allow_is_refused(api, serial, unchanged, script_name, config, words):
+    body = {"serials": [serial], "script_name": script_name, "script_config": config}
+    assert_error(api.call("POST", "/task", json=body), 400, 40001, *words)
+
+
 @pytest.mark.parametrize("body, words", [
     ({"serials": [1], "script_name": "follow", "script_config": {}}, ["serials.0"]),
     ({"serials": ["a"], "script_name": 7, "script_config": {}}, ["script_name"]),

@@ -12,6 +12,7 @@ from api.domain.accounts import AccountBook
 from api.domain.callbacks import CallbackPolicy, CallbackSender
 from api.domain.adoption import UiRunAdoption
 from api.domain.phones import PhoneDirectory
+from api.domain.planning import RequestLimits
 from api.domain.plans import PLANS
 from api.domain.recurring import PlanBook
 from api.domain.tasks import TaskService
@@ -86,6 +87,8 @@ def wire(settings: Settings, *, supervisor: Optional[object] = None,
         material_roots=tuple(settings.material_roots),
         comment_endpoints=tuple(settings.comment_endpoints),
         callbacks=policy,
+        limits=RequestLimits(tuple(settings.comment_models), settings.max_request_config_bytes,
+                             settings.max_accounts_per_phone),
     )
     accounts = AccountBook(index.accounts, phones, orchestrator.runs, orchestrator.writes)
     plans = PlanBook(tasks, index.plans, index.tasks, index.accounts, orchestrator.schedules, phones.attached_serials,
