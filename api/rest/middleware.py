@@ -1,5 +1,5 @@
 """Falcon middleware: browser guard (cross-site, DNS rebinding, JSON bodies), the API token, the plan gate,
-the disk guard."""
+the disk guard, the security headers of every answer."""
 
 from __future__ import annotations
 
@@ -102,3 +102,18 @@ class DiskGuard:
     def process_request(self, req, resp):
         if req.method not in self.READS:
             self.disk.ensure_room()
+
+
+# The wall's own files only; the phone screens it shows are blob: URLs it makes from the API's PNGs.
+PAGE_POLICY = "default-src 'self'; img-src 'self' blob:; frame-ancestors 'none'; base-uri 'none'"
+# Everything else is data (JSON, a phone's PNG, a phone-supplied dump): never a document that runs anything.
+DATA_POLICY = "default-src 'none'; frame-ancestors 'none'; sandbox"
+
+
+class SecurityHeaders:
+    """Every answer: no content sniffing, and a Content-Security-Policy (the page's, or none at all)."""
+
+    def process_response(self, req, resp, resource, req_succeeded):
+        resp.set_header("X-Content-Type-Options", "nosniff")
+        resp.set_header("Content-Security-Policy", PAGE_POLICY if is_page(req.path) else DATA_POLICY)
+        resp.set_header("Referrer-Policy", "no-referrer")
