@@ -134,6 +134,14 @@ class Settings(BaseSettings):
     callback_urls: list[str] = []
     # The key of the callbacks' HMAC-SHA256 signature; a callback_url is refused while it is unset.
     callback_secret: Optional[SecretStr] = Field(None, min_length=16)
+    # The shortest `repeat` of a plan (cron expressions fire at most once a minute anyway); the tests set
+    # it low to see plans fire within seconds.
+    min_repeat_seconds: int = Field(60, ge=1)
+    # Plans this farm keeps; creating one more is refused (40001).
+    max_plans: int = Field(100, ge=1)
+    # Tasks (including a firing's failed summary) all plans together may fire in a minute; a firing
+    # that would exceed it ends Failed with the reason, creating nothing.
+    max_fired_tasks_per_minute: int = Field(600, ge=1)
     # The time zone plans fire in (an IANA name); the machine's own by default.
     timezone: str = Field(default_factory=lambda: tzlocal.get_localzone_name())
 

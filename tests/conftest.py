@@ -122,7 +122,7 @@ def launched_service(tmp_path_factory, adb, session_farm, chat_endpoint, other_c
     # making Prefect create a thousand runs (about a minute of its CPU here).
     service = Service(tmp_path_factory.mktemp("service"), adb.port, prefect_template=prefect_database,
                       env={"PHONEFARM_COMMENT_ENDPOINTS": endpoints, "PHONEFARM_MAX_TASKS_PER_REQUEST": "100",
-                           "PHONEFARM_COMMENT_MODELS": '["gpt-4o-mini", "m"]'})
+                           "PHONEFARM_COMMENT_MODELS": '["gpt-4o-mini", "m"]', "PHONEFARM_MIN_REPEAT_SECONDS": "5"})
     service.launch()
     yield service
     service.stop()
