@@ -12,7 +12,8 @@ from api.domain.errors import ApiError, Code
 from api.domain.plans import Plan
 from api.gateways.disk import DiskSpace
 
-PUBLIC_PATHS = {"/api/v1/health"}  # monitors read it without a secret; it tells nothing about tasks
+# Monitors read it without a secret: the parts' status only; its details need the token.
+PUBLIC_PATHS = {"/api/v1/health"}
 # The phone wall's page and assets hold no data: the page asks for the token and sends it itself.
 PAGE_PATHS = {"", "/farm"}
 PAGE_PREFIX = "/page/"
@@ -68,14 +69,20 @@ class TokenGate:
     def __init__(self, token: Optional[str]):
         self.expected = token.encode() if token else None
 
-    def process_request(self, req, resp):
-        if self.expected is None or req.path.rstrip("/") in PUBLIC_PATHS or is_page(req.path):
-            return
+    def authenticated(self, req) -> bool:
+        if self.expected is None:
+            return True
         scheme, _, given = (req.get_header("Authorization") or "").strip().partition(" ")
         # The scheme is case-insensitive (RFC 7235); the comparison takes constant time, so
         # the time taken never tells how much of a guess was right.
-        if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode("utf-8", "replace"), self.expected):
-            raise ApiError(Code.UNAUTHORIZED, "Missing or wrong API token: send the header 'Authorization: Bearer <token>'")
+        return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode("utf-8", "replace"), self.expected)
+
+    def process_request(self, req, resp):
+        # Public answers (health) say more to a caller with the token.
+        req.context.authenticated = self.authenticated(req)
+        if req.context.authenticated or req.path.rstrip("/") in PUBLIC_PATHS or is_page(req.path):
+            return
+        raise ApiError(Code.UNAUTHORIZED, "Missing or wrong API token: send the header 'Authorization: Bearer <token>'")
 
 
 class PlanGate:
