@@ -7,6 +7,8 @@ from typing import Annotated, Literal, Optional, Union
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_serializer, field_validator, model_validator
 
+from contract.secrets import DEFAULT_CHAT_MODEL, DEFAULT_MAX_TOKENS
+
 # Lengths the apps themselves allow, so nothing longer is ever worth storing or typing on a phone:
 # - a caption: 2,200 characters on TikTok (TikTok newsroom, "Expanding caption length", 2022) and on
 #   Instagram (Instagram Help Center, "caption limit": 2,200 characters). Spintax may spread the
@@ -27,7 +29,6 @@ PATH_LENGTH = 4096  # PATH_MAX on Linux
 MAX_TARGETS = 1000  # never more tasks than a request may create anyway
 # A generated comment is short; a larger budget would only cost the operator's key.
 MAX_TOKENS = 1000
-DEFAULT_CHAT_MODEL = "gpt-4o-mini"
 
 
 def _lines_within(value: str, length: int, what: str) -> str:
@@ -108,7 +109,7 @@ class ChatSettings(BaseModel):
     base_url: Optional[str] = Field(None, max_length=2000)
     model: str = Field(DEFAULT_CHAT_MODEL, min_length=1, max_length=100)
     prompt: str = Field("", max_length=2000)
-    max_tokens: int = Field(60, ge=1, le=MAX_TOKENS)
+    max_tokens: int = Field(DEFAULT_MAX_TOKENS, ge=1, le=MAX_TOKENS)
     temperature: float = Field(0.8, ge=0, le=2)
 
 

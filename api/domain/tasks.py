@@ -114,6 +114,7 @@ class TaskService(TaskDeletion):
         serial = str(params.get("serial") or "")
         script = str(params.get("script_name") or "")
         config = params.get("script_config") if isinstance(params.get("script_config"), dict) else {}
+        config = self.secrets.hide(config)  # the index keeps a reference, never a key typed in the UI
         [task_id] = self.table.reserve_tasks([
             NewTask(serial, params.get("username"), script, config, "ui", flow_run_id=str(run.id))])
         tags = [*run.tags, *task_tags(serial, script, "ui")]
