@@ -113,6 +113,11 @@ def test_text_longer_than_the_apps_allow_is_refused(api, serial, unchanged, scri
     assert_error(api.call("POST", "/task", json=body), 400, 40001, *words)
 
 
+def test_an_account_name_longer_than_the_apps_allow_is_refused(api, serial):
+    body = {"username": "a" * 31, "platform": "instagram", "serial": serial}
+    assert_error(api.call("POST", "/account", json=body), 400, 40001, "username", "30")
+
+
 @pytest.mark.parametrize("body, words", [
     ({"serials": [1], "script_name": "follow", "script_config": {}}, ["serials.0"]),
     ({"serials": ["a"], "script_name": 7, "script_config": {}}, ["script_name"]),
@@ -120,6 +125,8 @@ def test_text_longer_than_the_apps_allow_is_refused(api, serial, unchanged, scri
     ({"serials": {"a": 1}, "script_name": "follow", "script_config": {}}, ["serials"]),
     ({"serials": ["a"], "script_name": "follow", "script_config": {}, "min_interval": 2**62}, ["min_interval"]),
     ({"serials": ["a"], "script_name": "follow", "script_config": {}, "min_interval": 1.5}, ["min_interval"]),
+    ({"serials": ["s" * 201], "script_name": "follow", "script_config": {}}, ["serials.0", "200"]),
+    ({"usernames": ["u" * 41], "script_name": "follow", "script_config": {}}, ["usernames.0", "40"]),
 ])
 def test_wrong_types(api, unchanged, body, words):
     assert_error(api.call("POST", "/task", json=body), 400, 40001, *words)
