@@ -17,7 +17,7 @@ from api.domain.errors import ApiError, Code, invalid, validation_failure
 from api.domain.fanout import PlannedTask, by_account, by_phone, by_target
 from api.domain.requests import TaskRequest
 from api.domain.schedule import BadStartTime, first_start, spaced_starts
-from api.domain.spintax import SpintaxTooDeep, longest, spin, utf8_size
+from api.domain.spintax import SpintaxTooDeep, longest, spin
 from api.gateways.index import Account
 from contract.secrets import DEFAULT_CHAT_MODEL, chat_url, endpoint_allowed
 from contract.script_configs import (
@@ -115,12 +115,16 @@ def _json_bytes(value) -> int:
     return len(json.dumps(value, ensure_ascii=False).encode("utf-8", "surrogatepass"))
 
 
+def _json_char_bytes(char: str) -> int:
+    return len(json.dumps(char, ensure_ascii=False)[1:-1].encode("utf-8", "surrogatepass"))
+
+
 def _task_config_bytes(script_name: str, config: dict) -> int:
     """The most one task's config can take: a post's caption at its longest spin, a follow with its
     longest target in place of the lists."""
     if script_name == "post":
         caption = config["captions"]
-        return _json_bytes({**config, "captions": ""}) + longest(caption, utf8_size) + caption.count('"') + 2
+        return _json_bytes({**config, "captions": ""}) + longest(caption, _json_char_bytes)
     if script_name in FANNED_OUT_BY_TARGET:
         targets = FollowConfig.model_validate(config).targets()
         return _json_bytes({**config, "target_users": [max(targets, key=_json_bytes, default="")], "target_user": ""})

@@ -35,8 +35,8 @@ def spin(text: str, rng: random.Random) -> str:
 
 
 def longest(text: str, weight: Callable[[str], int] = lambda char: 1) -> int:
-    """The weight of the heaviest text `spin` can make from `text` (characters by default; a byte
-    weight gives its UTF-8 size): the same single pass, keeping each group's heaviest option."""
+    """The weight of the heaviest text `spin` can make from `text` (characters by default; a weight
+    per character gives another measure, such as its size in JSON): the same single pass, keeping each group's heaviest option."""
     # Per open group: [heaviest finished option, current option, the group as written].
     groups: list[list[int]] = [[0, 0, 0]]
     for char in text:
@@ -59,7 +59,3 @@ def longest(text: str, weight: Callable[[str], int] = lambda char: 1) -> int:
         groups[-1][1] += written
         groups[-1][2] += written
     return groups[0][1]
-
-
-def utf8_size(char: str) -> int:
-    return len(char.encode("utf-8", "surrogatepass"))

@@ -3,16 +3,18 @@ limits, a schema for chatgpt_settings, tasks x config bytes, accounts per phone.
 
 from __future__ import annotations
 
+import json
 import random
 from datetime import datetime, timezone
 
 import pytest
 
 from api.domain.errors import ApiError, Code
-from api.domain.planning import RequestLimits
+from api.domain.planning import RequestLimits, _task_config_bytes
 from api.domain.requests import TaskRequest
 from api.domain.spintax import longest, spin
 from api.gateways.index import Account
+from contract.script_configs import PostConfig
 from tests.unit.fakes import FakePrefect, task_service, temp_index
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
@@ -114,3 +116,12 @@ def test_accounts_per_phone_are_capped_for_multi_account_requests(tasks, index):
 @pytest.mark.parametrize("text", ["abc", "{a|bbb}c", "{a|{bb|cccc}}x", "{a|b", "a}b|c", "{x{a|bb}|c", "{{a|b}|ccc}{d|ee}"])
 def test_longest_is_the_longest_spin(text):
     assert longest(text) == max(len(spin(text, random.Random(seed))) for seed in range(200))
+
+
+def test_the_byte_bound_counts_a_caption_as_stored():
+    """Each task stores its spun caption as JSON: quotes and emoji count for what they take there."""
+    caption = '{"quoted"|😀😀😀}\n' * 10
+    config = PostConfig.model_validate({"captions": caption, "material_list": ["/x.jpg"]}).model_dump()
+    spun = [spin(caption, random.Random(seed)) for seed in range(50)]
+    stored = max(len(json.dumps({**config, "captions": s}, ensure_ascii=False).encode()) for s in spun)
+    assert _task_config_bytes("post", config) >= stored
