@@ -16,7 +16,8 @@ import tzlocal
 from api.domain.plans import PLANS
 from devices.phone_lock import LOCKS_FOLDER
 from contract.pcs import LIVE_SECONDS, SHORTEST_SILENCE
-from contract.secrets import DEFAULT_CHAT_MODEL, DEFAULT_CHAT_URL
+from contract.script_configs import DEFAULT_CHAT_MODEL
+from contract.secrets import DEFAULT_CHAT_URL
 
 
 def is_loopback(host: str) -> bool:

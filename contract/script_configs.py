@@ -7,8 +7,6 @@ from typing import Annotated, Literal, Optional, Union
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_serializer, field_validator, model_validator
 
-from contract.secrets import DEFAULT_CHAT_MODEL, DEFAULT_MAX_TOKENS
-
 # Lengths the apps themselves allow, so nothing longer is ever worth storing or typing on a phone:
 # - a caption: 2,200 characters on TikTok (TikTok newsroom, "Expanding caption length", 2022) and on
 #   Instagram (Instagram Help Center, "caption limit": 2,200 characters). Spintax may spread the
@@ -29,6 +27,9 @@ PATH_LENGTH = 4096  # PATH_MAX on Linux
 MAX_TARGETS = 1000  # never more tasks than a request may create anyway
 # A generated comment is short; a larger budget would only cost the operator's key.
 MAX_TOKENS = 1000
+# What a warm-up asks for when its chatgpt_settings say nothing (flows/comments.py).
+DEFAULT_CHAT_MODEL = "gpt-4o-mini"
+DEFAULT_MAX_TOKENS = 60
 
 
 def _lines_within(value: str, length: int, what: str) -> str:

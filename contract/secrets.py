@@ -7,11 +7,10 @@ from __future__ import annotations
 import json
 from typing import Iterable, Optional
 
+from contract.script_configs import DEFAULT_CHAT_MODEL, DEFAULT_MAX_TOKENS
+
 REFERENCE_PREFIX = "prefect-secret:"
 DEFAULT_CHAT_URL = "https://api.openai.com/v1"
-# What a warm-up asks for when its chatgpt_settings say nothing (flows/comments.py).
-DEFAULT_CHAT_MODEL = "gpt-4o-mini"
-DEFAULT_MAX_TOKENS = 60
 
 
 class KeyRefused(ValueError):

@@ -9,7 +9,8 @@ from typing import Callable, Optional
 
 import requests
 
-from contract.secrets import DEFAULT_CHAT_MODEL, DEFAULT_MAX_TOKENS, KeyRefused, chat_url, endpoint_allowed, reveal
+from contract.script_configs import DEFAULT_CHAT_MODEL, DEFAULT_MAX_TOKENS
+from contract.secrets import KeyRefused, chat_url, endpoint_allowed, reveal
 
 log = logging.getLogger(__name__)
 EMOJI = ["😀", "🔥", "👏", "😍", "💯", "🙌", "✨", "😂", "👍", "❤️"]

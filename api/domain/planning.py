@@ -19,9 +19,9 @@ from api.domain.requests import TaskRequest
 from api.domain.schedule import BadStartTime, first_start, spaced_starts
 from api.domain.spintax import SpintaxTooDeep, longest, spin
 from api.gateways.index import Account
-from contract.secrets import DEFAULT_CHAT_MODEL, chat_url, endpoint_allowed
+from contract.secrets import chat_url, endpoint_allowed
 from contract.script_configs import (
-    CAPTION_LENGTH, FANNED_OUT_BY_TARGET, KNOWN_NOT_RUNNABLE, RUNNABLE_SCRIPTS, SCRIPT_CONFIGS, FollowConfig,
+    CAPTION_LENGTH, DEFAULT_CHAT_MODEL, FANNED_OUT_BY_TARGET, KNOWN_NOT_RUNNABLE, RUNNABLE_SCRIPTS, SCRIPT_CONFIGS, FollowConfig,
     platform_hint,
 )
 
