@@ -16,6 +16,7 @@ import tzlocal
 from api.domain.plans import PLANS
 from devices.phone_lock import LOCKS_FOLDER
 from contract.pcs import LIVE_SECONDS, SHORTEST_SILENCE
+from contract.script_configs import DEFAULT_CHAT_MODEL
 from contract.secrets import DEFAULT_CHAT_URL
 
 
@@ -103,6 +104,11 @@ class Settings(BaseSettings):
     # A request answers once its tasks are in the index; their runs are created behind it at
     # Prefect's pace, so the bound is on what one request may leave queued, not on the answer.
     max_tasks_per_request: int = Field(1000, ge=1)
+    # What one request's tasks may store in all (each task's script_config times their number): the
+    # default holds a thousand posts with a full 2,200-character caption many times over.
+    max_request_config_bytes: int = Field(8 * 1024 * 1024, ge=1024)
+    # Accounts one phone may carry (a phone holds a handful per app); more are refused (40001).
+    max_accounts_per_phone: int = Field(20, ge=1)
     # The default (1 MiB) holds a request of the largest size and a long script_config many times
     # over; larger bodies are refused (40001).
     max_body_bytes: int = Field(1024 * 1024, ge=1024)
@@ -116,6 +122,8 @@ class Settings(BaseSettings):
     allowed_hosts: list[str] = []
     # The only chat endpoints a warm-up may send a stored key to (JSON list of base URLs).
     comment_endpoints: list[str] = [DEFAULT_CHAT_URL]
+    # The only models a warm-up may ask those endpoints for (JSON list).
+    comment_models: list[str] = [DEFAULT_CHAT_MODEL, "gpt-4o", "gpt-4.1-mini", "gpt-4.1-nano"]
     # Writes (creates, stops, retries, account changes) are refused with 50301 when the disk under
     # data_dir has less room than this: Prefect's database, the index and the logs all live there.
     min_free_disk_mb: int = Field(32, ge=0)
@@ -126,6 +134,14 @@ class Settings(BaseSettings):
     callback_urls: list[str] = []
     # The key of the callbacks' HMAC-SHA256 signature; a callback_url is refused while it is unset.
     callback_secret: Optional[SecretStr] = Field(None, min_length=16)
+    # The shortest `repeat` of a plan (cron expressions fire at most once a minute anyway); the tests set
+    # it low to see plans fire within seconds.
+    min_repeat_seconds: int = Field(60, ge=1)
+    # Plans this farm keeps; creating one more is refused (40001).
+    max_plans: int = Field(100, ge=1)
+    # Tasks (including a firing's failed summary) all plans together may fire in a minute; a firing
+    # that would exceed it ends Failed with the reason, creating nothing.
+    max_fired_tasks_per_minute: int = Field(600, ge=1)
     # The time zone plans fire in (an IANA name); the machine's own by default.
     timezone: str = Field(default_factory=lambda: tzlocal.get_localzone_name())
 

@@ -3,9 +3,43 @@
 from __future__ import annotations
 
 import re
-from typing import Literal, Optional, Union
+from typing import Annotated, Literal, Optional, Union
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_serializer, field_validator, model_validator
+
+# Lengths the apps themselves allow, so nothing longer is ever worth storing or typing on a phone:
+# - a caption: 2,200 characters on TikTok (TikTok newsroom, "Expanding caption length", 2022) and on
+#   Instagram (Instagram Help Center, "caption limit": 2,200 characters). Spintax may spread the
+#   options over a longer template, but every caption it can make must fit (api/domain/planning.py).
+CAPTION_LENGTH = 2200
+CAPTION_TEMPLATE_LENGTH = 10 * CAPTION_LENGTH
+# - a comment: 150 characters on TikTok, 2,200 on Instagram (same sources); one field serves both,
+#   so the smaller holds for each template line.
+COMMENT_LENGTH = 150
+# - a username: 30 characters on Instagram (Instagram Help Center), 24 on TikTok (TikTok Support,
+#   "Changing your username"): the larger bounds a target of either app.
+USERNAME_LENGTH = 30
+# No app limit is published for these; long enough for any real search term or sound name or URL.
+TOPIC_LENGTH = 100
+SOUND_NAME_LENGTH = 300
+MAX_LINES = 200  # topics or comment templates in one config
+PATH_LENGTH = 4096  # PATH_MAX on Linux
+MAX_TARGETS = 1000  # never more tasks than a request may create anyway
+# A generated comment is short; a larger budget would only cost the operator's key.
+MAX_TOKENS = 1000
+# What a warm-up asks for when its chatgpt_settings say nothing (flows/comments.py).
+DEFAULT_CHAT_MODEL = "gpt-4o-mini"
+DEFAULT_MAX_TOKENS = 60
+
+
+def _lines_within(value: str, length: int, what: str) -> str:
+    lines = [line for line in value.splitlines() if line.strip()]
+    if len(lines) > MAX_LINES:
+        raise ValueError(f"at most {MAX_LINES} {what}s, one per line (got {len(lines)})")
+    longest = max((len(line.strip()) for line in lines), default=0)
+    if longest > length:
+        raise ValueError(f"each {what} must be at most {length} characters (one has {longest})")
+    return value
 
 
 class ScriptConfig(BaseModel):
@@ -16,23 +50,23 @@ class ScriptConfig(BaseModel):
 class PostConfig(ScriptConfig):
     content_type: Literal[0, 1] = 0
     image_count: int = Field(1, ge=1, le=35)
-    captions: str = ""
+    captions: str = Field("", max_length=CAPTION_TEMPLATE_LENGTH)
     post_way: Literal["share", "addButton", "useSound"] = "share"
     material_source: Literal["materialLibrary", "localFolder"] = "materialLibrary"
-    material_path: str = ""
-    material_list: list[str] = []
-    materials_tags: str = ""
+    material_path: str = Field("", max_length=PATH_LENGTH)
+    material_list: list[Annotated[str, Field(max_length=PATH_LENGTH)]] = Field([], max_length=MAX_TARGETS)
+    materials_tags: str = Field("", max_length=1000)
     upload_wait_time: int = Field(30, ge=0, le=3600)
     sound_wait_time: int = Field(10, ge=0, le=600)
     add_sound: Union[int, str] = "-1"
-    sound_name: str = ""
-    custom_sound_keyword: str = ""
+    sound_name: str = Field("", max_length=SOUND_NAME_LENGTH)
+    custom_sound_keyword: str = Field("", max_length=TOPIC_LENGTH)
     origin_sound_volume: int = Field(50, ge=0, le=100)
     add_sound_volume: int = Field(50, ge=0, le=100)
     add_product_link: int = 0
     placement: Literal["reel", "story"] = "reel"
     # Filled in by the API when it creates the task: the exact server files this task posts.
-    files: list[str] = []
+    files: list[Annotated[str, Field(max_length=PATH_LENGTH)]] = Field([], max_length=MAX_TARGETS)
 
     @field_validator("add_sound")
     @classmethod
@@ -56,9 +90,33 @@ def split_targets(text: str) -> list[str]:
     return [part.strip() for part in re.split(r"[\n,]", text) if part.strip()]
 
 
+def _usernames(names: list[str]) -> list[str]:
+    if len(names) > MAX_TARGETS:
+        raise ValueError(f"at most {MAX_TARGETS} target users")
+    for name in names:
+        if len(name.lstrip("@")) > USERNAME_LENGTH:
+            raise ValueError(f"a username has at most {USERNAME_LENGTH} characters: {name[:40]!r}...")
+    return names
+
+
+class ChatSettings(BaseModel):
+    """How a warm-up asks an OpenAI-compatible endpoint for comments; the model is checked against
+    PHONEFARM_COMMENT_MODELS when the task is created."""
+
+    # A misspelt key would silently fall back to a default that costs more: refused instead.
+    model_config = ConfigDict(extra="forbid")
+
+    api_key: Optional[str] = Field(None, max_length=500)
+    base_url: Optional[str] = Field(None, max_length=2000)
+    model: str = Field(DEFAULT_CHAT_MODEL, min_length=1, max_length=100)
+    prompt: str = Field("", max_length=2000)
+    max_tokens: int = Field(DEFAULT_MAX_TOKENS, ge=1, le=MAX_TOKENS)
+    temperature: float = Field(0.8, ge=0, le=2)
+
+
 class FollowConfig(ScriptConfig):
-    target_users: list[str] = []
-    target_user: str = ""
+    target_users: list[Annotated[str, Field(max_length=USERNAME_LENGTH + 10)]] = Field([], max_length=MAX_TARGETS)
+    target_user: str = Field("", max_length=MAX_TARGETS * (USERNAME_LENGTH + 10))
     access_method: Literal["direct", "search"] = "direct"
 
     @field_validator("target_users")
@@ -67,7 +125,13 @@ class FollowConfig(ScriptConfig):
         cleaned = [v.strip() for v in value]
         if any(not v or v == "@" for v in cleaned):
             raise ValueError("target_users must not contain empty names")
-        return cleaned
+        return _usernames(cleaned)
+
+    @field_validator("target_user")
+    @classmethod
+    def _short_targets(cls, value: str) -> str:
+        _usernames(split_targets(value))
+        return value
 
     @model_validator(mode="after")
     def _one_target_key(self):
@@ -82,7 +146,7 @@ class FollowConfig(ScriptConfig):
 
 class WarmupConfig(ScriptConfig):
     task_duration: float = Field(600, gt=0, le=24 * 3600)
-    topic: str = ""
+    topic: str = Field("", max_length=MAX_LINES * (TOPIC_LENGTH + 1))
     min_duration: float = Field(15, ge=0)
     max_duration: float = Field(30, ge=0)
     like_probable: float = Field(0, ge=0, le=100)
@@ -91,11 +155,25 @@ class WarmupConfig(ScriptConfig):
                                   validation_alias=AliasChoices("floow_probable", "follow_probable"))
     collect_probable: float = Field(0, ge=0, le=100)
     comment_probable: float = Field(0, ge=0, le=100)
-    comment: str = ""
+    comment: str = Field("", max_length=MAX_LINES * (COMMENT_LENGTH + 1))
     insert_emoji: bool = False
     comment_order: Literal["random", "sequential"] = "random"
     generate_by_chatgpt: bool = False
-    chatgpt_settings: dict = {}
+    chatgpt_settings: ChatSettings = ChatSettings()
+
+    @field_validator("topic")
+    @classmethod
+    def _short_topics(cls, value: str) -> str:
+        return _lines_within(value, TOPIC_LENGTH, "topic")
+
+    @field_validator("comment")
+    @classmethod
+    def _short_comments(cls, value: str) -> str:
+        return _lines_within(value, COMMENT_LENGTH, "comment")
+
+    @field_serializer("chatgpt_settings")
+    def _given_chat_settings(self, value: ChatSettings) -> dict:
+        return value.model_dump(exclude_unset=True)  # what the operator gave; the defaults live here
 
     @model_validator(mode="after")
     def _durations_ordered(self):

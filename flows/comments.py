@@ -9,6 +9,7 @@ from typing import Callable, Optional
 
 import requests
 
+from contract.script_configs import DEFAULT_CHAT_MODEL, DEFAULT_MAX_TOKENS
 from contract.secrets import KeyRefused, chat_url, endpoint_allowed, reveal
 
 log = logging.getLogger(__name__)
@@ -25,16 +26,16 @@ def chatgpt_comments(settings: dict, allowlist: list[str], timeout: float = 30) 
     base_url = chat_url(settings)
     if not endpoint_allowed(base_url, allowlist):
         raise KeyRefused(f"{base_url} is not an allowed comment endpoint")
-    api_key = reveal(settings.get("api_key"), base_url)
+    api_key = reveal(settings.get("api_key"), base_url, settings)
 
     def ask() -> str:
         response = requests.post(
             f"{base_url}/chat/completions",
             headers={"Authorization": f"Bearer {api_key}"},
             json={
-                "model": settings.get("model", "gpt-4o-mini"),
+                "model": settings.get("model", DEFAULT_CHAT_MODEL),
                 "messages": [{"role": "user", "content": settings.get("prompt") or "Write a short, friendly comment for a video."}],
-                "max_tokens": int(settings.get("max_tokens", 60)),
+                "max_tokens": int(settings.get("max_tokens", DEFAULT_MAX_TOKENS)),
                 "temperature": float(settings.get("temperature", 0.8)),
             },
             timeout=timeout,

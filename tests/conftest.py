@@ -121,7 +121,8 @@ def launched_service(tmp_path_factory, adb, session_farm, chat_endpoint, other_c
     # A limit of 100 tasks a request (the default is 1,000): the load tests check the limit without
     # making Prefect create a thousand runs (about a minute of its CPU here).
     service = Service(tmp_path_factory.mktemp("service"), adb.port, prefect_template=prefect_database,
-                      env={"PHONEFARM_COMMENT_ENDPOINTS": endpoints, "PHONEFARM_MAX_TASKS_PER_REQUEST": "100"})
+                      env={"PHONEFARM_COMMENT_ENDPOINTS": endpoints, "PHONEFARM_MAX_TASKS_PER_REQUEST": "100",
+                           "PHONEFARM_COMMENT_MODELS": '["gpt-4o-mini", "m"]', "PHONEFARM_MIN_REPEAT_SECONDS": "5"})
     service.launch()
     yield service
     service.stop()

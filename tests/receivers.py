@@ -47,11 +47,12 @@ class ChatEndpoint:
 class CallbackReceiver:
     """tests/callback_receiver.py in a process of its own on loopback; `calls()` reads what it got."""
 
-    def __init__(self, folder: Path, *, fail_first: int = 0):
+    def __init__(self, folder: Path, secret: str, *, fail_first: int = 0):
         self.record = folder / "callbacks.jsonl"
         self.record.touch()
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "tests.callback_receiver", str(self.record), "--fail-first", str(fail_first)],
+            [sys.executable, "-m", "tests.callback_receiver", str(self.record), "--secret", secret,
+             "--fail-first", str(fail_first)],
             stdout=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parent.parent)
         port = int(self._process.stdout.readline())
         self.url = f"http://127.0.0.1:{port}/hooks"

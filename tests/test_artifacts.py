@@ -12,8 +12,14 @@ def test_failed_task_has_screenshot_and_hierarchy(service, phones):
     assert {"screenshot.png", "hierarchy.xml"} <= set(artifacts)
     png = service.http.get(artifacts["screenshot.png"]["url"], timeout=10)
     assert png.status_code == 200 and png.content.startswith(b"\x89PNG")
+    assert png.headers["Content-Type"] == "image/png"
     xml = service.http.get(artifacts["hierarchy.xml"]["url"], timeout=10)
     assert xml.status_code == 200 and b"hierarchy" in xml.content
+    # The phone wrote it: plain text, never a document of the API's origin that could run a script.
+    assert xml.headers["Content-Type"] == "text/plain; charset=utf-8"
+    for answer in (png, xml):
+        assert answer.headers["X-Content-Type-Options"] == "nosniff"
+        assert "sandbox" in answer.headers["Content-Security-Policy"]
 
 
 def test_artifacts_of_a_successful_task_and_unknown_names(service, phones):

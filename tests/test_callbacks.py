@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 
-from api.domain.callbacks import DELIVERY_HEADER, SIGNATURE_HEADER
+import httpx
+
+from api.domain.callbacks import DELIVERY_HEADER, TIMESTAMP_HEADER
 from tests.harness import until
 from tests.inprocess import AppClient, wired_app
 from tests.receivers import CallbackReceiver
@@ -29,7 +29,7 @@ def written_down(outbox, timeout: float = 15) -> list[dict]:
 
 
 def test_each_end_is_posted_once_signed_and_tried_again_after_a_refusal(service, adb, phones, tmp_path):
-    with CallbackReceiver(tmp_path, fail_first=1) as receiver, wired_app(
+    with CallbackReceiver(tmp_path, SECRET, fail_first=1) as receiver, wired_app(
             service, adb, tmp_path / "api", callback_urls=[receiver.url.removesuffix("hooks")],
             callback_secret=SECRET) as wired:
         client = AppClient(wired)
@@ -43,11 +43,15 @@ def test_each_end_is_posted_once_signed_and_tried_again_after_a_refusal(service,
 
         calls = delivered(receiver, 2)
         for call in calls:
-            body = call["body"].encode()
-            expected = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
-            assert hmac.compare_digest(call["headers"][SIGNATURE_HEADER], expected)
+            # The receiver checked the signature over timestamp, delivery id and body, and the time.
+            assert call["verified"] and call["headers"][TIMESTAMP_HEADER], call
             assert call["headers"]["Content-Type"] == "application/json" and call["headers"][DELIVERY_HEADER]
             assert call["path"] == "/hooks"
+        # The same call again (a replay) is refused by a receiver that keeps delivery ids.
+        replay = httpx.post(receiver.url, content=calls[0]["body"].encode(), headers={
+            name: calls[0]["headers"][name] for name in ("Content-Type", TIMESTAMP_HEADER, DELIVERY_HEADER,
+                                                         "X-Phonefarm-Signature")})
+        assert replay.status_code == 401
         tasks = {json.loads(call["body"])["id"]: json.loads(call["body"]) for call in calls}
         assert set(tasks) == {done, failed}
         assert tasks[failed]["status"] == 3 and "does not exist" in tasks[failed]["remark"], tasks[failed]
@@ -78,7 +82,8 @@ def test_callback_urls_are_checked_before_anything_is_stored(service, adb, phone
         client = AppClient(wired)
         for url in ("http://127.0.0.1:9/elsewhere", "http://127.0.0.1:10/hooks/x", "https://127.0.0.1:9/hooks/x",
                     "http://user:pw@127.0.0.1:9/hooks/x", "ftp://127.0.0.1:9/hooks/x", "http://127.0.0.1:9/hooksy",
-                    "http://[::1/hooks", "x" * 2001):
+                    "http://[::1/hooks", "x" * 2001, "http://127.0.0.1:9/hooks/../admin/x",
+                    "http://127.0.0.1:9/hooks/..%2fadmin", "http://127.0.0.1:9/hooks\\..\\admin"):
             status, body = client.call("POST", "/task", json={"serials": [serial], "script_name": "follow",
                                                               "script_config": {"target_users": ["a"]}, "callback_url": url})
             assert (status, body["code"]) == (400, 40001) and "callback_url" in body["message"], (url, body)

@@ -101,6 +101,23 @@ def test_a_body_just_under_the_limit_is_read(api, serial, unchanged):
     assert_error(post_raw(api, json.dumps(body).encode()), 400, 40001, "dance")
 
 
+@pytest.mark.parametrize("script_name, config, words", [
+    ("post", {"captions": "x" * 100_000, "material_list": ["/a.jpg"]}, ["captions"]),
+    ("account_warmup", {"comment": "c" * 151}, ["150"]),
+    ("account_warmup", {"chatgpt_settings": {"max_tokens": 10**6}}, ["max_tokens"]),
+    ("account_warmup", {"chatgpt_settings": {"anything": "else"}}, ["anything"]),
+    ("follow", {"target_users": ["u" * 31]}, ["30 characters"]),
+])
+def test_text_longer_than_the_apps_allow_is_refused(api, serial, unchanged, script_name, config, words):
+    body = {"serials": [serial], "script_name": script_name, "script_config": config}
+    assert_error(api.call("POST", "/task", json=body), 400, 40001, *words)
+
+
+def test_an_account_name_longer_than_the_apps_allow_is_refused(api, serial):
+    body = {"username": "a" * 31, "platform": "instagram", "serial": serial}
+    assert_error(api.call("POST", "/account", json=body), 400, 40001, "username", "30")
+
+
 @pytest.mark.parametrize("body, words", [
     ({"serials": [1], "script_name": "follow", "script_config": {}}, ["serials.0"]),
     ({"serials": ["a"], "script_name": 7, "script_config": {}}, ["script_name"]),
@@ -108,6 +125,8 @@ def test_a_body_just_under_the_limit_is_read(api, serial, unchanged):
     ({"serials": {"a": 1}, "script_name": "follow", "script_config": {}}, ["serials"]),
     ({"serials": ["a"], "script_name": "follow", "script_config": {}, "min_interval": 2**62}, ["min_interval"]),
     ({"serials": ["a"], "script_name": "follow", "script_config": {}, "min_interval": 1.5}, ["min_interval"]),
+    ({"serials": ["s" * 201], "script_name": "follow", "script_config": {}}, ["serials.0", "200"]),
+    ({"usernames": ["u" * 41], "script_name": "follow", "script_config": {}}, ["usernames.0", "40"]),
 ])
 def test_wrong_types(api, unchanged, body, words):
     assert_error(api.call("POST", "/task", json=body), 400, 40001, *words)

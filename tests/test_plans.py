@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from uuid import UUID
 
+import pytest
 from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterId
 from prefect.client.schemas.sorting import FlowRunSort
 
@@ -15,6 +16,16 @@ from tests.harness import until
 from tests.inprocess import AppClient, wired_app
 
 EVERY = "every 5 seconds"
+# Plans a farm makes are a minute apart at least (PHONEFARM_MIN_REPEAT_SECONDS); these tests watch
+# firings seconds apart.
+SHORT = {"min_repeat_seconds": 5}
+
+
+@pytest.fixture(scope="module")
+def api(service, adb, tmp_path_factory):
+    """The session's in-process app, with the short repeats these tests need."""
+    with wired_app(service, adb, tmp_path_factory.mktemp("plans-api"), max_tasks_per_request=200, **SHORT) as wired:
+        yield AppClient(wired)
 
 
 def follow_plan(serials, repeat=EVERY, **extra) -> dict:
@@ -153,7 +164,7 @@ def test_plan_requests_are_checked_when_made(api, phones):
 
 def test_an_api_down_through_firings_fires_once_when_back_and_never_twice(service, adb, phones, tmp_path):
     [serial] = phones.take()
-    with wired_app(service, adb, tmp_path) as wired:
+    with wired_app(service, adb, tmp_path, **SHORT) as wired:
         client = AppClient(wired)
         plan_id = client.ok("POST", "/task", json=follow_plan([serial]))["plan_id"]
         wait_for_tasks(client, plan_id, 1)
@@ -161,7 +172,7 @@ def test_an_api_down_through_firings_fires_once_when_back_and_never_twice(servic
     wait_for_firings(service, plan_id, lambda runs: sum(
         run.state_type.value == "SCHEDULED" and run.expected_start_time < datetime.now(timezone.utc)
         for run in runs) >= 2, "not two firings due yet")
-    with wired_app(service, adb, tmp_path) as wired:
+    with wired_app(service, adb, tmp_path, **SHORT) as wired:
         client = AppClient(wired)
         wait_for_tasks(client, plan_id, 2, timeout=10)
         client.ok("PATCH", f"/plan/{plan_id}", json={"paused": True})

@@ -21,7 +21,8 @@ class PlannedTask:
 
 
 def by_phone(
-    serials: list[str], known_serials: set[str], accounts: list[Account], *, multi_account: bool, platform_hint: Optional[str]
+    serials: list[str], known_serials: set[str], accounts: list[Account], *, multi_account: bool, platform_hint: Optional[str],
+    max_accounts: int = 20,
 ) -> list[PlannedTask]:
     unknown = [s for s in serials if s not in known_serials]
     if unknown:
@@ -37,6 +38,9 @@ def by_phone(
                 f"Phone {serial} has no enabled account, so enable_multi_account creates no task for it",
                 {"field": "serials"},
             )
+        if len(bound) > max_accounts:
+            raise invalid(f"Phone {serial} has {len(bound)} enabled accounts; a request fans out to at most "
+                          f"{max_accounts} per phone (PHONEFARM_MAX_ACCOUNTS_PER_PHONE)", {"field": "serials"})
         planned.extend(PlannedTask(serial, a.username, a.platform, {}) for a in bound)
     return planned
 

@@ -15,8 +15,9 @@ def _allowed(name: str, roots: list[Path], field: str) -> Path:
     so a request can never make the service push a server file (keys, passwords) to a phone."""
     path = Path(name) if Path(name).is_absolute() else roots[0] / name
     if not _inside(path, roots):
-        folders = ", ".join(str(root) for root in roots)
-        raise invalid(f"{name} is outside the material folders ({folders})", {"field": field})
+        # The server's own paths are not the caller's to see: named by what sets them.
+        raise invalid(f"{name} is outside the material folders (<data-dir>/materials and PHONEFARM_MATERIAL_ROOTS)",
+                      {"field": field})
     return path
 
 
@@ -56,7 +57,7 @@ def candidates(config: dict, library: Path, extra_roots: tuple[Path, ...] = ()) 
         files = _library_files(library, tags, roots)
     usable = [p.resolve() for p in files if media_kind(p) == kind]
     if not usable:
-        where = config["material_path"] if config["material_source"] == "localFolder" else f"the material library {library}"
+        where = config["material_path"] if config["material_source"] == "localFolder" else "the material library (<data-dir>/materials)"
         raise invalid(f"No {'video' if kind == VIDEO else 'image'} found in {where}", {"field": "script_config"})
     return usable
 

@@ -3,8 +3,9 @@ work that grows with the input (fan-out, material choice, spintax)."""
 
 from __future__ import annotations
 
+import json
 import random
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Callable
@@ -16,18 +17,32 @@ from api.domain.errors import ApiError, Code, invalid, validation_failure
 from api.domain.fanout import PlannedTask, by_account, by_phone, by_target
 from api.domain.requests import TaskRequest
 from api.domain.schedule import BadStartTime, first_start, spaced_starts
-from api.domain.spintax import SpintaxTooDeep, spin
+from api.domain.spintax import SpintaxTooDeep, longest, spin
 from api.gateways.index import Account
 from contract.secrets import chat_url, endpoint_allowed
 from contract.script_configs import (
-    FANNED_OUT_BY_TARGET, KNOWN_NOT_RUNNABLE, RUNNABLE_SCRIPTS, SCRIPT_CONFIGS, FollowConfig, platform_hint,
+    CAPTION_LENGTH, DEFAULT_CHAT_MODEL, FANNED_OUT_BY_TARGET, KNOWN_NOT_RUNNABLE, RUNNABLE_SCRIPTS, SCRIPT_CONFIGS, FollowConfig,
+    platform_hint,
 )
+
+
+
+@dataclass(frozen=True)
+class RequestLimits:
+    """The settings that bound one request, besides its task count."""
+
+    comment_models: tuple[str, ...] = (DEFAULT_CHAT_MODEL,)
+    max_config_bytes: int = 8 * 1024 * 1024
+    max_accounts_per_phone: int = 20
+
+
+DEFAULT_LIMITS = RequestLimits()
 
 
 def plan_tasks(request: TaskRequest, now: datetime, rng: random.Random, *,
                known_serials: Callable[[], set[str]], accounts: Callable[[], list[Account]], max_tasks: int,
                material_library: Path, material_roots: tuple[Path, ...],
-               comment_endpoints: tuple[str, ...]) -> list[tuple[PlannedTask, datetime]]:
+               comment_endpoints: tuple[str, ...], limits: RequestLimits = DEFAULT_LIMITS) -> list[tuple[PlannedTask, datetime]]:
     name = request.script_name
     if not name:
         raise ApiError(Code.SCRIPT_NAME_MISSING, "script_name is required")
@@ -48,29 +63,26 @@ def plan_tasks(request: TaskRequest, now: datetime, rng: random.Random, *,
         start = first_start(request.start_time, now)
     except BadStartTime as error:
         raise invalid(str(error), {"field": "start_time"}) from None
-    # At least one task per phone (or account) and target: refused before anything is built.
-    _check_count(len(request.serials or request.usernames or ()) * _targets(name, config), max_tasks)
-    if name == "account_warmup" and config["generate_by_chatgpt"]:
-        url = chat_url(config["chatgpt_settings"])
-        if not endpoint_allowed(url, comment_endpoints):
-            raise invalid(f"Invalid script_config.chatgpt_settings.base_url: {url} is not an allowed comment endpoint "
-                          "(PHONEFARM_COMMENT_ENDPOINTS)", {"field": "script_config.chatgpt_settings.base_url"})
     if name == "post":
-        try:
-            spin(config["captions"], random.Random(0))  # linear; every task spins it again below
-        except SpintaxTooDeep as error:
-            raise invalid(f"Invalid script_config.captions: {error}", {"field": "script_config.captions"}) from None
+        _check_caption(config["captions"])  # linear in the template, once; every task spins it below
+    # At least one task per phone (or account) and target: refused before anything is built.
+    task_bytes = _task_config_bytes(name, config)
+    _check_size(len(request.serials or request.usernames or ()) * _targets(name, config), task_bytes,
+                max_tasks, limits.max_config_bytes)
+    if name == "account_warmup" and config["generate_by_chatgpt"]:
+        _check_chat(config["chatgpt_settings"], comment_endpoints, limits.comment_models)
 
     if request.serials:
         planned = by_phone(
             request.serials, known_serials(), accounts(),
             multi_account=request.enable_multi_account, platform_hint=platform_hint(request.script_config),
+            max_accounts=limits.max_accounts_per_phone,
         )
     elif request.usernames:
         planned = by_account(request.usernames, {a.username: a for a in accounts()})
     else:
         raise invalid("Give serials (phones) or usernames (accounts): one of them, not empty", {"field": "serials"})
-    _check_count(len(planned) * _targets(name, config), max_tasks)
+    _check_size(len(planned) * _targets(name, config), task_bytes, max_tasks, limits.max_config_bytes)
     planned = by_target(name, planned, config)
     if name == "post":
         planned = _with_post_content(planned, config, rng, material_library, material_roots)
@@ -90,9 +102,55 @@ def _targets(script_name: str, config: dict) -> int:
     return len(dict.fromkeys(FollowConfig.model_validate(config).targets()))
 
 
-def _check_count(count: int, limit: int) -> None:
+def _check_size(count: int, task_bytes: int, limit: int, max_bytes: int) -> None:
     if count > limit:
         raise invalid(f"This request would create {count} tasks; the limit is {limit} per request")
+    if count * task_bytes > max_bytes:
+        raise invalid(f"This request would store {count} tasks of {task_bytes} bytes of script_config each; the "
+                      f"limit is {max_bytes} bytes per request (PHONEFARM_MAX_REQUEST_CONFIG_BYTES)",
+                      {"field": "script_config"})
+
+
+def _json_bytes(value) -> int:
+    return len(json.dumps(value, ensure_ascii=False).encode("utf-8", "surrogatepass"))
+
+
+def _json_char_bytes(char: str) -> int:
+    return len(json.dumps(char, ensure_ascii=False)[1:-1].encode("utf-8", "surrogatepass"))
+
+
+def _task_config_bytes(script_name: str, config: dict) -> int:
+    """The most one task's config can take: a post's caption at its longest spin, a follow with its
+    longest target in place of the lists."""
+    if script_name == "post":
+        caption = config["captions"]
+        return _json_bytes({**config, "captions": ""}) + longest(caption, _json_char_bytes)
+    if script_name in FANNED_OUT_BY_TARGET:
+        targets = FollowConfig.model_validate(config).targets()
+        return _json_bytes({**config, "target_users": [max(targets, key=_json_bytes, default="")], "target_user": ""})
+    return _json_bytes(config)
+
+
+def _check_caption(caption: str) -> None:
+    field = {"field": "script_config.captions"}
+    try:
+        length = longest(caption)
+    except SpintaxTooDeep as error:
+        raise invalid(f"Invalid script_config.captions: {error}", field) from None
+    if length > CAPTION_LENGTH:
+        raise invalid(f"Invalid script_config.captions: a caption may have {length} characters; TikTok and Instagram "
+                      f"allow {CAPTION_LENGTH} (with spintax, every option it can pick must fit)", field)
+
+
+def _check_chat(chat: dict, endpoints: tuple[str, ...], models: tuple[str, ...]) -> None:
+    url = chat_url(chat)
+    if not endpoint_allowed(url, endpoints):
+        raise invalid(f"Invalid script_config.chatgpt_settings.base_url: {url} is not an allowed comment endpoint "
+                      "(PHONEFARM_COMMENT_ENDPOINTS)", {"field": "script_config.chatgpt_settings.base_url"})
+    model = chat.get("model", DEFAULT_CHAT_MODEL)
+    if model not in models:
+        raise invalid(f"Invalid script_config.chatgpt_settings.model: {model!r} is not an allowed model "
+                      f"(PHONEFARM_COMMENT_MODELS: {', '.join(models)})", {"field": "script_config.chatgpt_settings.model"})
 
 
 def _with_post_content(planned: list[PlannedTask], config: dict, rng: random.Random,

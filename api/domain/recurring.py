@@ -10,6 +10,7 @@ from typing import Callable, Optional
 
 
 from api.domain.errors import ApiError, invalid, not_found
+from api.domain.plan_limits import DEFAULT_PLAN_LIMITS, FiringGate, PlanLimits
 from api.domain.repeat import recurrence
 from api.domain.requests import TaskRequest
 from api.domain.tasks import TaskService
@@ -33,7 +34,8 @@ class PlanBook:
 
     def __init__(self, tasks: TaskService, records: PlanTable, table: TaskTable, accounts: AccountTable,
                  schedules: PlanSchedules, attached_serials: Callable[[], set[str]], *, timezone: str,
-                 ui_url: str, rng: Optional[random.Random] = None):
+                 ui_url: str, rng: Optional[random.Random] = None, limits: PlanLimits = DEFAULT_PLAN_LIMITS,
+                 gate: Optional[FiringGate] = None):
         self.tasks = tasks
         self.records = records
         self.table = table
@@ -43,12 +45,17 @@ class PlanBook:
         self.timezone = timezone
         self.ui_url = ui_url
         self.rng = rng or random.Random()
+        self.limits = limits
+        self.gate = gate or FiringGate(per_minute=limits.max_fired_tasks_per_minute)
 
     # The API -------------------------------------------------------------------
 
     def create(self, request: TaskRequest, now: datetime) -> dict:
         self.tasks.require_prefect()
-        when = recurrence(request.repeat or "", request.start_time, now, self.timezone)
+        when = recurrence(request.repeat or "", request.start_time, now, self.timezone, self.limits.min_repeat_seconds)
+        if len(self.records.plan_records()) >= self.limits.max_plans:
+            raise invalid(f"There are {self.limits.max_plans} plans already, the most this farm keeps "
+                          "(PHONEFARM_MAX_PLANS): delete one first", {"field": "repeat"})
         # Checked as an immediate request would be, so a bad plan is refused now, not at each firing.
         self.tasks.plan(replace(request, start_time=None, repeat=None), now, random.Random(0))
         kept = {name: getattr(request, name) for name in REQUEST_FIELDS}
@@ -81,7 +88,7 @@ class PlanBook:
         if repeat is not None or start_time is not None:
             repeat = repeat if repeat is not None else record.repeat
             start_time = (start_time or None) if start_time is not None else record.start_time
-            when = recurrence(repeat, start_time, now, self.timezone)
+            when = recurrence(repeat, start_time, now, self.timezone, self.limits.min_repeat_seconds)
             record = self.records.save_plan(plan_id, record.request, repeat, start_time)
         # Parameters always go along: Prefect 3.9 empties a schedule's parameters on any update without them.
         self.schedules.update_schedule(schedule.id, active=None if paused is None else not paused,
@@ -168,6 +175,9 @@ class PlanBook:
             try:
                 if record is None:
                     raise invalid("its plan was deleted")
+                refused = self.gate.refusal()
+                if refused:
+                    raise invalid(refused)
                 request = TaskRequest(**{name: record.request[name] for name in REQUEST_FIELDS if name in record.request})
                 ids = self._store_firing(request, plan_id, firing_id, now)
             except ApiError as refused:
@@ -179,10 +189,7 @@ class PlanBook:
 
     def _store_firing(self, request: TaskRequest, plan_id: str, firing_id: str, now: datetime) -> list[int]:
         unavailable = self._unavailable(request)
-        failed = [NewTask(serial, username, request.script_name or "", request.script_config or {},
-                          source=SOURCE, plan_id=plan_id, firing_id=firing_id, callback_url=request.callback_url,
-                          failed=f"{why} when plan {plan_id} fired")
-                  for serial, username, why in unavailable]
+        failed = [self._summary(request, plan_id, firing_id, unavailable)] if unavailable else []
         off_serials = {serial for serial, username, _ in unavailable if username is None}
         off_names = {username for _, username, _ in unavailable if username is not None}
         available = replace(
@@ -193,7 +200,26 @@ class PlanBook:
         planned = self.tasks.plan(available, now, self.rng) if (available.serials or available.usernames) else []
         if not planned and not failed:
             raise invalid("the plan names no phone or account")
+        refused = self.gate.take(len(planned) + len(failed))
+        if refused:
+            raise invalid(refused)
         return self.tasks.store(planned, request, source=SOURCE, plan_id=plan_id, firing_id=firing_id, failed=failed)
+
+    @staticmethod
+    def _summary(request: TaskRequest, plan_id: str, firing_id: str,
+                 unavailable: list[tuple[str, Optional[str], str]]) -> NewTask:
+        """One failed task per firing for every phone or account that could not take it: a plan over
+        many phones that are off does not add a row for each at every firing."""
+        reasons = [why for _, _, why in unavailable]
+        if len(unavailable) == 1:
+            serial, username, _ = unavailable[0]
+            remark = f"{reasons[0]} when plan {plan_id} fired"
+        else:
+            serial, username = "", None
+            listed = "; ".join(reasons[:5]) + (f"; and {len(reasons) - 5} more" if len(reasons) > 5 else "")
+            remark = f"{len(reasons)} phones or accounts got no task when plan {plan_id} fired: {listed}"
+        return NewTask(serial, username, request.script_name or "", request.script_config or {}, source=SOURCE,
+                       plan_id=plan_id, firing_id=firing_id, callback_url=request.callback_url, failed=remark)
 
     def _unavailable(self, request: TaskRequest) -> list[tuple[str, Optional[str], str]]:
         """(serial, username, why) of each phone or account that cannot take this firing's task."""

@@ -14,7 +14,7 @@ from api.gateways.prefect_schedules import Recurrence
 NAMED = {"hourly": 3600, "daily": 86400, "weekly": 7 * 86400}
 UNITS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 3600, "hour": 3600, "d": 86400, "day": 86400}
 _EVERY = re.compile(r"^every\s+(\d{1,7})\s*([a-z]+?)s?$")
-MIN_SECONDS = 5  # for trying a plan out; a farm's plans are minutes or hours apart
+MIN_SECONDS = 60  # a farm's plans are minutes or hours apart; PHONEFARM_MIN_REPEAT_SECONDS may lower it for tests
 MAX_SECONDS = 366 * 86400
 # A plan without start_time fires at once: its first firing is this far ahead, so Prefect (which
 # schedules from the moment it is asked) still makes it.
@@ -22,7 +22,8 @@ FIRST_FIRING_AFTER = timedelta(seconds=2)
 FIELD = {"field": "repeat"}
 
 
-def recurrence(repeat: str, start_time: Optional[str], now: datetime, timezone: str) -> Recurrence:
+def recurrence(repeat: str, start_time: Optional[str], now: datetime, timezone: str,
+               min_seconds: int = MIN_SECONDS) -> Recurrence:
     text = repeat.strip().lower()
     local_now = now.astimezone(ZoneInfo(timezone))
     seconds = _seconds(text)
@@ -35,8 +36,9 @@ def recurrence(repeat: str, start_time: Optional[str], now: datetime, timezone: 
             raise invalid("start_time does not go with a cron expression in repeat: the expression says when",
                           {"field": "start_time"})
         return cron
-    if not MIN_SECONDS <= seconds <= MAX_SECONDS:
-        raise invalid(f"repeat must be between {MIN_SECONDS} seconds and {MAX_SECONDS // 86400} days apart, got {repeat!r}", FIELD)
+    if not min_seconds <= seconds <= MAX_SECONDS:
+        raise invalid(f"repeat must be between {min_seconds} seconds and {MAX_SECONDS // 86400} days apart, got {repeat!r} "
+                      "(PHONEFARM_MIN_REPEAT_SECONDS)", FIELD)
     if not start_time:
         return Recurrence(timezone=timezone, seconds=seconds, anchor=local_now + FIRST_FIRING_AFTER)
     try:

@@ -26,7 +26,7 @@ class SecretKeeper:
         key = chat.get("api_key") if isinstance(chat, dict) else None
         if not key or not isinstance(key, str) or is_reference(key):
             return script_config
-        value = sealed(key, chat_url(chat))  # the key may only ever go to this endpoint
+        value = sealed(key, chat_url(chat), chat)  # the key may only ever go to this endpoint, model and budget
         name = secret_block_name(value)
         with self._lock:
             if name not in self._saved:

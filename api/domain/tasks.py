@@ -13,7 +13,7 @@ from typing import Callable, Iterable, Optional
 from api.domain.callbacks import CallbackPolicy
 from api.domain.errors import ApiError, invalid, not_found
 from api.domain.fanout import PlannedTask
-from api.domain.planning import plan_tasks
+from api.domain.planning import DEFAULT_LIMITS, RequestLimits, plan_tasks
 from api.domain.requests import TaskRequest
 from api.domain.secrets import SecretKeeper
 from api.domain.status import STATE_TYPES_BY_STATUS, TaskStatus, task_status
@@ -57,6 +57,7 @@ class TaskService(TaskDeletion):
         material_roots: tuple[Path, ...] = (),
         comment_endpoints: tuple[str, ...] = (),
         callbacks: CallbackPolicy = CallbackPolicy((), None),
+        limits: RequestLimits = DEFAULT_LIMITS,
     ):
         self.table = table
         self.accounts = accounts
@@ -70,6 +71,7 @@ class TaskService(TaskDeletion):
         self.material_roots = material_roots
         self.comment_endpoints = comment_endpoints
         self.callbacks = callbacks
+        self.limits = limits
         self.secrets = SecretKeeper(secrets)
         self.mirror = RunMirror(table, runs)
         self.creator = RunCreator(table, writes, self.mirror, self._stop_created)
@@ -83,7 +85,7 @@ class TaskService(TaskDeletion):
             request, now, rng, known_serials=self.known_serials, accounts=self.accounts.accounts,
             max_tasks=self.max_tasks_per_request,
             material_library=self.material_library, material_roots=self.material_roots,
-            comment_endpoints=self.comment_endpoints,
+            comment_endpoints=self.comment_endpoints, limits=self.limits,
         )
 
     def create(self, body: TaskRequest, now: datetime, rng: random.Random, source: str = "api") -> list[int]:
@@ -112,6 +114,7 @@ class TaskService(TaskDeletion):
         serial = str(params.get("serial") or "")
         script = str(params.get("script_name") or "")
         config = params.get("script_config") if isinstance(params.get("script_config"), dict) else {}
+        config = self.secrets.hide(config)  # the index keeps a reference, never a key typed in the UI
         [task_id] = self.table.reserve_tasks([
             NewTask(serial, params.get("username"), script, config, "ui", flow_run_id=str(run.id))])
         tags = [*run.tags, *task_tags(serial, script, "ui")]

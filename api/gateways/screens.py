@@ -19,6 +19,7 @@ log = logging.getLogger(__name__)
 
 EVERY_SECONDS = 3.0  # a phone's screen is taken at most this often
 WATCHED_SECONDS = 20.0  # and only while a page asked for it this recently
+FORGET_SECONDS = 120.0  # a screen nobody asked for this long is dropped
 PARALLEL = 4  # phones captured at once: a slow phone does not hold the others back
 
 
@@ -37,20 +38,37 @@ class ScreenCamera(Loop):
         self.server, self.locks_dir, self.attached, self.clock = server, locks_dir, attached, clock
         self._shots: dict[str, Screenshot] = {}
         self._asked: dict[str, float] = {}
+        # This PC's phones as of the last round: only they are remembered, so a request naming any
+        # serial does not make the camera keep (and look for) it.
+        self._known: set[str] = set()
+        self._look_again = False
         self._lock = threading.Lock()
         self._pool: Optional[ThreadPoolExecutor] = None
 
     def latest(self, serial: str) -> Optional[Screenshot]:
         with self._lock:
+            if serial not in self._known:
+                self._look_again = True  # perhaps just plugged in: the next round reads the phones again
+                return None
             self._asked[serial] = self.clock()
             return self._shots.get(serial)
 
     def due(self) -> list[str]:
         now = self.clock()
         with self._lock:
+            look = self._look_again or bool(self._asked)
+            self._look_again = False
+            known = self._known
+        if look:  # nobody looking: no adb call
+            known = self.attached()
+        with self._lock:
+            self._known = known
+            self._asked = {s: asked for s, asked in self._asked.items()
+                           if s in known and now - asked < FORGET_SECONDS}
+            self._shots = {s: shot for s, shot in self._shots.items() if s in self._asked}
             watched = {s for s, asked in self._asked.items() if now - asked < WATCHED_SECONDS}
             stale = {s for s in watched if s not in self._shots or now - self._shots[s].taken_at >= EVERY_SECONDS}
-        return sorted(stale & self.attached()) if stale else []
+        return sorted(stale)
 
     def take_due(self, pool: ThreadPoolExecutor) -> None:
         due = self.due()

@@ -186,9 +186,11 @@ class Health(Answer):
     adb: UpDown
     phones: Count
     disk: Literal["ok", "full"] = Field(description="full: writes are refused (50301) until space is freed")
-    disk_free_mb: Count
-    processes: dict[str, UpDown] = Field(description="the processes this service started and supervises")
-    restarts: dict[str, Count] = Field(description="restarts of each of those processes")
+    disk_free_mb: Optional[Count] = Field(None, description="only to a caller with the API token")
+    processes: Optional[dict[str, UpDown]] = Field(
+        None, description="the processes this service started and supervises; only to a caller with the API token")
+    restarts: Optional[dict[str, Count]] = Field(
+        None, description="restarts of each of those processes; only to a caller with the API token")
 
 
 class BriefTask(Answer):

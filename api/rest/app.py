@@ -22,7 +22,7 @@ from api.gateways.prefect import Orchestrator
 from api.gateways.screens import ScreenCamera
 from api.rest import errors
 from api.rest.json_body import StrictJSONHandler
-from api.rest.middleware import BrowserGuard, DiskGuard, PlanGate, TokenGate
+from api.rest.middleware import BrowserGuard, DiskGuard, PlanGate, SecurityHeaders, TokenGate
 from api.rest.openapi import OpenApiDocument
 from api.rest.resources.accounts import AccountCollection, AccountItem, AccountMatch
 from api.rest.resources.artifacts import ArtifactStore, TaskArtifactFile, TaskArtifacts
@@ -57,7 +57,7 @@ class Services:
 
 def create_app(services: Services) -> falcon.App:
     app = falcon.App(middleware=[
-        TokenGate(services.api_token), BrowserGuard(services.allowed_hosts), PlanGate(services.plan, PREFIX),
+        SecurityHeaders(), TokenGate(services.api_token), BrowserGuard(services.allowed_hosts), PlanGate(services.plan, PREFIX),
         DiskGuard(services.disk),
     ])
     app.req_options.strip_url_path_trailing_slash = True

@@ -39,7 +39,9 @@ def _orchestrator_down(req, resp, error: OrchestratorUnavailable, params) -> Non
 
 
 def _storage_full(req, resp, error: StorageFull, params) -> None:
-    _respond(resp, Code.ORCHESTRATOR_UNAVAILABLE, f"Not stored: {error}. Free some space, then try again.")
+    # Without the data directory's path: the server's layout is not the caller's to see.
+    _respond(resp, Code.ORCHESTRATOR_UNAVAILABLE, f"Not stored: the disk holding the data directory is full: "
+             f"{error.free_mb:.0f} MB free, {error.min_free_mb} MB needed. Free some space, then try again.")
 
 
 def _device_error(req, resp, error: DeviceError, params) -> None:

@@ -1,5 +1,5 @@
 """Falcon middleware: browser guard (cross-site, DNS rebinding, JSON bodies), the API token, the plan gate,
-the disk guard."""
+the disk guard, the security headers of every answer."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from api.domain.errors import ApiError, Code
 from api.domain.plans import Plan
 from api.gateways.disk import DiskSpace
 
-PUBLIC_PATHS = {"/api/v1/health"}  # monitors read it without a secret; it tells nothing about tasks
+# Monitors read it without a secret: the parts' status only; its details need the token.
+PUBLIC_PATHS = {"/api/v1/health"}
 # The phone wall's page and assets hold no data: the page asks for the token and sends it itself.
 PAGE_PATHS = {"", "/farm"}
 PAGE_PREFIX = "/page/"
@@ -68,14 +69,20 @@ class TokenGate:
     def __init__(self, token: Optional[str]):
         self.expected = token.encode() if token else None
 
-    def process_request(self, req, resp):
-        if self.expected is None or req.path.rstrip("/") in PUBLIC_PATHS or is_page(req.path):
-            return
+    def authenticated(self, req) -> bool:
+        if self.expected is None:
+            return True
         scheme, _, given = (req.get_header("Authorization") or "").strip().partition(" ")
         # The scheme is case-insensitive (RFC 7235); the comparison takes constant time, so
         # the time taken never tells how much of a guess was right.
-        if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode("utf-8", "replace"), self.expected):
-            raise ApiError(Code.UNAUTHORIZED, "Missing or wrong API token: send the header 'Authorization: Bearer <token>'")
+        return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode("utf-8", "replace"), self.expected)
+
+    def process_request(self, req, resp):
+        # Public answers (health) say more to a caller with the token.
+        req.context.authenticated = self.authenticated(req)
+        if req.context.authenticated or req.path.rstrip("/") in PUBLIC_PATHS or is_page(req.path):
+            return
+        raise ApiError(Code.UNAUTHORIZED, "Missing or wrong API token: send the header 'Authorization: Bearer <token>'")
 
 
 class PlanGate:
@@ -102,3 +109,18 @@ class DiskGuard:
     def process_request(self, req, resp):
         if req.method not in self.READS:
             self.disk.ensure_room()
+
+
+# The wall's own files only; the phone screens it shows are blob: URLs it makes from the API's PNGs.
+PAGE_POLICY = "default-src 'self'; img-src 'self' blob:; frame-ancestors 'none'; base-uri 'none'"
+# Everything else is data (JSON, a phone's PNG, a phone-supplied dump): never a document that runs anything.
+DATA_POLICY = "default-src 'none'; frame-ancestors 'none'; sandbox"
+
+
+class SecurityHeaders:
+    """Every answer: no content sniffing, and a Content-Security-Policy (the page's, or none at all)."""
+
+    def process_response(self, req, resp, resource, req_succeeded):
+        resp.set_header("X-Content-Type-Options", "nosniff")
+        resp.set_header("Content-Security-Policy", PAGE_POLICY if is_page(req.path) else DATA_POLICY)
+        resp.set_header("Referrer-Policy", "no-referrer")

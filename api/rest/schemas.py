@@ -10,19 +10,23 @@ from api.domain.errors import invalid, validation_failure
 from api.domain.requests import TaskRequest
 from api.domain.logs import MAX_LOG_PAGE_SIZE
 from api.domain.tasks import MAX_PAGE_SIZE
+from contract.script_configs import USERNAME_LENGTH
 
 Model = TypeVar("Model", bound=BaseModel)
 
 # Large enough for any farm; small enough that one request cannot flood Prefect.
 MAX_IDS_PER_REQUEST = 1000
+SERIAL_LENGTH = 200  # adb serials are short; host:port ones for network phones stay well under this
+Serial = Annotated[StrictStr, Field(max_length=SERIAL_LENGTH)]
 
 
 class CreateTaskBody(BaseModel):
     # Clients of the original product send fields this service does not use: ignore them.
     model_config = ConfigDict(extra="ignore")
 
-    serials: Optional[list[StrictStr]] = Field(None, max_length=MAX_IDS_PER_REQUEST)
-    usernames: Optional[list[StrictStr]] = Field(None, max_length=MAX_IDS_PER_REQUEST)
+    serials: Optional[list[Serial]] = Field(None, max_length=MAX_IDS_PER_REQUEST)
+    usernames: Optional[list[Annotated[StrictStr, Field(max_length=USERNAME_LENGTH + 10)]]] = Field(
+        None, max_length=MAX_IDS_PER_REQUEST)
     script_name: Optional[StrictStr] = None
     script_config: Optional[dict[str, Any]] = None
     enable_multi_account: StrictBool = False
@@ -45,7 +49,7 @@ Platform = Literal["tiktok", "instagram"]
 class AccountBody(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    username: StrictStr = Field(min_length=1, max_length=100)
+    username: StrictStr = Field(min_length=1, max_length=USERNAME_LENGTH)
     platform: Platform
     serial: StrictStr = Field(min_length=1, max_length=200)
     enabled: StrictBool = True
@@ -61,7 +65,7 @@ class AccountPatch(BaseModel):
 class MatchBody(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    serials: Optional[list[StrictStr]] = Field(None, max_length=1000)
+    serials: Optional[list[Serial]] = Field(None, max_length=MAX_IDS_PER_REQUEST)
 
 
 

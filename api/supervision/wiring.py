@@ -12,6 +12,8 @@ from api.domain.accounts import AccountBook
 from api.domain.callbacks import CallbackPolicy, CallbackSender
 from api.domain.adoption import UiRunAdoption
 from api.domain.phones import PhoneDirectory
+from api.domain.plan_limits import FiringGate, PlanLimits
+from api.domain.planning import RequestLimits
 from api.domain.plans import PLANS
 from api.domain.recurring import PlanBook
 from api.domain.tasks import TaskService
@@ -72,6 +74,7 @@ def wire(settings: Settings, *, supervisor: Optional[object] = None,
     orchestrator = orchestrator or Orchestrator(
         settings.prefect_url, write_concurrency=settings.prefect_write_concurrency, auth_string=settings.prefect_auth)
     index = Index(settings.index_path)
+    disk = DiskSpace(settings.data_dir, settings.min_free_disk_mb)
     policy = CallbackPolicy(tuple(settings.callback_urls),
                             settings.callback_secret.get_secret_value() if settings.callback_secret else None)
     phones = PhoneDirectory(AdbGateway(settings.adb_host, settings.adb_port), index.phones, index.tasks,
@@ -86,10 +89,14 @@ def wire(settings: Settings, *, supervisor: Optional[object] = None,
         material_roots=tuple(settings.material_roots),
         comment_endpoints=tuple(settings.comment_endpoints),
         callbacks=policy,
+        limits=RequestLimits(tuple(settings.comment_models), settings.max_request_config_bytes,
+                             settings.max_accounts_per_phone),
     )
     accounts = AccountBook(index.accounts, phones, orchestrator.runs, orchestrator.writes)
     plans = PlanBook(tasks, index.plans, index.tasks, index.accounts, orchestrator.schedules, phones.attached_serials,
-                     timezone=settings.timezone, ui_url=settings.prefect_ui_url)
+                     timezone=settings.timezone, ui_url=settings.prefect_ui_url,
+                     limits=PlanLimits(settings.min_repeat_seconds, settings.max_plans, settings.max_fired_tasks_per_minute),
+                     gate=FiringGate(disk, PLANS[settings.plan], settings.max_fired_tasks_per_minute))
     # Each due firing is taken within a second of its time.
     plan_clock = Keeper([plans.fire_due], 1.0, name="plan-clock")
     callbacks = CallbackSender(index.outbox, policy, settings.prefect_ui_url)
@@ -114,7 +121,7 @@ def wire(settings: Settings, *, supervisor: Optional[object] = None,
     app = create_app(Services(
         tasks=tasks, plans=plans, phones=phones, accounts=accounts, index=index, orchestrator=orchestrator,
         plan=PLANS[settings.plan],
-        disk=DiskSpace(settings.data_dir, settings.min_free_disk_mb), camera=camera,
+        disk=disk, camera=camera,
         artifacts_dir=settings.artifacts_dir, supervisor=supervisor,
         api_token=settings.api_token.get_secret_value() if settings.api_token else None,
         max_body_bytes=settings.max_body_bytes, allowed_hosts=tuple(settings.allowed_hosts),

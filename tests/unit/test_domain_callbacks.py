@@ -10,12 +10,15 @@ from datetime import datetime, timezone
 import httpx
 import pytest
 
-from api.domain.callbacks import ATTEMPTS, DELIVERY_HEADER, SIGNATURE_HEADER, CallbackPolicy, CallbackSender, signature
+from api.domain.callbacks import (
+    ATTEMPTS, DELIVERY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, CallbackPolicy, CallbackSender,
+    signature,
+)
 from api.domain.requests import TaskRequest
 from tests.unit.fakes import task_service
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
-RECEIVER = "http://receiver.test/hooks"
+RECEIVER = "https://receiver.test/hooks"
 POLICY = CallbackPolicy((RECEIVER,), "s3cret")
 
 
@@ -76,7 +79,9 @@ def test_each_end_is_queued_once_and_delivered_signed(tasks, prefect, index, clo
     assert sender.queue_ends() == 0
     sender.deliver_due()
     [call] = receiver.calls
-    assert call.headers[SIGNATURE_HEADER] == signature("s3cret", call.content)
+    assert call.headers[TIMESTAMP_HEADER] == str(int(clock.now))
+    assert call.headers[SIGNATURE_HEADER] == signature("s3cret", call.headers[TIMESTAMP_HEADER],
+                                                       call.headers[DELIVERY_HEADER], call.content)
     assert call.headers[DELIVERY_HEADER] == str(index.outbox.callbacks_of(done)[0]["id"])
     body = json.loads(call.content)
     assert body["id"] == done and body["status"] == 2
@@ -129,7 +134,7 @@ def test_a_url_no_longer_allowed_is_not_called(tasks, prefect, index, clock):
     task_id = ended(tasks, prefect, "COMPLETED")
     receiver = Receiver()
     sender = sender_to(index, receiver, clock)
-    sender.policy = CallbackPolicy(("http://elsewhere.test/",), "s3cret")
+    sender.policy = CallbackPolicy(("https://elsewhere.test/",), "s3cret")
     sender.run_once()
     assert receiver.calls == []
     assert "no longer allowed" in index.outbox.callbacks_of(task_id)[0]["last_error"]

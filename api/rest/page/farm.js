@@ -4,6 +4,7 @@
 const API = "/api/v1";
 const REFRESH_MS = 2000;
 const SCREEN_MS = 3000;
+const PNG_MAGIC = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 const TOKEN_KEY = "phonefarm-token"; // sessionStorage: this tab only
 let token = sessionStorage.getItem(TOKEN_KEY) || "";
 const selected = new Set();
@@ -95,8 +96,13 @@ async function openArtifacts(taskId) {
   const listed = await json("GET", `/task/${taskId}/artifacts`);
   if (!listed.artifacts.length) return say(`Task ${taskId} left no artifacts.`);
   for (const artifact of listed.artifacts) {
-    const blob = await (await call("GET", `/task/${taskId}/artifacts/${encodeURIComponent(artifact.name)}`)).blob();
-    window.open(URL.createObjectURL(blob), "_blank");
+    const bytes = new Uint8Array(await (await call("GET", `/task/${taskId}/artifacts/${encodeURIComponent(artifact.name)}`)).arrayBuffer());
+    // A phone wrote these: opened in this page's origin, they must never be a document that runs
+    // anything. A PNG only when its bytes are one; everything else as plain text.
+    const type = PNG_MAGIC.every((byte, i) => bytes[i] === byte) ? "image/png" : "text/plain;charset=utf-8";
+    const url = URL.createObjectURL(new Blob([bytes], {type}));
+    window.open(url, "_blank", "noopener");
+    setTimeout(() => URL.revokeObjectURL(url), 60_000);
   }
 }
 

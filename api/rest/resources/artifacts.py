@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import mimetypes
 from pathlib import Path
 
-import falcon
 
 from api.domain.errors import not_found
 from api.rest import answers
 from api.rest.resources.replies import ok
 from api.domain.tasks import TaskService
+
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
 class ArtifactStore:
@@ -49,6 +50,9 @@ class TaskArtifactFile:
         match = next((p for p in self.store.files(task_id) if p.name == name), None)
         if match is None:
             raise not_found(f"Task {task_id} has no artifact named {name!r}")
-        resp.content_type = mimetypes.guess_type(match.name)[0] or falcon.MEDIA_TEXT
+        data = match.read_bytes()
+        # A phone wrote these: a PNG only when it is one; anything else is shown as text, never as a
+        # document (a UI dump labelled XML could be XHTML with a script in it).
+        resp.content_type = "image/png" if data.startswith(PNG_MAGIC) else "text/plain; charset=utf-8"
         resp.downloadable_as = match.name
-        resp.data = match.read_bytes()
+        resp.data = data

@@ -40,7 +40,8 @@ class LicenseCheck:
 
 
 class Health:
-    """Which parts of the farm answer; 200 with details either way, so monitors can read it.
+    """Which parts of the farm answer; 200 either way, so monitors can read it (without the token:
+    the parts' status only; with it, the processes, their restarts and the free space too).
     It only reads: an unauthenticated flood of health checks must not slow the farm's writes."""
 
     def __init__(self, orchestrator: Orchestrator, phones: PhoneDirectory, disk: DiskSpace,
@@ -53,7 +54,7 @@ class Health:
     def on_get(self, req, resp):
         adb_up = self.phones.adb.alive()
         processes = self.supervisor.status() if self.supervisor else {}
-        ok(resp, answers.Health, {
+        health = {
             "api": "up",
             "prefect": "up" if self.orchestrator.healthy() else "down",
             # Only a worker this service started is known here; other PCs' workers show in the Prefect UI.
@@ -62,10 +63,11 @@ class Health:
             "phones": self.phones.attached_count() if adb_up else 0,
             # "full": writes are refused (50301) until space is freed under the data directory.
             "disk": "full" if self.disk.full() else "ok",
-            "disk_free_mb": int(self.disk.free_mb()),
-            "processes": processes,
-            "restarts": self.supervisor.restarts() if self.supervisor else {},
-        })
+        }
+        if req.context.get("authenticated", False):  # what runs here and how it fares: the operator's
+            health.update(disk_free_mb=int(self.disk.free_mb()), processes=processes,
+                          restarts=self.supervisor.restarts() if self.supervisor else {})
+        ok(resp, answers.Health, health)
 
     def on_head(self, req, resp):
         resp.status = 200
