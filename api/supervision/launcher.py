@@ -24,7 +24,8 @@ from api.supervision.processes import (
     StartupFailed, deploy, deployment_stamp, instance_marker, prefect_server_child,
 )
 from api.supervision.steps import (
-    check_ports, prepare_pc, start_phones, start_postgres, start_worker, wait_for_simulated_phones, wait_until,
+    check_ports, close_to_others, prepare_pc, start_phones, start_postgres, start_worker, wait_for_simulated_phones,
+    wait_until,
 )
 from api.supervision.wiring import Wired, wire
 from api.supervision.worker_pc import run_worker_pc
@@ -92,6 +93,8 @@ def start_prefect(settings: Settings, logs: Path, children: list[Child]) -> Orch
         server.start()
     wait_until(lambda: prefect_answers(settings.prefect_url, timeout=2), 90, "Prefect server",
                logs / "prefect-server.log" if settings.starts_prefect_server else None)
+    if settings.starts_prefect_server:  # its UI build is copied with site-packages' modes (folders 0755)
+        close_to_others(settings.data_dir / "prefect")
     orchestrator = Orchestrator(settings.prefect_url, write_concurrency=settings.prefect_write_concurrency,
                                 auth_string=settings.prefect_auth)
     orchestrator.pool.ensure_work_pool(PLANS[settings.plan].device_limit)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import fcntl
+import os
 import socket
+import stat
 import time
 from pathlib import Path
 
@@ -31,9 +33,15 @@ def wait_until(predicate, timeout: float, what: str, log_path: Path | None = Non
     raise StartupFailed(f"{what} did not come up within {timeout:.0f} s{tail}")
 
 
+PRIVATE_UMASK = 0o077
+
+
 def hold_data_dir(data_dir: Path):
     """One service per data directory: a second one would share its index and Prefect database.
-    The directory is the service's alone (0700): its index, logs and Prefect database."""
+    The directory is the service's alone (0700): its index, logs and Prefect database. The umask
+    comes first: every file the service and its children make is then its user's alone (0600/0700),
+    whatever a later chmod forgets; files an earlier life or a copy left open are closed too."""
+    os.umask(PRIVATE_UMASK)
     data_dir.mkdir(parents=True, exist_ok=True)
     data_dir.chmod(0o700)
     lock = open(data_dir / "service.lock", "w")
@@ -41,7 +49,21 @@ def hold_data_dir(data_dir: Path):
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
         raise StartupFailed(f"another service is running on the data directory {data_dir.resolve()}") from None
+    close_to_others(data_dir)
     return lock  # the lock lives as long as this open file; the kernel drops it if we are killed
+
+
+def close_to_others(data_dir: Path) -> None:
+    """Takes group and other permissions off every file and folder in the data directory but
+    PostgreSQL's cluster, which its own user keeps as PostgreSQL wants it (postgres.py)."""
+    for folder, subfolders, files in os.walk(data_dir):
+        if Path(folder) == data_dir and "postgres" in subfolders:
+            subfolders.remove("postgres")
+        for name in [*subfolders, *files]:
+            path = os.path.join(folder, name)
+            mode = os.lstat(path).st_mode
+            if (stat.S_ISREG(mode) or stat.S_ISDIR(mode)) and mode & 0o077:
+                os.chmod(path, stat.S_IMODE(mode) & 0o700)
 
 
 def prepare_pc(settings: Settings):
