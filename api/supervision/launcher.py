@@ -86,7 +86,7 @@ def check_database_kind(settings: Settings) -> None:
 def start_prefect(settings: Settings, logs: Path, children: list[Child]) -> Orchestrator:
     if settings.starts_prefect_server:
         check_database_kind(settings)
-        database_url = (start_postgres(settings, logs, children) if settings.starts_postgres else
+        database_url = (start_postgres(settings, logs, children).url() if settings.starts_postgres else
                         settings.prefect_database_url.get_secret_value() if settings.prefect_database_url else None)
         server = prefect_server_child(settings, logs, database_url)
         children.append(server)

@@ -14,7 +14,7 @@ from api.gateways.prefect import Orchestrator
 from api.settings import Settings, is_loopback
 from api.supervision import orphans
 from api.supervision.children import Child, Supervisor, become_subreaper
-from api.supervision.postgres import PostgresMissing
+from api.supervision.postgres import PostgresCluster, PostgresMissing
 from api.supervision.processes import StartupFailed, adb_server_child, postgres_child, simulator_child, worker_child
 from devices.errors import DeviceError
 from simulator.samples import write_sample_materials
@@ -140,7 +140,7 @@ def start_worker(settings: Settings, logs: Path, supervisor: Supervisor, orchest
     worker.start()
 
 
-def start_postgres(settings: Settings, logs: Path, children: list[Child]) -> str:
+def start_postgres(settings: Settings, logs: Path, children: list[Child]) -> PostgresCluster:
     """PostgreSQL for the Prefect server started here: the cluster is made on first start."""
     try:
         postgres, cluster = postgres_child(settings, logs)
@@ -151,4 +151,4 @@ def start_postgres(settings: Settings, logs: Path, children: list[Child]) -> str
     postgres.start()
     wait_until(cluster.ready, 60, "PostgreSQL", logs / "postgres.log")
     cluster.ensure_database()
-    return cluster.url()
+    return cluster
