@@ -15,6 +15,7 @@ from api.settings import Settings, is_loopback
 from api.supervision import orphans
 from api.supervision.children import Child, Supervisor, become_subreaper
 from api.supervision.postgres import PostgresCluster, PostgresMissing
+from api.supervision.tls import tls_on
 from api.supervision.processes import StartupFailed, adb_server_child, postgres_child, simulator_child, worker_child
 from devices.errors import DeviceError
 from simulator.samples import write_sample_materials
@@ -81,7 +82,10 @@ def check_ports(settings: Settings, adb: AdbGateway) -> None:
     """Every port this service will listen on is free, before anything starts: one line says which is not."""
     wanted = [("the API", settings.host, settings.port)] if settings.role == "all" else []
     if settings.starts_prefect_server:
-        wanted.append(("the Prefect server", settings.prefect_host, settings.prefect_port))
+        wanted.append(("the Prefect server", "127.0.0.1" if tls_on(settings) else settings.prefect_host,
+                       settings.prefect_port))
+    if tls_on(settings):
+        wanted.append(("the Prefect server's TLS", settings.prefect_host, settings.prefect_tls_port))
     if is_loopback(settings.adb_host) and not adb.alive():
         wanted.append(("the adb server", settings.adb_host, settings.adb_port))
     wanted += [(f"simulated phone {n + 1}", "127.0.0.1", settings.simulator_first_port + n) for n in range(settings.simulate)]
