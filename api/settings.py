@@ -61,6 +61,13 @@ class Settings(BaseSettings):
     prefect_auth_string: Optional[SecretStr] = Field(
         None, validation_alias=AliasChoices("PHONEFARM_PREFECT_AUTH_STRING", "PREFECT_API_AUTH_STRING")
     )
+    # TLS for the Prefect server started here: "auto" when prefect_host is not loopback. With it the
+    # server stays on loopback (plain HTTP for this PC's own processes) and worker PCs reach it through
+    # a TLS proxy on prefect_host:prefect_tls_port, with the farm's CA (<data-dir>/prefect/tls/ca.pem).
+    prefect_tls: Literal["auto", "on", "off"] = "auto"
+    prefect_tls_port: int = Field(4443, ge=0, le=65535)
+    # On a worker PC: the farm's CA file (a copy of the API PC's ca.pem), trusted for an https prefect_api_url.
+    prefect_ca_file: Optional[Path] = None
     # Prefect's database when the service starts its Prefect server: "sqlite" (a file under
     # data_dir, no set-up) or "postgresql" (a PostgreSQL server started and supervised here, under
     # data_dir/postgres, from the machine's PostgreSQL binaries).

@@ -15,6 +15,7 @@ import requests
 from prefect.client.schemas.actions import DeploymentUpdate, WorkPoolUpdate
 
 from api.gateways.prefect_pcs import PC_STOPPED_ANSWERING
+from api.supervision.postgres import PostgresCluster, find_bin_dir
 from contract.names import DEPLOYMENT, WORK_POOL
 from tests.harness import until
 from tests.processes import descendants, listening_addresses
@@ -83,7 +84,8 @@ def test_the_api_pc_moved_from_sqlite_with_every_task_id_and_run(three_pcs):
     for _task_id, _, status, _, flow_run_id, _ in three_pcs.before_migration:
         run = api.prefect_get(f"/flow_runs/{flow_run_id}")
         assert run["id"] == flow_run_id and run["state_type"] == {0: "SCHEDULED", 2: "COMPLETED"}.get(status, run["state_type"])
-    assert (api.data_dir / "prefect" / "prefect.db.before-postgresql").exists()
+    # Counted whole in PostgreSQL, the SQLite file (Secret blocks and the key that opens them) is gone.
+    assert not list((api.data_dir / "prefect").glob("prefect.db*"))
     assert (api.data_dir / "prefect" / "database").read_text() == "postgresql"
 
 
@@ -100,6 +102,10 @@ def test_prefect_runs_on_a_postgresql_only_the_api_pc_reaches(three_pcs):
     assert stat.S_IMODE(socket_dir.stat().st_mode) == 0o700
     assert stat.S_IMODE((api.data_dir / "postgres" / "password").stat().st_mode) == 0o600
     assert "scram-sha-256" in (api.data_dir / "postgres" / "data" / "pg_hba.conf").read_text()
+    # Prefect's role owns its database and nothing more: no superuser, no new roles or databases.
+    cluster = PostgresCluster(api.data_dir / "postgres", find_bin_dir())
+    assert cluster.sql("SELECT rolsuper, rolcreaterole, rolcreatedb FROM pg_roles WHERE rolname = 'phonefarm'") == "f|f|f"
+    assert cluster.sql("SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = 'prefect'") == "phonefarm"
     if os.geteuid() == 0:  # PostgreSQL will not run as root
         assert socket_dir.stat().st_uid != 0
     # A worker PC listens on nothing beyond loopback, and its Prefect client needs the auth string.

@@ -1,6 +1,7 @@
 """The Prefect server is no second, open API: it wants its auth string, answers only its UI's origin,
-runs cannot override the worker's command or environment, and a run that reaches a phone's queue
-another way is checked like an API request before it touches the phone."""
+runs cannot override the worker's command or environment, a deployment edited on the server is not
+run, and a run that reaches a phone's queue another way is checked like an API request before it
+touches the phone."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import uuid
 
 import requests
 
-from contract.names import WORK_POOL, device_queue
+from contract.names import DEPLOYMENT, WORK_POOL, device_queue
 from tests.harness import until
 from tests.test_ui_runs import start_from_ui
 
@@ -56,6 +57,39 @@ def test_a_run_from_outside_is_checked_before_it_touches_the_phone(service, phon
     message = service.prefect_get(f"/flow_runs/{run.id}")["state"]["message"]
     assert "/etc/passwd is not a media file inside the material folders" in message
     assert not phones[serial].task_intervals()  # the phone never saw it
+
+
+def test_a_deployment_edited_on_the_server_is_refused_before_its_pull_step_runs(service, phones, tmp_path):
+    [serial] = phones.take()
+    marker = tmp_path / "pwned"
+    with service.prefect() as prefect:
+        deployment = prefect.read_deployment_by_name(DEPLOYMENT)
+    applied = deployment.pull_steps
+    tampered = [{"prefect.deployments.steps.run_shell_script": {"script": f"touch {marker}"}}, *applied]
+    patch_deployment(service, deployment.id, {"pull_steps": tampered})
+    try:
+        def next_run_state() -> dict:
+            # The worker keeps a deployment it read for a few seconds: a run may still get the applied one.
+            [task_id] = service.create([serial], targets=["plain"])
+            run_id = service.wait_for(task_id)["flow_run_id"]
+            return service.prefect_get(f"/flow_runs/{run_id}")["state"]
+
+        state = until(next_run_state, 40, lambda state: f"runs still end {state['type']}",
+                      accept=lambda state: state["type"] != "COMPLETED")
+        assert state["type"] == "CRASHED"
+        assert "refused: deployment phone-task's pull steps differ from prefect.yaml" in state["message"]
+        assert not marker.exists()
+    finally:
+        patch_deployment(service, deployment.id, {"pull_steps": applied})
+    [task_id] = service.create([serial], targets=["plain"])
+    assert service.wait_for(task_id)["status"] == 2  # restored: the next run runs at once
+
+
+def patch_deployment(service, deployment_id: uuid.UUID, changes: dict) -> None:
+    user, _, password = service.prefect_auth.partition(":")
+    answer = requests.patch(f"{service.prefect_api}/deployments/{deployment_id}", json=changes,
+                            auth=(user, password), timeout=10)
+    assert answer.status_code == 204, answer.text
 
 
 def wait_final(service, run_id: uuid.UUID, timeout: float = 60) -> str:

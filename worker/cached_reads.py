@@ -27,6 +27,10 @@ class CachedReads:
     async def read_flow(self, flow_id: UUID) -> Any:
         return await self._read("flow", flow_id, self._client.read_flow)
 
+    def forget(self, deployment_id: UUID) -> None:
+        """A refused deployment is read again for the next run: once restored, it runs at once."""
+        self._kept.pop(("deployment", deployment_id), None)
+
     async def _read(self, kind: str, key: UUID, read: Callable[[UUID], Awaitable[Any]]) -> Any:
         kept = self._kept.get((kind, key))
         if kept is None or self._clock() - kept[0] > self.seconds:

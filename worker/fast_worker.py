@@ -25,7 +25,9 @@ from prefect.workers.process import ProcessJobConfiguration, ProcessWorker, Proc
 from devices.adb import AdbServer
 from worker import forked_run, prefect_compat
 from worker.cached_reads import CachedReads
+from worker.deployment_guard import DeploymentGuard, DeploymentRefused
 from worker.executors import Executors
+from contract.names import WORK_POOL
 from contract.pcs import REPORT_SECONDS
 from worker.fork_starter import ForkStarter
 from worker.queue_turns import QueueTurns
@@ -70,6 +72,10 @@ class FastProcessWorker(ProcessWorker):
         self._hooks = HookRunner(resolve_flow=self._preloaded_flow)  # internal
         self.wakeup = Wakeup(self.get_and_submit_flow_runs)
         self._running: set = set()
+        # prefect.yaml as this checkout has it, read before any run; a worker of another pool (the
+        # tests' own flows) runs that pool's deployments, as Prefect's worker does.
+        self.guard = DeploymentGuard() if kwargs.get("work_pool_name") == WORK_POOL else None
+        self._pool_refusal: Optional[str] = None
         self.turns = QueueTurns(lambda run_id: run_id in self._submitting_flow_run_ids or run_id in self._running)
 
     async def setup(self) -> None:
@@ -130,8 +136,19 @@ class FastProcessWorker(ProcessWorker):
     async def get_and_submit_flow_runs(self) -> list[FlowRun]:
         if self.served_phones is not None and not self._work_queues:
             return []  # no phone here: an empty queue list would mean every queue of the pool
+        if self._pool_tampered():
+            return []
         async with self._polling:  # the poll loop and an event's wake-up never fetch at once
             return await super().get_and_submit_flow_runs()
+
+    def _pool_tampered(self) -> bool:
+        # The template every run's configuration is made from (refreshed at each heartbeat): without
+        # the lock a run's job variables could choose its command. Said once per change, not per poll.
+        refusal = self.guard and self.guard.template_tampered(self._work_pool)  # internal: _work_pool
+        if refusal != self._pool_refusal:
+            self._pool_refusal = refusal
+            print(refusal or "the work pool's job template is the locked one again; runs start", flush=True)
+        return refusal is not None
 
     async def _submit_scheduled_flow_runs(self, flow_run_response: list) -> list[FlowRun]:  # internal
         admitted = self.turns.admit(flow_run_response, queue_of=lambda entry: entry.work_queue_id,
@@ -157,10 +174,11 @@ class FastProcessWorker(ProcessWorker):
 
     async def run(self, flow_run: FlowRun, configuration: ProcessJobConfiguration,
                   task_status: Optional[anyio.abc.TaskStatus[int]] = None) -> ProcessWorkerResult:
+        objects = await self._checked_objects(flow_run)
         self.unrecorded.started(flow_run.id)
         self._running.add(flow_run.id)
         try:
-            return await self._run(flow_run, configuration, task_status)
+            return await self._run(flow_run, configuration, task_status, objects)
         finally:  # if Prefect did not take the run's end (a full disk), it is settled later
             self.unrecorded.ended(flow_run.id)
             self._running.discard(flow_run.id)
@@ -168,13 +186,29 @@ class FastProcessWorker(ProcessWorker):
             # woke the worker: without this poll the next run waits for the timer's.
             self.wakeup.wake()
 
+    async def _checked_objects(self, flow_run: FlowRun) -> RunObjects:
+        if self.guard is None:
+            return await self._objects(flow_run)
+        try:
+            if flow_run.deployment_id is None:
+                self.guard.check_run(None, None)
+            objects = await self._objects(flow_run)
+            self.guard.check_run(objects.flow.name, objects.deployment)
+            return objects
+        except DeploymentRefused as refused:
+            # Raised before the run started: Prefect sets it Crashed with this reason and logs it.
+            print(f"flow run {flow_run.id}: {refused}", flush=True)
+            if flow_run.deployment_id is not None:
+                self._client.forget(flow_run.deployment_id)  # once restored, the next run reads it again
+            raise
+
     async def _objects(self, flow_run: FlowRun) -> RunObjects:
         # Read for the run's configuration a moment ago: these come from CachedReads.
         return RunObjects(flow_run, await self._client.read_deployment(flow_run.deployment_id),
                           await self._client.read_flow(flow_run.flow_id), self._work_pool)  # internal: _work_pool
 
     async def _run(self, flow_run: FlowRun, configuration: ProcessJobConfiguration,
-                   task_status: Optional[anyio.abc.TaskStatus[int]]) -> ProcessWorkerResult:
+                   task_status: Optional[anyio.abc.TaskStatus[int]], objects: RunObjects) -> ProcessWorkerResult:
         if configuration._command_configured:  # internal; a custom command must be exec'ed: Prefect's way
             return await super().run(flow_run, configuration, task_status)
         task_status = task_status or anyio.TASK_STATUS_IGNORED
@@ -183,7 +217,7 @@ class FastProcessWorker(ProcessWorker):
         with contextlib.nullcontext(workdir) if workdir else tempfile.TemporaryDirectory(suffix="prefect") as directory:
             executors = await self._executors.current()
             starter = ForkStarter(self._context, self._worker_alive, Path(directory).resolve(), configuration.env,
-                                  configuration.stream_output, executors.control_channel, await self._objects(flow_run))
+                                  configuration.stream_output, executors.control_channel, objects)
             executor = executors.create_executor(flow_run, starter, propose_submitting=False, hook_runner=self._hooks)
             execution = None
 

@@ -8,21 +8,10 @@ from typing import Optional
 from prefect.client.schemas.actions import BlockDocumentCreate, DeploymentUpdate, WorkPoolCreate, WorkPoolUpdate
 from prefect.client.schemas.objects import ConcurrencyOptions
 from prefect.exceptions import ObjectAlreadyExists
-from prefect.workers.process import ProcessWorker
 
 from api.gateways.prefect_connection import PrefectConnection, PrefectPart, reachable
 from contract.names import INBOX_QUEUE, device_queue
-
-
-def locked_job_template() -> dict:
-    """The process pool's job template without the variables a run could override to run anything
-    as the worker's user (`command`, `env`, `working_dir`): runs get Prefect's engine, the worker's
-    environment and the deployment's own directory, whatever their job variables say."""
-    template = ProcessWorker.get_default_base_job_template()
-    for name, fixed in (("command", None), ("env", {}), ("working_dir", None)):
-        template["variables"]["properties"].pop(name, None)
-        template["job_configuration"][name] = fixed
-    return template
+from worker.deployment_guard import locked_job_template
 
 
 class WorkPool(PrefectPart):

@@ -21,11 +21,13 @@ from api.settings import Settings
 from api.supervision import orphans
 from api.supervision.children import Child, Supervisor, kill_leftovers
 from api.supervision.processes import (
-    StartupFailed, deploy, deployment_stamp, instance_marker, prefect_server_child,
+    StartupFailed, deploy, deployment_stamp, instance_marker, prefect_server_child, tls_proxy_child,
 )
 from api.supervision.steps import (
-    check_ports, prepare_pc, start_phones, start_postgres, start_worker, wait_for_simulated_phones, wait_until,
+    check_ports, close_to_others, prepare_pc, start_phones, start_postgres, start_worker, wait_for_simulated_phones,
+    wait_until,
 )
+from api.supervision.tls import ensure_certificates, tls_dir, tls_on
 from api.supervision.wiring import Wired, wire
 from api.supervision.worker_pc import run_worker_pc
 from contract.names import ACCOUNTS_DEPLOYMENT, DEPLOYMENT
@@ -85,13 +87,20 @@ def check_database_kind(settings: Settings) -> None:
 def start_prefect(settings: Settings, logs: Path, children: list[Child]) -> Orchestrator:
     if settings.starts_prefect_server:
         check_database_kind(settings)
-        database_url = (start_postgres(settings, logs, children) if settings.starts_postgres else
+        database_url = (start_postgres(settings, logs, children).url() if settings.starts_postgres else
                         settings.prefect_database_url.get_secret_value() if settings.prefect_database_url else None)
         server = prefect_server_child(settings, logs, database_url)
         children.append(server)
         server.start()
+        if tls_on(settings):
+            _, cert, key = ensure_certificates(settings)
+            proxy = tls_proxy_child(settings, logs, cert, key)
+            children.append(proxy)
+            proxy.start()
     wait_until(lambda: prefect_answers(settings.prefect_url, timeout=2), 90, "Prefect server",
                logs / "prefect-server.log" if settings.starts_prefect_server else None)
+    if settings.starts_prefect_server:  # its UI build is copied with site-packages' modes (folders 0755)
+        close_to_others(settings.data_dir / "prefect")
     orchestrator = Orchestrator(settings.prefect_url, write_concurrency=settings.prefect_write_concurrency,
                                 auth_string=settings.prefect_auth)
     orchestrator.pool.ensure_work_pool(PLANS[settings.plan].device_limit)
@@ -147,6 +156,9 @@ def run(settings: Settings) -> None:
         print(f"Prefect UI: {settings.prefect_ui_url}", flush=True)
         if settings.starts_prefect_server:
             print(f"Prefect UI login: the text of {settings.prefect_auth_path.resolve()}", flush=True)
+        if tls_on(settings):
+            print(f"Worker PCs: https://<this PC>:{settings.prefect_tls_port}/api, trusting "
+                  f"{(tls_dir(settings) / 'ca.pem').resolve()} (PHONEFARM_PREFECT_CA_FILE)", flush=True)
         print(f"Logs:      {logs.resolve()}", flush=True)
         try:
             http.run()

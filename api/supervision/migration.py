@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from prefect.server.database import orm_models
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from api.settings import Settings
@@ -24,8 +24,9 @@ BATCH = 500
 def migrate_to_postgresql(settings: Settings) -> dict[str, int]:
     """Copy <data-dir>/prefect/prefect.db into the farm's own PostgreSQL (made here), table by table
     with Prefect's own table definitions, so every flow run keeps its id and the index stays right.
-    The farm must be stopped; its SQLite file is kept as prefect.db.before-postgresql. Returns the
-    rows copied per table."""
+    The farm must be stopped. Its SQLite file (every Secret block with the key that opens it) is deleted
+    once PostgreSQL is counted to hold every row; otherwise it is kept, its user's alone, as
+    prefect.db.before-postgresql. Returns the rows copied per table."""
     lock = hold_data_dir(settings.data_dir)
     home = settings.data_dir / "prefect"
     sqlite_file, marker = home / "prefect.db", home / "database"
@@ -38,14 +39,22 @@ def migrate_to_postgresql(settings: Settings) -> dict[str, int]:
     supervisor = Supervisor(children)
     try:
         sqlite_url = f"sqlite+aiosqlite:///{sqlite_file.resolve()}"
-        url = start_postgres(settings, logs, children)
+        cluster = start_postgres(settings, logs, children)
+        url = cluster.url()
         # Both at this Prefect's latest schema (each dialect has its own chain of revisions): the
         # same tables on both sides.
         _upgrade(settings, sqlite_url, logs)
         _upgrade(settings, url, logs)
-        copied = asyncio.run(_copy(sqlite_url, url))
-        sqlite_file.rename(home / "prefect.db.before-postgresql")
+        # As the superuser: a replica session (below) is a superuser's; the tables stay Prefect's role's.
+        copied = asyncio.run(_copy(sqlite_url, cluster.url(admin=True)))
+        verified = asyncio.run(_counts(cluster.url(admin=True))) == copied
         marker.write_text("postgresql")
+        if verified:
+            for leftover in home.glob("prefect.db*"):
+                leftover.unlink()
+        else:
+            sqlite_file.rename(home / "prefect.db.before-postgresql")
+            (home / "prefect.db.before-postgresql").chmod(0o600)
         return copied
     finally:
         supervisor.stop()
@@ -62,6 +71,16 @@ def _upgrade(settings: Settings, url: str, logs: Path) -> None:
         raise StartupFailed(f"Prefect could not bring a database to its schema; see {logs / 'migration.log'}")
 
 
+async def _counts(url: str) -> dict[str, int]:
+    engine = create_async_engine(url)
+    try:
+        async with engine.connect() as reading:
+            return {table.name: (await reading.execute(select(func.count()).select_from(table))).scalar_one()
+                    for table in orm_models.Base.metadata.sorted_tables}
+    finally:
+        await engine.dispose()
+
+
 async def _copy(source_url: str, target_url: str) -> dict[str, int]:
     source, target = create_async_engine(source_url), create_async_engine(target_url)
     try:
@@ -69,7 +88,7 @@ async def _copy(source_url: str, target_url: str) -> dict[str, int]:
         copied: dict[str, int] = {}
         async with target.begin() as writing:
             # Flow runs and their states point at each other: foreign keys are checked by triggers,
-            # which a replica session skips (the farm's cluster user is its superuser).
+            # which a replica session skips.
             await writing.execute(text("SET session_replication_role = replica"))
             await writing.execute(text("TRUNCATE " + ", ".join(f'"{t.name}"' for t in tables) + " CASCADE"))
             async with source.connect() as reading:

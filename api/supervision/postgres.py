@@ -15,8 +15,9 @@ from urllib.parse import quote
 
 from api.supervision.children import Child
 
-DB_USER = "phonefarm"
+DB_USER = "phonefarm"  # Prefect's: owns its database, no superuser (a server bug or a stolen password stays there)
 DB_NAME = "prefect"
+ADMIN_USER = "phonefarm_admin"  # the cluster's superuser: makes the role and the database, moves data in
 # PostgreSQL refuses to run as root; Debian's package makes this user.
 SERVER_USER = "postgres"
 
@@ -59,6 +60,14 @@ class PostgresCluster:
     def password_file(self) -> Path:
         return self.root / "password"
 
+    @property
+    def admin_password_file(self) -> Path:
+        return self.root / "admin-password"
+
+    def admin(self) -> tuple[str, Path]:
+        """The superuser and its password file; a cluster made before the split has only DB_USER."""
+        return (ADMIN_USER, self.admin_password_file) if self.admin_password_file.exists() else (DB_USER, self.password_file)
+
     def _owner(self) -> Optional[tuple[int, int]]:
         """(uid, gid) to run as: our own when we are not root."""
         if os.geteuid() != 0:
@@ -78,15 +87,16 @@ class PostgresCluster:
             os.chmod(folder, 0o700)
             if owner:
                 os.chown(folder, *owner)
-        if not self.password_file.exists():
-            self.password_file.write_text(secrets.token_urlsafe(24))
-            os.chmod(self.password_file, 0o600)
+        for password in (self.password_file, self.admin_password_file):
+            if not password.exists():
+                password.write_text(secrets.token_urlsafe(24))
+                os.chmod(password, 0o600)
         pwfile = self.root / "initdb-password"
-        pwfile.write_text(self.password_file.read_text())
+        pwfile.write_text(self.admin_password_file.read_text())
         if owner:
             os.chown(pwfile, *owner)
         try:
-            subprocess.run([str(self.bin_dir / "initdb"), "-D", str(self.data), "-U", DB_USER, "--pwfile", str(pwfile),
+            subprocess.run([str(self.bin_dir / "initdb"), "-D", str(self.data), "-U", ADMIN_USER, "--pwfile", str(pwfile),
                             "--auth=scram-sha-256", "--encoding=UTF8", "--no-instructions"],
                            check=True, capture_output=True, **self._as_owner(owner))
         except subprocess.CalledProcessError as error:
@@ -132,15 +142,31 @@ class PostgresCluster:
         return result.returncode == 0
 
     def ensure_database(self) -> None:
-        env = {**os.environ, "PGPASSWORD": self.password_file.read_text()}
-        exists = subprocess.run(
-            [str(self.bin_dir / "psql"), "-h", str(self.socket_dir), "-U", DB_USER, "-d", "postgres", "-tAc",
-             f"SELECT 1 FROM pg_database WHERE datname = '{DB_NAME}'"], env=env, capture_output=True, text=True, check=True)
-        if exists.stdout.strip() != "1":
-            subprocess.run([str(self.bin_dir / "createdb"), "-h", str(self.socket_dir), "-U", DB_USER, DB_NAME],
-                           env=env, capture_output=True, check=True)
+        """Prefect's role (no superuser, no CREATEDB, no CREATEROLE) and its database, which it owns."""
+        if self.admin()[0] == DB_USER:
+            return self._ensure_owned_database()  # an older cluster: its one user is Prefect's
+        password = self.password_file.read_text().strip()
+        if self.sql(f"SELECT 1 FROM pg_roles WHERE rolname = '{DB_USER}'") != "1":
+            self.sql(f"CREATE ROLE {DB_USER} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD '{password}'")
+        self._ensure_owned_database()
 
-    def url(self) -> str:
-        """Prefect's connection URL: asyncpg over the socket folder."""
-        password = quote(self.password_file.read_text(), safe="")
-        return f"postgresql+asyncpg://{DB_USER}:{password}@/{DB_NAME}?host={quote(str(self.socket_dir))}"
+    def _ensure_owned_database(self) -> None:
+        if self.sql(f"SELECT 1 FROM pg_database WHERE datname = '{DB_NAME}'") != "1":
+            self.sql(f"CREATE DATABASE {DB_NAME} OWNER {DB_USER}")
+            self.sql(f"REVOKE ALL ON DATABASE {DB_NAME} FROM PUBLIC")
+
+    def sql(self, statement: str, database: str = "postgres") -> str:
+        """One statement as the cluster's superuser, over the socket; its output's text."""
+        user, password = self.admin()
+        done = subprocess.run(
+            [str(self.bin_dir / "psql"), "-h", str(self.socket_dir), "-U", user, "-d", database, "-tAc", statement],
+            env={**os.environ, "PGPASSWORD": password.read_text().strip()}, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise RuntimeError(f"PostgreSQL refused {statement.split(' PASSWORD ')[0]!r}: {done.stderr[-500:]}")
+        return done.stdout.strip()
+
+    def url(self, admin: bool = False) -> str:
+        """Prefect's connection URL (or the superuser's, for a move of data): asyncpg over the socket folder."""
+        user, password_file = self.admin() if admin else (DB_USER, self.password_file)
+        password = quote(password_file.read_text(), safe="")
+        return f"postgresql+asyncpg://{user}:{password}@/{DB_NAME}?host={quote(str(self.socket_dir))}"

@@ -16,6 +16,7 @@ from prefect import __version__ as prefect_version
 from api.settings import Settings
 from api.supervision.children import Child
 from api.supervision.postgres import PostgresCluster, find_bin_dir
+from api.supervision.tls import tls_on
 from devices.adb import adb_binary
 from contract.names import WORK_POOL
 from contract.pcs import worker_name
@@ -63,6 +64,9 @@ def prefect_env(settings: Settings) -> dict[str, str]:
         "PREFECT_HOME": str((settings.data_dir / "prefect").resolve()),
         "PREFECT_CLI_PROMPT": "false",
         **({"PREFECT_API_AUTH_STRING": settings.prefect_auth} if settings.prefect_auth else {}),
+        # A worker PC trusts the farm's CA: Prefect's clients, and httpx's for anything else.
+        **({"PREFECT_API_SSL_CERT_FILE": str(settings.prefect_ca_file.resolve()),
+            "SSL_CERT_FILE": str(settings.prefect_ca_file.resolve())} if settings.prefect_ca_file else {}),
     }
 
 
@@ -94,9 +98,18 @@ def prefect_server_child(settings: Settings, logs: Path, database_url: Optional[
         PREFECT_SERVER_API_CSRF_PROTECTION_ENABLED="false",  # its clients do not ask for tokens (prefect_env)
         **({"PREFECT_SERVER_API_AUTH_STRING": settings.prefect_auth} if settings.prefect_auth else {}),
     )
-    argv = [sys.executable, "-m", "prefect", "server", "start", "--host", settings.prefect_host,
-            "--port", str(settings.prefect_port)]
+    # Behind TLS, other PCs reach it through the proxy only: the server itself stays on loopback.
+    host = "127.0.0.1" if tls_on(settings) else settings.prefect_host
+    argv = [sys.executable, "-m", "prefect", "server", "start", "--host", host, "--port", str(settings.prefect_port)]
     return Child("prefect-server", argv, env, logs / "prefect-server.log")
+
+
+def tls_proxy_child(settings: Settings, logs: Path, cert: Path, key: Path) -> Child:
+    """`prefect server start` takes no certificate: TLS is this proxy's, on prefect_host:prefect_tls_port."""
+    argv = [sys.executable, "-m", "api.supervision.tls", "--listen-host", settings.prefect_host,
+            "--listen-port", str(settings.prefect_tls_port), "--to-port", str(settings.prefect_port),
+            "--cert", str(cert.resolve()), "--key", str(key.resolve())]
+    return Child("prefect-tls", argv, _inherited_env(settings), logs / "prefect-tls.log", cwd=REPO_DIR)
 
 
 def postgres_child(settings: Settings, logs: Path) -> tuple[Child, PostgresCluster]:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import fcntl
+import os
 import socket
+import stat
 import time
 from pathlib import Path
 
@@ -12,7 +14,8 @@ from api.gateways.prefect import Orchestrator
 from api.settings import Settings, is_loopback
 from api.supervision import orphans
 from api.supervision.children import Child, Supervisor, become_subreaper
-from api.supervision.postgres import PostgresMissing
+from api.supervision.postgres import PostgresCluster, PostgresMissing
+from api.supervision.tls import tls_on
 from api.supervision.processes import StartupFailed, adb_server_child, postgres_child, simulator_child, worker_child
 from devices.errors import DeviceError
 from simulator.samples import write_sample_materials
@@ -31,9 +34,15 @@ def wait_until(predicate, timeout: float, what: str, log_path: Path | None = Non
     raise StartupFailed(f"{what} did not come up within {timeout:.0f} s{tail}")
 
 
+PRIVATE_UMASK = 0o077
+
+
 def hold_data_dir(data_dir: Path):
     """One service per data directory: a second one would share its index and Prefect database.
-    The directory is the service's alone (0700): its index, logs and Prefect database."""
+    The directory is the service's alone (0700): its index, logs and Prefect database. The umask
+    comes first: every file the service and its children make is then its user's alone (0600/0700),
+    whatever a later chmod forgets; files an earlier life or a copy left open are closed too."""
+    os.umask(PRIVATE_UMASK)
     data_dir.mkdir(parents=True, exist_ok=True)
     data_dir.chmod(0o700)
     lock = open(data_dir / "service.lock", "w")
@@ -41,7 +50,21 @@ def hold_data_dir(data_dir: Path):
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
         raise StartupFailed(f"another service is running on the data directory {data_dir.resolve()}") from None
+    close_to_others(data_dir)
     return lock  # the lock lives as long as this open file; the kernel drops it if we are killed
+
+
+def close_to_others(data_dir: Path) -> None:
+    """Takes group and other permissions off every file and folder in the data directory but
+    PostgreSQL's cluster, which its own user keeps as PostgreSQL wants it (postgres.py)."""
+    for folder, subfolders, files in os.walk(data_dir):
+        if Path(folder) == data_dir and "postgres" in subfolders:
+            subfolders.remove("postgres")
+        for name in [*subfolders, *files]:
+            path = os.path.join(folder, name)
+            mode = os.lstat(path).st_mode
+            if (stat.S_ISREG(mode) or stat.S_ISDIR(mode)) and mode & 0o077:
+                os.chmod(path, stat.S_IMODE(mode) & 0o700)
 
 
 def prepare_pc(settings: Settings):
@@ -59,7 +82,10 @@ def check_ports(settings: Settings, adb: AdbGateway) -> None:
     """Every port this service will listen on is free, before anything starts: one line says which is not."""
     wanted = [("the API", settings.host, settings.port)] if settings.role == "all" else []
     if settings.starts_prefect_server:
-        wanted.append(("the Prefect server", settings.prefect_host, settings.prefect_port))
+        wanted.append(("the Prefect server", "127.0.0.1" if tls_on(settings) else settings.prefect_host,
+                       settings.prefect_port))
+    if tls_on(settings):
+        wanted.append(("the Prefect server's TLS", settings.prefect_host, settings.prefect_tls_port))
     if is_loopback(settings.adb_host) and not adb.alive():
         wanted.append(("the adb server", settings.adb_host, settings.adb_port))
     wanted += [(f"simulated phone {n + 1}", "127.0.0.1", settings.simulator_first_port + n) for n in range(settings.simulate)]
@@ -118,7 +144,7 @@ def start_worker(settings: Settings, logs: Path, supervisor: Supervisor, orchest
     worker.start()
 
 
-def start_postgres(settings: Settings, logs: Path, children: list[Child]) -> str:
+def start_postgres(settings: Settings, logs: Path, children: list[Child]) -> PostgresCluster:
     """PostgreSQL for the Prefect server started here: the cluster is made on first start."""
     try:
         postgres, cluster = postgres_child(settings, logs)
@@ -129,4 +155,4 @@ def start_postgres(settings: Settings, logs: Path, children: list[Child]) -> str
     postgres.start()
     wait_until(cluster.ready, 60, "PostgreSQL", logs / "postgres.log")
     cluster.ensure_database()
-    return cluster.url()
+    return cluster

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import signal
 import threading
+
+from prefect.settings import PREFECT_API_SSL_CERT_FILE, temporary_settings
 
 from api.gateways.adb import AdbGateway
 from api.gateways.prefect import Orchestrator
@@ -19,8 +23,23 @@ from devices.errors import DeviceError
 log = logging.getLogger("phonefarm")
 
 
+def trust_farm_ca(settings: Settings):
+    """An https Prefect server signed by the farm's CA (the API PC's prefect/tls/ca.pem): this
+    process's Prefect client and its httpx probes trust it; its children are told in their env."""
+    if settings.prefect_ca_file is None:
+        return contextlib.nullcontext()
+    ca = str(settings.prefect_ca_file.resolve())
+    os.environ["SSL_CERT_FILE"] = ca  # httpx's clients (health probes) read it when they are made
+    return temporary_settings({PREFECT_API_SSL_CERT_FILE: ca})
+
+
 def run_worker_pc(settings: Settings) -> None:
     """Without API, Prefect server or deployments: those live on the API's PC."""
+    with trust_farm_ca(settings):
+        _run_worker_pc(settings)
+
+
+def _run_worker_pc(settings: Settings) -> None:
     data_dir_lock, logs = prepare_pc(settings)
     children: list[Child] = []
     supervisor = Supervisor(children)
