@@ -180,7 +180,7 @@ class Settings(BaseSettings):
     def _worker_needs_a_server(self) -> "Settings":
         if self.role == "worker" and self.prefect_api_url is None:
             raise ValueError("a worker PC (--role worker) needs the farm's Prefect server: set PHONEFARM_PREFECT_API_URL "
-                             "(http://<API PC>:4200/api) and PHONEFARM_PREFECT_AUTH_STRING")
+                             "(https://<API PC>:4443/api through its TLS proxy, or http://<API PC>:4200/api) and PHONEFARM_PREFECT_AUTH_STRING")
         return self
 
     @model_validator(mode="after")
