@@ -11,6 +11,7 @@ import os
 import signal
 import sys
 import tempfile
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
@@ -28,7 +29,7 @@ from worker.cached_reads import CachedReads
 from worker.executors import Executors
 from contract.pcs import REPORT_SECONDS
 from worker.fork_starter import ForkStarter
-from worker.queue_turns import QueueTurns
+from worker.queue_turns import QueueTurns, due_now
 from worker.run_objects import RunObjects
 from worker.served_phones import ServedPhones
 from flows.settings import WorkerSettings
@@ -134,7 +135,11 @@ class FastProcessWorker(ProcessWorker):
             return await super().get_and_submit_flow_runs()
 
     async def _submit_scheduled_flow_runs(self, flow_run_response: list) -> list[FlowRun]:  # internal
-        admitted = self.turns.admit(flow_run_response, queue_of=lambda entry: entry.work_queue_id,
+        due, wait = due_now(flow_run_response, start_of=lambda entry: entry.flow_run.next_scheduled_start_time,
+                            now=datetime.now(timezone.utc))
+        if wait is not None:  # fetched within the prefetch window: it stays Scheduled until its time
+            asyncio.get_running_loop().call_later(wait + 0.01, self.wakeup.wake)
+        admitted = self.turns.admit(due, queue_of=lambda entry: entry.work_queue_id,
                                     id_of=lambda entry: entry.flow_run.id)
         return await super()._submit_scheduled_flow_runs(admitted)
 
