@@ -85,3 +85,23 @@ def test_1100_idle_sockets_leave_the_api_answering_within_a_second(tmp_path):
         server.task_dispatcher.shutdown(timeout=5)
         wasyncore.close_all(getattr(server, "map", None) or server._map, ignore_all=True)
         loop.join(timeout=5)
+
+
+def test_1100_idle_sockets_leave_the_service_answering_and_its_tasks_running(service, phones):
+    [serial] = phones.take()
+    phones[serial].profile_load_seconds = 3  # running while the sockets are open
+    [task_id] = service.create([serial], ["idle-sockets"])
+    service.wait_for(task_id, statuses=(1,), timeout=30)
+    idle: list[socket.socket] = []
+    try:
+        for _ in range(1100):  # one client: it gets its share of the connections, the rest are closed
+            idle.append(idle_socket(service.port, "127.0.0.3", b"G"))
+        began = time.monotonic()
+        assert requests.get(f"{service.base}/health", timeout=1).json()["code"] == 0
+        assert time.monotonic() - began < 1.0
+    finally:
+        for sock in idle:
+            sock.close()
+        phones[serial].profile_load_seconds = 0
+    assert service.wait_for(task_id, timeout=60)["status"] == 2
+    assert requests.get(f"{service.base}/health", timeout=5).json()["code"] == 0
