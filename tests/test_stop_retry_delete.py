@@ -208,3 +208,24 @@ def test_a_stopped_task_holds_its_phone_until_its_process_is_gone(service, phone
     assert service.wait_for(stopped, timeout=60)["status"] == 3
     assert service.wait_for(queued, timeout=60)["status"] == 2
     assert started(phone, queued) >= (end_of(phone, stopped) or released)
+
+
+def test_a_stop_never_shows_two_tasks_of_a_phone_running(service, phones):
+    """The next task starts once the stopped one has ended, in the API as on the phone, and the
+    stopped task ends when its process did, not when Prefect was told later."""
+    [serial] = phones.take()
+    phone = phones[serial]
+    phone.profile_load_seconds = 60  # a long warm-up
+    stopped, follow = service.create([serial], ["long", "follow"])
+    wait_started_on_phone(phone, stopped)
+    phone.profile_load_seconds = 0
+    service.ok("POST", f"/task/{stopped}/stop")
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        both = [service.task(stopped), service.task(follow)]
+        assert [t["status"] for t in both] != [1, 1], "both tasks of the phone shown running"
+        if all(t["status"] >= 2 for t in both):
+            break
+        time.sleep(0.05)
+    assert both[0]["status"] == 3 and both[1]["status"] == 2, both
+    assert both[1]["start_time"] >= both[0]["end_time"], both  # "YYYY-MM-DD HH:MM:SS" sorts as time

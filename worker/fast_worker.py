@@ -11,6 +11,7 @@ import os
 import signal
 import sys
 import tempfile
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
@@ -19,6 +20,7 @@ import anyio.abc
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.objects import FlowRun
 from prefect.flows import Flow
+from prefect.states import Cancelled
 from prefect.runner._hook_runner import HookRunner  # internal
 from prefect.workers.process import ProcessJobConfiguration, ProcessWorker, ProcessWorkerResult
 
@@ -30,7 +32,7 @@ from worker.executors import Executors
 from contract.names import WORK_POOL
 from contract.pcs import REPORT_SECONDS
 from worker.fork_starter import ForkStarter
-from worker.queue_turns import QueueTurns
+from worker.queue_turns import QueueTurns, due_now
 from worker.run_objects import RunObjects
 from worker.served_phones import ServedPhones
 from flows.settings import WorkerSettings
@@ -151,7 +153,11 @@ class FastProcessWorker(ProcessWorker):
         return refusal is not None
 
     async def _submit_scheduled_flow_runs(self, flow_run_response: list) -> list[FlowRun]:  # internal
-        admitted = self.turns.admit(flow_run_response, queue_of=lambda entry: entry.work_queue_id,
+        due, wait = due_now(flow_run_response, start_of=lambda entry: entry.flow_run.next_scheduled_start_time,
+                            now=datetime.now(timezone.utc))
+        if wait is not None:  # fetched within the prefetch window: it stays Scheduled until its time
+            asyncio.get_running_loop().call_later(wait + 0.01, self.wakeup.wake)
+        admitted = self.turns.admit(due, queue_of=lambda entry: entry.work_queue_id,
                                     id_of=lambda entry: entry.flow_run.id)
         return await super()._submit_scheduled_flow_runs(admitted)
 
@@ -181,10 +187,24 @@ class FastProcessWorker(ProcessWorker):
             return await self._run(flow_run, configuration, task_status, objects)
         finally:  # if Prefect did not take the run's end (a full disk), it is settled later
             self.unrecorded.ended(flow_run.id)
-            self._running.discard(flow_run.id)
-            # The run's slot of --limit is given back when this returns, after its Completed event
-            # woke the worker: without this poll the next run waits for the timer's.
-            self.wakeup.wake()
+            try:
+                await self._end_stop(flow_run.id)  # before the phone's next run (a stopped process exits 0 too)
+            finally:
+                self._running.discard(flow_run.id)
+                # The run's slot of --limit is given back when this returns, after its Completed event
+                # woke the worker: without this poll the next run waits for the timer's.
+                self.wakeup.wake()
+
+    async def _end_stop(self, flow_run_id: Any) -> None:
+        """Prefect records a stopped run's end after its cancellation hooks, seconds after its process
+        ended, and meanwhile the run still looks started: the phone's next run would seem to overlap
+        it. Cancelled is written at once (Prefect keeps a run's first end time)."""
+        try:
+            run = await self._client.read_flow_run(flow_run_id)
+            if run.state is not None and run.state.is_cancelling():
+                await self._client.set_flow_run_state(flow_run_id, Cancelled(message=run.state.message), force=True)
+        except Exception as error:  # Prefect's own cancellation still ends it, later
+            self._logger.warning("could not record the end of stopped flow run %s (%s)", flow_run_id, error)
 
     async def _checked_objects(self, flow_run: FlowRun) -> RunObjects:
         if self.guard is None:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Callable, Iterable, TypeVar
+from datetime import datetime
+from typing import Callable, Iterable, Optional, TypeVar
 from uuid import UUID
 
 Run = TypeVar("Run")
@@ -30,3 +31,17 @@ class QueueTurns:
             taken.add(queue)
             admitted.append(run)
         return admitted
+
+
+def due_now(runs: Iterable[Run], *, start_of: Callable[[Run], Optional[datetime]],
+            now: datetime) -> tuple[list[Run], Optional[float]]:
+    """The runs whose start time has come, and the seconds until the next of the others. Prefect's
+    worker fetches runs due within its prefetch window and starts them at once, before their time."""
+    due, waits = [], []
+    for run in runs:
+        start = start_of(run)
+        if start is None or start <= now:
+            due.append(run)
+        else:
+            waits.append((start - now).total_seconds())
+    return due, min(waits, default=None)

@@ -88,6 +88,10 @@ class RunCreator(Loop):
         meanwhile = [run_of[i] for i in self.table.stop_requested([r.id for r in rows if not r.stop_requested])]
         if meanwhile:
             self.stop_runs(meanwhile)
+        # Stopped before, then retried while its run was being created (Cancelled): that run runs again.
+        stopped = [r.id for r in rows if r.stop_requested]
+        for task_id in set(stopped) - set(self.table.stop_requested(stopped)):
+            self.writes.rerun(run_of[task_id])
         return flow_run_ids
 
     def _new_run(self, row: TaskRow) -> NewRun:

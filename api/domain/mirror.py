@@ -50,8 +50,11 @@ class RunMirror:
         events then cost Prefect no filter query, on the server the phones wait for."""
         states = [RunState(s.flow_run_id, s.state_type, s.state_name, s.message, s.timestamp)
                   for s in seen if s.state_type in (*MOVING_STATE_TYPES, "SCHEDULED") and s.timestamp is not None]
+        # Ends first: a phone's next run must not show started while its stopped one still shows running.
+        ends = {s.flow_run_id for s in seen if s.state_type not in (*MOVING_STATE_TYPES, "SCHEDULED", None)}
+        self.refresh(ends, defer_unknown=True)
         taken = self.table.record_seen(states)
-        self.refresh([s.flow_run_id for s in seen if s.flow_run_id not in taken], defer_unknown=True)
+        self.refresh([s.flow_run_id for s in seen if s.flow_run_id not in taken | ends], defer_unknown=True)
 
     def refresh(self, flow_run_ids: Iterable[str], defer_unknown: bool = False) -> None:
         """Read these runs from Prefect and keep what it says; a run Prefect no longer has was

@@ -38,6 +38,8 @@ def first_start(start_time: Optional[str], now: datetime) -> datetime:
         ahead = MAX_AHEAD * 2
     if ahead > MAX_AHEAD:
         raise BadStartTime(f"start_time must be at most {MAX_AHEAD.days} days ahead, got {start_time!r}")
+    if at.microsecond:  # shown in whole seconds: a start shown as the second asked never comes before it
+        at = at.replace(microsecond=0) + timedelta(seconds=1)
     # A moment already past starts at once, like an "HH:MM" for the current minute would not.
     return max(at, now)
 

@@ -218,7 +218,9 @@ class TaskService(TaskDeletion):
 
     def retry(self, task_id: int) -> dict:
         row = self.row(task_id)
-        run = self._run(row)
+        if row.flow_run_id is None and self._retry_runless(row):
+            return self.detail(task_id)
+        run = self._run(self.row(task_id))
         if run.state_type not in FAILED_TYPES:
             raise invalid(f"Task {task_id} is not failed (it is {run.state_type.lower()}); only failed tasks can be retried")
         if not self.table.take_retry(task_id, self.retry_limit):
@@ -234,9 +236,31 @@ class TaskService(TaskDeletion):
         self.mirror.refresh([str(run.id)])
         return self.detail(task_id)
 
+    def _retry_runless(self, row: TaskRow) -> bool:
+        """A failed task whose run was never created (stopped before it, or refused by Prefect) goes
+        back to the run creator. False if its run was created meanwhile: that run is to be retried."""
+        if row.run.state_type not in FAILED_TYPES:
+            raise invalid(f"Task {row.id} is not failed; only failed tasks can be retried")
+        if not self.table.take_retry(row.id, self.retry_limit):
+            raise invalid(f"Task {row.id}: retry limit reached ({self.retry_limit} re-runs)")
+        if self.table.requeue_uncreated(row.id):
+            self.creator.wake()
+            return True
+        self.table.give_back_retry(row.id)
+        return False
+
     def retry_all(self) -> int:
-        failed_rows = [row for row in self.table.page(TaskFilter(state_types=FAILED_TYPES), offset=0, limit=2**62)
-                       if row.flow_run_id]  # not those Prefect refused to create
+        failed_rows = []
+        requeued = 0
+        for row in self.table.page(TaskFilter(state_types=FAILED_TYPES), offset=0, limit=2**62):
+            if row.flow_run_id is None:
+                with contextlib.suppress(ApiError):  # at its retry limit
+                    if self._retry_runless(row):
+                        requeued += 1
+                        continue
+                row = self.table.get(row.id)
+            if row is not None and row.flow_run_id:
+                failed_rows.append(row)
         retried = []
         for start in range(0, len(failed_rows), READ_CHUNK):
             rows = failed_rows[start:start + READ_CHUNK]
@@ -254,4 +278,4 @@ class TaskService(TaskDeletion):
                     continue
                 retried.append(row.flow_run_id)
         self.mirror.refresh(retried)
-        return len(retried)
+        return requeued + len(retried)

@@ -67,6 +67,15 @@ class TaskTable(IndexPart):
                 [message, now.timestamp(), now.isoformat(), task_id])
         return cursor.rowcount == 1
 
+    def requeue_uncreated(self, task_id: int) -> bool:
+        """A failed task without a run (stopped before it, or refused) is pending again, for the run
+        creator. False if its run was created meanwhile."""
+        with self.writing():
+            cursor = self.db.conn.execute(
+                "UPDATE tasks SET stop_requested = 0, state_type = NULL, state_name = NULL, state_message = NULL,"
+                " state_at = NULL, end_time = NULL WHERE id = ? AND flow_run_id IS NULL", [task_id])
+        return cursor.rowcount == 1
+
     def stop_requested(self, task_ids: list[int]) -> list[int]:
         if not task_ids:
             return []

@@ -9,7 +9,6 @@ import signal
 from pathlib import Path
 from typing import Optional
 
-import waitress
 from pydantic import SecretStr
 
 from api.domain.plans import PLANS
@@ -18,7 +17,7 @@ from api.gateways.prefect import Orchestrator
 from api.gateways.prefect_pcs import OLD_AUTOMATIONS
 from api.gateways.prefect_health import prefect_answers
 from api.settings import Settings
-from api.supervision import orphans
+from api.supervision import http_server, orphans
 from api.supervision.children import Child, Supervisor, kill_leftovers
 from api.supervision.processes import (
     StartupFailed, deploy, deployment_stamp, instance_marker, prefect_server_child, tls_proxy_child,
@@ -36,16 +35,10 @@ log = logging.getLogger("phonefarm")
 
 
 def serve(app, settings: Settings):
-    """waitress, tuned so that slow or large clients cannot starve the rest. Connections that only
-    trickle their headers cost a socket in waitress's event loop, never a thread: allow many, and
-    close idle ones soon (100 slow sockets used to block /health for the whole attack). A body is
-    buffered before the app sees it: a little over the limit the app still refuses it with the
-    envelope (40001); beyond, waitress answers 413 itself without buffering more."""
-    return waitress.create_server(
+    return http_server.create(
         app, host=settings.host, port=settings.port, threads=settings.api_threads,
-        connection_limit=settings.api_connection_limit, channel_timeout=settings.api_idle_seconds,
-        cleanup_interval=max(1, settings.api_idle_seconds // 2),
-        max_request_body_size=settings.max_body_bytes + 64 * 1024,
+        connection_limit=settings.api_connection_limit, idle_seconds=settings.api_idle_seconds,
+        max_body_bytes=settings.max_body_bytes,
     )
 
 
@@ -160,10 +153,8 @@ def run(settings: Settings) -> None:
             print(f"Worker PCs: https://<this PC>:{settings.prefect_tls_port}/api, trusting "
                   f"{(tls_dir(settings) / 'ca.pem').resolve()} (PHONEFARM_PREFECT_CA_FILE)", flush=True)
         print(f"Logs:      {logs.resolve()}", flush=True)
-        try:
-            http.run()
-        finally:
-            http.close()
+        first = iter([http])  # bound before the address is printed; made anew if it dies
+        http_server.serve_forever(lambda: next(first, None) or serve(wired.app, settings))
     except KeyboardInterrupt:
         pass
     finally:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime, timedelta, timezone
 from dataclasses import dataclass, field
 
-from worker.queue_turns import QueueTurns
+from worker.queue_turns import QueueTurns, due_now
 
 
 @dataclass(frozen=True)
@@ -56,3 +57,12 @@ def test_a_run_admitted_but_never_submitted_holds_nothing():
     untaken, later = Fetched("phone-a"), Fetched("phone-a")
     assert admit(queue_turns, [untaken]) == [untaken]
     assert admit(queue_turns, [later]) == [later]
+
+
+def test_a_run_fetched_ahead_of_its_start_time_waits_in_its_queue():
+    # The worker fetches runs due within its prefetch window; none may start before its time.
+    now = datetime(2026, 5, 1, 12, 0, tzinfo=timezone.utc)
+    starts = {"due": now - timedelta(seconds=1), "later": now + timedelta(seconds=0.8), "unset": None}
+    runs, wait = due_now(list(starts), start_of=starts.get, now=now)
+    assert runs == ["due", "unset"] and wait == 0.8
+    assert due_now(["due"], start_of=starts.get, now=now) == (["due"], None)

@@ -42,3 +42,9 @@ def test_spaced_starts_are_within_the_interval():
 
 def test_zero_interval_starts_together():
     assert spaced_starts(NOW, 3, 0, 0, random.Random(1)) == [NOW] * 3
+
+
+def test_a_start_time_with_a_fraction_of_a_second_is_rounded_up_never_down():
+    # The API shows whole seconds: a start shown as the second asked must not come before it.
+    assert first_start("2026-05-01T14:00:00.250+02:00", NOW) == datetime(2026, 5, 1, 14, 0, 1, tzinfo=TZ)
+    assert first_start("2026-05-01T14:00:00.000+02:00", NOW) == datetime(2026, 5, 1, 14, 0, tzinfo=TZ)
