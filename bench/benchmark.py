@@ -6,6 +6,7 @@ import argparse
 import json
 import shutil
 import signal
+import subprocess
 import sys
 import tempfile
 import time
@@ -30,6 +31,14 @@ BURST_PROFILE_LOAD_SECONDS = 1  # short tasks: the burst measures the farm, not 
 BUSINESS_PHONES = 100
 BUSINESS_TASK_SECONDS = 60
 BUSINESS_ENV = {"PHONEFARM_PLAN": "Business", "PHONEFARM_WORKER_LIMIT": str(BUSINESS_PHONES)}
+
+
+def measured_commit() -> str:
+    """The checkout's commit, with "+changes" when the working tree differs from it."""
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=REPO_DIR, capture_output=True, text=True).stdout.strip()
+    commit = git("rev-parse", "--short", "HEAD") or "unknown"
+    return commit + ("+changes" if git("status", "--porcelain", "--untracked-files=no") else "")
 
 
 def _finish(results: dict, api, data_dir: Path) -> None:
@@ -168,7 +177,7 @@ def main(argv: list[str]) -> int:
     data_root = Path(tempfile.mkdtemp(prefix="phonefarm-bench-"))
     data_root.chmod(0o711)  # PostgreSQL's own user passes through to its cluster under a farm's data dir
     results: dict = {"sizes": sizes.__dict__, "database": args.database,
-                     "started_at": datetime.now().isoformat(timespec="seconds")}
+                     "started_at": datetime.now().isoformat(timespec="seconds"), "commit": measured_commit()}
     started = time.monotonic()
     succeeded = False
     setups = [args.only] if args.only else ["ours", "stock"]
