@@ -41,7 +41,8 @@ class AccountMarks:
         for row, state in ended:
             mark = mark_of(state)
             if mark is not None:
-                self.mark(row, mark, state.message or mark, state.timestamp or datetime.now(timezone.utc))
+                # Now, not the state's time: a rate limit's pause counts from when the farm learns of it.
+                self.mark(row, mark, state.message or mark, datetime.now(timezone.utc))
 
     def mark(self, row: TaskRow, mark: str, remark: str, at: datetime) -> list[Account]:
         until = at + self.rate_limit_pause if mark == "rate_limited" else None
