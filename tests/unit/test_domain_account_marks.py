@@ -4,6 +4,7 @@ until the mark is cleared (or a rate limit's pause ends); with the fake Prefect 
 from __future__ import annotations
 
 import random
+import sqlite3
 from datetime import datetime, timedelta, timezone
 from types import SimpleNamespace
 
@@ -14,7 +15,7 @@ import pytest
 from api.domain.account_marks import AccountMarks
 from api.domain.accounts import AccountBook
 from api.domain.requests import TaskRequest
-from api.gateways.index import Account
+from api.gateways.index import Account, Index
 from api.rest import errors
 from api.rest.resources.accounts import AccountCollection, AccountMark
 from api.rest.resources.metrics import FarmCollector
@@ -153,3 +154,14 @@ def _families(collector):
     collector.phones = SimpleNamespace(listing=lambda: [])
     collector.orchestrator = SimpleNamespace(healthy=lambda: True)
     return list(collector.collect())
+
+
+def test_an_index_made_before_marks_gets_their_columns_when_it_opens(tmp_path):
+    with sqlite3.connect(tmp_path / "index.db") as conn:
+        conn.execute("CREATE TABLE accounts (username TEXT PRIMARY KEY, platform TEXT NOT NULL,"
+                     " serial TEXT NOT NULL, enabled INTEGER NOT NULL DEFAULT 1)")
+        conn.execute("INSERT INTO accounts VALUES ('old', 'tiktok', 's1', 1)")
+    index = Index(tmp_path / "index.db")
+    assert index.accounts.account("old") == Account("old", "tiktok", "s1", True)
+    assert index.accounts.set_mark("old", "banned", "gone", 1, NOW)
+    assert index.accounts.account("old").mark == "banned"
