@@ -89,6 +89,8 @@ class Settings(BaseSettings):
     # Automatic re-runs of a script after a transient phone error (disconnect, busy UI).
     auto_retries: int = Field(1, ge=0, le=10)
     auto_retry_delay_seconds: float = Field(5.0, ge=0)
+    # How long an account the app rate-limited gets no task.
+    rate_limit_pause_minutes: float = Field(60.0, ge=0)
     # Flow-run processes one worker runs at once.
     worker_limit: int = Field(10, ge=1)
     # "fast" forks each run from a warm forkserver (Prefect and the flows already imported); "stock"

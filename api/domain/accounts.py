@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from typing import Callable, Optional
 
+from api.domain.account_marks import AccountMarks
 from api.domain.errors import invalid, not_found
 from api.domain.phones import PhoneDirectory
+from api.domain.views import local_time
 from api.gateways.index import Account, AccountTable
 from api.gateways.prefect import RunQueries, RunWrites
 
@@ -17,12 +20,20 @@ def clean_username(name: str) -> str:
 
 
 def as_dict(account: Account) -> dict:
-    return {"username": account.username, "platform": account.platform, "serial": account.serial, "enabled": account.enabled}
+    marked = account.marked(datetime.now(timezone.utc))
+    return {"username": account.username, "platform": account.platform, "serial": account.serial,
+            "enabled": account.enabled,
+            "mark": account.mark if marked else None,
+            "mark_remark": account.mark_remark if marked else None,
+            "marked_at": local_time(account.marked_at) if marked else None,
+            "mark_until": local_time(account.mark_until) if marked else None}
 
 
 class AccountBook:
-    def __init__(self, table: AccountTable, phones: PhoneDirectory, runs: RunQueries, writes: RunWrites):
+    def __init__(self, table: AccountTable, phones: PhoneDirectory, runs: RunQueries, writes: RunWrites,
+                 marks: AccountMarks):
         self.table = table
+        self.marks = marks
         self.phones = phones
         self.runs = runs
         self.writes = writes
@@ -36,7 +47,7 @@ class AccountBook:
             raise invalid(f"Unknown serial {serial} (see GET /api/v1/device)", {"field": "serial"})
         account = Account(clean_username(username), platform, serial, enabled)
         self.table.save_account(account)
-        return as_dict(account)
+        return as_dict(self.table.account(account.username))  # with its mark, if it has one
 
     def get(self, username: str) -> Account:
         account = self.table.account(clean_username(username))
@@ -55,7 +66,10 @@ class AccountBook:
             enabled if enabled is not None else account.enabled,
         )
         self.table.save_account(updated)
-        return as_dict(updated)
+        return as_dict(self.table.account(updated.username))
+
+    def clear_mark(self, username: str) -> dict:
+        return as_dict(self.marks.clear(clean_username(username)))
 
     def delete(self, username: str) -> None:
         if not self.table.delete_account(clean_username(username)):
@@ -70,7 +84,7 @@ class AccountBook:
                 enabled = existing.enabled if existing else True
                 account = Account(username, platform, serial, enabled)
                 self.table.save_account(account)
-                saved.append(as_dict(account))
+                saved.append(as_dict(self.table.account(username)))
         return saved
 
     def request_match(self, serials: Optional[list[str]]) -> dict:

@@ -42,6 +42,8 @@ class RunCreator(Loop):
         self.mirror = mirror
         self.retry_seconds = retry_seconds
         self._key_prefix: Optional[str] = None
+        # Run before each batch: the account marks write why they hold tasks back (to_create skips those).
+        self.before_batch: list[Callable[[], None]] = []
 
     def run_once(self) -> None:
         try:
@@ -60,6 +62,8 @@ class RunCreator(Loop):
 
     def create_batch(self) -> int:
         """Create the runs of up to BATCH waiting tasks; how many were waiting."""
+        for chore in self.before_batch:
+            chore()
         rows = first_turns(self.table.to_create(BATCH), datetime.now(timezone.utc))
         if rows:
             try:

@@ -1,10 +1,11 @@
-"""The farm at a glance, for the phone wall page: every phone with its account, its task now and its last failure."""
+"""The farm at a glance, for the phone wall page: every phone with its accounts, its task now and its last failure, and the marked accounts."""
 
 from __future__ import annotations
 
 from datetime import datetime, timezone
 from typing import Optional
 
+from api.domain.accounts import as_dict
 from api.domain.phones import PhoneDirectory
 from api.domain.tasks import TaskService
 from api.domain.views import task_view
@@ -29,6 +30,7 @@ class FarmView:
             "prefect_ui_url": self.prefect_ui_url,
             "stats": self.tasks.stats(),
             "phones": [self._phone(phone, accounts, failures, now) for phone in listed],
+            "marked_accounts": [as_dict(a) for a in self.accounts.accounts() if a.marked(now)],
         }
 
     def _phone(self, phone: dict, accounts: dict[str, list[str]], failures: dict, now: datetime) -> dict:

@@ -8,7 +8,7 @@ import time
 from datetime import datetime, timedelta, timezone
 from typing import Callable, Iterable, Optional
 
-from api.gateways.index import RunState, TaskTable
+from api.gateways.index import RunState, TaskRow, TaskTable
 from api.gateways.prefect import RunGone, RunQueries
 from api.gateways.prefect_events import RunStateSeen
 from api.gateways.runs import Run
@@ -38,9 +38,20 @@ class RunMirror:
         # Told when Prefect's events name runs that are no task of ours (yet): a run started in the
         # Prefect UI, an account read that ended.
         self.on_unknown_runs: list[Callable[[], None]] = []
+        # Told the (task, state) of runs the copy has just seen fail (account marks).
+        self.on_failed: list[Callable[[list[tuple[TaskRow, RunState]]], None]] = []
 
     def record(self, runs: Iterable[Run]) -> None:
+        runs = list(runs)
+        failed = [run for run in runs if run.state.state_type == "FAILED"] if self.on_failed else []
+        before = self.table.by_flow_run_ids([run.id for run in failed]) if failed else {}
         self.table.record_states(run.state for run in runs)
+        # Told once per end: a run read again (reconciling) is not a new failure.
+        new = [(row, run.state) for run in failed if (row := before.get(run.id)) is not None
+               and (row.run.state_type, row.run.state_name, row.run.timestamp)
+               != (run.state.state_type, run.state.state_name, run.state.timestamp)]
+        for tell in self.on_failed if new else ():
+            tell(new)
 
     def take_events(self, seen: list[RunStateSeen]) -> None:
         """What Prefect's events say of runs. A run that moved (Pending, Running, Cancelling,

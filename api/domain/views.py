@@ -27,6 +27,8 @@ def remark(state_type: Optional[str], state_name: Optional[str], message: Option
         return "waiting for its phone or a free slot"
     if state_type == "SCHEDULED" and state_name == "AwaitingRetry":
         return "waiting to be retried"
+    if state_type is None:
+        return message  # no run yet: why it waits (its account is marked)
     return ""
 
 def task_view(row: TaskRow, ui_url: str) -> dict:

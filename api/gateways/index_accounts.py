@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Iterable, Optional
 
 from api.gateways.index_db import IndexPart
-from api.gateways.index_rows import now_iso
+from api.gateways.index_rows import iso_utc, now_iso
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS phones (
@@ -36,12 +36,44 @@ CREATE INDEX IF NOT EXISTS idempotency_created ON idempotency (created_at);
 """
 
 
+# An account's mark (added to indexes made before them: ALTER TABLE on open).
+MARK_COLUMNS = {
+    "mark": "TEXT",  # banned, needs_attention or rate_limited: it gets no task while marked
+    "mark_remark": "TEXT",
+    "mark_task_id": "INTEGER",
+    "marked_at": "TEXT",
+    "mark_until": "TEXT",  # rate_limited: the mark ends on its own then
+}
+# A task held back because its account is marked (`?`: now, ISO UTC); a task without a username
+# runs as the phone's active account, any marked account of the phone's platform holds it.
+HELD = ("EXISTS (SELECT 1 FROM accounts a WHERE a.mark IS NOT NULL AND (a.mark_until IS NULL OR a.mark_until > ?)"
+        " AND a.platform = tasks.platform"
+        " AND (a.username = tasks.username OR (tasks.username IS NULL AND a.serial = tasks.serial)))")
+
+
 @dataclass(frozen=True)
 class Account:
     username: str
     platform: str
     serial: str
     enabled: bool
+    mark: Optional[str] = None
+    mark_remark: Optional[str] = None
+    mark_task_id: Optional[int] = None
+    marked_at: Optional[datetime] = None
+    mark_until: Optional[datetime] = None
+
+    def marked(self, now: datetime) -> bool:
+        return self.mark is not None and (self.mark_until is None or self.mark_until > now)
+
+    @classmethod
+    def from_row(cls, r: dict) -> "Account":
+        return cls(r["username"], r["platform"], r["serial"], bool(r["enabled"]), r["mark"], r["mark_remark"],
+                   r["mark_task_id"], _time(r["marked_at"]), _time(r["mark_until"]))
+
+
+def _time(text: Optional[str]) -> Optional[datetime]:
+    return datetime.fromisoformat(text) if text else None
 
 
 class PhoneTable(IndexPart):
@@ -61,18 +93,46 @@ class PhoneTable(IndexPart):
 
 
 class AccountTable(IndexPart):
-    """Accounts read from the phones, each on its phone."""
+    """Accounts read from the phones, each on its phone, and their marks."""
+
+    def __init__(self, store):
+        super().__init__(store)
+        have = {column.name for column in self.db["accounts"].columns}
+        with self.writing():
+            for name, kind in MARK_COLUMNS.items():
+                if name not in have:
+                    self.db.conn.execute(f"ALTER TABLE accounts ADD COLUMN {name} {kind}")
 
     def accounts(self) -> list[Account]:
-        rows = self.db.query("SELECT * FROM accounts ORDER BY username")
-        return [Account(r["username"], r["platform"], r["serial"], bool(r["enabled"])) for r in rows]
+        return [Account.from_row(r) for r in self.db.query("SELECT * FROM accounts ORDER BY username")]
 
     def account(self, username: str) -> Optional[Account]:
         rows = list(self.db.query("SELECT * FROM accounts WHERE username = ?", [username]))
-        if not rows:
-            return None
-        r = rows[0]
-        return Account(r["username"], r["platform"], r["serial"], bool(r["enabled"]))
+        return Account.from_row(rows[0]) if rows else None
+
+    def on_phone(self, serial: str, platform: str) -> list[Account]:
+        rows = self.db.query("SELECT * FROM accounts WHERE serial = ? AND platform = ? ORDER BY username",
+                             [serial, platform])
+        return [Account.from_row(r) for r in rows]
+
+    def set_mark(self, username: str, mark: Optional[str], remark: Optional[str] = None,
+                 task_id: Optional[int] = None, at: Optional[datetime] = None,
+                 until: Optional[datetime] = None) -> bool:
+        """Mark the account (mark None: clear it); False if there is no such account."""
+        with self.writing():
+            return self.db.conn.execute(
+                "UPDATE accounts SET mark = ?, mark_remark = ?, mark_task_id = ?, marked_at = ?, mark_until = ?"
+                " WHERE username = ?",
+                [mark, remark, task_id, iso_utc(at), iso_utc(until), username]).rowcount > 0
+
+    def note_held(self, account: Account, remark: Optional[str]) -> None:
+        """Write why on the account's tasks waiting for their run (None: take it off again)."""
+        with self.writing():
+            self.db.conn.execute(
+                "UPDATE tasks SET state_message = ? WHERE flow_run_id IS NULL AND deleted_at IS NULL"
+                " AND state_type IS NULL AND stop_requested = 0 AND platform = ?"
+                " AND (username = ? OR (username IS NULL AND serial = ?))",
+                [remark, account.platform, account.username, account.serial])
 
     def save_account(self, account: Account) -> None:
         with self.writing():

@@ -6,6 +6,7 @@ import json
 from datetime import datetime, timezone
 from typing import Iterable, Optional
 
+from api.gateways.index_accounts import HELD
 from api.gateways.index_db import IndexPart
 from api.gateways.index_rows import LIVE, WITH_RUN, NewTask, RunState, TaskFilter, TaskRow, iso_utc, now_iso
 
@@ -86,14 +87,15 @@ class TaskTable(IndexPart):
     def to_create(self, limit: int) -> list[TaskRow]:
         """Live tasks whose run is not created yet (stopped ones too: theirs is created Cancelled),
         those due first (a task for now does not wait behind thousands for tomorrow); deleted ones
-        are dropped first, and those Prefect refused (FAILED) are not tried again."""
+        are dropped first, those Prefect refused (FAILED) are not tried again, and those of a
+        marked account wait."""
         with self.writing():
             self.db.conn.execute(
                 "UPDATE tasks SET purged = 1 WHERE flow_run_id IS NULL AND deleted_at IS NOT NULL AND purged = 0")
         rows = self.db.query(
             f"SELECT * FROM tasks WHERE flow_run_id IS NULL AND {LIVE} AND (state_type IS NULL OR stop_requested = 1)"
-            " ORDER BY start_at, id LIMIT ?",
-            [limit])
+            f" AND (stop_requested = 1 OR NOT {HELD}) ORDER BY start_at, id LIMIT ?",
+            [now_iso(), limit])
         return [TaskRow.from_row(row) for row in rows]
 
     def refuse_creation(self, task_id: int, message: str) -> None:

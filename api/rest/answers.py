@@ -154,6 +154,12 @@ class Account(Answer):
     platform: Literal["tiktok", "instagram"]
     serial: str
     enabled: bool
+    mark: Optional[Literal["banned", "needs_attention", "rate_limited"]] = Field(
+        description="set when a task met a screen that blocks the account: it gets no task until the mark is "
+                    "cleared (DELETE /account/{username}/mark) or, for rate_limited, until mark_until; null when none")
+    mark_remark: Optional[str] = Field(description="what the app showed")
+    marked_at: Optional[Time]
+    mark_until: Optional[Time] = Field(description="rate_limited: when its tasks run again")
 
 
 class Accounts(Answer):
@@ -227,6 +233,7 @@ class Farm(Answer):
     prefect_ui_url: str
     stats: Stats
     phones: list[FarmPhone]
+    marked_accounts: list[Account] = Field(description="accounts that get no task until their mark is cleared or ends")
 
 
 ANSWERS: tuple[type[Answer], ...] = (

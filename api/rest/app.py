@@ -24,7 +24,7 @@ from api.rest import errors
 from api.rest.json_body import StrictJSONHandler
 from api.rest.middleware import BrowserGuard, DiskGuard, PlanGate, SecurityHeaders, TokenGate
 from api.rest.openapi import OpenApiDocument
-from api.rest.resources.accounts import AccountCollection, AccountItem, AccountMatch
+from api.rest.resources.accounts import AccountCollection, AccountItem, AccountMark, AccountMatch
 from api.rest.resources.artifacts import ArtifactStore, TaskArtifactFile, TaskArtifacts
 from api.rest.resources.farm import Devices, Health, LicenseCheck
 from api.rest.resources.metrics import FarmCollector, Metrics
@@ -84,6 +84,7 @@ def create_app(services: Services) -> falcon.App:
     app.add_route(f"{PREFIX}/account", AccountCollection(services.accounts))
     app.add_route(f"{PREFIX}/account/match", AccountMatch(services.accounts))
     app.add_route(f"{PREFIX}/account/{{username}}", AccountItem(services.accounts))
+    app.add_route(f"{PREFIX}/account/{{username}}/mark", AccountMark(services.accounts))
     app.add_route(f"{PREFIX}/license/check", LicenseCheck(services.plan))
     app.add_route(f"{PREFIX}/health", Health(services.orchestrator, services.phones, services.disk, services.supervisor))
     app.add_route(f"{PREFIX}/openapi.json", OpenApiDocument(services.max_body_bytes))
@@ -94,5 +95,6 @@ def create_app(services: Services) -> falcon.App:
     farm_view = FarmView(tasks, services.phones, services.index.farm, services.index.accounts, prefect_ui_url=tasks.ui_url)
     app.add_route(f"{PREFIX}/farm", FarmOverview(farm_view))
     app.add_route(f"{PREFIX}/device/{{serial}}/screen", PhoneScreen(services.camera))
-    app.add_route("/metrics", Metrics(FarmCollector(services.index.farm, services.phones, services.orchestrator, services.supervisor)))
+    app.add_route("/metrics", Metrics(FarmCollector(services.index.farm, services.phones, services.orchestrator,
+                                                    services.supervisor, services.accounts.marks)))
     return app

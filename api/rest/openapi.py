@@ -184,6 +184,10 @@ def build(max_body_bytes: int) -> dict:
                                body=account_patch, parameters=(username,)),
             "delete": operation("Delete an account", "Deleted", (Code.INVALID, Code.NOT_FOUND), parameters=(username,)),
         },
+        "/account/{username}/mark": {"delete": operation(
+            "Clear the account's mark (banned, needs_attention, rate_limited): it gets tasks again; "
+            "40401 for an unknown account or one without a mark", "Account", (Code.INVALID, Code.NOT_FOUND),
+            parameters=(username,))},
         "/license/check": {"get": operation("The plan and whether it includes the API", "License", gated=False)},
         "/health": {"get": {**operation("Which parts of the farm answer (always 200)", "Health", gated=False), "security": []}},
         "/openapi.json": {"get": operation(

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Optional
 
 import falcon
 
+from api.domain.account_marks import AccountMarks
 from api.domain.accounts import AccountBook
 from api.domain.callbacks import CallbackPolicy, CallbackSender
 from api.domain.adoption import UiRunAdoption
@@ -92,7 +94,10 @@ def wire(settings: Settings, *, supervisor: Optional[object] = None,
         limits=RequestLimits(tuple(settings.comment_models), settings.max_request_config_bytes,
                              settings.max_accounts_per_phone),
     )
-    accounts = AccountBook(index.accounts, phones, orchestrator.runs, orchestrator.writes)
+    marks = AccountMarks(index.accounts, rate_limit_pause=timedelta(minutes=settings.rate_limit_pause_minutes))
+    tasks.mirror.on_failed.append(marks.take_ends)
+    tasks.creator.before_batch.append(marks.note_held)
+    accounts = AccountBook(index.accounts, phones, orchestrator.runs, orchestrator.writes, marks)
     plans = PlanBook(tasks, index.plans, index.tasks, index.accounts, orchestrator.schedules, phones.attached_serials,
                      timezone=settings.timezone, ui_url=settings.prefect_ui_url,
                      limits=PlanLimits(settings.min_repeat_seconds, settings.max_plans, settings.max_fired_tasks_per_minute),

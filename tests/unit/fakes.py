@@ -94,6 +94,12 @@ class FakePrefect:
         self.flow_runs[run_id] = replace(run, state=state)
         self.history[run_id].append(PastState(state_type, name, message, at, state_type in FINAL))
 
+    def end_named(self, run_id: str, state_type: str, name: str, message: Optional[str] = None) -> None:
+        """An end under a state name of the flow's own (Failed "AccountBanned")."""
+        self.set_state(run_id, state_type, message)
+        run = self.flow_runs[run_id]
+        self.flow_runs[run_id] = replace(run, state=replace(run.state, state_name=name))
+
     # RunQueries ------------------------------------------------------------------
 
     def read_run(self, flow_run_id: str) -> Run:

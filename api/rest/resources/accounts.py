@@ -34,6 +34,16 @@ class AccountItem:
         ok(resp, answers.Deleted, {"deleted_count": 1})
 
 
+class AccountMark:
+    """Clears the account's mark: it gets tasks again."""
+
+    def __init__(self, book: AccountBook):
+        self.book = book
+
+    def on_delete(self, req, resp, username: str):
+        ok(resp, answers.Account, self.book.clear_mark(username))
+
+
 class AccountMatch:
     """Starts reading which accounts are logged in on the phones; the answer comes at once."""
 

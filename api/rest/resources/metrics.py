@@ -8,6 +8,7 @@ from typing import Iterable, Optional
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 
+from api.domain.account_marks import AccountMarks
 from api.domain.phones import PhoneDirectory
 from api.domain.status import task_status
 from api.gateways.index import FarmReads
@@ -31,8 +32,9 @@ class FarmCollector:
     restart of the API loses nothing; deleting tasks lowers the histograms' counts."""
 
     def __init__(self, index: FarmReads, phones: PhoneDirectory, orchestrator: Orchestrator,
-                 supervisor: Optional[object]):
+                 supervisor: Optional[object], marks: Optional[AccountMarks] = None):
         self.index, self.phones, self.orchestrator, self.supervisor = index, phones, orchestrator, supervisor
+        self.marks = marks
 
     def collect(self):
         tasks = GaugeMetricFamily("phonefarm_tasks", "Tasks stored, by API status, Prefect state and script",
@@ -58,6 +60,11 @@ class FarmCollector:
         for process, count in sorted((self.supervisor.restarts() if self.supervisor else {}).items()):
             restarts.add_metric([process], count)
         yield restarts
+        marked = GaugeMetricFamily("phonefarm_marked_accounts", "Accounts that get no task, by mark",
+                                   labels=["mark"])
+        for mark, count in (self.marks.counts() if self.marks else {}).items():
+            marked.add_metric([mark], count)
+        yield marked
         yield GaugeMetricFamily("phonefarm_prefect_up", "1 while the Prefect server answers",
                                 value=1 if self.orchestrator.healthy() else 0)
 
