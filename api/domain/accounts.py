@@ -31,8 +31,9 @@ def as_dict(account: Account) -> dict:
 
 class AccountBook:
     def __init__(self, table: AccountTable, phones: PhoneDirectory, runs: RunQueries, writes: RunWrites,
-                 marks: AccountMarks):
+                 marks: AccountMarks, max_per_phone: int = 20):
         self.table = table
+        self.max_per_phone = max_per_phone
         self.marks = marks
         self.phones = phones
         self.runs = runs
@@ -46,6 +47,7 @@ class AccountBook:
         if serial not in self.known_serials():
             raise invalid(f"Unknown serial {serial} (see GET /api/v1/device)", {"field": "serial"})
         account = Account(clean_username(username), platform, serial, enabled)
+        self._check_room(serial, account.username)
         self.table.save_account(account)
         return as_dict(self.table.account(account.username))  # with its mark, if it has one
 
@@ -59,6 +61,8 @@ class AccountBook:
         account = self.get(username)
         if serial is not None and serial not in self.known_serials():
             raise invalid(f"Unknown serial {serial}", {"field": "serial"})
+        if serial is not None:
+            self._check_room(serial, account.username)
         updated = Account(
             account.username,
             account.platform,
@@ -67,6 +71,14 @@ class AccountBook:
         )
         self.table.save_account(updated)
         return as_dict(self.table.account(updated.username))
+
+    def _others_on(self, serial: str, username: str) -> int:
+        return sum(1 for a in self.table.accounts() if a.serial == serial and a.username != username)
+
+    def _check_room(self, serial: str, username: str) -> None:
+        if self._others_on(serial, username) >= self.max_per_phone:
+            raise invalid(f"Phone {serial} already has {self.max_per_phone} accounts, the most a phone may have "
+                          "(PHONEFARM_MAX_ACCOUNTS_PER_PHONE)", {"field": "serial"})
 
     def clear_mark(self, username: str) -> dict:
         return as_dict(self.marks.clear(clean_username(username)))
@@ -79,7 +91,10 @@ class AccountBook:
         """Store the accounts read from phones; an account seen on another phone moves with it."""
         saved = []
         for serial, accounts in found.items():
-            for platform, username in accounts:
+            # A phone's own list is bounded by its apps; a hostile one is cut at the same cap as the API.
+            for platform, username in accounts[: self.max_per_phone]:
+                if self._others_on(serial, username) >= self.max_per_phone:
+                    break
                 existing = self.table.account(username)
                 enabled = existing.enabled if existing else True
                 account = Account(username, platform, serial, enabled)

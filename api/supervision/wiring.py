@@ -97,7 +97,8 @@ def wire(settings: Settings, *, supervisor: Optional[object] = None,
     marks = AccountMarks(index.accounts, rate_limit_pause=timedelta(minutes=settings.rate_limit_pause_minutes))
     tasks.mirror.on_failed.append(marks.take_ends)
     tasks.creator.before_batch.append(marks.note_held)
-    accounts = AccountBook(index.accounts, phones, orchestrator.runs, orchestrator.writes, marks)
+    accounts = AccountBook(index.accounts, phones, orchestrator.runs, orchestrator.writes, marks,
+                           settings.max_accounts_per_phone)
     plans = PlanBook(tasks, index.plans, index.tasks, index.accounts, orchestrator.schedules, phones.attached_serials,
                      timezone=settings.timezone, ui_url=settings.prefect_ui_url,
                      limits=PlanLimits(settings.min_repeat_seconds, settings.max_plans, settings.max_fired_tasks_per_minute),
