@@ -7,8 +7,7 @@ import signal
 import sys
 import threading
 
-from devices.adb import AdbServer
-from devices.errors import DeviceError
+from simulator.adb_host import AdbServer, SimulatorError
 from simulator.farm import SimulatedFarm
 
 
@@ -31,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
         # auto_reconnect re-adopts the phones if the adb server restarts and forgets them.
         farm = SimulatedFarm(AdbServer(args.adb_host, args.adb_port), args.count,
                              serial_prefix=args.serial_prefix, auto_reconnect=True, first_port=args.first_port)
-    except DeviceError as error:
+    except SimulatorError as error:
         print(f"error: {error.remark}", file=sys.stderr)
         return 1
     for phone in farm.phones.values():
