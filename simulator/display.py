@@ -6,6 +6,8 @@ import time
 from dataclasses import dataclass, field
 from xml.sax.saxutils import quoteattr
 
+from simulator import locales
+
 # The real apps' package names, kept apart from the scripts' copy: the simulator stands for the
 # phones, so a script whose package names or labels drift from the real apps' fails against it.
 TIKTOK, TIKTOK_TRILL = "com.zhiliaoapp.musically", "com.ss.android.ugc.trill"
@@ -54,6 +56,11 @@ BACK_BUTTON = Node(content_desc="Back", class_name="android.widget.ImageView", c
 
 def platform_of(screen: Screen) -> str:
     return PLATFORM_BY_PACKAGE[screen.package]
+
+
+def label(phone, screen: Screen, english: str) -> str:
+    """A label as the app on `screen` shows it in the phone's locale."""
+    return locales.say(phone.locale, platform_of(screen), english)
 
 
 def view_id(package: str, name: str) -> str:

@@ -10,6 +10,7 @@ import time
 from adbutils import AdbError
 
 from simulator.adb_host import SimulatorError, connect, disconnect, states
+from simulator.interruptions import DEFAULT_SEED
 from simulator.phone import SimulatedPhone
 from simulator.protocol import DeviceConnection
 from simulator.services import open_service
@@ -92,9 +93,11 @@ class SimulatedFarm:
     """Starts `count` phones and connects them; `phones` maps adb serial -> SimulatedPhone."""
 
     def __init__(self, adb, count: int, *, serial_prefix: str = "sim", auto_reconnect: bool = False,
-                 first_port: int | None = None):
+                 first_port: int | None = None, locale: str = "en", interruption_rate: float = 0.0,
+                 seed: int = DEFAULT_SEED):
         """With `first_port`, phone i listens on first_port + i: its serial survives a restart, like a
-        real phone's; without, on any free port."""
+        real phone's; without, on any free port. New phones get the locale and the interruption rate and seed."""
+        self._phone_options = (locale, interruption_rate, seed)
         self.adb = adb
         self._first_port = first_port
         self._serial_prefix = serial_prefix
@@ -124,7 +127,11 @@ class SimulatedFarm:
 
     def add_phone(self, phone: SimulatedPhone | None = None, port: int | None = None) -> str:
         """Start one more phone, connect it, wait until adb reports it online; returns its serial."""
-        phone = phone or SimulatedPhone(f"{self._serial_prefix}{next(self._names)}")
+        if phone is None:
+            locale, rate, seed = self._phone_options
+            phone = SimulatedPhone(f"{self._serial_prefix}{next(self._names)}", locale=locale)
+            phone.interruption_rate = rate
+            phone.seed_interruptions(seed)
         endpoint = _PhoneEndpoint(phone, port)
         with self._lock:
             self._endpoints[endpoint.serial] = endpoint
