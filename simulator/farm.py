@@ -60,6 +60,12 @@ class _PhoneEndpoint:
     def close(self) -> None:
         self._stopped.set()
         try:
+            # Closing alone leaves the socket listening while the accept thread is blocked in it
+            # (Linux): the port stays taken until the process exits. Shutting it down wakes accept.
+            self._listener.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        try:
             self._listener.close()
         except OSError:
             pass
