@@ -1,4 +1,4 @@
-"""What `screencap -p` shows: each node's box and text drawn into a grey PNG at a quarter of the screen's size."""
+"""What `screencap -p` shows: each node's box and text drawn into a grey PNG at a tenth of the screen's size."""
 
 from __future__ import annotations
 
@@ -7,9 +7,11 @@ import zlib
 
 from simulator.display import SCREEN_HEIGHT, SCREEN_WIDTH, Node
 
-SCALE = 4  # screen pixels per image pixel: cheap enough for a screenshot a second per phone
+# Screen pixels per image pixel: cheap enough for a screenshot a second per phone, and the size
+# (108x240) the simulator's screenshots have always had.
+SCALE = 10
 WIDTH, HEIGHT = SCREEN_WIDTH // SCALE, SCREEN_HEIGHT // SCALE
-_GLYPH_SIZE = 2  # image pixels per font dot
+_GLYPH_SIZE = 1  # image pixels per font dot
 _ADVANCE = 4 * _GLYPH_SIZE
 
 # A 3x5 font: each glyph is 5 rows of 3 bits, top row first, most significant bit on the left.
@@ -41,7 +43,8 @@ def render_png(nodes: list[Node], *, app: bool) -> bytes:
         if node.clickable:
             _fill(image, left, top, right, bottom, 255)
         _outline(image, left, top, right, bottom, 40 if node.clickable else 150)
-        _text(image, node.text or node.content_desc, left + 3, top + 3, right - 2, bottom)
+        _text(image, node.text or node.content_desc, left + 2, top + min(2, max(1, bottom - top - 6)), right - 1,
+              bottom)
     return _png(bytes(image))
 
 
