@@ -24,6 +24,10 @@ def parse_args(argv: list[str]) -> dict:
     parser.add_argument("--port", type=int, help="API port (50809)")
     parser.add_argument("--data-dir", help="where the index, Prefect's database and logs live (./data)")
     parser.add_argument("--simulate", type=int, help="start N simulated phones (0)")
+    parser.add_argument("--simulate-locale", help="language of the simulated apps: en, pl or ja (en)")
+    parser.add_argument("--simulate-interruptions", type=float, metavar="RATE",
+                        help="probability 0-1 that a dialog covers a simulated screen when it changes (0)")
+    parser.add_argument("--simulate-seed", type=int, help="seed of the simulated interruptions (20261204)")
     parser.add_argument("--prefect-port", type=int, help="port of the Prefect server started here (4200)")
     parser.add_argument("--prefect-host", help="address that Prefect server listens on (127.0.0.1; worker PCs "
                                                "need one they reach: it always requires its auth string)")

@@ -45,6 +45,12 @@ class Settings(BaseSettings):
     simulate: int = Field(0, ge=0, le=200)
     # Simulated phone i listens on 127.0.0.1:<this + i>, so its serial survives restarts like a real one's.
     simulator_first_port: int = Field(40001, ge=1024, le=65535 - 200)
+    # The language the simulated apps speak, with the real apps' strings (simulator/locales.py).
+    simulate_locale: Literal["en", "pl", "ja"] = "en"
+    # Probability that a dismissable dialog (update prompt, permission, contacts sync...) covers a
+    # simulated screen when it changes; seeded, so a run replays.
+    simulate_interruptions: float = Field(0.0, ge=0, le=1)
+    simulate_seed: int = 20261204
     # Required when `host` is not loopback. SecretStr: it never shows in a repr or a log line.
     api_token: Optional[SecretStr] = Field(None, min_length=16)
     # Port of the Prefect server started here (and of its UI); see prefect_host for its address.

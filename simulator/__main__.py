@@ -7,9 +7,10 @@ import signal
 import sys
 import threading
 
-from devices.adb import AdbServer
-from devices.errors import DeviceError
+from simulator.adb_host import AdbServer, SimulatorError
+from simulator import locales
 from simulator.farm import SimulatedFarm
+from simulator.interruptions import DEFAULT_SEED
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -22,7 +23,15 @@ def main(argv: list[str] | None = None) -> int:
                         help="phone i listens on this port + i, so serials stay the same across restarts")
     parser.add_argument("--profile-load-seconds", type=float, default=0.0,
                         help="every profile shows 'Loading' this long, so a follow task takes about that long")
+    parser.add_argument("--locale", default="en", choices=locales.LOCALES,
+                        help="the language the simulated apps speak (real strings; English where unknown)")
+    parser.add_argument("--simulate-interruptions", type=float, default=0.0, metavar="RATE",
+                        help="probability (0-1) that a dismissable dialog covers a screen when it changes")
+    parser.add_argument("--simulate-seed", type=int, default=DEFAULT_SEED,
+                        help="seed of the interruptions, so a run replays")
     args = parser.parse_args(argv)
+    if not 0 <= args.simulate_interruptions <= 1:
+        parser.error("--simulate-interruptions must be between 0 and 1")
 
     stop = threading.Event()
     for signal_number in (signal.SIGTERM, signal.SIGINT):
@@ -30,8 +39,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         # auto_reconnect re-adopts the phones if the adb server restarts and forgets them.
         farm = SimulatedFarm(AdbServer(args.adb_host, args.adb_port), args.count,
-                             serial_prefix=args.serial_prefix, auto_reconnect=True, first_port=args.first_port)
-    except DeviceError as error:
+                             serial_prefix=args.serial_prefix, auto_reconnect=True, first_port=args.first_port,
+                             locale=args.locale, interruption_rate=args.simulate_interruptions, seed=args.simulate_seed)
+    except SimulatorError as error:
         print(f"error: {error.remark}", file=sys.stderr)
         return 1
     for phone in farm.phones.values():

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from simulator.display import Node, Screen, open_screen, platform_of, row, view_id
+from simulator.display import Node, Screen, label, open_screen, platform_of, row, view_id
 
 
 def _me(phone, screen: Screen) -> list[Node]:
@@ -14,7 +14,7 @@ def _me(phone, screen: Screen) -> list[Node]:
              class_name="android.widget.TextView", clickable=True, bounds=(240, 110, 840, 210),
              action=("open_switcher",)),
         Node(text="Edit profile", class_name="android.widget.Button", clickable=True, bounds=(300, 900, 780, 1000)),
-        Node(text="Profile", content_desc="Profile", class_name="android.widget.TextView", clickable=True,
+        Node(text=label(phone, screen, "Profile"), content_desc=label(phone, screen, "Profile"), class_name="android.widget.TextView", clickable=True,
              bounds=(864, 2250, 1080, 2400)),
     ]
 

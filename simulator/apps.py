@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import urllib.parse
 
-from simulator import accounts_ui, feed_ui, home_ui, upload_ui
-from simulator.display import (INSTAGRAM, PLATFORM_BY_PACKAGE, TIKTOK, TIKTOK_TRILL, Node, Screen,
-                                       open_screen, platform_of, press_back)
+from simulator import accounts_ui, feed_ui, home_ui, interruptions, upload_ui
+from simulator.display import INSTAGRAM, PLATFORM_BY_PACKAGE, TIKTOK, TIKTOK_TRILL, Node, Screen, open_screen, platform_of
+from simulator.display import press_back as _screen_back
 
 __all__ = ["INSTAGRAM", "PLATFORM_BY_PACKAGE", "TIKTOK", "TIKTOK_TRILL", "Screen", "delete_character", "launch",
            "open_link", "open_profile", "press_back", "render", "tap", "type_text"]
@@ -20,8 +20,22 @@ _LAUNCHER = [Node(class_name="android.widget.FrameLayout"),
              Node(text="Chrome", content_desc="Chrome", clickable=True, bounds=(300, 2000, 500, 2200))]
 
 
+def press_back(phone) -> None:
+    """BACK closes a dismissable dialog and leaves the screen below as it was; a blocking one stays."""
+    if phone.blocking:
+        return
+    if phone.interruption:
+        phone.interruption = None
+        return
+    _screen_back(phone)
+
+
 def _back(phone, screen: Screen, action: tuple) -> None:
     press_back(phone)
+
+
+def _dismiss_interruption(phone, screen: Screen, action: tuple) -> None:
+    phone.interruption = None
 
 
 def _nothing(phone, screen: Screen, action: tuple) -> None:
@@ -30,7 +44,8 @@ def _nothing(phone, screen: Screen, action: tuple) -> None:
 
 
 _ACTIONS = {**home_ui.ACTIONS, **accounts_ui.ACTIONS, **feed_ui.ACTIONS, **upload_ui.ACTIONS,
-            "back": _back, "focus": _nothing, "submit": _nothing}
+            "back": _back, "focus": _nothing, "submit": _nothing,
+            "dismiss_interruption": _dismiss_interruption, "ignore_interruption": _nothing}
 # Screens where `input text` lands in a text box (kept in Screen.query).
 _TEXT_SCREENS = {"search", "comments", "caption", "sound_picker"}
 
@@ -41,7 +56,14 @@ def render(phone) -> list[Node]:
     if screen.package is None:
         return list(_LAUNCHER)
     body = _SCREENS[platform_of(screen)][screen.name](phone, screen)
+    dialog = phone.blocking or phone.interruption
+    if dialog:
+        body += interruptions.nodes(dialog, screen.package, phone.locale)
     return [Node(class_name="android.widget.FrameLayout")] + body
+
+
+def _modal(phone) -> bool:
+    return phone.screen.package is not None and bool(phone.blocking or phone.interruption)
 
 
 def launch(phone, package: str) -> None:
@@ -51,7 +73,11 @@ def launch(phone, package: str) -> None:
 def tap(phone, x: int, y: int) -> Node | None:
     """Hit-test the topmost clickable node and perform its action; returns the node tapped."""
     screen = phone.screen
-    for node in reversed(render(phone)):
+    nodes = render(phone)
+    if _modal(phone):
+        # A dialog takes every tap: only its own buttons respond.
+        nodes = nodes[-len(interruptions.nodes(phone.blocking or phone.interruption, screen.package, phone.locale)):]
+    for node in reversed(nodes):
         if node.clickable and node.contains(x, y):
             kind = node.action[0] if node.action else None
             if kind in upload_ui.ACTIONS_AT_POINT:
@@ -64,12 +90,12 @@ def tap(phone, x: int, y: int) -> Node | None:
 
 def type_text(phone, text: str) -> None:
     """Typing only lands in a focused text box; anywhere else it is dropped, as on a phone."""
-    if phone.screen.name in _TEXT_SCREENS:
+    if phone.screen.name in _TEXT_SCREENS and not _modal(phone):
         phone.screen.query += text
 
 
 def delete_character(phone) -> None:
-    if phone.screen.name in _TEXT_SCREENS:
+    if phone.screen.name in _TEXT_SCREENS and not _modal(phone):
         phone.screen.query = phone.screen.query[:-1]
 
 

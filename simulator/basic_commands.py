@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import struct
 import time
-import zlib
 from typing import Callable
 
-from simulator import media
+from simulator import apps, media, screenshot
 from simulator.display import SCREEN_HEIGHT, SCREEN_WIDTH
 
 # What a command gives back: its output (stdout and stderr together) and its exit status.
@@ -45,23 +43,11 @@ def _content(phone, args, stdin) -> Output:
 
 def _screencap(phone, args, stdin) -> Output:
     paths = [arg for arg in args if not arg.startswith("-")]
-    png = _tiny_png()
+    png = screenshot.render_png(apps.render(phone), app=phone.screen.package is not None)
     if paths:
         phone.fs.write(paths[0], png)
         return reply("")
     return png, 0
-
-
-def _tiny_png(width: int = 108, height: int = 240) -> bytes:
-    """A valid grey PNG, so screenshot decoders have something real to open."""
-    raw = b"".join(b"\x00" + b"\x80" * width for _ in range(height))
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw))
-            + chunk(b"IEND", b""))
 
 
 def _log(phone, args, stdin) -> Output:

@@ -6,15 +6,13 @@ import time
 from dataclasses import dataclass, field
 from xml.sax.saxutils import quoteattr
 
-from devices import platforms
+from simulator import locales
 
-# Package names are identities, shared with the scripts. The texts on the simulated screens are
-# written out in the app areas on purpose: they stand for the real apps, so a script whose labels
-# drift from the apps' fails against them.
-TIKTOK, TIKTOK_TRILL = platforms.TIKTOK.packages
-(INSTAGRAM,) = platforms.INSTAGRAM.packages
-PLATFORM_BY_PACKAGE = {package: platform.name for platform in platforms.PLATFORMS.values()
-                       for package in platform.packages}
+# The real apps' package names, kept apart from the scripts' copy: the simulator stands for the
+# phones, so a script whose package names or labels drift from the real apps' fails against it.
+TIKTOK, TIKTOK_TRILL = "com.zhiliaoapp.musically", "com.ss.android.ugc.trill"
+INSTAGRAM = "com.instagram.android"
+PLATFORM_BY_PACKAGE = {TIKTOK: "tiktok", TIKTOK_TRILL: "tiktok", INSTAGRAM: "instagram"}
 LAUNCHER = "com.google.android.apps.nexuslauncher"
 SCREEN_WIDTH, SCREEN_HEIGHT = 1080, 2400
 
@@ -58,6 +56,11 @@ BACK_BUTTON = Node(content_desc="Back", class_name="android.widget.ImageView", c
 
 def platform_of(screen: Screen) -> str:
     return PLATFORM_BY_PACKAGE[screen.package]
+
+
+def label(phone, screen: Screen, english: str) -> str:
+    """A label as the app on `screen` shows it in the phone's locale."""
+    return locales.say(phone.locale, platform_of(screen), english)
 
 
 def view_id(package: str, name: str) -> str:

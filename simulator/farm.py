@@ -9,8 +9,8 @@ import time
 
 from adbutils import AdbError
 
-from devices.adb import AdbServer, client_for, connect_phone, disconnect_phone
-from devices.errors import DeviceError
+from simulator.adb_host import SimulatorError, connect, disconnect, states
+from simulator.interruptions import DEFAULT_SEED
 from simulator.phone import SimulatedPhone
 from simulator.protocol import DeviceConnection
 from simulator.services import open_service
@@ -60,6 +60,12 @@ class _PhoneEndpoint:
     def close(self) -> None:
         self._stopped.set()
         try:
+            # Closing alone leaves the socket listening while the accept thread is blocked in it
+            # (Linux): the port stays taken until the process exits. Shutting it down wakes accept.
+            self._listener.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        try:
             self._listener.close()
         except OSError:
             pass
@@ -73,7 +79,7 @@ def _listen_on(port: int) -> socket.socket:
         listener.bind(("127.0.0.1", port))
     except OSError as error:
         listener.close()
-        raise DeviceError(f"simulated phone port 127.0.0.1:{port} is not free ({error.strerror})") from None
+        raise SimulatorError(f"simulated phone port 127.0.0.1:{port} is not free ({error.strerror})") from None
     listener.listen(8)
     return listener
 
@@ -92,10 +98,12 @@ def _listen_on_free_port() -> socket.socket:
 class SimulatedFarm:
     """Starts `count` phones and connects them; `phones` maps adb serial -> SimulatedPhone."""
 
-    def __init__(self, adb: AdbServer, count: int, *, serial_prefix: str = "sim", auto_reconnect: bool = False,
-                 first_port: int | None = None):
+    def __init__(self, adb, count: int, *, serial_prefix: str = "sim", auto_reconnect: bool = False,
+                 first_port: int | None = None, locale: str = "en", interruption_rate: float = 0.0,
+                 seed: int = DEFAULT_SEED):
         """With `first_port`, phone i listens on first_port + i: its serial survives a restart, like a
-        real phone's; without, on any free port."""
+        real phone's; without, on any free port. New phones get the locale and the interruption rate and seed."""
+        self._phone_options = (locale, interruption_rate, seed)
         self.adb = adb
         self._first_port = first_port
         self._serial_prefix = serial_prefix
@@ -125,12 +133,16 @@ class SimulatedFarm:
 
     def add_phone(self, phone: SimulatedPhone | None = None, port: int | None = None) -> str:
         """Start one more phone, connect it, wait until adb reports it online; returns its serial."""
-        phone = phone or SimulatedPhone(f"{self._serial_prefix}{next(self._names)}")
+        if phone is None:
+            locale, rate, seed = self._phone_options
+            phone = SimulatedPhone(f"{self._serial_prefix}{next(self._names)}", locale=locale)
+            phone.interruption_rate = rate
+            phone.seed_interruptions(seed)
         endpoint = _PhoneEndpoint(phone, port)
         with self._lock:
             self._endpoints[endpoint.serial] = endpoint
         try:
-            connect_phone(self.adb, endpoint.serial)
+            connect(self.adb, endpoint.serial)
             self.wait_online(endpoint.serial)
         except BaseException:
             with self._lock:
@@ -144,27 +156,27 @@ class SimulatedFarm:
         state = None
         while time.monotonic() < deadline:
             try:
-                state = {entry.serial: entry.state for entry in client_for(self.adb).list()}.get(serial)
+                state = states(self.adb).get(serial)
             except (AdbError, OSError):
                 state = None
             if state == "device":
                 return
             time.sleep(0.02)
-        raise DeviceError(f"simulated phone {serial} did not come online (adb reports {state})", transient=True)
+        raise SimulatorError(f"simulated phone {serial} did not come online (adb reports {state})")
 
     def reconnect_missing(self) -> list[str]:
         """Re-adopt phones the adb server forgot (e.g. after it restarted); returns their serials."""
         try:
-            known = {entry.serial for entry in client_for(self.adb).list()}
+            known = set(states(self.adb))
         except (AdbError, OSError):
             return []
         reconnected = []
         for serial, endpoint in list(self._endpoints.items()):
             if serial not in known and endpoint.phone.plugged_in():
                 try:
-                    connect_phone(self.adb, serial)
+                    connect(self.adb, serial)
                     reconnected.append(serial)
-                except DeviceError:
+                except SimulatorError:
                     pass
         return reconnected
 
@@ -178,7 +190,7 @@ class SimulatedFarm:
             endpoints = list(self._endpoints.values())
             self._endpoints.clear()
         for endpoint in endpoints:
-            disconnect_phone(self.adb, endpoint.serial)
+            disconnect(self.adb, endpoint.serial)
             endpoint.close()
 
     def __enter__(self) -> "SimulatedFarm":

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from simulator.display import BACK_BUTTON, Node, Screen, platform_of, row, view_id
+from simulator.display import BACK_BUTTON, Node, Screen, label, platform_of, row, view_id
 
 # Screens that play video: uiautomator never sees them idle.
 _VIDEO_SCREENS = {"tiktok": {"feed", "results"}, "instagram": {"reels", "results"}}
@@ -33,14 +33,15 @@ def video_nodes(phone, screen: Screen) -> list[Node]:
     ]
     if not phone.is_following(platform, creator):
         # TikTok shows a "+" on the avatar; Instagram a Follow text button next to the name.
-        nodes.append(Node(text="" if platform == "tiktok" else "Follow", content_desc="Follow",
+        follow = label(phone, screen, "Follow")
+        nodes.append(Node(text="" if platform == "tiktok" else follow, content_desc=follow,
                           class_name="android.widget.Button", clickable=True,
                           bounds=(960, 900, 1040, 980) if platform == "tiktok" else (720, 1890, 900, 1970),
                           action=("follow_creator", creator)))
     nodes += [
-        Node(content_desc="Liked" if liked else "Like", class_name="android.widget.ImageView", clickable=True,
+        Node(content_desc="Liked" if liked else label(phone, screen, "Like"), class_name="android.widget.ImageView", clickable=True,
              bounds=(960, 1100, 1060, 1200), action=("engage", "like", video)),
-        Node(content_desc="Comment", class_name="android.widget.ImageView", clickable=True,
+        Node(content_desc=label(phone, screen, "Comment"), class_name="android.widget.ImageView", clickable=True,
              bounds=(960, 1250, 1060, 1350), action=("open_comments",)),
         Node(content_desc=_BOOKMARK[platform][1 if saved else 0], class_name="android.widget.ImageView",
              clickable=True, bounds=(960, 1400, 1060, 1500), action=("engage", "bookmark", video)),
@@ -65,13 +66,13 @@ def _results(phone, screen: Screen) -> list[Node]:
 
 
 def _comments(phone, screen: Screen) -> list[Node]:
-    placeholder = "Add comment..." if platform_of(screen) == "tiktok" else "Add a comment..."
+    placeholder = label(phone, screen, "Add comment...") if platform_of(screen) == "tiktok" else "Add a comment..."
     return [
         Node(class_name="android.widget.FrameLayout", bounds=(0, 800, 1080, 2400)),
         Node(text="Comments", class_name="android.widget.TextView", bounds=row(820, 100)),
         Node(text=screen.query or placeholder, class_name="android.widget.EditText", clickable=True,
              focused=True, bounds=(40, 2250, 880, 2370), action=("focus",)),
-        Node(text="Post", class_name="android.widget.TextView", clickable=True, bounds=(900, 2250, 1060, 2370),
+        Node(text=label(phone, screen, "Post"), class_name="android.widget.TextView", clickable=True, bounds=(900, 2250, 1060, 2370),
              action=("post_comment",)),
     ]
 
@@ -89,6 +90,8 @@ def search_extras(phone, screen: Screen) -> list[Node]:
 
 def swipe(phone, x1: int, y1: int, x2: int, y2: int) -> None:
     screen = phone.screen
+    if phone.interruption or phone.blocking:
+        return  # the dialog takes the gesture
     if is_video_screen(screen) and y1 - y2 > 300:
         platform = platform_of(screen)
         creator, _video = current_video(screen)

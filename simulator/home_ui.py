@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from simulator import feed_ui, upload_ui
-from simulator.display import BACK_BUTTON, Node, Screen, open_screen, platform_of, row, view_id
+from simulator.display import BACK_BUTTON, Node, Screen, label, open_screen, platform_of, row, view_id
 
 
 def open_profile(phone, package: str, user: str) -> None:
@@ -16,12 +16,14 @@ def _tiktok_feed(phone, screen: Screen) -> list[Node]:
     p = screen.package
     return feed_ui.video_nodes(phone, screen) + [
         Node(text="For You", class_name="android.widget.TextView", clickable=True, bounds=(420, 120, 660, 200)),
-        Node(resource_id=view_id(p, "ht4"), class_name="android.widget.ImageView", content_desc="Search",
+        Node(resource_id=view_id(p, "ht4"), class_name="android.widget.ImageView", content_desc=label(phone, screen, "Search"),
              clickable=True, bounds=(960, 110, 1060, 210), action=("open_search",)),
-        Node(text="Home", class_name="android.widget.TextView", clickable=True, bounds=(0, 2250, 216, 2400)),
-        Node(content_desc="Create", class_name="android.widget.ImageView", clickable=True,
+        Node(text=label(phone, screen, "Home"), class_name="android.widget.TextView", clickable=True,
+             bounds=(0, 2250, 216, 2400)),
+        Node(content_desc=label(phone, screen, "Create"), class_name="android.widget.ImageView", clickable=True,
              bounds=(432, 2250, 648, 2400), action=("open_gallery",)),
-        Node(text="Profile", class_name="android.widget.TextView", clickable=True, bounds=(864, 2250, 1080, 2400),
+        Node(text=label(phone, screen, "Profile"), class_name="android.widget.TextView", clickable=True,
+             bounds=(864, 2250, 1080, 2400),
              action=("open_me",)),
     ] + upload_ui.upload_banner(phone, screen)
 
@@ -48,9 +50,9 @@ def _search(phone, screen: Screen, *, edit_id: str, result_id: str) -> list[Node
     p = screen.package
     nodes = [
         Node(resource_id=view_id(p, edit_id), class_name="android.widget.EditText",
-             text=screen.query or "Search", focused=True, clickable=True,
+             text=screen.query or label(phone, screen, "Search"), focused=True, clickable=True,
              bounds=(140, 110, 860, 210), action=("focus",)),
-        Node(text="Search", class_name="android.widget.TextView", clickable=True,
+        Node(text=label(phone, screen, "Search"), class_name="android.widget.TextView", clickable=True,
              bounds=(880, 110, 1060, 210), action=("submit",)),
     ]
     if screen.query:
@@ -81,7 +83,7 @@ def _profile(phone, screen: Screen, *, missing_lines: tuple[str, str], header: l
                 for index, line in enumerate(missing_lines)]
     following = phone.is_following(platform_of(screen), screen.user)
     return [BACK_BUTTON, *header,
-            Node(text="Following" if following else "Follow", resource_id=follow_id,
+            Node(text=label(phone, screen, "Following" if following else "Follow"), resource_id=follow_id,
                  class_name="android.widget.Button", clickable=True, bounds=(300, 900, 780, 1000),
                  action=("follow_button",))]
 

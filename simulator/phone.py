@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import random
 import re
 import socket
 import threading
 import time
 
-from simulator import shell
+from simulator import interruptions, locales, shell
 from simulator.display import INSTAGRAM, TIKTOK, Screen
 from simulator.filesystem import VirtualFilesystem
 from simulator.media import MediaStore
@@ -21,10 +22,11 @@ class SimulatedPhone:
     """State that survives reconnects; every public method is safe to call from any thread."""
 
     def __init__(self, name: str = "sim1", *, model: str = "Pixel 7 (simulated)",
-                 installed_packages: tuple[str, ...] = (TIKTOK, INSTAGRAM)):
+                 installed_packages: tuple[str, ...] = (TIKTOK, INSTAGRAM), locale: str = "en"):
         self.lock = threading.RLock()
         self.name = name
         self.model = model
+        self.locale = locales.check(locale)  # the apps' language; a test may change it at any time
         self.installed_packages: set[str] = set(installed_packages)
         self.accounts: dict[str, list[str]] = {
             "tiktok": [f"{name}_tt_a", f"{name}_tt_b"],
@@ -32,7 +34,14 @@ class SimulatedPhone:
         }
         self.logged_in: dict[str, str] = {platform: names[0] for platform, names in self.accounts.items()}
         self.followed: dict[tuple[str, str], set[str]] = {}
-        self.screen = Screen()
+        self._screen = Screen()
+        # Interruptions: at each change to an app screen, one from the catalogue with this probability.
+        self.interruption_rate = 0.0
+        self.interruption_rng = random.Random()
+        self.seed_interruptions(interruptions.DEFAULT_SEED)
+        self.interruption: interruptions.Interruption | None = None  # the dialog over the screen now
+        self.blocking: interruptions.Interruption | None = None  # stays until the test clears it
+        self.interruptions_shown: list[str] = []  # every dialog that appeared, by name
         self.fs = VirtualFilesystem()
         self.fs.write("/sdcard/DCIM/Camera/existing.jpg", b"\xff\xd8\xff\xe0 not really a jpeg")
         self.media_store = MediaStore()
@@ -59,6 +68,22 @@ class SimulatedPhone:
         self._unplugged_until = 0.0
         self._sockets: set[socket.socket] = set()
 
+    @property
+    def screen(self) -> Screen:
+        return self._screen
+
+    @screen.setter
+    def screen(self, screen: Screen) -> None:
+        changed = screen is not self._screen
+        self._screen = screen
+        if screen.package is None:
+            self.interruption = None  # leaving the app closes its dialog
+        elif changed and self.interruption is None:
+            platform = "tiktok" if screen.package != INSTAGRAM else "instagram"
+            self.interruption = interruptions.roll(self.interruption_rng, self.interruption_rate, platform)
+            if self.interruption:
+                self.interruptions_shown.append(self.interruption.name)
+
     # ------------------------------------------------------------ adb-facing
 
     def banner(self) -> str:
@@ -71,7 +96,7 @@ class SimulatedPhone:
         return {"ro.product.model": self.model, "ro.product.name": "sim_" + self.name,
                 "ro.product.device": "simulator", "ro.product.manufacturer": "PhoneFarmSim",
                 "ro.build.version.release": "13", "ro.build.version.sdk": "33",
-                "ro.serialno": self.name, "persist.sys.locale": "en-US"}
+                "ro.serialno": self.name, "persist.sys.locale": locales.SYSTEM_LOCALE[self.locale]}
 
     def run_shell(self, line: str) -> tuple[bytes, int]:
         """Entry point for shell services; may pull the cable instead of answering."""
@@ -153,6 +178,20 @@ class SimulatedPhone:
             self.watched.append((platform, account, creator))
 
     # ------------------------------------------------------------ for tests
+
+    def seed_interruptions(self, seed: int) -> None:
+        """Same seed, same phone name: the same interruptions at the same screen changes."""
+        self.interruption_rng.seed(f"{seed}/{self.name}")
+
+    def block(self, name: str, platform: str = "tiktok") -> None:
+        """Show a blocking dialog (captcha, too_fast, banned) over every screen until `unblock`."""
+        with self.lock:
+            self.blocking = interruptions.find(platform, name, blocking=True)
+            self.interruptions_shown.append(name)
+
+    def unblock(self) -> None:
+        with self.lock:
+            self.blocking = None
 
     def engaged(self, kind: str, platform: str, account: str | None = None) -> list[tuple[str, str]]:
         """(item, text) of every like / follow / bookmark / comment by the account (default: active)."""

@@ -6,7 +6,7 @@ import posixpath
 import time
 import urllib.parse
 
-from simulator.display import BACK_BUTTON, Node, Screen, open_screen, platform_of, row
+from simulator.display import BACK_BUTTON, Node, Screen, label, open_screen, platform_of, row
 from simulator.media import kind_of
 
 _POST_BUTTON = {"tiktok": "Post", "instagram": "Share"}
@@ -29,12 +29,13 @@ def _gallery(phone, screen: Screen) -> list[Node]:
                   bounds=(960, 110, 1060, 210), action=("back",))]
     for index, (_media_id, path) in enumerate(phone.media_store.newest_first()[:12]):
         left, top = 40 + (index % 3) * 340, 300 + (index // 3) * 340
-        label = "Video" if kind_of(path) == "video" else "Photo"
+        kind = "Video" if kind_of(path) == "video" else "Photo"
         number = f", selected {selected.index(path) + 1}" if path in selected else ""
-        nodes.append(Node(content_desc=f"{label} {index + 1}{number}", class_name="android.widget.ImageView",
+        nodes.append(Node(content_desc=f"{kind} {index + 1}{number}", class_name="android.widget.ImageView",
                           clickable=True, bounds=(left, top, left + 320, top + 320), action=("toggle_media", path)))
     if selected:
-        nodes.append(Node(text=f"Next ({len(selected)})" if len(selected) > 1 else "Next",
+        next_label = label(phone, screen, "Next")
+        nodes.append(Node(text=f"{next_label} ({len(selected)})" if len(selected) > 1 else next_label,
                           class_name="android.widget.Button", clickable=True, bounds=(760, 2250, 1060, 2370),
                           action=("to_edit",)))
     return nodes
@@ -56,7 +57,7 @@ def _edit(phone, screen: Screen) -> list[Node]:
             nodes.append(Node(text=tab, class_name="android.widget.TextView", clickable=True,
                               bounds=(300 + index * 180, 2120, 460 + index * 180, 2200),
                               action=("placement", tab.lower())))
-    nodes.append(Node(text="Next", class_name="android.widget.Button", clickable=True,
+    nodes.append(Node(text=label(phone, screen, "Next"), class_name="android.widget.Button", clickable=True,
                       bounds=(760, 2250, 1060, 2370), action=("to_caption",)))
     return nodes
 
@@ -79,7 +80,8 @@ def _volume(phone, screen: Screen) -> list[Node]:
         Node(text="Added sound", class_name="android.widget.TextView", bounds=row(1600, 80)),
         Node(content_desc="Added sound", class_name="android.widget.SeekBar", clickable=True,
              bounds=(_SLIDER_LEFT, 1700, _SLIDER_RIGHT, 1760), action=("volume", "added_volume")),
-        Node(text="Done", class_name="android.widget.TextView", clickable=True, bounds=(860, 1280, 1060, 1360),
+        Node(text=label(phone, screen, "Done"), class_name="android.widget.TextView", clickable=True,
+             bounds=(860, 1280, 1060, 1360),
              action=("back",)),
     ]
 
@@ -89,7 +91,7 @@ def _caption(phone, screen: Screen) -> list[Node]:
     return [
         Node(text=screen.query or _CAPTION_HINT[platform], class_name="android.widget.EditText", clickable=True,
              focused=True, bounds=(40, 300, 1040, 700), action=("focus",)),
-        Node(text=_POST_BUTTON[platform], class_name="android.widget.Button", clickable=True,
+        Node(text=label(phone, screen, _POST_BUTTON[platform]), class_name="android.widget.Button", clickable=True,
              bounds=(560, 2250, 1040, 2370), action=("publish",)),
     ]
 

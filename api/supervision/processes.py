@@ -128,7 +128,10 @@ def adb_server_child(settings: Settings, logs: Path) -> Child:
 def simulator_child(settings: Settings, logs: Path) -> Child:
     argv = [sys.executable, "-m", "simulator", "--count", str(settings.simulate),
             "--first-port", str(settings.simulator_first_port),
-            "--adb-host", settings.adb_host, "--adb-port", str(settings.adb_port)]
+            "--adb-host", settings.adb_host, "--adb-port", str(settings.adb_port),
+            "--locale", settings.simulate_locale,
+            "--simulate-interruptions", str(settings.simulate_interruptions),
+            "--simulate-seed", str(settings.simulate_seed)]
     return Child("simulator", argv, _inherited_env(settings), logs / "simulator.log", cwd=REPO_DIR)
 
 
