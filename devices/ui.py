@@ -65,11 +65,14 @@ def parse(xml: str) -> list[UiNode]:
     except ElementTree.ParseError as error:
         raise ScreenUnreadable(f"UI not recognised: the screen dump is not valid XML ({error})") from error
     nodes = []
-    for element in root.iter("node"):
+    # uiautomator writes <node class=...>; an Appium page source names each element by its class.
+    for element in root.iter():
+        if element.tag == "hierarchy":
+            continue
         match = _BOUNDS.fullmatch(element.get("bounds", ""))
         bounds = tuple(int(value) for value in match.groups()) if match else (0, 0, 0, 0)
         nodes.append(UiNode(text=element.get("text", ""), content_desc=element.get("content-desc", ""),
-                            resource_id=element.get("resource-id", ""), class_name=element.get("class", ""),
+                            resource_id=element.get("resource-id", ""), class_name=element.get("class") or element.tag,
                             clickable=element.get("clickable") == "true", bounds=bounds))
     return nodes
 
