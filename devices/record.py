@@ -24,8 +24,11 @@ PACKAGES = {"com.zhiliaoapp.musically": "tiktok", "com.ss.android.ugc.trill": "t
 def phone_locale(phone: Phone) -> Optional[str]:
     """The phone's locale: persist.sys.locale, else ro.product.locale; None when neither is set."""
     for prop in ("persist.sys.locale", "ro.product.locale"):
-        value = phone.shell(["getprop", prop], timeout=10).strip()
-        if value:
+        try:
+            value = phone.shell(["getprop", prop], timeout=10).strip()
+        except ADB_FAILURES:
+            return None
+        if re.fullmatch(r"[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*", value):
             return value
     return None
 

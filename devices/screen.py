@@ -27,6 +27,11 @@ class Screen:
 
     def read(self) -> list[ui.UiNode]:
         nodes = ui.read_screen(self.phone)
+        watcher = self.phone.watcher
+        # A dismissed interruption changes the screen: read it again (the watcher bounds how often).
+        while watcher is not None and watcher.check(self.phone, nodes):
+            time.sleep(self.interval)
+            nodes = ui.read_screen(self.phone)
         if self.watch_logged_out:
             user = logged_out_user(nodes)
             if user is not None:
