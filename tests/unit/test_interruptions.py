@@ -73,3 +73,12 @@ def test_a_dialog_that_keeps_coming_back_stops():
     phone.watcher = Watcher.for_app("instagram")
     with pytest.raises(AccountNeedsAttention, match="keeps coming back"):
         Screen(phone, timeout=1, interval=0).read()
+
+
+def test_dump_that_never_idles_pauses_the_video_then_retries():
+    from devices.ui import dump_xml
+    feed = xml(node(desc="Video", bounds=(0, 0, 1000, 2000)), node(desc="Like video. 3 likes", bounds=(900, 900, 1000, 1000)))
+    phone = FakePhone(["ERROR: could not get idle state.\n", feed])
+    phone.last_dump = feed[feed.index("<?xml"):]
+    assert "Like video" in dump_xml(phone, retry_delay=0)
+    assert phone.taps == [(500, 1000)]
