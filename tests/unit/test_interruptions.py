@@ -82,3 +82,14 @@ def test_dump_that_never_idles_pauses_the_video_then_retries():
     phone.last_dump = feed[feed.index("<?xml"):]
     assert "Like video" in dump_xml(phone, retry_delay=0)
     assert phone.taps == [(500, 1000)]
+
+
+def test_unknown_dialog_is_named_in_the_remark():
+    from devices.errors import UiNotRecognised
+    dialog = UiNode(text="", content_desc="Dialog", resource_id="", class_name="android.widget.FrameLayout", clickable=False,
+                    bounds=(0, 0, 10, 10))
+    phone = FakePhone([xml(dialog, node("Help us improve"), node("Maybe"))])
+    phone.watcher = Watcher.for_app("tiktok")
+    with pytest.raises(UiNotRecognised, match="UI not recognised: follow button, and a dialog the interruption catalogue "
+                                              "does not know shows 'Help us improve', 'Maybe'"):
+        Screen(phone, timeout=0, interval=0).wait(button("Follow"), "follow button")
