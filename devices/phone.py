@@ -25,6 +25,7 @@ class Phone:
         self.device = device
         self.serial: str = device.serial
         self.last_dump: str | None = None
+        self.watcher = None  # a devices.watcher.Watcher once the runner knows the app: every screen read consults it
 
     def shell(self, argv: Sequence[str], *, timeout: float = _SHELL_TIMEOUT) -> str:
         # adbutils quotes each item of a list, so a hostile value stays one literal word on the phone;

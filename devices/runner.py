@@ -14,7 +14,10 @@ from devices.artifacts import save_failure_artifacts
 from devices.errors import DeviceError, InvalidScriptConfig, PhoneDisconnected
 from devices.follow import follow_user
 from devices.phone import ADB_FAILURES, Phone
+from devices.platforms import PLATFORMS
 from devices.post import post_media
+from devices.record import phone_locale
+from devices.watcher import Watcher
 from devices.warmup import warm_up
 
 MARKER_TAG = "phonefarm"
@@ -24,17 +27,20 @@ def run_script(server: AdbServer, serial: str, script_name: str, config: ScriptC
                task_id: int | None, platform: str = "tiktok", username: str | None = None,
                artifacts_dir: pathlib.Path | None = None, comments: Callable[[], str] | None = None,
                rng: random.Random | None = None, clock: Callable[[], float] = time.monotonic,
-               sleep: Callable[[float], None] = time.sleep) -> str:
+               sleep: Callable[[float], None] = time.sleep, selector_folders: tuple[pathlib.Path, ...] = ()) -> str:
     """Run `script_name` with its parsed config as `username` (switched to first when given); on a
     DeviceError with the phone still there, a screenshot and the last UI dump go to `artifacts_dir`."""
     phone = Phone(open_phone(server, serial))
     label = "adhoc" if task_id is None else str(task_id)
     try:
         phone.log(MARKER_TAG, f"task {label} start", timeout=30)
+        if platform in PLATFORMS:
+            phone.watcher = Watcher.for_app(platform, phone_locale(phone), tuple(selector_folders))
         if username:
             switch_account(phone, platform, username)
-        return _run(phone, script_name, config, platform, comments=comments, rng=rng or random.Random(),
+        note = _run(phone, script_name, config, platform, comments=comments, rng=rng or random.Random(),
                     clock=clock, sleep=sleep)
+        return note + (phone.watcher.note() if phone.watcher else "")
     except ADB_FAILURES as error:
         raise PhoneDisconnected(f"phone {serial} disconnected during the task: "
                                 f"{error or type(error).__name__}") from error

@@ -27,6 +27,11 @@ class Screen:
 
     def read(self) -> list[ui.UiNode]:
         nodes = ui.read_screen(self.phone)
+        watcher = self.phone.watcher
+        # A dismissed interruption changes the screen: read it again (the watcher bounds how often).
+        while watcher is not None and watcher.check(self.phone, nodes):
+            time.sleep(self.interval)
+            nodes = ui.read_screen(self.phone)
         if self.watch_logged_out:
             user = logged_out_user(nodes)
             if user is not None:
@@ -46,7 +51,7 @@ class Screen:
             if found is not None:
                 return found
             if time.monotonic() >= deadline:
-                raise failure(nodes) if failure else UiNotRecognised(f"UI not recognised: {what}")
+                raise failure(nodes) if failure else UiNotRecognised(f"UI not recognised: {what}{unknown_dialog(nodes)}")
             time.sleep(self.interval)
 
     def tap(self, finder: ui.Finder[ui.UiNode], what: str, *, timeout: float | None = None) -> None:
@@ -67,3 +72,13 @@ def logged_out_user(nodes: list[ui.UiNode]) -> str | None:
 def logged_out(phone: Phone, user: str) -> LoggedOut:
     return LoggedOut(f"account @{user} is logged out on phone {phone.serial} (its session expired; "
                      "log in again on the phone)")
+
+
+def unknown_dialog(nodes: list[ui.UiNode]) -> str:
+    """", and a dialog the interruption catalogue does not know shows 'a', 'b'" when one is on screen, else ""."""
+    dialog = any("dialog" in node.class_name.casefold() or node.content_desc == "Dialog"
+                 or "dialog" in node.resource_id.rpartition("/")[2].casefold() for node in nodes)
+    if not dialog:
+        return ""
+    texts = list(dict.fromkeys(node.text.strip() for node in nodes if node.text.strip()))[:8]
+    return f", and a dialog the interruption catalogue does not know shows {', '.join(map(repr, texts)) or 'no text'}"

@@ -8,9 +8,12 @@ import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass
 from typing import Callable, Iterable, Optional, TypeVar
 
+from adbutils import AdbTimeout
+
 from devices.errors import ScreenUnreadable
 from devices.phone import Phone
 
+_VIDEO_DESCS = ("Video",)  # TikTok 43.x video surface; Instagram reels say "Double tap to play or pause" ([GL] captures)
 _BOUNDS = re.compile(r"\[(-?\d+),(-?\d+)\]\[(-?\d+),(-?\d+)\]")
 T = TypeVar("T")
 
@@ -39,14 +42,18 @@ Finder = Callable[[list[UiNode]], Optional[T]]
 
 
 def dump_xml(phone: Phone, *, attempts: int = 4, retry_delay: float = 0.15) -> str:
-    """uiautomator dump, retried: screens that never idle make it fail now and then.
+    """uiautomator dump, retried with a growing delay: screens that never idle make it fail now and then.
 
-    A short delay is enough: uiautomator has already waited for idle before it gave up.
+    A short first delay is enough: uiautomator has already waited for idle before it gave up; the first dumps
+    right after a screen opens are the slow ones, so each later wait doubles.
     """
     last_output = ""
     for attempt in range(attempts):
         # Every other attempt uses --compressed, which skips waiting for the screen to idle on some builds.
-        output = phone.dump_window(compressed=attempt % 2 == 1)
+        try:
+            output = phone.dump_window(compressed=attempt % 2 == 1)
+        except AdbTimeout:
+            output = "ERROR: the dump timed out"
         start = output.find("<?xml")
         # A failed dump leaves the previous file in place, so only trust XML after a clean "dumped to".
         report = output if start < 0 else output[:start]
@@ -54,9 +61,33 @@ def dump_xml(phone: Phone, *, attempts: int = 4, retry_delay: float = 0.15) -> s
             phone.last_dump = output[start:]
             return phone.last_dump
         last_output = report if report.strip() else "dump file is not XML"
-        time.sleep(retry_delay)
+        if attempt < attempts - 1:
+            if _never_idle(report):
+                _pause_video(phone)
+            time.sleep(retry_delay * (2 ** attempt))
     raise ScreenUnreadable(f"UI not recognised: could not read the screen of phone {phone.serial} "
                            f"({last_output.strip() or 'no output from uiautomator'})")
+
+
+def _never_idle(report: str) -> bool:
+    return "idle state" in report or "timed out" in report
+
+
+def _pause_video(phone: Phone) -> None:
+    """A playing video keeps the screen from ever idling: tap the video itself (found by its content-desc on the
+    last screen read, never by position alone) to pause it, as real farms do before dumping."""
+    if not phone.last_dump:
+        return
+    try:
+        nodes = parse(phone.last_dump)
+    except ScreenUnreadable:
+        return
+    # Only over a playing video: its like control is on screen too (a gallery tile may also read "Video").
+    if not any(node.content_desc.startswith(("Like video", "Like")) for node in nodes):
+        return
+    video = next((node for node in nodes if node.content_desc in _VIDEO_DESCS or "play or pause" in node.content_desc), None)
+    if video is not None:
+        phone.tap(*video.center)
 
 
 def parse(xml: str) -> list[UiNode]:
@@ -65,11 +96,14 @@ def parse(xml: str) -> list[UiNode]:
     except ElementTree.ParseError as error:
         raise ScreenUnreadable(f"UI not recognised: the screen dump is not valid XML ({error})") from error
     nodes = []
-    for element in root.iter("node"):
+    # uiautomator writes <node class=...>; an Appium page source names each element by its class.
+    for element in root.iter():
+        if element.tag == "hierarchy":
+            continue
         match = _BOUNDS.fullmatch(element.get("bounds", ""))
         bounds = tuple(int(value) for value in match.groups()) if match else (0, 0, 0, 0)
         nodes.append(UiNode(text=element.get("text", ""), content_desc=element.get("content-desc", ""),
-                            resource_id=element.get("resource-id", ""), class_name=element.get("class", ""),
+                            resource_id=element.get("resource-id", ""), class_name=element.get("class") or element.tag,
                             clickable=element.get("clickable") == "true", bounds=bounds))
     return nodes
 

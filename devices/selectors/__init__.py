@@ -1,0 +1,7 @@
+"""Selectors as data: per-app YAML files, validated at load, matched against screen nodes after normalising text."""
+
+from devices.selectors.engine import (Alternative, Match, Selectors, SelectorFileError, find_element, load_selectors,
+                                      match_interruption, normalise, recognise_screen)
+
+__all__ = ["Alternative", "Match", "Selectors", "SelectorFileError", "find_element", "load_selectors",
+           "match_interruption", "normalise", "recognise_screen"]
