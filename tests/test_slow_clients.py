@@ -82,9 +82,12 @@ def test_1100_idle_sockets_leave_the_api_answering_within_a_second(tmp_path):
     finally:
         for sock in idle:
             sock.close()
-        server.task_dispatcher.shutdown(timeout=5)
-        wasyncore.close_all(getattr(server, "map", None) or server._map, ignore_all=True)
+        # Closed from the loop's own thread: closing its sockets under its poll() from here let it act
+        # on descriptor numbers that other servers of this process had been given since.
+        sockets = getattr(server, "map", None) or server._map
+        server.trigger.pull_trigger(lambda: wasyncore.close_all(sockets, ignore_all=True))
         loop.join(timeout=5)
+        server.task_dispatcher.shutdown(timeout=5)
 
 
 def test_1100_idle_sockets_leave_the_service_answering_and_its_tasks_running(service, phones):
