@@ -257,8 +257,9 @@ def video(service, request):
     """A video in the service's material library: files elsewhere on the server are refused."""
     path = service.data_dir / "materials" / "uploads" / f"{request.node.name}.mp4"
     # As the service's own user would (its umask is 077): the data directory is that user's alone.
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    path.parent.chmod(0o700)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for folder in (path.parent.parent, path.parent):
+        folder.chmod(0o700)
     path.touch(mode=0o600)
     path.write_bytes(MP4)
     return path
