@@ -45,6 +45,8 @@ def inspect_xml(xml: str, app: Optional[str] = None, locale: Optional[str] = Non
     if interruption:
         entry, dismiss = interruption
         result["screen"] = "interruption"
+        if result["locale"] is None and dismiss is not None and dismiss.locale != "*":
+            result["locale"] = dismiss.locale  # a dialog's button may be the only localised text
         result["interruption"] = {"name": entry.name, "remark": entry.remark, "blocking": entry.blocking,
                                   "dismiss": _match_json(dismiss) if dismiss else ("back" if entry.back_key else None)}
     elif result["screen"] == "unknown":
