@@ -14,7 +14,7 @@ from api.domain.plans import PLANS
 from api.domain.recurring import PlanBook
 from api.domain.requests import TaskRequest
 from api.gateways.index import TaskFilter
-from tests.unit.fakes import FakePrefect, task_service, temp_index
+from tests.unit.fakes import task_service
 
 NOW = datetime.now(timezone.utc).replace(microsecond=0)
 
@@ -30,16 +30,6 @@ class Disk:
 
     def full(self) -> bool:
         return self.free < self.min_free_mb
-
-
-@pytest.fixture
-def prefect():
-    return FakePrefect()
-
-
-@pytest.fixture
-def index(tmp_path):
-    return temp_index(tmp_path)
 
 
 @pytest.fixture
