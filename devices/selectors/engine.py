@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -160,6 +161,7 @@ def _read(path: Path) -> dict:
     return data
 
 
+@functools.lru_cache(maxsize=16)  # read once per process: the worker's forkserver loads them before any fork
 def load_selectors(app: str, *folders: Path | str) -> Selectors:
     """The shipped file of the app, then the same-named file of each operator folder merged over it (per element,
     per screen, per interruption: an operator's alternatives come first, then the shipped ones)."""
