@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import socket
 import struct
-import time
 import zlib
 
 from devices.adb import open_phone
 from tests.devices.simulator_helpers import TIKTOK, launch
-from tests.harness import free_port, running_farm
+from tests.harness import free_port, running_farm, until
 
 
 def _decode_png(data: bytes) -> tuple[int, int, bytes]:
@@ -55,10 +54,7 @@ def test_a_phone_listens_on_a_port_left_in_time_wait_and_keeps_its_serial(adb):
             client = socket.create_connection(("127.0.0.1", port))
         client.close()
         # The phone shut its side first, so its port is in TIME_WAIT when it starts again.
-        deadline = time.monotonic() + 5
-        while not _time_wait_on(port) and time.monotonic() < deadline:
-            time.sleep(0.02)
-        assert _time_wait_on(port)
+        until(lambda: _time_wait_on(port), 5, f"port {port} in TIME_WAIT", interval=0.02)
 
 
 def _time_wait_on(port: int) -> bool:

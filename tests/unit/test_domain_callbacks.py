@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import random
-import time
 from datetime import datetime, timezone
 
 import httpx
@@ -15,6 +14,7 @@ from api.domain.callbacks import (
     signature,
 )
 from api.domain.requests import TaskRequest
+from tests.harness import until
 from tests.unit.fakes import task_service
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
@@ -156,9 +156,7 @@ def test_the_sender_thread_goes_on_after_a_failed_round_and_stops_when_told(task
 
     monkeypatch.setattr(sender, "queue_ends", first_round_fails)
     sender.start()
-    deadline = time.monotonic() + 10
-    while not receiver.calls and time.monotonic() < deadline:
-        time.sleep(0.01)
+    until(lambda: receiver.calls, 10, "a delivery after the failed round", interval=0.01)
     sender.stop()
     assert len(receiver.calls) == 1 and len(rounds) >= 2
     assert not sender.is_alive()
