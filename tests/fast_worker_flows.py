@@ -9,6 +9,8 @@ import threading
 import time
 
 from prefect import flow, get_run_logger
+from prefect.events import emit_event
+from prefect.events.worker import EventsWorker
 
 # Imported by the worker's forkserver (preload), this is the forkserver's pid in every forked run:
 # the run takes the preloaded module instead of executing this file again (forked_run.preloaded_entrypoint).
@@ -28,10 +30,18 @@ def _report(path: str) -> None:
         "flow_module": log_flow.fn.__module__ if __name__ == "tests.fast_worker_flows" else __name__,
         "executed_afresh": "fast_worker_flows" in sys.modules,
         "threads": [thread.name for thread in threading.enumerate()],
+        "events_client": _events_client(),
     }
     with open(f"{path}.tmp", "w") as out:
         json.dump(facts, out)
     os.replace(f"{path}.tmp", path)
+
+
+def _events_client() -> str:
+    """The run's events client, and what it forwards events to when it is Prefect's forwarding client."""
+    worker = EventsWorker.instance()
+    queue = dict(worker.client_options).get("event_queue")
+    return worker.client_type.__name__ + (f" -> {type(queue).__name__}" if queue is not None else "")
 
 
 @flow(name="fast-worker-sleep", persist_result=False)
@@ -44,7 +54,10 @@ def sleep_flow(seconds: float, report: str = "") -> int:
 
 
 @flow(name="fast-worker-log", persist_result=False)
-def log_flow(message: str, report: str = "") -> str:
+def log_flow(message: str, report: str = "", event: str = "") -> str:
+    if event:
+        # Sent through the run's events client: which one it is goes into the report.
+        emit_event(event, resource={"prefect.resource.id": f"phonefarm.test.{event}"})
     if report:
         _report(report)
     get_run_logger().info("message: %s", message)

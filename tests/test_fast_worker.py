@@ -165,7 +165,8 @@ def test_a_run_completes_with_its_logs_and_pull_step_and_comes_from_the_preloade
         prefect, farm_pool, tmp_path):
     worker, deployments = farm_pool
     report = tmp_path / "report.json"
-    run_id = prefect.create_run(deployments["log_flow"], message="hello from a fork", report=str(report))
+    event = f"phonefarm.test.hello-{uuid.uuid4().hex[:8]}"
+    run_id = prefect.create_run(deployments["log_flow"], message="hello from a fork", report=str(report), event=event)
     run = prefect.wait_final(run_id)
     assert run["state_type"] == "COMPLETED", (run["state"], worker.output())
     # Pending -> Running: no Submitting write on the run's way (FastProcessWorker._propose_submitting_state).
@@ -189,6 +190,11 @@ def test_a_run_completes_with_its_logs_and_pull_step_and_comes_from_the_preloade
     # No thread of Prefect's suspension observer (an event stream of its own for each run), nor
     # its heartbeat thread (whose target is a contextvars.Context's run).
     assert not [name for name in facts["threads"] if "observer" in name or name.endswith("(run)")], facts["threads"]
+    # The run's events go by POST /events, not over a websocket that would hold one of the SQLite server's
+    # 100 request slots for the run's whole life; they arrive.
+    assert facts["events_client"] == "ProcessPoolForwardingEventsClient -> EventPoster"
+    until(lambda: prefect.call("POST", "/events/filter", json={"filter": {"event": {"name": [event]}}})["events"], 15,
+          lambda last: f"the run's event {event} never reached Prefect: {last}\n{worker.output()}", interval=0.1)
 
 
 def test_a_new_run_wakes_a_worker_that_polls_rarely(prefect, workers, tmp_path):

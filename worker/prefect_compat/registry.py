@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from worker.prefect_compat import engine, tls
+from worker.prefect_compat import engine, events, tls
 from worker.prefect_compat.points import TouchPoint as T
 
 BASE = "prefect.workers.base.BaseWorker"
@@ -34,6 +34,20 @@ REGISTRY: tuple[T, ...] = (
       group="engine", replacement=engine.no_heartbeats, params=("engine", "join_on_exit"),
       source=(("prefect.flow_engine.FlowRunEngine.run_context", "with _send_heartbeats(self):"),
               ("prefect.flow_engine._send_heartbeats", "thread.join(timeout=2)"))),
+    T("prefect.events.worker.EventsWorker._client_override", "replaced", "prefect_compat.events",
+      "A run's events over a websocket hold one of the 100 request slots Prefect's server keeps on SQLite for the "
+      "run's whole life: 93 runs at once left none, and the server answered nothing more. Sent by POST /events.",
+      group="engine", replacement=events.OVERRIDE,
+      source=(("prefect.events.worker.EventsWorker.instance",
+               "override_client_type, override_client_kwargs = cls._client_override",
+               "return super().instance(override_client_type, override_client_kwargs)"),
+              ("prefect.events.worker.ProcessPoolForwardingEventsClient",
+               "def __init__(self, event_queue: Any, item_type: str = \"event\"):",
+               "self._event_queue.put((self._item_type, event))"),
+              ("prefect.events.utilities.emit_event", "ProcessPoolForwardingEventsClient,",
+               "if worker_instance.client_type not in operational_clients:"),
+              ("prefect.server.api.events.create_events", "events: List[Event],"),
+              ("prefect.server.api.server.create_app", "RequestLimitMiddleware, limit=100"))),
     # --- the worker: worker.fast_worker ----------------------------------------------------------
     T("prefect.workers.process.ProcessWorker.run", "overridden", "fast_worker",
       "FastProcessWorker.run mirrors it with the fork starter in place of the workspace starter.",
