@@ -16,7 +16,7 @@ from typing import Iterator, Optional
 import requests
 from prefect.client.orchestration import SyncPrefectClient
 
-from api.supervision.procfs import argv_of, descendants, parent_of, private_mb, rss_mb, start_ticks
+from api.supervision.procfs import argv_of, descendants, parent_of, private_mb, pss_mb, rss_mb, start_ticks
 from tests.harness import AdbServerHandle, free_port, start_adb_server
 
 REPO_DIR = Path(__file__).resolve().parent.parent
@@ -106,9 +106,10 @@ def memory_snapshot(launcher_pid: int, extra_roles: dict[int, str]) -> dict[str,
     snapshot: dict[str, dict] = {}
     for pid in [*tree, *extra_roles]:
         role = role_of(pid, tree, roles)
-        entry = snapshot.setdefault(role, {"rss_mb": 0.0, "private_mb": 0.0, "count": 0})
+        entry = snapshot.setdefault(role, {"rss_mb": 0.0, "pss_mb": 0.0, "private_mb": 0.0, "count": 0})
         entry["rss_mb"] = round(entry["rss_mb"] + rss_mb(pid), 1)
         entry["private_mb"] = round(entry["private_mb"] + private_mb(pid), 1)
+        entry["pss_mb"] = round(entry["pss_mb"] + pss_mb(pid), 1)
         entry["count"] += 1
     return snapshot
 

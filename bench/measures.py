@@ -251,6 +251,7 @@ def measure_hundred_phones(api: Api, farm: Farm, serials: list[str], task_second
         "wall_s": round(wall, 1), "most_runs_at_once": busiest.get("flow-run processes", {}).get("count", 0),
         "total_rss_mb": round(sum(entry["rss_mb"] for entry in busiest.values()), 1),
         "total_private_mb": round(sum(entry["private_mb"] for entry in busiest.values()), 1),
+        "total_pss_mb": round(sum(entry.get("pss_mb", 0) for entry in busiest.values()), 1),
         "memory": busiest, **{k: outcome[k] for k in ("completed", "failed", "crashed", "unfinished")},
         "finished": len(tasks), "answers_50301": len(refused),
         "seconds_refused": round(refused[-1] - refused[0], 1) if refused else 0,

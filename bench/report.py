@@ -59,6 +59,8 @@ def comparison_rows(results: dict) -> list[tuple[str, Optional[float], Optional[
                 ("100 phones: 60-s tasks completed", _get(ours, key, "completed"), _get(stock, key, "completed"), "", "100"),
                 ("100 phones: crashed or failed", _sum(ours, key), _sum(stock, key), "", "0"),
                 ("100 phones: all processes, RSS", _get(ours, key, "total_rss_mb"), _get(stock, key, "total_rss_mb"),
+                 "MB", ""),
+                ("100 phones: all processes, PSS", _get(ours, key, "total_pss_mb"), _get(stock, key, "total_pss_mb"),
                  "MB", "<= 4096"),
                 ("100 phones: all processes, private", _get(ours, key, "total_private_mb"),
                  _get(stock, key, "total_private_mb"), "MB", ""),

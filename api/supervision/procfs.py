@@ -64,6 +64,15 @@ def private_mb(pid: int) -> float:
     return sum(int(line.split()[1]) for line in lines if line.startswith(("Private_Clean:", "Private_Dirty:"))) / 1024
 
 
+def pss_mb(pid: int) -> float:
+    """Its proportional share: private memory plus each shared page divided by the processes sharing it."""
+    try:
+        lines = (PROC / str(pid) / "smaps_rollup").read_text().splitlines()
+    except OSError:
+        return 0.0
+    return sum(int(line.split()[1]) for line in lines if line.startswith("Pss:")) / 1024
+
+
 def children_by_parent() -> dict[int, list[int]]:
     children: dict[int, list[int]] = {}
     for pid in pids():
