@@ -88,4 +88,6 @@ def _comment(screen: Screen, text: str, nodes: list[ui.UiNode]) -> bool:
     screen.phone.type_text(text)
     screen.tap(screen.button("post_comment_button"), "no Post button in the comment box")
     screen.phone.back()  # close the comment sheet, back to the video
+    # Back on the video before the next swipe: a dialog that came with it would take the swipe.
+    screen.wait(screen.showing("like_button", "liked_button"), "no video with a Like button after commenting")
     return True
