@@ -94,7 +94,7 @@ def test_warmup_likes_follows_and_comments(adb, serial, phone, platform, topic):
         rng=random.Random(4), clock=fake.clock, sleep=fake.sleep))
     watched = int(note.split()[1])
     assert watched == 3
-    assert note.startswith(f"watched 3 videos, liked 3, followed 3, bookmarked 3, commented 3")
+    assert note.startswith("watched 3 videos, liked 3, followed 3, bookmarked 3, commented 3")
     for kind in ("like", "follow", "comment"):
         assert len(phone.engaged(kind, platform)) - before[kind] == 3, kind
     assert shown
