@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import base64
 import pathlib
-from typing import Sequence
+import re
+from typing import Optional, Sequence
 
 import adbutils
 from adbutils import AdbError
@@ -92,6 +93,18 @@ class Phone:
 
     def log(self, tag: str, message: str, *, timeout: float) -> None:
         self.shell(["log", "-t", tag, message], timeout=timeout)
+
+
+def phone_locale(phone: Phone) -> Optional[str]:
+    """The phone's locale: persist.sys.locale, else ro.product.locale; None when neither is set."""
+    for prop in ("persist.sys.locale", "ro.product.locale"):
+        try:
+            value = phone.shell(["getprop", prop], timeout=10).strip()
+        except ADB_FAILURES:
+            return None
+        if re.fullmatch(r"[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*", value):
+            return value
+    return None
 
 
 def _typeable_by_input(text: str) -> bool:

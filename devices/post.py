@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import pathlib
-import re
 
 from contract.script_configs import PostConfig
 from devices import ui
 from devices.errors import DeviceError, InvalidScriptConfig, ScriptFailed
 from devices.media import content_uri, mime_type, push_media, remove_media
 from devices.phone import ADB_FAILURES, Phone
-from devices.platforms import (ADD_SOUND_LABELS, ADDED_SOUND_SLIDER, CREATE_LABELS, DONE_LABEL,
-                               GALLERY_TILE_PREFIXES, NEXT_LABEL, ORIGINAL_SOUND_SLIDER, PUBLISHED_LABELS,
-                               SEARCH_LABELS, SOUND_LOADING_TEXT, SOUND_ROW_DESCRIPTION, UPLOADING_PREFIX,
-                               USE_SOUND_LABELS, VOLUME_LABEL, Platform, platform_named)
+from devices.platforms import Platform, platform_named
 from devices.screen import Screen
+from devices.selectors import Match
 
-_GALLERY_TILE = re.compile(rf"^({'|'.join(GALLERY_TILE_PREFIXES)})\b")
 _log = logging.getLogger(__name__)
 
 
@@ -36,7 +33,7 @@ def post_media(phone: Phone, config: PostConfig, *, platform: str, timeout: floa
         raise InvalidScriptConfig('add_sound "custom" needs a custom_sound_keyword')
     app = platform_named(platform)
     package = phone.installed_package(app)
-    screen = Screen(phone, timeout=timeout, interval=interval)
+    screen = Screen.of_app(phone, app.name, timeout=timeout, interval=interval)
 
     pushed: list[str] = []
     try:
@@ -47,26 +44,26 @@ def post_media(phone: Phone, config: PostConfig, *, platform: str, timeout: floa
         else:
             if post_way == "useSound":
                 _open_sound_page(screen, package, sound_name)
-                screen.tap(ui.button(*USE_SOUND_LABELS), "no Use this sound button on the sound page")
+                screen.tap(screen.button("use_sound_button"), "no Use this sound button on the sound page")
             else:
                 phone.start_app(package)
-                screen.tap(ui.button(*CREATE_LABELS), "no create (+) button on the app's home screen")
+                screen.tap(screen.button("create_button"), "no create (+) button on the app's home screen")
             _pick_from_gallery(screen, len(files))
-        screen.wait(ui.labelled(*ADD_SOUND_LABELS), "the edit screen did not open")
+        screen.wait(screen.element("add_sound_button"), "the edit screen did not open")
         if app.chooses_placement:
-            screen.tap(ui.button(placement.upper()), f"no {placement.upper()} tab on the edit screen")
+            screen.tap(screen.button(f"placement_{placement}"), f"no {placement.upper()} tab on the edit screen")
         sound_added = post_way == "useSound"
         if config.add_sound in ("1", "custom"):
             _pick_sound(screen, custom_sound_keyword if config.add_sound == "custom" else "")
             sound_added = True
         if sound_added:
-            screen.wait(ui.without(SOUND_LOADING_TEXT), f"the sound did not load within {config.sound_wait_time} s",
+            screen.wait(screen.without("sound_loading"), f"the sound did not load within {config.sound_wait_time} s",
                         timeout=max(config.sound_wait_time, 1))
             _set_volumes(screen, config.origin_sound_volume, config.add_sound_volume)
-        screen.tap(ui.button(NEXT_LABEL), "no Next button on the edit screen")
+        screen.tap(screen.button("next_button"), "no Next button on the edit screen")
         screen.tap(ui.text_field(), "no caption box on the post screen")
         phone.type_text(config.captions)
-        screen.tap(ui.button(*app.post_labels), f"no {app.post_labels[0]} button on the post screen")
+        screen.tap(screen.button("post_button"), f"no {app.post_button_name} button on the post screen")
         _wait_until_published(screen, config.upload_wait_time)
     finally:
         try:
@@ -98,60 +95,70 @@ def _open_sound_page(screen: Screen, package: str, sound: str) -> None:
         return
     # A name, not a link: find it through the app's search.
     screen.phone.start_app(package)
-    screen.tap(ui.button(*SEARCH_LABELS), "no Search button on the app's home screen")
+    screen.tap(screen.button("search_entry"), "no Search button on the app's home screen")
     screen.tap(ui.text_field(), "no search box on the search screen")
     screen.phone.type_text(sound)
-    screen.tap(_sound_row(sound), f"no sound named {sound} in the search results")
+    screen.tap(_sound_row(screen, sound), f"no sound named {sound} in the search results")
 
 
-def _sound_row(name: str) -> ui.Finder[ui.UiNode]:
+def _sound_row(screen: Screen, name: str) -> ui.Finder[Match]:
     """A sound in search results or the sound picker: the one named `name`, or the first when `name` is empty."""
-    def find(nodes: list[ui.UiNode]) -> ui.UiNode | None:
-        return next((node for node in nodes if node.clickable and node.content_desc == SOUND_ROW_DESCRIPTION
-                     and (not name or node.text.casefold() == name.casefold())), None)
+    def find(nodes: list[ui.UiNode]) -> Match | None:
+        return next((row for row in screen.find_all(nodes, "sound_row", clickable=True)
+                     if not name or row.node.text.casefold() == name.casefold()), None)
 
     return find
 
 
 def _pick_from_gallery(screen: Screen, count: int) -> None:
-    tiles = screen.wait(lambda nodes: [node for node in nodes
-                                       if node.clickable and _GALLERY_TILE.match(node.content_desc)] or None,
-                        "the gallery shows no media")
+    tiles = screen.wait(lambda nodes: [tile.node for tile in screen.find_all(nodes, "gallery_tile", clickable=True)]
+                        or None, "the gallery shows no media")
     if len(tiles) < count:
         raise ScriptFailed(f"the gallery shows {len(tiles)} item(s) but {count} were pushed")
     # Newest first: the files just pushed and scanned are the first tiles.
     for tile in tiles[:count]:
         screen.tap_node(tile)
-    screen.tap(ui.button(NEXT_LABEL, f"{NEXT_LABEL} ({count})"), "no Next button in the gallery")
+    screen.tap(_next_with_count(screen, count), "no Next button in the gallery")
+
+
+def _next_with_count(screen: Screen, count: int) -> ui.Finder[ui.UiNode]:
+    """The gallery's Next button, which may name how many items are picked ("Next (2)", "Dalej (2)")."""
+    def find(nodes: list[ui.UiNode]) -> ui.UiNode | None:
+        trimmed = {dataclasses.replace(node, text=node.text.removesuffix(f" ({count})")): node for node in nodes}
+        found = screen.button("next_button")(list(trimmed))
+        return trimmed[found.node] if found else None
+
+    return find
 
 
 def _pick_sound(screen: Screen, keyword: str) -> None:
-    screen.tap(ui.button(*ADD_SOUND_LABELS), "no Add sound button on the edit screen")
+    screen.tap(screen.button("add_sound_button"), "no Add sound button on the edit screen")
     if keyword:
         screen.tap(ui.text_field(), "no search box on the sound picker")
         screen.phone.type_text(keyword)
-    screen.tap(_sound_row(keyword),
+    screen.tap(_sound_row(screen, keyword),
                f"no sound found for {keyword!r}" if keyword else "no sound offered in the sound picker")
 
 
 def _set_volumes(screen: Screen, origin: int, added: int) -> None:
-    screen.tap(ui.button(VOLUME_LABEL), "no Volume button on the edit screen")
-    for label, value in ((ORIGINAL_SOUND_SLIDER, origin), (ADDED_SOUND_SLIDER, added)):
-        slider = screen.wait(lambda nodes: next((node for node in nodes if node.content_desc == label  # noqa: B023 - waited on here
-                                                 and node.class_name.endswith("SeekBar")), None),
+    screen.tap(screen.button("volume_button"), "no Volume button on the edit screen")
+    for element, label, value in (("original_sound_slider", "Original sound", origin),
+                                  ("added_sound_slider", "Added sound", added)):
+        slider = screen.wait(lambda nodes: next((match.node for match in screen.find_all(nodes, element)  # noqa: B023 - waited on here
+                                                 if match.node.class_name.endswith("SeekBar")), None),
                              f"no {label} volume slider")
         left, top, right, bottom = slider.bounds
         x = left + round((right - left) * max(0, min(100, int(value))) / 100)
         screen.phone.tap(min(x, right - 1), (top + bottom) // 2)
-    screen.tap(ui.button(DONE_LABEL), "no Done button on the volume sheet")
+    screen.tap(screen.button("done_button"), "no Done button on the volume sheet")
 
 
 def _wait_until_published(screen: Screen, upload_wait_time: int) -> None:
     def still_uploading(nodes: list[ui.UiNode]) -> ScriptFailed:
-        progress = next((node.text for node in nodes if node.text.startswith(UPLOADING_PREFIX)), "")
+        progress = next((match.node.text for match in screen.find_all(nodes, "uploading")), "")
         # Permanent: the upload may still finish, and a retry would publish twice.
         return ScriptFailed(f"upload did not finish within {upload_wait_time} s"
                             + (f" (the app still shows {progress})" if progress else ""))
 
-    screen.wait(ui.labelled(*PUBLISHED_LABELS, include_text_fields=False), timeout=upload_wait_time,
+    screen.wait(screen.element("published", text_fields=False), timeout=upload_wait_time,
                 failure=still_uploading)

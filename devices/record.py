@@ -15,22 +15,10 @@ from devices import ui
 from devices.adb import AdbServer, open_phone
 from devices.errors import DeviceError
 from devices.inspect import inspect_xml
-from devices.phone import ADB_FAILURES, Phone
+from devices.phone import ADB_FAILURES, Phone, phone_locale
 from devices.screenshots import take_screenshot
 
 PACKAGES = {"com.zhiliaoapp.musically": "tiktok", "com.ss.android.ugc.trill": "tiktok", "com.instagram.android": "instagram"}
-
-
-def phone_locale(phone: Phone) -> Optional[str]:
-    """The phone's locale: persist.sys.locale, else ro.product.locale; None when neither is set."""
-    for prop in ("persist.sys.locale", "ro.product.locale"):
-        try:
-            value = phone.shell(["getprop", prop], timeout=10).strip()
-        except ADB_FAILURES:
-            return None
-        if re.fullmatch(r"[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*", value):
-            return value
-    return None
 
 
 def _foreground_package(phone: Phone, xml: str) -> Optional[str]:

@@ -13,10 +13,9 @@ from devices.adb import AdbServer, open_phone
 from devices.artifacts import save_failure_artifacts
 from devices.errors import DeviceError, InvalidScriptConfig, PhoneDisconnected
 from devices.follow import follow_user
-from devices.phone import ADB_FAILURES, Phone
+from devices.phone import ADB_FAILURES, Phone, phone_locale
 from devices.platforms import PLATFORMS
 from devices.post import post_media
-from devices.record import phone_locale
 from devices.watcher import Watcher
 from devices.warmup import warm_up
 
@@ -35,6 +34,8 @@ def run_script(server: AdbServer, serial: str, script_name: str, config: ScriptC
     try:
         phone.log(MARKER_TAG, f"task {label} start", timeout=30)
         if platform in PLATFORMS:
+            # The one reading of the app's selectors and the phone's locale for the run: the watcher checks every
+            # screen with them, and the scripts find their elements with the same ones (Screen.of_app).
             phone.watcher = Watcher.for_app(platform, phone_locale(phone), tuple(selector_folders))
         if username:
             switch_account(phone, platform, username)

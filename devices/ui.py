@@ -12,8 +12,8 @@ from adbutils import AdbTimeout
 
 from devices.errors import ScreenUnreadable
 from devices.phone import Phone
+from devices.selectors import find_element, load_selectors, shipped_apps
 
-_VIDEO_DESCS = ("Video",)  # TikTok 43.x video surface; Instagram reels say "Double tap to play or pause" ([GL] captures)
 _BOUNDS = re.compile(r"\[(-?\d+),(-?\d+)\]\[(-?\d+),(-?\d+)\]")
 T = TypeVar("T")
 
@@ -82,12 +82,16 @@ def _pause_video(phone: Phone) -> None:
         nodes = parse(phone.last_dump)
     except ScreenUnreadable:
         return
-    # Only over a playing video: its like control is on screen too (a gallery tile may also read "Video").
-    if not any(node.content_desc.startswith(("Like video", "Like")) for node in nodes):
-        return
-    video = next((node for node in nodes if node.content_desc in _VIDEO_DESCS or "play or pause" in node.content_desc), None)
-    if video is not None:
-        phone.tap(*video.center)
+    watcher = phone.watcher  # the run's selectors and locale; outside a run, every app's shipped selectors
+    choices = [(watcher.selectors, watcher.locale)] if watcher else [(load_selectors(app), None) for app in shipped_apps()]
+    for selectors, locale in choices:
+        # Only over a playing video: its like control is on screen too (a gallery tile may also read "Video").
+        if not any(find_element(selectors, name, nodes, locale) for name in ("like_button", "liked_button")):
+            continue
+        video = find_element(selectors, "video_surface", nodes, locale)
+        if video is not None:
+            phone.tap(*video.node.center)
+            return
 
 
 def parse(xml: str) -> list[UiNode]:

@@ -10,8 +10,7 @@ from typing import Callable
 from contract.script_configs import WarmupConfig
 from devices import ui
 from devices.phone import Phone
-from devices.platforms import (BOOKMARK_LABELS, COMMENT_LABELS, FOLLOW_LABELS, LIKE_LABELS, LIKED_LABEL,
-                               POST_COMMENT_LABELS, SEARCH_LABELS, platform_named)
+from devices.platforms import platform_named
 from devices.screen import Screen
 
 # Finger from low to high on a 1080x2400 screen: the next video.
@@ -38,27 +37,27 @@ def warm_up(phone: Phone, config: WarmupConfig, *, platform: str, comments: Call
     topics = [line.strip() for line in config.topic.splitlines() if line.strip()]
     end = clock() + config.task_duration
     tally = _Tally()
-    screen = Screen(phone, timeout=timeout, interval=interval)
+    screen = Screen.of_app(phone, app.name, timeout=timeout, interval=interval)
 
     phone.start_app(package)
     if topics:
         topic = rng.choice(topics)
-        screen.tap(ui.button(*SEARCH_LABELS), "no Search button on the app's home screen")
+        screen.tap(screen.button("search_entry"), "no Search button on the app's home screen")
         screen.tap(ui.text_field(), "no search box on the search screen")
         phone.type_text(topic)
-        screen.tap(ui.button(*app.results_tab_labels), f"no video results for the topic {topic!r}")
-    elif app.feed_tab_labels:
-        screen.tap(ui.button(*app.feed_tab_labels),
-                   f"no {app.feed_tab_labels[0]} tab on {app.app_name}'s home screen")
+        screen.tap(screen.button("search_results_tab"), f"no video results for the topic {topic!r}")
+    elif app.feed_tab:
+        element, name = app.feed_tab
+        screen.tap(screen.button(element), f"no {name} tab on {app.app_name}'s home screen")
     # The feed never idles, so every read below leans on ui.dump_xml's retries.
     while clock() < end:
-        nodes = screen.wait(ui.showing(*LIKE_LABELS, LIKED_LABEL), "no video with a Like button")
+        nodes = screen.wait(screen.showing("like_button", "liked_button"), "no video with a Like button")
         sleep(rng.uniform(config.min_duration, config.max_duration))
         # Tapping Like / Follow / Save does not move the other buttons, so one read serves all three.
-        for kind, labels, percent in (("like", LIKE_LABELS, config.like_probable),
-                                      ("follow", FOLLOW_LABELS, config.floow_probable),
-                                      ("bookmark", BOOKMARK_LABELS, config.collect_probable)):
-            if _chance(rng, percent) and _tap_if_present(screen, labels, nodes):
+        for kind, element, percent in (("like", "like_button", config.like_probable),
+                                       ("follow", "follow_button", config.floow_probable),
+                                       ("bookmark", "bookmark_button", config.collect_probable)):
+            if _chance(rng, percent) and _tap_if_present(screen, element, nodes):
                 tally.counts[kind] += 1
         if comments is not None and _chance(rng, config.comment_probable):
             if _comment(screen, comments(), nodes):
@@ -72,21 +71,23 @@ def _chance(rng: random.Random, percent: float) -> bool:
     return percent > 0 and rng.random() * 100 < percent
 
 
-def _tap_if_present(screen: Screen, labels: tuple[str, ...], nodes: list[ui.UiNode]) -> bool:
-    # Already liked / already following: the button is gone or relabelled, which is not an error.
-    node = ui.button(*labels)(nodes)
-    if node is None:
+def _tap_if_present(screen: Screen, element: str, nodes: list[ui.UiNode]) -> bool:
+    # Already liked / already following: the button is gone or is another element, which is not an error.
+    found = screen.button(element)(nodes)
+    if found is None:
         return False
-    screen.tap_node(node)
+    screen.tap_node(found.node)
     return True
 
 
 def _comment(screen: Screen, text: str, nodes: list[ui.UiNode]) -> bool:
     text = (text or "").strip()
-    if not text or not _tap_if_present(screen, COMMENT_LABELS, nodes):
+    if not text or not _tap_if_present(screen, "comment_button", nodes):
         return False
     screen.tap(ui.text_field(), "no comment box after tapping Comment")
     screen.phone.type_text(text)
-    screen.tap(ui.button(*POST_COMMENT_LABELS), "no Post button in the comment box")
+    screen.tap(screen.button("post_comment_button"), "no Post button in the comment box")
     screen.phone.back()  # close the comment sheet, back to the video
+    # Back on the video before the next swipe: a dialog that came with it would take the swipe.
+    screen.wait(screen.showing("like_button", "liked_button"), "no video with a Like button after commenting")
     return True

@@ -22,7 +22,8 @@ def read_accounts(serial: str):
     settings = WorkerSettings()
     with holding_phone(settings.phone_locks_dir, serial):
         try:
-            found = read_accounts_on_phone(AdbServer(settings.adb_host, settings.adb_port), serial)
+            found = read_accounts_on_phone(AdbServer(settings.adb_host, settings.adb_port), serial,
+                                           (settings.selectors_dir,))
         except DeviceError as error:
             return Failed(message=error.remark)
     create_table_artifact(table=accounts_artifact_rows(found), description=f"Accounts logged in on phone {serial}")

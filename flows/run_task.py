@@ -37,6 +37,7 @@ def run_script_on_phone(
         artifacts_dir=settings.artifacts_dir / str(task_id) if task_id is not None else None,
         comments=(comment_source(config.model_dump(), random.Random(), settings.comment_endpoints)
                   if isinstance(config, WarmupConfig) else None),
+        selector_folders=(settings.selectors_dir,),
     )
 
 

@@ -35,6 +35,11 @@ class WorkerSettings(BaseSettings):
         return self.data_dir / "artifacts"
 
     @property
+    def selectors_dir(self) -> Path:
+        """The operator's selector files (<app>.yaml), merged over the shipped ones (docs/screens.md)."""
+        return self.data_dir / "selectors"
+
+    @property
     def material_folders(self) -> list[Path]:
         return [self.data_dir / "materials", *self.material_roots]
 

@@ -25,6 +25,7 @@ from prefect.runner._hook_runner import HookRunner  # internal
 from prefect.workers.process import ProcessJobConfiguration, ProcessWorker, ProcessWorkerResult
 
 from devices.adb import AdbServer
+from devices.selectors import SelectorFileError, load_every_app
 from worker import forked_run, prefect_compat
 from worker.cached_reads import CachedReads
 from worker.deployment_guard import DeploymentGuard, DeploymentRefused
@@ -297,11 +298,16 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--preload", action="append",
                         help=f"module with the deployments' flows (repeatable; default: {' '.join(FARM_FLOW_MODULES)})")
     args = parser.parse_args(argv)
+    settings = WorkerSettings()
+    try:
+        load_every_app(settings.selectors_dir)  # an operator's selector file is data validated at start-up
+    except SelectorFileError as error:
+        parser.exit(2, f"worker not started: wrong selector file {error}\n")
     prefect_compat.install()
     served = None
     if args.pc:
-        adb = WorkerSettings()
-        served = ServedPhones(args.pc, AdbServer(adb.adb_host, adb.adb_port), silence_seconds=adb.pc_silence_seconds)
+        served = ServedPhones(args.pc, AdbServer(settings.adb_host, settings.adb_port),
+                              silence_seconds=settings.pc_silence_seconds)
     worker = FastProcessWorker(work_pool_name=args.pool, name=args.name, limit=args.limit,
                                work_queues=args.work_queue, preload=args.preload or FARM_FLOW_MODULES,
                                served_phones=served)

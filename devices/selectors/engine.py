@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import re
 import unicodedata
@@ -122,6 +123,7 @@ class Match:
     locale: str
     label: str
     by: str  # "text", "desc" or "id"
+    element: str = ""  # the element's name in the selector file, when looked up by name
 
 
 def _alternative(model: AlternativeModel) -> Alternative:
@@ -190,6 +192,22 @@ def load_selectors(app: str, *folders: Path | str) -> Selectors:
                        for name, model in merged.interruptions.items()})
 
 
+def shipped_apps() -> tuple[str, ...]:
+    return tuple(sorted(path.stem for path in SHIPPED.glob("*.yaml")))
+
+
+def load_every_app(*folders: Path | str) -> dict[str, Selectors]:
+    """Every app's selectors with the operator folders merged in, as a process start validates them: an operator
+    file that is wrong, or named after no app, is refused with its path (and line)."""
+    apps = shipped_apps()
+    for folder in map(Path, folders):
+        for path in sorted(folder.glob("*.y*ml")) if folder.is_dir() else ():
+            if path.stem not in apps or path.suffix != ".yaml":
+                raise SelectorFileError(f"{path}:1: no app is called {path.stem!r} (selector files: "
+                                        f"{', '.join(app + '.yaml' for app in apps)})")
+    return {app: load_selectors(app, *map(Path, folders)) for app in apps}
+
+
 # ---------------------------------------------------------------- matching
 
 def _fits(value: str, label: str, how: str) -> bool:
@@ -224,6 +242,8 @@ def match_alternatives(nodes: Iterable, alternatives: Iterable[Alternative], loc
         for key in _locales(alternative, locale):
             for label in alternative.labels[key]:
                 wanted = normalise(label)
+                if alternative.match == "prefix" and label.endswith(" "):
+                    wanted += " "  # "Follow " must not be the start of "Following"
                 for node, text, desc in prepared:
                     if alternative.clickable is not None and node.clickable != alternative.clickable:
                         continue
@@ -239,7 +259,10 @@ def match_alternatives(nodes: Iterable, alternatives: Iterable[Alternative], loc
 
 
 def find_element(selectors: Selectors, name: str, nodes: Iterable, locale: Optional[str] = None) -> Optional[Match]:
-    return match_alternatives(nodes, selectors.elements.get(name, ()), locale)
+    if name not in selectors.elements:
+        raise KeyError(f"no element {name!r} in the {selectors.app} selectors")
+    found = match_alternatives(nodes, selectors.elements[name], locale)
+    return dataclasses.replace(found, element=name) if found else None
 
 
 def match_interruption(selectors: Selectors, nodes: Iterable, locale: Optional[str] = None):

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from devices.selectors import SelectorFileError, find_element, load_selectors, normalise
+from devices.selectors import SelectorFileError, find_element, load_every_app, load_selectors, normalise
 from devices.ui import UiNode
 
 
@@ -61,3 +61,27 @@ def test_phone_locale_is_tried_first():
 def test_ids_never_decide_alone():
     selectors = load_selectors("instagram")
     assert find_element(selectors, "follow_button", [node(resource_id="com.instagram.android:id/profile_header_follow_button")]) is None
+
+
+def test_a_prefix_label_keeps_its_trailing_space():
+    selectors = load_selectors("tiktok")
+    assert find_element(selectors, "follow_button", [node(desc="Follow ava")]).element == "follow_button"
+    assert find_element(selectors, "follow_button", [node(desc="Following")]) is None
+
+
+def test_an_operator_file_named_after_no_app_is_refused(tmp_path: Path):
+    (tmp_path / "tiktk.yaml").write_text("app: tiktk\n")
+    with pytest.raises(SelectorFileError, match=r"tiktk.yaml:1: no app is called 'tiktk'"):
+        load_every_app(tmp_path)
+
+
+def test_the_worker_refuses_to_start_on_a_wrong_operator_file(tmp_path: Path, monkeypatch, capsys):
+    from worker.fast_worker import main
+    (tmp_path / "selectors").mkdir()
+    (tmp_path / "selectors" / "instagram.yaml").write_text(
+        "app: instagram\nelements:\n  follow_button:\n    - {source: operator, field: label, labels: {pl: Obserwuj}}\n")
+    monkeypatch.setenv("PHONEFARM_DATA_DIR", str(tmp_path))
+    with pytest.raises(SystemExit) as exited:
+        main(["--pool", "phone-farm"])
+    assert exited.value.code == 2
+    assert "instagram.yaml:4: elements.follow_button.0.field" in capsys.readouterr().err
