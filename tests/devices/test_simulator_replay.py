@@ -4,11 +4,11 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
+from api.settings import Settings
+from api.supervision.processes import simulator_child
 from devices import inspect, record, ui
 from devices.adb import open_phone
 from devices.phone import Phone
@@ -118,16 +118,22 @@ def test_a_tap_named_in_screen_json_shows_the_next_recording(adb, tmp_path):
         assert "Pas maintenant" not in Phone(device).dump_window(compressed=True)
 
 
-def test_python_m_simulator_replay_adds_a_phone_showing_the_recording(adb):
+def test_the_launchers_simulator_gets_the_quirks_the_version_and_a_replay(adb, tmp_path):
+    settings = Settings(simulate=1, simulate_quirks=True, simulate_app_version="35.1.3", adb_port=adb.port,
+                        data_dir=tmp_path)
+    child = simulator_child(settings, tmp_path)
+    first_port = child.argv.index("--first-port")  # any free port here: the fixed one may be taken
+    argv = child.argv[:first_port] + child.argv[first_port + 2:]
     capture = _captures() / "instagram-popup-1.xml"
-    process = subprocess.Popen([sys.executable, "-m", "simulator", "--count", "1", "--adb-port", str(adb.port),
-                                "--replay", str(capture)], cwd=REPO, stdout=subprocess.PIPE, text=True,
-                               env={**os.environ, "PYTHONPATH": str(REPO)})
+    process = subprocess.Popen([*argv, "--simulate-first-dump-seconds", "0.05", "--replay", str(capture)],
+                               cwd=child.cwd, env=child.env, stdout=subprocess.PIPE, text=True)
     try:
-        serials = [process.stdout.readline().strip() for _phone in range(2)]
-        replayed = open_phone(adb, serials[1]).shell(["uiautomator", "dump", "/sdcard/d.xml"])
-        assert replayed.startswith("UI hierchary dumped to:")
-        assert open_phone(adb, serials[1]).sync.read_text("/sdcard/d.xml") == capture.read_text(encoding="utf-8")
+        simulated, replayed = (open_phone(adb, process.stdout.readline().strip()) for _phone in range(2))
+        launch(simulated, TIKTOK)
+        assert "versionName=35.1.3" in simulated.shell(["dumpsys", "package", TIKTOK])
+        assert simulated.shell(["uiautomator", "dump", "--compressed"]) == "ERROR: could not get idle state."
+        assert replayed.shell(["uiautomator", "dump", "/sdcard/d.xml"]).startswith("UI hierchary dumped to:")
+        assert replayed.sync.read_text("/sdcard/d.xml") == capture.read_text(encoding="utf-8")
     finally:
         process.terminate()
         assert process.wait(timeout=10) == 0
