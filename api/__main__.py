@@ -28,6 +28,10 @@ def parse_args(argv: list[str]) -> dict:
     parser.add_argument("--simulate-interruptions", type=float, metavar="RATE",
                         help="probability 0-1 that a dialog covers a simulated screen when it changes (0)")
     parser.add_argument("--simulate-seed", type=int, help="seed of the simulated interruptions (20261204)")
+    parser.add_argument("--simulate-quirks", action="store_true",
+                        help="simulated phones behave like real ones: no UI dump while a video plays, slow first dumps")
+    parser.add_argument("--simulate-app-version", choices=["43.1.4", "35.1.3"],
+                        help="simulated TikTok build; their resource-ids differ (43.1.4)")
     parser.add_argument("--prefect-port", type=int, help="port of the Prefect server started here (4200)")
     parser.add_argument("--prefect-host", help="address that Prefect server listens on (127.0.0.1; worker PCs "
                                                "need one they reach: it always requires its auth string)")

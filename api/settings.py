@@ -51,6 +51,10 @@ class Settings(BaseSettings):
     # simulated screen when it changes; seeded, so a run replays.
     simulate_interruptions: float = Field(0.0, ge=0, le=1)
     simulate_seed: int = 20261204
+    # Real phones' quirks (a playing video blocks every UI dump until a tap pauses it; the first dump after a
+    # screen opens is slow) and which TikTok build's resource-ids the simulated screens carry.
+    simulate_quirks: bool = False
+    simulate_app_version: Literal["43.1.4", "35.1.3"] = "43.1.4"
     # Required when `host` is not loopback. SecretStr: it never shows in a repr or a log line.
     api_token: Optional[SecretStr] = Field(None, min_length=16)
     # Port of the Prefect server started here (and of its UI); see prefect_host for its address.

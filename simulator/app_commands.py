@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import base64
+import time
 
 from simulator import apps, feed_ui, upload_ui
 from simulator.basic_commands import Command, Output, reply
-from simulator.display import Screen, to_xml
+from simulator.display import Screen
 
 _AM_FLAGS_WITH_VALUE = {"-a", "-d", "-t", "-c", "-n", "-p", "-f", "--user", "--ei", "--ez", "--el"}
 
@@ -94,7 +95,7 @@ def _input(phone, args, stdin) -> Output:
         return reply("Usage: input [<source>] <command> [<arg>...]\n", 1)
     command, rest = args[0], args[1:]
     if command == "tap" and len(rest) == 2:
-        apps.tap(phone, int(float(rest[0])), int(float(rest[1])))
+        phone.tap(int(float(rest[0])), int(float(rest[1])))
     elif command == "text" and rest:
         # `input text` turns %s into a space; everything else is typed as is.
         text = " ".join(rest).replace("%s", " ")
@@ -104,7 +105,7 @@ def _input(phone, args, stdin) -> Output:
     elif command == "keyevent" and rest:
         key = _KEYCODES.get(rest[0].upper(), rest[0])
         if key == "BACK":
-            apps.press_back(phone)
+            phone.press_back()
         elif key == "HOME":
             phone.screen = Screen()
         elif key == "DEL":
@@ -121,9 +122,12 @@ def _uiautomator(phone, args, stdin) -> Output:
         return reply("Usage: uiautomator <subcommand> [options]\n", 1)
     paths = [arg for arg in args[1:] if not arg.startswith("--")]
     path = paths[0] if paths else "/sdcard/window_dump.xml"
+    time.sleep(phone.dump_delay())  # a screen that has just opened is still settling
     if phone.take_dump_failure() or _feed_never_idles(phone, "--compressed" in args):
+        if phone.video_blocks_dumps and feed_ui.is_video_screen(phone.screen):
+            time.sleep(phone.video_dump_stall_seconds)  # uiautomator waits for an idle state that never comes
         return reply("ERROR: could not get idle state.\n", 0)
-    phone.fs.write(path, to_xml(apps.render(phone), phone.screen.package).encode())
+    phone.fs.write(path, phone.window_xml().encode())
     return reply(f"UI hierchary dumped to: {path}\n")
 
 
@@ -134,6 +138,10 @@ def _feed_never_idles(phone, compressed: bool) -> bool:
     if not feed_ui.is_video_screen(screen):
         return False
     if phone.feed_dump_always_fails:
+        return True
+    if screen.paused:
+        return False  # a paused video lets the screen idle
+    if phone.video_blocks_dumps:
         return True
     if not compressed and not screen.plain_dump_failed:
         screen.plain_dump_failed = True

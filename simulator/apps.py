@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import urllib.parse
 
-from simulator import accounts_ui, feed_ui, home_ui, interruptions, upload_ui
+from simulator import accounts_ui, feed_ui, home_ui, interruptions, upload_ui, versions
 from simulator.display import INSTAGRAM, PLATFORM_BY_PACKAGE, TIKTOK, TIKTOK_TRILL, Node, Screen, open_screen, platform_of
 from simulator.display import press_back as _screen_back
 
@@ -59,7 +59,7 @@ def render(phone) -> list[Node]:
     dialog = phone.blocking or phone.interruption
     if dialog:
         body += interruptions.nodes(dialog, screen.package, phone.locale)
-    return [Node(class_name="android.widget.FrameLayout")] + body
+    return versions.with_version_ids([Node(class_name="android.widget.FrameLayout")] + body, phone.app_version)
 
 
 def _modal(phone) -> bool:
@@ -85,6 +85,8 @@ def tap(phone, x: int, y: int) -> Node | None:
             elif kind:
                 _ACTIONS[kind](phone, screen, node.action)
             return node
+    if feed_ui.is_video_screen(screen) and not _modal(phone):
+        screen.paused = not screen.paused  # a tap on the video itself pauses or resumes it
     return None
 
 

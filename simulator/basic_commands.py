@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Callable
 
-from simulator import apps, media, screenshot
+from simulator import media
 from simulator.display import SCREEN_HEIGHT, SCREEN_WIDTH
 
 # What a command gives back: its output (stdout and stderr together) and its exit status.
@@ -43,7 +43,7 @@ def _content(phone, args, stdin) -> Output:
 
 def _screencap(phone, args, stdin) -> Output:
     paths = [arg for arg in args if not arg.startswith("-")]
-    png = screenshot.render_png(apps.render(phone), app=phone.screen.package is not None)
+    png = phone.screenshot_png()
     if paths:
         phone.fs.write(paths[0], png)
         return reply("")
@@ -118,6 +118,11 @@ def _false(phone, args, stdin) -> Output:
     return reply("", 1)
 
 
+def _dumpsys(phone, args, stdin) -> Output:
+    version = phone.package_version(args[1]) if args[:1] == ["package"] and len(args) > 1 else None
+    return reply(f"Packages:\n  Package [{args[1]}]:\n    versionName={version}\n" if version else "")
+
+
 def _settings(phone, args, stdin) -> Output:
     return reply("null\n" if args[:1] == ["get"] else "")
 
@@ -125,5 +130,5 @@ def _settings(phone, args, stdin) -> Output:
 COMMANDS: dict[str, Command] = {
     "getprop": _getprop, "pm": _pm, "content": _content, "screencap": _screencap, "log": _log, "rm": _rm,
     "echo": _echo, "cat": _cat, "grep": _grep, "sleep": _sleep, "wm": _wm, "true": _true, "false": _false,
-    "settings": _settings, "dumpsys": _true, "ime": _true, "mkdir": _true, "chmod": _true,
+    "settings": _settings, "dumpsys": _dumpsys, "ime": _true, "mkdir": _true, "chmod": _true,
 }

@@ -31,6 +31,7 @@ class Screen:
     draft: dict | None = None
     video: int = 0  # index of the video a feed is showing
     plain_dump_failed: bool = False  # a playing feed fails the first non-compressed dump
+    paused: bool = False  # a tap on a playing video pauses it (and lets uiautomator see the screen idle)
 
 
 @dataclass(frozen=True)

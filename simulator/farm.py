@@ -11,7 +11,8 @@ from adbutils import AdbError
 
 from simulator.adb_host import SimulatorError, connect, disconnect, states
 from simulator.interruptions import DEFAULT_SEED
-from simulator.phone import SimulatedPhone
+from simulator.phone import QUIRKS, SimulatedPhone
+from simulator.versions import DEFAULT as DEFAULT_VERSION
 from simulator.protocol import DeviceConnection
 from simulator.services import open_service
 
@@ -100,10 +101,11 @@ class SimulatedFarm:
 
     def __init__(self, adb, count: int, *, serial_prefix: str = "sim", auto_reconnect: bool = False,
                  first_port: int | None = None, locale: str = "en", interruption_rate: float = 0.0,
-                 seed: int = DEFAULT_SEED):
+                 seed: int = DEFAULT_SEED, app_version: str = DEFAULT_VERSION, quirks: dict | None = None):
         """With `first_port`, phone i listens on first_port + i: its serial survives a restart, like a
-        real phone's; without, on any free port. New phones get the locale and the interruption rate and seed."""
-        self._phone_options = (locale, interruption_rate, seed)
+        real phone's; without, on any free port. New phones get the locale, the interruption rate and seed,
+        the app version and the quirks (SimulatedPhone attributes: video_blocks_dumps, first_dump_seconds...)."""
+        self._phone_options = (locale, interruption_rate, seed, app_version, dict(quirks or {}))
         self.adb = adb
         self._first_port = first_port
         self._serial_prefix = serial_prefix
@@ -134,10 +136,14 @@ class SimulatedFarm:
     def add_phone(self, phone: SimulatedPhone | None = None, port: int | None = None) -> str:
         """Start one more phone, connect it, wait until adb reports it online; returns its serial."""
         if phone is None:
-            locale, rate, seed = self._phone_options
-            phone = SimulatedPhone(f"{self._serial_prefix}{next(self._names)}", locale=locale)
+            locale, rate, seed, version, quirks = self._phone_options
+            phone = SimulatedPhone(f"{self._serial_prefix}{next(self._names)}", locale=locale, app_version=version)
             phone.interruption_rate = rate
             phone.seed_interruptions(seed)
+            for quirk, value in quirks.items():
+                if quirk not in QUIRKS:
+                    raise ValueError(f"unknown simulated quirk {quirk!r}")
+                setattr(phone, quirk, value)
         endpoint = _PhoneEndpoint(phone, port)
         with self._lock:
             self._endpoints[endpoint.serial] = endpoint

@@ -6,6 +6,7 @@ from simulator.display import BACK_BUTTON, Node, Screen, label, platform_of, row
 
 # Screens that play video: uiautomator never sees them idle.
 _VIDEO_SCREENS = {"tiktok": {"feed", "results"}, "instagram": {"reels", "results"}}
+_VIDEO_DESC = {"tiktok": "Video", "instagram": "Reel by {creator}. Double tap to play or pause."}
 _BOOKMARK = {"tiktok": ("Add to Favorites", "Remove from Favorites"), "instagram": ("Save", "Remove from saved")}
 
 
@@ -27,8 +28,9 @@ def video_nodes(phone, screen: Screen) -> list[Node]:
     liked = phone.has_engaged(platform, account, "like", video)
     saved = phone.has_engaged(platform, account, "bookmark", video)
     nodes = [
+        # The video surface, as the real apps describe it (TikTok 43.1.4 and Instagram captures).
         Node(resource_id=view_id(p, "long_press_layout"), class_name="android.widget.FrameLayout",
-             content_desc=f"Video by {creator}", bounds=(0, 0, 1080, 2200)),
+             content_desc=_VIDEO_DESC[platform].format(creator=creator), bounds=(0, 0, 1080, 2200)),
         Node(text="@" + creator, class_name="android.widget.TextView", bounds=(40, 1900, 700, 1960)),
     ]
     if not phone.is_following(platform, creator):
@@ -97,6 +99,7 @@ def swipe(phone, x1: int, y1: int, x2: int, y2: int) -> None:
         creator, _video = current_video(screen)
         phone.record_watched(platform, phone.logged_in[platform], creator)
         screen.video += 1
+        screen.paused = False  # the next video starts playing
 
 
 def _open_reels(phone, screen: Screen, action: tuple) -> None:

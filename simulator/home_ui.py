@@ -16,7 +16,7 @@ def _tiktok_feed(phone, screen: Screen) -> list[Node]:
     p = screen.package
     return feed_ui.video_nodes(phone, screen) + [
         Node(text="For You", class_name="android.widget.TextView", clickable=True, bounds=(420, 120, 660, 200)),
-        Node(resource_id=view_id(p, "ht4"), class_name="android.widget.ImageView", content_desc=label(phone, screen, "Search"),
+        Node(resource_id=view_id(p, "irz"), class_name="android.widget.ImageView", content_desc=label(phone, screen, "Search"),
              clickable=True, bounds=(960, 110, 1060, 210), action=("open_search",)),
         Node(text=label(phone, screen, "Home"), class_name="android.widget.TextView", clickable=True,
              bounds=(0, 2250, 216, 2400)),

@@ -8,13 +8,15 @@ import socket
 import threading
 import time
 
-from simulator import interruptions, locales, shell
-from simulator.display import INSTAGRAM, TIKTOK, Screen
+from simulator import apps, interruptions, locales, screenshot, shell, versions
+from simulator.display import INSTAGRAM, TIKTOK, Screen, to_xml
 from simulator.filesystem import VirtualFilesystem
 from simulator.media import MediaStore
 from simulator.protocol import CableUnplugged
 
 _FEATURES = "shell_v2,cmd,fixed_push_mkdir,fixed_push_symlink_timestamp"
+# The real-phone quirks a farm can switch on for its phones (attributes of SimulatedPhone).
+QUIRKS = ("video_blocks_dumps", "video_dump_stall_seconds", "first_dump_seconds")
 _MARKER = re.compile(r"task (\d+) (start|end)$")
 
 
@@ -22,11 +24,13 @@ class SimulatedPhone:
     """State that survives reconnects; every public method is safe to call from any thread."""
 
     def __init__(self, name: str = "sim1", *, model: str = "Pixel 7 (simulated)",
-                 installed_packages: tuple[str, ...] = (TIKTOK, INSTAGRAM), locale: str = "en"):
+                 installed_packages: tuple[str, ...] = (TIKTOK, INSTAGRAM), locale: str = "en",
+                 app_version: str = versions.DEFAULT):
         self.lock = threading.RLock()
         self.name = name
         self.model = model
         self.locale = locales.check(locale)  # the apps' language; a test may change it at any time
+        self.app_version = versions.check(app_version)  # which TikTok build's resource-ids the screens carry
         self.installed_packages: set[str] = set(installed_packages)
         self.accounts: dict[str, list[str]] = {
             "tiktok": [f"{name}_tt_a", f"{name}_tt_b"],
@@ -64,6 +68,14 @@ class SimulatedPhone:
         self.upload_never_finishes: bool = False
         self.logged_out: set[str] = set()  # accounts whose session expired: the app shows a login screen
         self.feed_dump_always_fails: bool = False  # even --compressed dumps fail on a playing feed
+        # Quirks of real phones, off by default: every dump of a playing video fails (after stalling this
+        # long, as uiautomator waits for an idle state) until a tap on the video pauses it; the first dump
+        # after a screen opens takes first_dump_seconds. `slow_dumps` lists the screens whose first dump was slow.
+        self.video_blocks_dumps: bool = False
+        self.video_dump_stall_seconds: float = 0.0
+        self.first_dump_seconds: float = 0.0
+        self.slow_dumps: list[str] = []
+        self._first_dump_pending = False
         self.unplugged_seconds: float = 2.0
         self._unplugged_until = 0.0
         self._sockets: set[socket.socket] = set()
@@ -76,6 +88,8 @@ class SimulatedPhone:
     def screen(self, screen: Screen) -> None:
         changed = screen is not self._screen
         self._screen = screen
+        if changed:
+            self._first_dump_pending = True
         if screen.package is None:
             self.interruption = None  # leaving the app closes its dialog
         elif changed and self.interruption is None:
@@ -138,6 +152,32 @@ class SimulatedPhone:
     def plug_in(self) -> None:
         with self.lock:
             self._unplugged_until = 0.0
+
+    # ------------------------------------------------------------ what the shell's app commands see
+
+    def window_xml(self) -> str:
+        return to_xml(apps.render(self), self.screen.package)
+
+    def screenshot_png(self) -> bytes:
+        return screenshot.render_png(apps.render(self), app=self.screen.package is not None)
+
+    def tap(self, x: int, y: int) -> None:
+        apps.tap(self, x, y)
+
+    def press_back(self) -> None:
+        apps.press_back(self)
+
+    def package_version(self, package: str) -> str | None:
+        """The versionName `dumpsys package` reports: TikTok's simulated build; Instagram's is not simulated."""
+        return self.app_version if package in self.installed_packages and package != INSTAGRAM else None
+
+    def dump_delay(self) -> float:
+        """How long this dump takes before it answers: the first after a screen opened is slow."""
+        pending, self._first_dump_pending = self._first_dump_pending, False
+        if pending and self.first_dump_seconds > 0:
+            self.slow_dumps.append(self.screen.name)
+            return self.first_dump_seconds
+        return 0.0
 
     # ------------------------------------------------------------ used by shell and apps
 

@@ -131,7 +131,9 @@ def simulator_child(settings: Settings, logs: Path) -> Child:
             "--adb-host", settings.adb_host, "--adb-port", str(settings.adb_port),
             "--locale", settings.simulate_locale,
             "--simulate-interruptions", str(settings.simulate_interruptions),
-            "--simulate-seed", str(settings.simulate_seed)]
+            "--simulate-seed", str(settings.simulate_seed),
+            "--simulate-app-version", settings.simulate_app_version,
+            *(["--simulate-quirks"] if settings.simulate_quirks else [])]
     return Child("simulator", argv, _inherited_env(settings), logs / "simulator.log", cwd=REPO_DIR)
 
 
