@@ -101,8 +101,9 @@ class Settings(BaseSettings):
     auto_retry_delay_seconds: float = Field(5.0, ge=0)
     # How long an account the app rate-limited gets no task.
     rate_limit_pause_minutes: float = Field(60.0, ge=0)
-    # Flow-run processes one worker runs at once.
-    worker_limit: int = Field(10, ge=1)
+    # Flow-run processes this PC's worker runs at once, at most. Unset: as many as the plan's device
+    # limit (the work pool's limit, set by the API PC) and this PC's phones allow; this only lowers that.
+    worker_limit: Optional[int] = Field(None, ge=1)
     # "fast" forks each run from a warm forkserver (Prefect and the flows already imported); "stock"
     # is Prefect's process worker, which starts two new interpreters a run: more memory and CPU per
     # run (docs/decisions/0002-fast-worker.md), and it serves every queue, so a single PC only.

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import re
+
 from prefect.client.schemas.actions import WorkPoolUpdate
 
+from api.domain.plans import PLANS
 from contract.names import WORK_POOL
 from tests.harness import until
+
+SAID_LIMIT = re.compile(r"at most (\d+) flow runs at once: the work pool's limit \(the plan's device limit\) (\d+), "
+                        r"this PC's phones (\d+), --limit (\d+)")
 
 
 def intervals(phone, ids):
@@ -58,3 +64,14 @@ def test_device_limit_caps_running_tasks_across_the_farm(service, phones):
     assert len(spans) == 3
     for a, b in zip(spans, spans[1:]):
         assert a[1] <= b[0], f"more than one task ran at once under a cap of 1: {spans}"
+
+
+def test_the_started_worker_runs_as_many_at_once_as_the_plan_and_its_phones_allow(service):
+    """The launcher sets the work pool's limit to the plan's device limit; the worker follows it and
+    this PC's phones, and PHONEFARM_WORKER_LIMIT (6 in the tests' services) only lowers that."""
+    log = service.data_dir / "logs" / "worker.log"
+    said = until(lambda: [m.groups() for m in SAID_LIMIT.finditer(log.read_text(errors="replace"))], 30,
+                 "the worker never said its limit", accept=bool)
+    # Other tests change the pool's limit for a while: the plan's is the one the launcher set.
+    limit, pool, phones, cap = map(int, next(found for found in said if int(found[1]) == PLANS["Pro"].device_limit))
+    assert cap == 6 and phones >= 1 and limit == min(pool, phones, cap), said

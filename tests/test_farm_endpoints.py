@@ -82,14 +82,15 @@ def test_the_prefect_health_watch_tells_a_server_gone_from_a_server_failing(serv
     watch = HealthWatch(service.prefect_api, interval=3600)  # checked by hand below
     try:
         assert watch.up
+        answered = watch.last_up  # when it last answered: the as_of of reads while it is down
         watch.api_url = failing_url
         watch.check()
         assert watch.up  # one failed answer: a busy server, maybe
         watch.check()
-        assert not watch.up
+        assert not watch.up and watch.last_up == answered
         watch.api_url = service.prefect_api
         watch.check()
-        assert watch.up
+        assert watch.up and watch.last_up > answered
         watch.api_url = gone_url
         watch.check()
         assert not watch.up

@@ -34,6 +34,7 @@ from contract.names import WORK_POOL
 from contract.pcs import REPORT_SECONDS
 from worker.fork_starter import ForkStarter
 from worker.queue_turns import QueueTurns, due_now
+from worker.run_limit import RunLimit
 from worker.run_objects import RunObjects
 from worker.served_phones import ServedPhones
 from flows.settings import WorkerSettings
@@ -59,9 +60,11 @@ class FastProcessWorker(ProcessWorker):
         return "fast-process"
 
     def __init__(self, *args: Any, preload: Sequence[str] = FARM_FLOW_MODULES,
-                 served_phones: Optional[ServedPhones] = None, **kwargs: Any):
+                 served_phones: Optional[ServedPhones] = None, limit: Optional[int] = None, **kwargs: Any):
         prefect_compat.require_version()
-        super().__init__(*args, **kwargs)
+        # Prefect makes its limiter only when given a limit; this one is resized before every poll.
+        super().__init__(*args, limit=limit or 1, **kwargs)
+        self.run_limit = RunLimit(limit)
         self.served_phones = served_phones
         self._preload = list(preload)
         self._flow_modules: list = []
@@ -141,6 +144,8 @@ class FastProcessWorker(ProcessWorker):
             return []  # no phone here: an empty queue list would mean every queue of the pool
         if self._pool_tampered():
             return []
+        # internal: _work_pool (the pool's limit is the plan's), _work_queues (this PC's phones)
+        self.run_limit.follow(self.limiter, self._work_pool, self._work_queues if self.served_phones is not None else None)
         async with self._polling:  # the poll loop and an event's wake-up never fetch at once
             return await super().get_and_submit_flow_runs()
 
@@ -291,7 +296,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         "needs PREFECT_API_URL, as `prefect worker start` does."))
     parser.add_argument("--pool", required=True, help="the work pool (type process) to serve")
     parser.add_argument("--name", help="the worker's name in Prefect")
-    parser.add_argument("--limit", type=int, help="flow runs at once (default: no limit)")
+    parser.add_argument("--limit", type=int, help="flow runs at once, at most (the pool's concurrency limit and, with "
+                                                  "--pc, this PC's phones bound them too, followed while it runs)")
     parser.add_argument("--work-queue", action="append", help="serve only this queue (repeatable)")
     parser.add_argument("--pc", help="serve only the queues of the phones this PC's adb server sees "
                                      "(PHONEFARM_ADB_HOST/PORT), reported to the farm under this name")

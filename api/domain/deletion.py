@@ -22,7 +22,7 @@ IDLE_STATE_TYPES = (*FINAL_STATE_TYPES, "SCHEDULED")
 
 
 class TaskDeletion:
-    """Mixed into TaskService, which gives `stop_run`."""
+    """Mixed into TaskService, which gives `stop_run` and `require_prefect`."""
 
     table: TaskTable
     runs: RunQueries
@@ -31,8 +31,13 @@ class TaskDeletion:
     def stop_run(self, run: Run) -> None:
         raise NotImplementedError
 
+    def require_prefect(self) -> None:
+        raise NotImplementedError
+
     def delete(self, task_ids: list[int]) -> dict:
-        """Hidden at once; a run still holding its phone is stopped and purged once it has ended."""
+        """Hidden at once; a run still holding its phone is stopped and purged once it has ended.
+        Refused while Prefect is down: the purge would fail after the tasks were hidden."""
+        self.require_prefect()
         deleted, missing = [], []
         for task_id in dict.fromkeys(task_ids):
             row = self.table.get(task_id)

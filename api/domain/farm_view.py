@@ -28,9 +28,10 @@ class FarmView:
         return {
             "pc": self.phones.pc_name,
             "prefect_ui_url": self.prefect_ui_url,
-            "stats": self.tasks.stats(),
+            "stats": self.tasks.counts(),
             "phones": [self._phone(phone, accounts, failures, now) for phone in listed],
             "marked_accounts": [as_dict(a) for a in self.accounts.accounts() if a.marked(now)],
+            **self.tasks.copy_notice(),
         }
 
     def _phone(self, phone: dict, accounts: dict[str, list[str]], failures: dict, now: datetime) -> dict:

@@ -12,6 +12,7 @@ class TaskLogs:
         self.tasks = tasks
 
     def page(self, task_id: int, page: int, page_size: int) -> dict:
+        self.tasks.require_prefect()  # the lines are Prefect's: the index holds none
         row = self.tasks.row(task_id)
         lines = [] if row.flow_run_id is None else self.tasks.runs.logs(
             row.flow_run_id, offset=(page - 1) * page_size, limit=page_size + 1)  # one more: is there a next page?

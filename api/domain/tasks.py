@@ -20,7 +20,7 @@ from api.domain.status import STATE_TYPES_BY_STATUS, TaskStatus, task_status
 from api.domain.creation import RunCreator
 from api.domain.deletion import READ_CHUNK, STOPPED, TaskDeletion
 from api.domain.mirror import RunMirror
-from api.domain.views import task_view
+from api.domain.views import copy_notice, task_view
 from api.gateways.index import AccountTable, NewTask, TaskFilter, TaskRow, TaskTable
 from api.gateways.prefect import FINAL_STATE_TYPES, OrchestratorUnavailable, RunGone, RunQueries, RunWrites, SecretStore
 from api.gateways.runs import Run
@@ -125,14 +125,17 @@ class TaskService(TaskDeletion):
     # Read --------------------------------------------------------------------
 
     def require_prefect(self) -> None:
-        """Reads come from the index's copy of run states, which only Prefect's events keep current:
-        while the server is down they would be guesses, so they are refused like writes."""
+        """A change is decided on what Prefect says, or makes it act: refused (50301) before anything
+        changes while the server is down."""
         if not self.runs.healthy():
             raise OrchestratorUnavailable("its health check fails")
 
+    def copy_notice(self) -> dict:
+        """Reads answer from the index's copy whatever Prefect does; while it is down they say so (decision 0023)."""
+        return copy_notice(self.runs.healthy(), self.runs.last_answered())
+
     def row(self, task_id: int) -> TaskRow:
-        """The task's index row: 40401 for an unknown or deleted task, 50301 while Prefect is down."""
-        self.require_prefect()
+        """The task's index row: 40401 for an unknown or deleted task."""
         row = self.table.get(task_id)
         if row is None:
             raise not_found(f"Task {task_id} not found")
@@ -158,20 +161,21 @@ class TaskService(TaskDeletion):
         return not_found(f"Task {row.id} not found (its flow run was deleted in Prefect)")
 
     def detail(self, task_id: int) -> dict:
-        return task_view(self.row(task_id), self.ui_url)
+        return {**task_view(self.row(task_id), self.ui_url), **self.copy_notice()}
 
     def list(self, filters: ListFilters, page: int, page_size: int) -> dict:
-        self.require_prefect()
         wanted = TaskFilter(
             state_types=STATE_TYPES_BY_STATUS[TaskStatus(filters.status)] if filters.status is not None else None,
             serial=filters.serial, script_name=filters.script_name, source=filters.source, plan_id=filters.plan_id,
         )
         rows = self.table.page(wanted, offset=(page - 1) * page_size, limit=page_size)
         return {"tasks": [task_view(row, self.ui_url) for row in rows], "total": self.table.count(wanted),
-                "page": page, "page_size": page_size}
+                "page": page, "page_size": page_size, **self.copy_notice()}
 
     def stats(self) -> dict:
-        self.require_prefect()
+        return {**self.counts(), **self.copy_notice()}
+
+    def counts(self) -> dict:
         counts = dict.fromkeys((status.text for status in TaskStatus), 0)
         for state_type, count in self.table.counts_by_state_type().items():
             counts[task_status(state_type).text] += count
@@ -180,6 +184,7 @@ class TaskService(TaskDeletion):
     # Change ------------------------------------------------------------------
 
     def stop(self, task_id: int) -> dict:
+        self.require_prefect()
         row = self.row(task_id)
         if row.flow_run_id is None and self.table.stop_uncreated(task_id, STOPPED):
             return self.detail(task_id)  # its run will be created Cancelled: nothing to wait for
@@ -217,6 +222,7 @@ class TaskService(TaskDeletion):
         self.restore_raced_end(run.id)  # the run may have ended between our read and our Cancelling
 
     def retry(self, task_id: int) -> dict:
+        self.require_prefect()
         row = self.row(task_id)
         if row.flow_run_id is None and self._retry_runless(row):
             return self.detail(task_id)
@@ -250,6 +256,7 @@ class TaskService(TaskDeletion):
         return False
 
     def retry_all(self) -> int:
+        self.require_prefect()
         failed_rows = []
         requeued = 0
         for row in self.table.page(TaskFilter(state_types=FAILED_TYPES), offset=0, limit=2**62):

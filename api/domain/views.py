@@ -31,6 +31,11 @@ def remark(state_type: Optional[str], state_name: Optional[str], message: Option
         return message  # no run yet: why it waits (its account is marked)
     return ""
 
+def copy_notice(prefect_up: bool, last_answered: Optional[datetime]) -> dict:
+    """Nothing while Prefect answers: the copy follows its events, and the contract's answer stays as it is.
+    While it is down: that the answer is the copy as of the last time Prefect answered."""
+    return {} if prefect_up else {"prefect": "down", "as_of": local_time(last_answered)}
+
 def task_view(row: TaskRow, ui_url: str) -> dict:
     """The task as the index last copied its run's state from Prefect."""
     run = row.run

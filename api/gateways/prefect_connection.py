@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Iterator, Optional
 from uuid import UUID
 
@@ -71,6 +72,10 @@ class PrefectConnection:
     def healthy(self) -> bool:
         return self._health.up
 
+    def last_answered(self) -> Optional[datetime]:
+        """When the server last answered a health probe (UTC); None if never since the API started."""
+        return self._health.last_up
+
     def has_deployment(self, name: str) -> bool:
         try:
             self.deployment_id(name)
@@ -116,3 +121,6 @@ class PrefectPart:
 
     def healthy(self) -> bool:
         return self.connection.healthy()
+
+    def last_answered(self) -> Optional[datetime]:
+        return self.connection.last_answered()

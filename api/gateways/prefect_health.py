@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from typing import Optional
 
 import httpx
@@ -41,16 +42,24 @@ class HealthWatch(Loop):
         self._failures = 0
         # One client, kept: a new one builds an SSL context (~25 ms of CPU) at every probe.
         self._http = httpx.Client()
-        self.up = prefect_answers(api_url, http=self._http)
+        # When the server last answered: reads served from the index's copy while it is down say so.
+        self.last_up: Optional[datetime] = None
+        self.up = self._probe() == UP
         self.start()
 
     def run_once(self) -> None:
         self.check()
 
     def check(self) -> None:
-        answer = probe(self.api_url, http=self._http)
+        answer = self._probe()
         self._failures = 0 if answer == UP else self._failures + 1
         self.up = answer == UP or (answer == FAILED and self._failures < self.failures_for_down)
+
+    def _probe(self) -> str:
+        answer = probe(self.api_url, http=self._http)
+        if answer == UP:
+            self.last_up = datetime.now(timezone.utc)
+        return answer
 
     def stop(self) -> None:
         super().stop()

@@ -28,6 +28,18 @@ class Answer(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class CopyNotice(Answer):
+    """The keys an answer read from the index's copy of run states carries only while the Prefect
+    server is down; while it answers, the answer is the contract's, unchanged."""
+
+    prefect: Literal["down"] = Field(
+        None, description="only while the Prefect server is down: this answer is the index's copy of run states, "
+                          "the last state known; writes answer 50301 meanwhile")
+    as_of: Optional[Time] = Field(
+        None, description="only while the Prefect server is down: when it last answered; the states are those its "
+                          "events told up to then (null: not since the API started)")
+
+
 class Task(Answer):
     id: TaskId
     serial: str
@@ -49,7 +61,11 @@ class Task(Answer):
     callback_url: Optional[str]
 
 
-class TaskList(Answer):
+class TaskDetail(Task, CopyNotice):
+    """GET /task/{id}: the task object, and the copy's notice while Prefect is down."""
+
+
+class TaskList(CopyNotice):
     tasks: list[Task]
     total: Count
     page: Page
@@ -99,7 +115,7 @@ class RetriedAll(Answer):
     retried_count: Count
 
 
-class Stats(Answer):
+class Stats(CopyNotice):
     total: Count
     pending: Count
     running: Count
@@ -226,7 +242,7 @@ class FarmPhone(Device):
     last_failure: Optional[FailedTask]
 
 
-class Farm(Answer):
+class Farm(CopyNotice):
     """GET /farm: what the phone wall page shows."""
 
     pc: str = Field(description="the API's PC")
@@ -237,7 +253,7 @@ class Farm(Answer):
 
 
 ANSWERS: tuple[type[Answer], ...] = (
-    Task, TaskList, Created, Plan, Plans, Deleted, BatchDeleted, RetriedAll, Stats, Logs, Artifacts, Devices,
+    Task, TaskDetail, TaskList, Created, Plan, Plans, Deleted, BatchDeleted, RetriedAll, Stats, Logs, Artifacts, Devices,
     Account, Accounts, Matched, License, Health, Farm,
 )
 

@@ -132,17 +132,17 @@ def build(max_body_bytes: int) -> dict:
     }}
     paths = {
         "/task": {
-            "get": operation("List tasks, newest first", "TaskList", invalid + PREFECT,
+            "get": operation("List tasks, newest first", "TaskList", invalid,
                              parameters=tuple(_query_parameters(ListQuery))),
             "post": operation("Create tasks (one per phone, account and target)", "Created",
                               (Code.SCRIPT_NAME_MISSING, Code.SCRIPT_NOT_RUNNABLE, *PREFECT),
                               body=create_body, parameters=(idempotency_key,), headers=replayed),
         },
         "/task/batch": {"delete": operation("Delete several tasks", "BatchDeleted", PREFECT, body=ids_body)},
-        "/task/stats": {"get": operation("Count tasks by status", "Stats", PREFECT)},
+        "/task/stats": {"get": operation("Count tasks by status", "Stats")},
         "/task/retry-all": {"post": operation("Retry every failed task under the retry limit", "RetriedAll", PREFECT)},
         "/task/{task_id}": {
-            "get": operation("One task", "Task", PREFECT, parameters=(task_id,)),
+            "get": operation("One task", "TaskDetail", (Code.NOT_FOUND,), parameters=(task_id,)),
             "delete": operation("Stop if running, then delete a task", "Deleted", PREFECT, parameters=(task_id,)),
         },
         "/task/{task_id}/stop": {"post": operation("Stop a pending or running task", "Task", invalid + PREFECT, parameters=(task_id,))},
@@ -151,9 +151,9 @@ def build(max_body_bytes: int) -> dict:
             "What the task's run printed (its re-runs too), oldest first, from Prefect", "Logs", invalid + PREFECT,
             parameters=(task_id, *_query_parameters(LogsQuery)))},
         "/task/{task_id}/artifacts": {"get": operation("Files a failed task left (screenshot, UI hierarchy)", "Artifacts",
-                                                       PREFECT, parameters=(task_id,))},
+                                                       (Code.NOT_FOUND,), parameters=(task_id,))},
         "/task/{task_id}/artifacts/{name}": {"get": operation(
-            "One artifact file", None, PREFECT, parameters=(task_id, _path_parameter("name")),
+            "One artifact file", None, (Code.NOT_FOUND,), parameters=(task_id, _path_parameter("name")),
             raw={"*/*": {"schema": {"type": "string", "format": "binary"}}})},
         "/plan": {
             "get": operation("Recurring plans (each a schedule of the fire-plan/plans deployment in Prefect)", "Plans", PREFECT),

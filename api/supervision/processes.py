@@ -13,11 +13,13 @@ from typing import Optional
 
 from prefect import __version__ as prefect_version
 
+from api.domain.plans import PLANS
 from api.settings import Settings
 from api.supervision.children import Child
 from api.supervision.postgres import PostgresCluster, find_bin_dir
 from api.supervision.tls import tls_on
 from devices.adb import adb_binary
+from worker.run_limit import run_limit
 from contract.names import WORK_POOL
 from contract.pcs import worker_name
 
@@ -146,11 +148,14 @@ def worker_child(settings: Settings, logs: Path) -> Child:
         # A prefetched run holds its phone's slot while its process starts: keep the window short.
         PREFECT_WORKER_PREFETCH_SECONDS="1",
     )
-    common = ["--pool", WORK_POOL, "--limit", str(settings.worker_limit), "--name", worker_name(settings.pc_name)]
+    common = ["--pool", WORK_POOL, "--name", worker_name(settings.pc_name)]
     if settings.worker == "fast":  # forks each run from a warm forkserver (worker/fast_worker.py)
-        argv = [sys.executable, "-m", "worker.fast_worker", *common, "--pc", settings.pc_name]
-    else:  # Prefect's own: two new interpreters per run
-        argv = [sys.executable, "-m", "prefect", "worker", "start", "--type", "process", *common]
+        # It follows the pool's limit (the plan's) and this PC's phones itself; --limit only lowers them.
+        cap = ["--limit", str(settings.worker_limit)] if settings.worker_limit is not None else []
+        argv = [sys.executable, "-m", "worker.fast_worker", *common, *cap, "--pc", settings.pc_name]
+    else:  # Prefect's own: two new interpreters per run, a fixed limit (a single PC: this one's plan)
+        limit = run_limit(settings.worker_limit, PLANS[settings.plan].device_limit, None)
+        argv = [sys.executable, "-m", "prefect", "worker", "start", "--type", "process", *common, "--limit", str(limit)]
     return Child("worker", argv, env, logs / "worker.log", cwd=REPO_DIR, death_signal=signal.SIGKILL)
 
 

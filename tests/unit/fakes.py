@@ -32,12 +32,14 @@ def task_service(index: Index, prefect: "FakePrefect", serials=("s1", "s2"), **o
 class FakePrefect:
     """One object standing for every part the domain uses (runs, writes, schedules, secrets): pass
     it as each. Runs live in `flow_runs`; every state written is kept in `history`; `up` False makes
-    every call fail as an unreachable server does; names in `refuse` are refused at creation."""
+    every call fail as an unreachable server does (`last_up`: when it last answered); names in
+    `refuse` are refused at creation."""
 
     def __init__(self):
         self.flow_runs: dict[str, Run] = {}
         self.history: dict[str, list[PastState]] = {}
         self.up = True
+        self.last_up: Optional[datetime] = datetime(2026, 1, 1, 12, tzinfo=timezone.utc)
         self.refuse: set[str] = set()
         self.created_batches: list[list[str]] = []
         self.deleted: list[str] = []
@@ -59,6 +61,9 @@ class FakePrefect:
 
     def healthy(self) -> bool:
         return self.up
+
+    def last_answered(self) -> Optional[datetime]:
+        return self.last_up
 
     def _reachable(self) -> None:
         if not self.up:

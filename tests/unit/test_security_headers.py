@@ -30,7 +30,7 @@ def client(tmp_path):
     errors.install(app, SimpleNamespace())
     app.add_route("/", WallPage())
     app.add_static_route("/page", str(PAGE_DIR))
-    tasks = SimpleNamespace(detail=lambda task_id: None)
+    tasks = SimpleNamespace(row=lambda task_id: None)
     app.add_route("/api/v1/task/{task_id:int}/artifacts/{name}", TaskArtifactFile(tasks, ArtifactStore(tmp_path)))
     return falcon.testing.TestClient(app, headers={"Authorization": f"Bearer {TOKEN}"})
 

@@ -6,6 +6,7 @@ const REFRESH_MS = 2000;
 const SCREEN_MS = 3000;
 const PNG_MAGIC = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 const TOKEN_KEY = "phonefarm-token"; // sessionStorage: this tab only
+const PREFECT_DOWN = "The Prefect server is down";
 let token = sessionStorage.getItem(TOKEN_KEY) || "";
 const selected = new Set();
 const cards = new Map(); // serial -> card element
@@ -121,6 +122,9 @@ function renderFailure(box, failure) {
 function render(farm) {
   $("pc").textContent = `API on ${farm.pc}`;
   $("prefect").href = farm.prefect_ui_url;
+  // Served from the index's copy while Prefect is down; the notice goes once it answers again.
+  if (farm.prefect === "down") say(`${PREFECT_DOWN}: the last known state, as of ${farm.as_of ?? "unknown"}.`, true);
+  else if ($("message").textContent.startsWith(PREFECT_DOWN)) say("");
   $("stats").replaceChildren(...Object.entries(farm.stats).map(([name, count]) => {
     const item = document.createElement("li");
     item.append(`${name} `);

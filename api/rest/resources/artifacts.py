@@ -31,7 +31,7 @@ class TaskArtifacts:
         self.store = store
 
     def on_get(self, req, resp, task_id: int):
-        self.tasks.detail(task_id)  # 40401 for an unknown task
+        self.tasks.row(task_id)  # 40401 for an unknown task
         ok(resp, answers.Artifacts, {"artifacts": [
             {"name": p.name, "size": p.stat().st_size,
              "url": f"{req.prefix}{req.path}/{p.name}"}
@@ -45,7 +45,7 @@ class TaskArtifactFile:
         self.store = store
 
     def on_get(self, req, resp, task_id: int, name: str):
-        self.tasks.detail(task_id)
+        self.tasks.row(task_id)
         # Only names that the listing shows: no path from the request reaches the file system.
         match = next((p for p in self.store.files(task_id) if p.name == name), None)
         if match is None:

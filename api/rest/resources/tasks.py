@@ -55,7 +55,7 @@ class TaskItem:
         self.tasks = tasks
 
     def on_get(self, req, resp, task_id: int):
-        ok(resp, answers.Task, self.tasks.detail(task_id))
+        ok(resp, answers.TaskDetail, self.tasks.detail(task_id))
 
     def on_delete(self, req, resp, task_id: int):
         result = self.tasks.delete([task_id])
