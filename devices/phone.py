@@ -11,7 +11,7 @@ import adbutils
 from adbutils import AdbError
 
 from devices.errors import AppNotInstalled, ScriptFailed
-from devices.platforms import Platform
+from devices.platforms import PLATFORMS, Platform
 
 # What a connection that breaks mid-call raises, depending on where it broke.
 ADB_FAILURES = (AdbError, ConnectionError, OSError, EOFError)
@@ -27,6 +27,9 @@ class Phone:
         self.serial: str = device.serial
         self.last_dump: str | None = None
         self.watcher = None  # a devices.watcher.Watcher once the runner knows the app: every screen read consults it
+        # Set by a script that has just opened a video feed it has not read yet: a dump that never idles there
+        # is a playing video, paused by a tap on the screen's centre (ui.dump_xml).
+        self.entering_video_feed = False
 
     def shell(self, argv: Sequence[str], *, timeout: float = _SHELL_TIMEOUT) -> str:
         # adbutils quotes each item of a list, so a hostile value stays one literal word on the phone;
@@ -48,6 +51,8 @@ class Phone:
 
     def start_app(self, package: str) -> None:
         self.device.app_start(package)
+        # An app that opens on a playing video: its first dump cannot idle until the video is paused.
+        self.entering_video_feed = any(package in app.packages and app.opens_on_video for app in PLATFORMS.values())
 
     def start_activity(self, intent: list[str], *, failure: str, timeout: float = _SHELL_TIMEOUT) -> None:
         """`am start` with the intent's arguments; `failure` begins the remark if Android refuses it."""
@@ -61,6 +66,10 @@ class Phone:
 
     def tap(self, x: int, y: int) -> None:
         self.device.click(x, y)
+
+    def screen_centre(self) -> tuple[int, int]:
+        width, height = self.device.window_size(landscape=False)  # the apps run in portrait
+        return width // 2, height // 2
 
     def back(self) -> None:
         self.device.keyevent("KEYCODE_BACK")

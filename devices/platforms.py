@@ -20,6 +20,11 @@ class Platform:
     post_button_name: str  # the publish button, as remarks name it
     chooses_placement: bool  # the edit screen has POST / STORY / REEL tabs
 
+    @property
+    def opens_on_video(self) -> bool:
+        """Started, the app shows its video feed at once, playing (TikTok's For You)."""
+        return self.feed_tab is None
+
 
 TIKTOK = Platform(
     name="tiktok", app_name="TikTok", packages=("com.zhiliaoapp.musically", "com.ss.android.ugc.trill"),

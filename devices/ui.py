@@ -59,6 +59,7 @@ def dump_xml(phone: Phone, *, attempts: int = 4, retry_delay: float = 0.15) -> s
         report = output if start < 0 else output[:start]
         if start >= 0 and "dumped to" in report and "ERROR" not in report:
             phone.last_dump = output[start:]
+            phone.entering_video_feed = False
             return phone.last_dump
         last_output = report if report.strip() else "dump file is not XML"
         if attempt < attempts - 1:
@@ -75,7 +76,13 @@ def _never_idle(report: str) -> bool:
 
 def _pause_video(phone: Phone) -> None:
     """A playing video keeps the screen from ever idling: tap the video itself (found by its content-desc on the
-    last screen read, never by position alone) to pause it, as real farms do before dumping."""
+    last screen read, never by position alone) to pause it, as real farms do before dumping. A feed the script has
+    just opened has no such screen yet: there the video fills the screen, and a tap on its centre pauses it ([FZ]
+    UIHelper taps the centre before every dump), once: a second tap would play it again."""
+    if phone.entering_video_feed:
+        phone.entering_video_feed = False
+        phone.tap(*phone.screen_centre())
+        return
     if not phone.last_dump:
         return
     try:

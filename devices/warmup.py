@@ -49,7 +49,9 @@ def warm_up(phone: Phone, config: WarmupConfig, *, platform: str, comments: Call
     elif app.feed_tab:
         element, name = app.feed_tab
         screen.tap(screen.button(element), f"no {name} tab on {app.app_name}'s home screen")
-    # The feed never idles, so every read below leans on ui.dump_xml's retries.
+    # The feed never idles, so every read below leans on ui.dump_xml's retries; the first one has no earlier
+    # screen of the video to find it on.
+    phone.entering_video_feed = True
     while clock() < end:
         nodes = screen.wait(screen.showing("like_button", "liked_button"), "no video with a Like button")
         sleep(rng.uniform(config.min_duration, config.max_duration))

@@ -1,4 +1,5 @@
-"""Every script on simulated phones that speak Polish and Japanese, with interruptions at 0.3 over their screens."""
+"""Every script on simulated phones that speak Polish and Japanese, with interruptions at 0.3 over their screens
+and slow first dumps (videos that block dumps: test_simulator_quirks.py)."""
 
 from __future__ import annotations
 
@@ -23,7 +24,8 @@ SEED = 3  # each test re-seeds its phone: a failure replays whichever worker run
 @pytest.fixture(scope="module", params=["pl", "ja"])
 def farm(adb, request):
     # One phone per locale for the whole module: each test uses targets of its own.
-    with running_farm(adb, 1, locale=request.param, interruption_rate=0.3, seed=SEED) as farm:
+    with running_farm(adb, 1, locale=request.param, interruption_rate=0.3, seed=SEED,
+                      quirks={"first_dump_seconds": 0.05}) as farm:
         yield farm
 
 

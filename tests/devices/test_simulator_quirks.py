@@ -3,10 +3,14 @@ TikTok builds whose resource-ids differ; read over the real adb server."""
 
 from __future__ import annotations
 
+import random
 import time
 
 import pytest
 
+from contract.script_configs import FollowConfig, WarmupConfig
+from devices.runner import run_script
+from tests.devices.test_devices_warmup import FakeTime
 from devices import ui
 from devices.adb import open_phone
 from devices.phone import Phone
@@ -116,3 +120,18 @@ def test_instagram_ids_do_not_depend_on_the_tiktok_build():
     assert ids[0] == ids[1] and any(ids[0])
     with pytest.raises(ValueError, match="unknown simulated app version"):
         SimulatedPhone("v", app_version="44.0")
+
+
+@pytest.mark.parametrize("platform, script, config", [
+    ("tiktok", "account_warmup", WarmupConfig(task_duration=20, min_duration=10, max_duration=10, like_probable=100)),
+    ("instagram", "account_warmup", WarmupConfig(task_duration=20, min_duration=10, max_duration=10, like_probable=100)),
+    ("tiktok", "follow", FollowConfig(target_users=["carol"], access_method="search")),
+])
+def test_scripts_get_through_videos_that_block_every_dump(adb, serial, phone, platform, script, config):
+    """TikTok opens on a playing video, with no earlier screen to find it on: the script pauses it by a tap on
+    the screen's centre, once; later videos are paused by a tap on the video found on the last screen."""
+    phone.video_blocks_dumps = True
+    fake = FakeTime()
+    note = run_script(adb, serial, script, config, task_id=1, platform=platform, comments=None,
+                      rng=random.Random(1), clock=fake.clock, sleep=fake.sleep)
+    assert note.startswith("watched 2 videos, liked 2") if script == "account_warmup" else note == "now following @carol"

@@ -23,7 +23,7 @@ class FakePhone:
 
     def __init__(self, screens):
         self.screens, self.taps, self.backs, self.last_dump = list(screens), [], 0, None
-        self.watcher = None
+        self.watcher, self.entering_video_feed = None, False
 
     def dump_window(self, *, compressed):
         return self.screens[0] if len(self.screens) == 1 else self.screens.pop(0)
