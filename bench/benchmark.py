@@ -154,7 +154,7 @@ def interrupt(signum, frame) -> None:
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="2,000 stored tasks, 20 throughput tasks")
+    parser.add_argument("--quick", action="store_true", help="2,000 stored tasks, 40 throughput tasks")
     parser.add_argument("--fill-budget", type=float, default=0,
                         help="seconds to spend storing future tasks before the reads (0: store them all)")
     parser.add_argument("--phones", type=int, choices=[BUSINESS_PHONES], metavar="100",

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from typing import Callable, Optional
 
 from bench.farm import Api, ApiError, Farm, MemorySampler
+from bench.idle import phone_idle, prefect_server_cpu_seconds
 
 PHONES = 10
 PROFILE_LOAD_SECONDS = 5
@@ -25,7 +26,8 @@ class Sizes:
 
 
 FULL = Sizes(stored_tasks=10_000, read_requests=200, create_repetitions=5, to_running_samples=5, throughput_tasks=60)
-QUICK = Sizes(stored_tasks=2_000, read_requests=50, create_repetitions=3, to_running_samples=3, throughput_tasks=20)
+# Throughput: several tasks queued per phone, so each phone has idle gaps between them to measure.
+QUICK = Sizes(stored_tasks=2_000, read_requests=50, create_repetitions=3, to_running_samples=3, throughput_tasks=40)
 
 
 def tomorrow() -> str:
@@ -170,6 +172,7 @@ def finished_count(api: Api) -> int:
 def measure_throughput(api: Api, farm: Farm, serials: list[str], total: int) -> tuple[dict, dict]:
     per_phone = max(1, total // len(serials))
     baseline = finished_count(api)
+    cpu_before = prefect_server_cpu_seconds(farm)
     with MemorySampler(farm) as sampler:
         started = time.monotonic()
         ids, create_seconds = create(api, follow_body(serials, targets("tput", per_phone), None))
@@ -179,6 +182,7 @@ def measure_throughput(api: Api, farm: Farm, serials: list[str], total: int) -> 
                 raise RuntimeError(f"throughput run not finished after {time.monotonic() - started:.0f} s")
             time.sleep(0.5)
         wall = time.monotonic() - started
+    server_cpu = prefect_server_cpu_seconds(farm) - cpu_before
     tasks = wait_until_finished(api, ids, timeout=60)
     failed = [{"id": t["id"], "serial": t["serial"], "remark": t["remark"]} for t in tasks
               if t["status"] != STATUS_COMPLETED]
@@ -187,6 +191,8 @@ def measure_throughput(api: Api, farm: Farm, serials: list[str], total: int) -> 
         "tasks_per_min": round(len(ids) / wall * 60, 1),
         "ideal_tasks_per_min": round(len(serials) * 60 / PROFILE_LOAD_SECONDS, 1),
         "completed": len(tasks) - len(failed), "failed": len(failed), "failures": failed,
+        "phone_idle": phone_idle(farm, serials, set(ids)),
+        "prefect_server_cpu_s": round(server_cpu, 1), "prefect_server_cpu_s_per_run": round(server_cpu / len(ids), 3),
     }, {"samples": sampler.samples, "busiest": sampler.busiest}
 
 

@@ -51,6 +51,12 @@ def comparison_rows(results: dict) -> list[tuple[str, Optional[float], Optional[
          _get(stock, "create_to_running", "median_ms"), "ms", "<= 1000"),
         (f"throughput, {PROFILE_LOAD_SECONDS}-s tasks on {PHONES} phones", _get(ours, "throughput", "tasks_per_min"),
          _get(stock, "throughput", "tasks_per_min"), "/min", ">= 60"),
+        ("... a phone idle between two queued tasks, median", _get(ours, "throughput", "phone_idle", "median_s"),
+         _get(stock, "throughput", "phone_idle", "median_s"), "s", "<= 1"),
+        ("... a phone idle between two queued tasks, p95", _get(ours, "throughput", "phone_idle", "p95_s"),
+         _get(stock, "throughput", "phone_idle", "p95_s"), "s", "<= 2"),
+        ("... Prefect server's CPU per run", _get(ours, "throughput", "prefect_server_cpu_s_per_run"),
+         _get(stock, "throughput", "prefect_server_cpu_s_per_run"), "CPU-s", "<= 0.3"),
         ("private memory per running task", _private_per_run(ours), _private_per_run(stock), "MB", "<= 30"),
     ]
     for key in ("hundred_phones",):

@@ -64,6 +64,24 @@ def _log(phone, args, stdin) -> Output:
     return reply("")
 
 
+def _logcat(phone, args, stdin) -> Output:
+    """`logcat -d [-v epoch] [-s TAG...]`: the lines `log` wrote, in threadtime or epoch format."""
+    if "-d" not in args:
+        return reply("logcat: only a dump (-d) is simulated\n", 1)
+    epoch = "epoch" in [args[i + 1] for i in range(len(args) - 1) if args[i] == "-v"]
+    tags = {args[i + 1].split(":")[0] for i in range(len(args) - 1) if args[i] == "-s"}
+    to_wall_clock = time.time() - time.monotonic()  # the markers are on the monotonic clock
+    lines = []
+    for moment, tag, message in list(phone.markers):
+        if tags and tag not in tags:
+            continue
+        wall = moment + to_wall_clock
+        stamp = (f"{wall:17.3f}" if epoch else
+                 time.strftime("%m-%d %H:%M:%S", time.localtime(wall)) + f".{int(wall % 1 * 1000):03d}")
+        lines.append(f"{stamp}  1000  1000 I {tag}: {message}\n")
+    return reply("".join(lines))
+
+
 def _rm(phone, args, stdin) -> Output:
     flags = "".join(arg[1:] for arg in args if arg.startswith("-"))
     output = []
@@ -128,7 +146,7 @@ def _settings(phone, args, stdin) -> Output:
 
 
 COMMANDS: dict[str, Command] = {
-    "getprop": _getprop, "pm": _pm, "content": _content, "screencap": _screencap, "log": _log, "rm": _rm,
+    "getprop": _getprop, "pm": _pm, "content": _content, "screencap": _screencap, "log": _log, "logcat": _logcat, "rm": _rm,
     "echo": _echo, "cat": _cat, "grep": _grep, "sleep": _sleep, "wm": _wm, "true": _true, "false": _false,
     "settings": _settings, "dumpsys": _dumpsys, "ime": _true, "mkdir": _true, "chmod": _true,
 }

@@ -76,8 +76,8 @@ class FastProcessWorker(ProcessWorker):
         self._polling = asyncio.Lock()
         self._executors = Executors()
         self._hooks = HookRunner(resolve_flow=self._preloaded_flow)  # internal
-        self.wakeup = Wakeup(self.get_and_submit_flow_runs)
         self._running: set = set()
+        self.wakeup = Wakeup(self.get_and_submit_flow_runs, running_here=lambda run_id: run_id in self._running)
         # prefect.yaml as this checkout has it, read before any run; a worker of another pool (the
         # tests' own flows) runs that pool's deployments, as Prefect's worker does.
         self.guard = DeploymentGuard() if kwargs.get("work_pool_name") == WORK_POOL else None

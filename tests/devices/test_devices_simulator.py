@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from adbutils import AdbError
 
@@ -38,6 +40,19 @@ def test_shell_exit_codes_with_and_without_shell_v2(adb, farm):
     assert phone.shell2("false").returncode == 1
     result = phone.shell2(["echo", "v2"], v2=True)
     assert (result.returncode, result.output) == (0, "v2\n")
+
+
+def test_logcat_dumps_the_markers_of_one_tag_with_their_times(adb, farm):
+    phone = open_phone(adb, farm.serials[0])
+    before = time.time()
+    phone.shell(["log", "-t", "phonefarm", "task 7 start"])
+    phone.shell(["log", "-t", "other", "not this one"])
+    phone.shell(["log", "-t", "phonefarm", "task 7 end"])
+    lines = phone.shell("logcat -d -v epoch -s phonefarm").splitlines()
+    assert [line.split(" I ", 1)[1] for line in lines] == ["phonefarm: task 7 start", "phonefarm: task 7 end"]
+    assert all(before - 1 < float(line.split()[0]) < time.time() + 1 for line in lines)
+    assert "other: not this one" in phone.shell("logcat -d")
+    assert phone.shell2("logcat").returncode == 1  # a stream that never ends is not simulated
 
 
 def test_quoted_argument_is_one_literal_word(adb, farm):
