@@ -44,7 +44,9 @@ class Settings(BaseSettings):
     data_dir: Path = Path("./data")
     simulate: int = Field(0, ge=0, le=200)
     # Simulated phone i listens on 127.0.0.1:<this + i>, so its serial survives restarts like a real one's.
-    simulator_first_port: int = Field(40001, ge=1024, le=65535 - 200)
+    # Below Linux's ephemeral range (32768-60999): a port there can sit in TIME_WAIT after any client
+    # on the machine used it, and no socket option lets a listener take it then.
+    simulator_first_port: int = Field(30001, ge=1024, le=65535 - 200)
     # The language the simulated apps speak, with the real apps' strings (simulator/locales.py).
     simulate_locale: Literal["en", "pl", "ja"] = "en"
     # Probability that a dismissable dialog (update prompt, permission, contacts sync...) covers a

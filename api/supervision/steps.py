@@ -14,6 +14,7 @@ from api.gateways.prefect import Orchestrator
 from api.settings import Settings, is_loopback
 from api.supervision import orphans
 from api.supervision.children import Child, Supervisor, become_subreaper
+from api.supervision.ports import why_taken
 from api.supervision.postgres import PostgresCluster, PostgresMissing
 from api.supervision.tls import tls_on
 from api.supervision.processes import StartupFailed, adb_server_child, postgres_child, simulator_child, worker_child
@@ -96,7 +97,7 @@ def check_ports(settings: Settings, adb: AdbGateway) -> None:
             try:
                 probe.bind((host, port))
             except OSError as error:
-                raise StartupFailed(f"port {port} on {host} (for {what}) is not free: {error.strerror}") from None
+                raise StartupFailed(f"port {port} on {host} (for {what}) is not free: {error.strerror}{why_taken(port)}") from None
 
 
 def start_phones(settings: Settings, logs: Path, children: list[Child]) -> None:
