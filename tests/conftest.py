@@ -146,7 +146,12 @@ def launched_owned(tmp_path_factory, prefect_database):
 class ThreePcs:
     api: Service
     workers: list[WorkerPc]
-    before_migration: list[tuple]  # the API PC's tasks on SQLite, before it moved to PostgreSQL
+
+
+@dataclass
+class MovedPc:
+    api: Service
+    before_migration: list[tuple]  # its tasks on SQLite, before it moved to PostgreSQL
 
 
 def sqlite_farm_with_tasks(data_dir: Path, adb_port: int, prefect_port: int, template) -> list[tuple]:
@@ -167,30 +172,47 @@ def sqlite_farm_with_tasks(data_dir: Path, adb_port: int, prefect_port: int, tem
         farm.stop()
 
 
-@pytest.fixture(scope="module")
-def three_pcs(tmp_path_factory, prefect_database):
-    """test_pcs.py's farm: the API's PC, first on SQLite (a few tasks), moved to PostgreSQL by
-    `--migrate-to-postgresql` and started on it with no phones; then two worker PCs with three
-    phones each. Stopped once the module is done (idle farms cost CPU)."""
+def postgresql_data_dir(prefix: str) -> Path:
     # Under /tmp itself: PostgreSQL runs as its own user, which cannot pass through pytest's 0700 folders.
-    data_dir = Path(tempfile.mkdtemp(prefix="phonefarm-api-pc-"))
+    return Path(tempfile.mkdtemp(prefix=prefix))
+
+
+@pytest.fixture(scope="module")
+def moved_pc(prefect_database):
+    """test_migration.py's PC: on SQLite first (a few tasks), moved to PostgreSQL by
+    `--migrate-to-postgresql` and started on it. Stopped once the module is done."""
+    data_dir = postgresql_data_dir("phonefarm-moved-pc-")
     adb_port = free_port()
-    # A PC is gone after 15 s of silence (30 by default): the dead-PC test waits for it.
-    api = Service(data_dir, adb_port, extra_args=["--database", "postgresql", "--pc-name", "pc-api"],
-                  env={"PHONEFARM_PC_SILENCE_SECONDS": "15"})
-    workers: list[WorkerPc] = []
+    api = Service(data_dir, adb_port, extra_args=["--database", "postgresql", "--pc-name", "pc-api"])
     try:
         before = sqlite_farm_with_tasks(data_dir, adb_port, api.prefect_port, prefect_database)
         moved = subprocess.run([sys.executable, "-m", "api", "--data-dir", str(data_dir), "--migrate-to-postgresql"],
                                cwd=REPO, capture_output=True, text=True, timeout=180)
         assert moved.returncode == 0, moved.stdout + moved.stderr
         api.start(timeout=180)
+        yield MovedPc(api, before)
+    finally:
+        api.stop()
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def three_pcs(tmp_path_factory):
+    """test_pcs.py's farm: the API's PC on PostgreSQL with no phones, and two worker PCs with three
+    phones each. Stopped once the module is done (idle farms cost CPU)."""
+    data_dir = postgresql_data_dir("phonefarm-api-pc-")
+    # A PC is gone after 15 s of silence (30 by default): the dead-PC test waits for it.
+    api = Service(data_dir, free_port(), extra_args=["--database", "postgresql", "--pc-name", "pc-api"],
+                  env={"PHONEFARM_PC_SILENCE_SECONDS": "15"})
+    workers: list[WorkerPc] = []
+    try:
+        api.start(timeout=180)
         workers = [WorkerPc(name, tmp_path_factory.mktemp(name), api, phones=3) for name in ("pc-b", "pc-c")]
         for worker in workers:
             worker.launch()
         for worker in workers:
             worker.wait_ready()
-        yield ThreePcs(api, workers, before)
+        yield ThreePcs(api, workers)
     finally:
         for worker in workers:
             worker.close()

@@ -4,8 +4,8 @@ A test goes to whichever worker is free, except the modules whose tests share pr
 own: each of those runs whole, in order, on one worker. The device tests, which need no service,
 go first, while the services start; then the longest modules. test_destructive.py always goes to
 the first worker (gw0), which launches its service at the start of the session instead of when it
-gets there (30 s of waiting otherwise). test_pcs.py starts its service when it gets there: at
-the session's start three Prefect servers would boot at once on two cores.
+gets there (30 s of waiting otherwise). test_pcs.py and test_migration.py start their services when they get
+there: at the session's start four Prefect servers would boot at once on two cores.
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ from xdist.scheduler import LoadScopeScheduling
 
 TESTS = Path(__file__).parent
 # Modules by their path under tests/ (tests/unit/ has modules of its own: "unit/test_x.py").
-WHOLE_MODULES = {"test_destructive.py", "test_fast_worker.py", "test_pcs.py"}
+WHOLE_MODULES = {"test_destructive.py", "test_fast_worker.py", "test_pcs.py", "test_migration.py"}
 # Modules pinned to a worker (by its index, or the last worker if there are fewer).
 PINNED = {"test_destructive.py": 0}
-HANDED_OUT_FIRST = ["devices", "test_destructive.py", "test_pcs.py", "test_load.py", "test_phone_faults.py", "test_plans.py",
+HANDED_OUT_FIRST = ["devices", "test_destructive.py", "test_pcs.py", "test_migration.py", "test_load.py", "test_phone_faults.py", "test_plans.py",
                     "test_stop_retry_delete.py", "test_callbacks.py"]
 
 

@@ -3,7 +3,8 @@
 Each PC is its own set of processes (`python -m api`, `python -m api --role worker`) with its own
 adb server on its own port and its own data directory; the phones are this test's simulated ones,
 each adopted by one PC's adb server only, so a run that reaches its phone ran on that phone's PC.
-The API's PC runs Prefect on the PostgreSQL server it starts and supervises (`--database postgresql`)."""
+The API's PC runs Prefect on the PostgreSQL server it starts and supervises (`--database postgresql`).
+A PC moved there from SQLite is tests/test_migration.py's."""
 
 from __future__ import annotations
 
@@ -19,7 +20,6 @@ from api.supervision.postgres import PostgresCluster, find_bin_dir
 from contract.names import DEPLOYMENT, WORK_POOL
 from tests.harness import until
 from tests.processes import descendants, listening_addresses
-from tests.service import task_rows
 from tests.test_load import fifty_clients_at_once
 
 FOLLOW = {"script_name": "follow", "script_config": {"target_users": ["alice"]}}
@@ -73,20 +73,6 @@ def test_each_pc_runs_its_own_phones_tasks_one_at_a_time_under_the_farm_wide_cap
             assert most_at_once(seen) == 1, f"two tasks at once on {serial}: {seen}"
             spans += seen
     assert most_at_once(spans) <= 4, "the farm-wide cap was passed"
-
-
-def test_the_api_pc_moved_from_sqlite_with_every_task_id_and_run(three_pcs):
-    """`--migrate-to-postgresql` copied Prefect's database row by row: the index's tasks still
-    point at their runs, which Prefect on PostgreSQL has, and the pending one still waits."""
-    api = three_pcs.api
-    moved = {row[0] for row in three_pcs.before_migration}
-    assert [row for row in task_rows(api) if row[0] in moved] == three_pcs.before_migration
-    for _task_id, _, status, _, flow_run_id, _ in three_pcs.before_migration:
-        run = api.prefect_get(f"/flow_runs/{flow_run_id}")
-        assert run["id"] == flow_run_id and run["state_type"] == {0: "SCHEDULED", 2: "COMPLETED"}.get(status, run["state_type"])
-    # Counted whole in PostgreSQL, the SQLite file (Secret blocks and the key that opens them) is gone.
-    assert not list((api.data_dir / "prefect").glob("prefect.db*"))
-    assert (api.data_dir / "prefect" / "database").read_text() == "postgresql"
 
 
 def test_prefect_runs_on_a_postgresql_only_the_api_pc_reaches(three_pcs):
