@@ -1,10 +1,12 @@
-"""api.domain.creation.first_turns: which waiting tasks get their flow runs first."""
+"""api.domain.creation.first_turns and by_turns: which waiting tasks get their flow runs first."""
 
 from __future__ import annotations
 
+import random
 from datetime import datetime, timedelta, timezone
 
-from api.domain.creation import first_turns
+from api.domain.creation import by_turns, first_turns
+from api.domain.requests import TaskRequest
 from api.gateways.index_rows import RunState, TaskRow
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=timezone.utc)
@@ -27,3 +29,22 @@ def test_tasks_for_later_go_in_a_full_batch():
     rows = [row(1, "a", later), row(2, "a", later), row(3, "b", later)]
     assert [r.id for r in first_turns(rows, NOW)] == [1, 2, 3]
     assert first_turns([], NOW) == []
+
+
+def test_after_the_first_turns_the_rest_go_turn_by_turn_in_one_batch():
+    later = NOW + timedelta(hours=1)
+    rows = [row(1, "a", NOW), row(2, "a", NOW), row(3, "a", NOW), row(4, "b", NOW), row(5, "b", later),
+            row(6, "b", NOW), row(7, "c", NOW)]
+    assert [r.id for r in by_turns(rows, NOW)] == [1, 4, 7, 2, 6, 3, 5]
+
+
+def test_the_creator_makes_the_first_turns_then_every_other_turn_at_once(tasks, prefect):
+    """Two bulk requests for three turns on two phones: the phones' next runs exist long before
+    their first ones end."""
+    tasks.create(TaskRequest(serials=["s1", "s2"], script_name="follow",
+                             script_config={"target_users": ["x", "y", "z"]}), NOW, random.Random(1))
+    batches = []
+    create_runs = prefect.create_runs
+    prefect.create_runs = lambda runs: batches.append([run.serial for run in runs]) or create_runs(runs)
+    tasks.creator.run_once()
+    assert batches == [["s1", "s2"], ["s1", "s2", "s1", "s2"]], batches
