@@ -146,6 +146,7 @@ def launched_owned(tmp_path_factory, prefect_database):
 class ThreePcs:
     api: Service
     workers: list[WorkerPc]
+    tls_port: int  # the API PC's Prefect server through TLS; the second worker PC goes that way
 
 
 @dataclass
@@ -198,21 +199,27 @@ def moved_pc(prefect_database):
 
 @pytest.fixture(scope="module")
 def three_pcs(tmp_path_factory):
-    """test_pcs.py's farm: the API's PC on PostgreSQL with no phones, and two worker PCs with three
-    phones each. Stopped once the module is done (idle farms cost CPU)."""
+    """test_pcs.py's farm: the API's PC on PostgreSQL with no phones, its Prefect server also behind
+    TLS (forced on over loopback), and two worker PCs with three phones each: pc-b over plain HTTP on
+    loopback, pc-c through TLS signed by the farm's CA. Stopped once the module is done (idle farms
+    cost CPU)."""
     data_dir = postgresql_data_dir("phonefarm-api-pc-")
+    tls_port = free_port()
     # A PC is gone after 15 s of silence (30 by default): the dead-PC test waits for it.
     api = Service(data_dir, free_port(), extra_args=["--database", "postgresql", "--pc-name", "pc-api"],
-                  env={"PHONEFARM_PC_SILENCE_SECONDS": "15"})
+                  env={"PHONEFARM_PC_SILENCE_SECONDS": "15", "PHONEFARM_PREFECT_TLS": "on",
+                       "PHONEFARM_PREFECT_TLS_PORT": str(tls_port)})
     workers: list[WorkerPc] = []
     try:
         api.start(timeout=180)
         workers = [WorkerPc(name, tmp_path_factory.mktemp(name), api, phones=3) for name in ("pc-b", "pc-c")]
+        workers[1].extra_env.update({"PHONEFARM_PREFECT_API_URL": f"https://127.0.0.1:{tls_port}/api",
+                                     "PHONEFARM_PREFECT_CA_FILE": str(data_dir / "prefect" / "tls" / "ca.pem")})
         for worker in workers:
             worker.launch()
         for worker in workers:
             worker.wait_ready()
-        yield ThreePcs(api, workers)
+        yield ThreePcs(api, workers, tls_port)
     finally:
         for worker in workers:
             worker.close()

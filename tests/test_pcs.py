@@ -3,14 +3,19 @@
 Each PC is its own set of processes (`python -m api`, `python -m api --role worker`) with its own
 adb server on its own port and its own data directory; the phones are this test's simulated ones,
 each adopted by one PC's adb server only, so a run that reaches its phone ran on that phone's PC.
-The API's PC runs Prefect on the PostgreSQL server it starts and supervises (`--database postgresql`).
+The API's PC runs Prefect on the PostgreSQL server it starts and supervises (`--database postgresql`),
+also behind TLS signed by the farm's own CA, through which the second worker PC reaches it.
 A PC moved there from SQLite is tests/test_migration.py's."""
 
 from __future__ import annotations
 
 import os
 import signal
+import socket
+import ssl
 import stat
+
+import pytest
 
 import requests
 from prefect.client.schemas.actions import DeploymentUpdate, WorkPoolUpdate
@@ -147,3 +152,24 @@ def test_a_dead_pc_fails_its_running_task_keeps_its_pending_ones_and_the_others_
     assert api.wait_for(pending, timeout=90)["status"] == 2
     [again] = create(api, [busy], ["again"])
     assert api.wait_for(again, timeout=60)["status"] == 2
+
+
+def test_a_worker_pc_runs_its_task_through_tls_signed_by_the_farms_ca(three_pcs):
+    api, tls_port, pc_c = three_pcs.api, three_pcs.tls_port, three_pcs.workers[1]
+    assert pc_c.extra_env["PHONEFARM_PREFECT_API_URL"] == f"https://127.0.0.1:{tls_port}/api"
+    serial = list(pc_c.farm.phones)[0]
+    [task_id] = create(api, [serial], ["over-tls"])
+    assert api.wait_for(task_id, timeout=60)["status"] == 2
+    assert "over-tls" in pc_c.farm.phones[serial].following("tiktok")
+    ca = api.data_dir / "prefect" / "tls" / "ca.pem"
+    for key in ("ca-key.pem", "server-key.pem"):
+        assert stat.S_IMODE((ca.parent / key).stat().st_mode) == 0o600
+    # The TLS port speaks nothing else, and a client that does not trust the farm's CA is refused.
+    with pytest.raises(requests.ConnectionError):
+        requests.get(f"http://127.0.0.1:{tls_port}/api/health", timeout=5)
+    with pytest.raises(requests.exceptions.SSLError):
+        requests.get(f"https://127.0.0.1:{tls_port}/api/health", timeout=5)
+    assert requests.get(f"https://127.0.0.1:{tls_port}/api/health", verify=str(ca), timeout=5).status_code == 200
+    context = ssl.create_default_context(cafile=str(ca))
+    with socket.create_connection(("127.0.0.1", tls_port)) as raw, context.wrap_socket(raw, server_hostname="127.0.0.1") as tls:
+        assert tls.version() in ("TLSv1.2", "TLSv1.3")
