@@ -77,7 +77,9 @@ class FastProcessWorker(ProcessWorker):
         self._executors = Executors()
         self._hooks = HookRunner(resolve_flow=self._preloaded_flow)  # internal
         self._running: set = set()
-        self.wakeup = Wakeup(self.get_and_submit_flow_runs, running_here=lambda run_id: run_id in self._running)
+        self._ended_in_prefect: set = set()  # running here, and Prefect has taken their final state
+        self.wakeup = Wakeup(self.get_and_submit_flow_runs, running_here=lambda run_id: run_id in self._running,
+                             on_own_end=self._ended_in_prefect.add)
         # prefect.yaml as this checkout has it, read before any run; a worker of another pool (the
         # tests' own flows) runs that pool's deployments, as Prefect's worker does.
         self.guard = DeploymentGuard() if kwargs.get("work_pool_name") == WORK_POOL else None
@@ -194,9 +196,13 @@ class FastProcessWorker(ProcessWorker):
         finally:  # if Prefect did not take the run's end (a full disk), it is settled later
             self.unrecorded.ended(flow_run.id)
             try:
-                await self._end_stop(flow_run.id)  # before the phone's next run (a stopped process exits 0 too)
+                # Before the phone's next run (a stopped process exits 0 too); a run whose final
+                # state Prefect's events have shown already needs no read on the phone's idle path.
+                if flow_run.id not in self._ended_in_prefect:
+                    await self._end_stop(flow_run.id)
             finally:
                 self._running.discard(flow_run.id)
+                self._ended_in_prefect.discard(flow_run.id)
                 # The run's slot of --limit is given back when this returns, after its Completed event
                 # woke the worker: without this poll the next run waits for the timer's.
                 self.wakeup.wake()

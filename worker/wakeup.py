@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import datetime, timezone
-from typing import Awaitable, Callable
+from typing import Awaitable, Callable, Optional
 from uuid import UUID
 
 from prefect.events.clients import get_events_subscriber
@@ -21,27 +21,34 @@ END_EVENTS = set(WAKE_EVENTS[2:])
 RUN_RESOURCE_PREFIX = "prefect.flow-run."
 
 
+def own_run_ended(event_name: str, resource_id: str, running_here: Callable[[UUID], bool]) -> Optional[UUID]:
+    """The run this event ends, if it is one this worker is running: its process's exit frees the slot."""
+    if event_name not in END_EVENTS:
+        return None
+    try:
+        run_id = UUID(resource_id.removeprefix(RUN_RESOURCE_PREFIX))
+    except ValueError:
+        return None
+    return run_id if running_here(run_id) else None
+
+
 def frees_a_slot_elsewhere(event_name: str, resource_id: str, running_here: Callable[[UUID], bool]) -> bool:
     """Whether this event is worth a poll: any run to start, or the end of a run this worker is not
     running. The end of one of its own runs is reported before its process exits, and until then the
     phone's turn and the limit's slot are still taken: that poll would start nothing and delay the one
     the process's exit makes (one poll at a time), while costing the server a write."""
-    if event_name not in END_EVENTS:
-        return True
-    try:
-        run_id = UUID(resource_id.removeprefix(RUN_RESOURCE_PREFIX))
-    except ValueError:
-        return True
-    return not running_here(run_id)
+    return own_run_ended(event_name, resource_id, running_here) is None
 
 
 class Wakeup:
     """Calls `poll` once per burst of events: events that arrive during a poll cause one more."""
 
     def __init__(self, poll: Callable[[], Awaitable[object]], retry_seconds: float = 5.0,
-                 max_wait_seconds: float = 300.0, running_here: Callable[[UUID], bool] = lambda run_id: False):
+                 max_wait_seconds: float = 300.0, running_here: Callable[[UUID], bool] = lambda run_id: False,
+                 on_own_end: Callable[[UUID], None] = lambda run_id: None):
         self.poll = poll
         self.running_here = running_here  # its end wakes the worker itself (Wakeup.wake)
+        self.on_own_end = on_own_end  # told of each final state Prefect took for a run running here
         self.retry_seconds = retry_seconds
         self.max_wait_seconds = max_wait_seconds
         self._pending = asyncio.Event()
@@ -61,8 +68,11 @@ class Wakeup:
             try:
                 async with get_events_subscriber(filter=event_filter) as subscriber:
                     async for event in subscriber:
-                        if frees_a_slot_elsewhere(event.event, event.resource.id, self.running_here):
+                        ended_here = own_run_ended(event.event, event.resource.id, self.running_here)
+                        if ended_here is None:
                             self._pending.set()
+                        else:
+                            self.on_own_end(ended_here)
                         self._wake_again_when_due(event.payload)
             except Exception as error:  # the server restarts, or refuses: the poll still runs meanwhile
                 log.warning("event stream lost (%s); the worker polls until it is back", error)
