@@ -1,7 +1,8 @@
 """Faults that take parts of the service down, in order, on a service of this module's own (the
 session's service is never restarted): only the API listens off loopback; the adb server hangs and
-dies; the worker dies mid-task; the Prefect server dies; the disk fills up; the whole service is
-stopped or killed."""
+dies; the worker dies mid-task; the Prefect server dies; the disk fills up, and Prefect's database
+dies on it; the whole service is stopped or killed. Its Prefect runs on SQLite, or on PostgreSQL
+with `--farm-database postgresql` (`./run tests --postgresql`)."""
 
 from __future__ import annotations
 
