@@ -32,6 +32,7 @@ def _without_prefect(arg: str, invocation_dir: Path) -> bool:
 
 
 def pytest_configure(config):
+    config.addinivalue_line("markers", "postgresql: a test of PostgreSQL's own process, run by ./run tests --postgresql")
     answers.STRICT = True  # an answer that drifted from its model fails the in-process tests
     share_tls_contexts()  # the tests' own Prefect clients, as the service's processes do
     # The first process (xdist's controller, or pytest without it) chooses the folder of the session's
@@ -68,6 +69,13 @@ def pytest_unconfigure(config):
 
 
 def pytest_collection_modifyitems(config, items):
+    # A test of PostgreSQL's own process (marked postgresql) has no counterpart on SQLite, whose
+    # database no process of its own holds: it runs in the PostgreSQL step, deselected elsewhere.
+    if config.getoption("farm_database") != "postgresql":
+        deselected = [item for item in items if item.get_closest_marker("postgresql")]
+        if deselected:
+            config.hook.pytest_deselected(items=deselected)
+            items[:] = [item for item in items if not item.get_closest_marker("postgresql")]
     scheduling.order(items)
 
 
