@@ -153,7 +153,8 @@ def launched_owned(request, tmp_path_factory, farm_database):
     listens on 0.0.0.0 with a token, keeps its data on a 256 MB disk, and is killed piece by piece there."""
     if farm_database == "postgresql":
         # Under /tmp itself: PostgreSQL runs as its own user, which cannot pass through pytest's 0700
-        # folders. Its Prefect database is made by the server's own migration (the template is SQLite).
+        # folders (the launcher lets it through the mount, its data directory: postgres.py). Its
+        # Prefect database is made by the server's own migration (the template is SQLite's).
         mount, template = Path(tempfile.mkdtemp(prefix="phonefarm-owned-")), None
     else:
         mount, template = tmp_path_factory.mktemp("owned"), request.getfixturevalue("prefect_database")
