@@ -32,6 +32,7 @@ def _without_prefect(arg: str, invocation_dir: Path) -> bool:
 
 
 def pytest_configure(config):
+    config.addinivalue_line("markers", "postgresql: a test of PostgreSQL's own process, run by ./run tests --postgresql")
     answers.STRICT = True  # an answer that drifted from its model fails the in-process tests
     share_tls_contexts()  # the tests' own Prefect clients, as the service's processes do
     # The first process (xdist's controller, or pytest without it) chooses the folder of the session's
@@ -68,6 +69,13 @@ def pytest_unconfigure(config):
 
 
 def pytest_collection_modifyitems(config, items):
+    # A test of PostgreSQL's own process (marked postgresql) has no counterpart on SQLite, whose
+    # database no process of its own holds: it runs in the PostgreSQL step, deselected elsewhere.
+    if config.getoption("farm_database") != "postgresql":
+        deselected = [item for item in items if item.get_closest_marker("postgresql")]
+        if deselected:
+            config.hook.pytest_deselected(items=deselected)
+            items[:] = [item for item in items if not item.get_closest_marker("postgresql")]
     scheduling.order(items)
 
 
@@ -128,18 +136,41 @@ def launched_service(tmp_path_factory, adb, session_farm, chat_endpoint, other_c
     service.stop()
 
 
+def pytest_addoption(parser):
+    parser.addoption("--farm-database", choices=("sqlite", "postgresql"), default="sqlite",
+                     help="the Prefect database of test_destructive.py's own service (./run tests --postgresql)")
+
+
 @pytest.fixture(scope="session")
-def launched_owned(tmp_path_factory, prefect_database):
+def farm_database(request) -> str:
+    """The Prefect database of test_destructive.py's own service: sqlite, or postgresql (its CI step)."""
+    return request.config.getoption("farm_database")
+
+
+@pytest.fixture(scope="session")
+def launched_owned(request, tmp_path_factory, farm_database):
     """A service of test_destructive.py's own: it starts its own adb server and one simulated phone,
     listens on 0.0.0.0 with a token, keeps its data on a 256 MB disk, and is killed piece by piece there."""
+    if farm_database == "postgresql":
+        # Under /tmp itself: PostgreSQL runs as its own user, which cannot pass through pytest's 0700
+        # folders (the launcher lets it through the mount, its data directory: postgres.py). Its
+        # Prefect database is made by the server's own migration (the template is SQLite's).
+        mount, template = Path(tempfile.mkdtemp(prefix="phonefarm-owned-")), None
+    else:
+        mount, template = tmp_path_factory.mktemp("owned"), request.getfixturevalue("prefect_database")
     # Its data directory has a disk of its own, which a test fills up.
-    with small_disk(tmp_path_factory.mktemp("owned"), 256) as data_dir:
-        owned = Service(data_dir, free_port(), extra_args=["--simulate", "1", "--host", "0.0.0.0"],
-                        token=OWNED_TOKEN, env={"PHONEFARM_SIMULATOR_FIRST_PORT": str(free_port())},
-                        prefect_template=prefect_database)
-        owned.launch()
-        yield owned
-        owned.stop()
+    try:
+        with small_disk(mount, 256) as data_dir:
+            owned = Service(data_dir, free_port(), extra_args=["--simulate", "1", "--host", "0.0.0.0",
+                                                               "--database", farm_database],
+                            token=OWNED_TOKEN, env={"PHONEFARM_SIMULATOR_FIRST_PORT": str(free_port())},
+                            prefect_template=template)
+            owned.launch()
+            yield owned
+            owned.stop()
+    finally:
+        if template is None:
+            shutil.rmtree(mount, ignore_errors=True)
 
 
 @dataclass

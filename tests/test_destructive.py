@@ -1,7 +1,8 @@
 """Faults that take parts of the service down, in order, on a service of this module's own (the
 session's service is never restarted): only the API listens off loopback; the adb server hangs and
-dies; the worker dies mid-task; the Prefect server dies; the disk fills up; the whole service is
-stopped or killed."""
+dies; the worker dies mid-task; the Prefect server dies; the disk fills up, and Prefect's database
+dies on it; the whole service is stopped or killed. Its Prefect runs on SQLite, or on PostgreSQL
+with `--farm-database postgresql` (`./run tests --postgresql`)."""
 
 from __future__ import annotations
 
@@ -172,6 +173,37 @@ def test_a_full_disk_refuses_writes_and_leaves_no_task_running(owned, owned_farm
     [after] = owned.create([serial], ["after-disk-full"])
     assert owned.wait_for(after, timeout=60)["status"] == 2
     assert "after-disk-full" in phone.following("tiktok")
+
+
+def postmaster(owned: Service) -> int:
+    return int((owned.data_dir / "postgres" / "data" / "postmaster.pid").read_text().split()[0])
+
+
+@pytest.mark.postgresql
+def test_postgresql_killed_on_a_full_disk_starts_once_the_room_is_back(owned, owned_farm):
+    """PostgreSQL dies while the disk is full (a PANIC when its WAL cannot grow, here SIGKILL). It is
+    not started again meanwhile (it could not even write its lock file, and every refused try
+    lengthened the supervisor's pause: it was back 30 s after the room); once the room is back it
+    starts at once, and the farm runs the next task. (On SQLite no process of its own holds the
+    database: the Prefect server's death is the test above.)"""
+    serial = owned_farm.serials[0]
+    restarts = owned.ok("GET", "/health")["restarts"]["postgres"]
+    filler = fill_disk(owned.data_dir)
+    try:
+        os.kill(postmaster(owned), signal.SIGKILL)
+        health = wait_health(owned, lambda h: h["processes"]["postgres"] == "down", "PostgreSQL noticed dead", timeout=15)
+        assert health["disk"] == "full" and health["restarts"]["postgres"] == restarts, health
+    finally:
+        filler.unlink()
+    health = wait_health(owned, lambda h: h["processes"]["postgres"] == "up", "PostgreSQL started with the room back",
+                         timeout=5)
+    assert health["restarts"]["postgres"] == restarts + 1, health
+    # Refused with 50301 (nothing stored) until Prefect's database answers again.
+    body = {"serials": [serial], "script_name": "follow", "script_config": {"target_users": ["after-database-crash"]}}
+    _, answer = until(lambda: owned.call("POST", "/task", json=body), 60, "a create taken", interval=0.5,
+                      accept=lambda status_and_answer: status_and_answer[0] == 200)
+    [task] = answer["data"]["task_ids"]
+    assert owned.wait_for(task, timeout=60)["status"] == 2
 
 
 @pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGKILL], ids=["stopped", "killed"])

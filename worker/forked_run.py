@@ -93,7 +93,7 @@ def probe(expected: list[str]) -> None:
     problems = [f"{name} was not preloaded" for name in expected if name not in sys.modules]
     if LOADED_IN == os.getpid():
         problems.append(f"{__name__} was imported in the fork, not the forkserver")
-    if prefect_compat.installed() != set(prefect_compat.GROUPS):
+    if prefect_compat.installed() != set(prefect_compat.WORKER_GROUPS):
         problems.append(f"the Prefect patches were not installed (only {sorted(prefect_compat.installed())})")
     if THREADS_AT_LOAD != 1:
         problems.append(f"the preload started {THREADS_AT_LOAD - 1} thread(s)")

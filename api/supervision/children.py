@@ -124,9 +124,10 @@ def _kill_group(pgid: int) -> None:
 class Supervisor(Loop):
     """Restarts children that die, with a back-off, until stopped."""
 
-    def __init__(self, children: list[Child], check_seconds: float = 1.0):
+    def __init__(self, children: list[Child], check_seconds: float = 1.0, room: Callable[[], bool] = lambda: True):
         super().__init__("supervisor", check_seconds, join_seconds=5.0)
         self.children = children
+        self.room = room  # whether the disk under the data directory has room for a child to start
         self._next_try: dict[str, float] = {}
         self._restarting = threading.Lock()  # held while a child is restarted
         self._stopping_children = False
@@ -139,6 +140,10 @@ class Supervisor(Loop):
             for child in self.children:
                 if child.alive:
                     child.last_alive = datetime.now(timezone.utc)
+                elif not self.room():
+                    # A start would fail (PostgreSQL cannot even write its lock file), and each failure
+                    # would lengthen the pause after the room is back: it starts once there is room.
+                    self._next_try.pop(child.name, None)
                 elif time.monotonic() >= self._next_try.get(child.name, 0):
                     log.warning("%s exited (code %s); restarting", child.name, child.process and child.process.returncode)
                     child.restarts += 1

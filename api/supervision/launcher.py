@@ -13,6 +13,7 @@ from pydantic import SecretStr
 
 from api.domain.plans import PLANS
 from api.gateways.adb import AdbGateway
+from api.gateways.disk import DiskSpace
 from api.gateways.prefect import Orchestrator
 from api.gateways.prefect_pcs import OLD_AUTOMATIONS
 from api.gateways.prefect_health import prefect_answers
@@ -120,7 +121,8 @@ def run(settings: Settings) -> None:
     data_dir_lock, logs = prepare_pc(settings)
     settings = with_prefect_auth(settings)
     children: list[Child] = []
-    supervisor = Supervisor(children)
+    disk = DiskSpace(settings.data_dir, settings.min_free_disk_mb)
+    supervisor = Supervisor(children, room=lambda: not disk.full())
     orchestrator: Optional[Orchestrator] = None
     wired: Optional[Wired] = None
     local_serials = lambda: None  # noqa: E731  (replaced once the phones are known)

@@ -102,8 +102,10 @@ def prefect_server_child(settings: Settings, logs: Path, database_url: Optional[
     )
     # Behind TLS, other PCs reach it through the proxy only: the server itself stays on loopback.
     host = "127.0.0.1" if tls_on(settings) else settings.prefect_host
-    argv = [sys.executable, "-m", "prefect", "server", "start", "--host", host, "--port", str(settings.prefect_port)]
-    return Child("prefect-server", argv, env, logs / "prefect-server.log")
+    # Prefect's CLI, with the server's patch (worker/prefect_compat/server.py: a full disk is not retried).
+    argv = [sys.executable, "-m", "worker.prefect_compat", "server", "start", "--host", host,
+            "--port", str(settings.prefect_port)]
+    return Child("prefect-server", argv, env, logs / "prefect-server.log", cwd=REPO_DIR)
 
 
 def tls_proxy_child(settings: Settings, logs: Path, cert: Path, key: Path) -> Child:

@@ -123,6 +123,8 @@ def test_install_replaces_its_groups_once_and_canaries_still_read_prefects_code(
     for point in replaced:
         assert (getattr(point.parent(), point.name) is point.replacement) == (point.group in prefect_compat.installed())
     prefect_compat.install()
+    assert prefect_compat.installed() == set(prefect_compat.WORKER_GROUPS)
+    prefect_compat.install(*prefect_compat.GROUPS)
     prefect_compat.install()
     assert prefect_compat.installed() == set(prefect_compat.GROUPS)
     for point in replaced:
@@ -390,3 +392,20 @@ def test_the_preload_probe_fails_where_nothing_was_preloaded_nor_installed(monke
     with pytest.raises(SystemExit, match="no.such.module was not preloaded.*imported in the fork, not the forkserver"
                                          r".*the Prefect patches were not installed \(only \['tls'\]\)"):
         forked_run.probe(["no.such.module"])
+
+
+def test_the_server_does_not_have_a_full_disk_retried_but_a_lost_connection_still_is():
+    import asyncpg.exceptions
+    import sqlalchemy.exc
+
+    from worker.prefect_compat.server import is_client_retryable_exception
+
+    def from_the_driver(error: Exception) -> sqlalchemy.exc.DBAPIError:
+        try:  # as SQLAlchemy's asyncpg adapter raises it: its own error, caused by asyncpg's
+            raise RuntimeError("adapted") from error
+        except RuntimeError as adapted:
+            return sqlalchemy.exc.DBAPIError("INSERT INTO events ...", {}, adapted)
+
+    assert not is_client_retryable_exception(from_the_driver(asyncpg.exceptions.DiskFullError("could not extend file")))
+    assert is_client_retryable_exception(from_the_driver(asyncpg.exceptions.ConnectionDoesNotExistError("closed")))
+    assert is_client_retryable_exception(from_the_driver(asyncpg.exceptions.CannotConnectNowError("starting up")))

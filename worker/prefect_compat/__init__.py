@@ -10,10 +10,13 @@ from worker.prefect_compat.tls import build_default_context
 
 # The version the registry's canaries were checked against (tests/unit/test_prefect_compat.py).
 PREFECT_VERSION = "3.9.1"
-GROUPS = ("tls", "engine")  # tls: any process's Prefect clients; engine: a flow run's process
+GROUPS = ("tls", "engine", "server")  # tls: any process's Prefect clients; engine: a flow run's process;
+# server: the Prefect server's process (worker.prefect_compat.server)
+WORKER_GROUPS = ("tls", "engine")  # what install() applies when given no group: the worker's and its runs'
+
 _installed: set[str] = set()
 
-__all__ = ["GROUPS", "PREFECT_VERSION", "REGISTRY", "TouchPoint", "install", "installed", "require_version",
+__all__ = ["GROUPS", "WORKER_GROUPS", "PREFECT_VERSION", "REGISTRY", "TouchPoint", "install", "installed", "require_version",
            "share_tls_contexts"]
 
 
@@ -26,10 +29,11 @@ def require_version() -> None:
 
 
 def install(*groups: str) -> None:
-    """Apply the replacements of these groups (all if none) in this process; once is enough, again is harmless.
-    Called at the start of each process kind: the API's and the tests' (tls), the worker's and its forkserver's."""
+    """Apply the replacements of these groups (the worker's if none) in this process; once is enough, again is
+    harmless. Called at the start of each process kind: the API's and the tests' (tls), the worker's and its
+    forkserver's (WORKER_GROUPS), the Prefect server's (server)."""
     require_version()
-    wanted = set(groups or GROUPS)
+    wanted = set(groups or WORKER_GROUPS)
     if unknown := wanted - set(GROUPS):
         raise ValueError(f"no such group of Prefect patches: {sorted(unknown)}")
     for point in REGISTRY:

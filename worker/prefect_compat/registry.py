@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from worker.prefect_compat import engine, events, tls
+from worker.prefect_compat import engine, events, server, tls
 from worker.prefect_compat.points import TouchPoint as T
 
 BASE = "prefect.workers.base.BaseWorker"
@@ -48,6 +48,15 @@ REGISTRY: tuple[T, ...] = (
                "if worker_instance.client_type not in operational_clients:"),
               ("prefect.server.api.events.create_events", "events: List[Event],"),
               ("prefect.server.api.server.create_app", "RequestLimitMiddleware, limit=100"))),
+    T("prefect.server.api.server.is_client_retryable_exception", "replaced", "prefect_compat.server",
+      "On PostgreSQL a full disk (DiskFullError) is a 503 that clients retry, 10 times with a doubling pause: a "
+      "run's end waited for over a minute. On SQLite the same fault is a 500 and a refused state; so it is here.",
+      group="server", replacement=server.is_client_retryable_exception, params=("exc",),
+      source=(("prefect.server.api.server.is_client_retryable_exception", "sqlalchemy.exc.DBAPIError,"),
+              ("prefect.server.api.server.custom_internal_exception_handler", "if is_client_retryable_exception(exc):"),
+              ("prefect.server.orchestration.rules.FlowOrchestrationContext.validate_proposed_state",
+               "from prefect.server.api.server import is_client_retryable_exception",
+               "if is_client_retryable_exception(exc):"))),
     # --- the worker: worker.fast_worker ----------------------------------------------------------
     T("prefect.workers.process.ProcessWorker.run", "overridden", "fast_worker",
       "FastProcessWorker.run mirrors it with the fork starter in place of the workspace starter.",
