@@ -120,7 +120,7 @@ def run(settings: Settings) -> None:
     data_dir_lock, logs = prepare_pc(settings)
     settings = with_prefect_auth(settings)
     children: list[Child] = []
-    supervisor = Supervisor(children)
+    supervisor = Supervisor(children, hung_after=settings.hung_after_seconds)
     orchestrator: Optional[Orchestrator] = None
     wired: Optional[Wired] = None
     local_serials = lambda: None  # noqa: E731  (replaced once the phones are known)
