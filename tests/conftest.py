@@ -135,7 +135,9 @@ def launched_owned(tmp_path_factory, prefect_database):
     # Its data directory has a disk of its own, which a test fills up.
     with small_disk(tmp_path_factory.mktemp("owned"), 256) as data_dir:
         owned = Service(data_dir, free_port(), extra_args=["--simulate", "1", "--host", "0.0.0.0"],
-                        token=OWNED_TOKEN, env={"PHONEFARM_SIMULATOR_FIRST_PORT": str(free_port())},
+                        token=OWNED_TOKEN, env={"PHONEFARM_SIMULATOR_FIRST_PORT": str(free_port()),
+                                                # its frozen children are restarted within seconds
+                                                "PHONEFARM_HUNG_AFTER_SECONDS": "5"},
                         prefect_template=prefect_database)
         owned.launch()
         yield owned

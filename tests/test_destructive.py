@@ -1,7 +1,7 @@
 """Faults that take parts of the service down, in order, on a service of this module's own (the
-session's service is never restarted): only the API listens off loopback; the adb server hangs and
-dies; the worker dies mid-task; the Prefect server dies; the disk fills up; the whole service is
-stopped or killed."""
+session's service is never restarted): only the API listens off loopback; the adb server hangs; the
+worker dies mid-task; the Prefect server dies; the worker, then the Prefect server, hang; the disk
+fills up; the whole service is stopped or killed."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from devices.adb import AdbServer
 from simulator.farm import SimulatedFarm
 from tests.processes import alive, argv_of, descendants, find, listening_addresses, phone_holder, processes_marked
 from tests.harness import fill_disk, until
+from tests.test_farm_wall import samples
 from tests.service import OWNED_TOKEN, Service
 from tests.test_stop_retry_delete import wait_started_on_phone
 
@@ -58,22 +59,28 @@ def test_only_the_api_listens_beyond_loopback_and_only_with_its_token(owned, own
     assert children and not set(processes_marked(f"PHONEFARM_API_TOKEN={TOKEN}")) & set(children)
 
 
-def test_adb_server_down_then_restarted(owned, owned_farm):
+def test_a_hung_adb_server_is_restarted(owned, owned_farm):
     adb = find([b"nodaemon", b"server"], descendants(owned.process.pid))
     # A hung adb server: the process lives, so only health can tell.
     os.kill(adb, signal.SIGSTOP)
-    try:
-        health = wait_health(owned, lambda h: h["adb"] == "down", "health never said adb was down", timeout=15)
-        assert health["phones"] == 0 and health["api"] == "up" and health["prefect"] == "up"
-    finally:
-        os.kill(adb, signal.SIGCONT)
-    # A dead one: the launcher starts a new one and the simulated phones attach to it again.
-    os.kill(adb, signal.SIGKILL)
+    health = wait_health(owned, lambda h: h["adb"] == "down", "health never said adb was down", timeout=15)
+    assert health["phones"] == 0 and health["api"] == "up" and health["prefect"] == "up"
+    # Past the hung limit (PHONEFARM_HUNG_AFTER_SECONDS) the launcher kills it and starts a new one;
+    # the simulated phones attach to it again.
     health = wait_health(owned, lambda h: h["adb"] == "up" and h["phones"] == 3 and h["restarts"]["adb-server"] == 1,
-                         "the adb server was not restarted with its phones", timeout=60)
-    assert health["processes"]["adb-server"] == "up"
+                         "the hung adb server was not restarted with its phones", timeout=60)
+    assert health["processes"]["adb-server"] == "up" and not alive(adb)
+    assert_restarted_as_hung(owned, "adb-server", 1)
     [task] = owned.create([owned_farm.serials[0]], ["after-adb-restart"])
     assert owned.wait_for(task, timeout=60)["status"] == 2
+
+
+def assert_restarted_as_hung(owned: Service, name: str, restarts: int) -> None:
+    """Counted in /metrics as in /health, and its last log lines kept beside its log."""
+    scraped = samples(requests.get(f"http://127.0.0.1:{owned.port}/metrics", timeout=10,
+                                   headers={"Authorization": f"Bearer {TOKEN}"}).text)
+    assert scraped["phonefarm_process_restarts_total", (("process", name),)] == restarts
+    assert list((owned.data_dir / "logs").glob(f"{name}.hung-*.log")), f"no last lines of the hung {name}"
 
 
 def test_worker_killed_mid_task(owned, owned_farm):
@@ -134,6 +141,30 @@ def test_prefect_server_killed_and_restarted(owned, owned_farm):
     [after] = owned.create([serial], ["after-outage"])
     assert after > pending
     assert owned.wait_for(after, timeout=60)["status"] == 2
+
+
+def test_a_frozen_worker_then_a_frozen_prefect_server_are_restarted(owned, owned_farm):
+    """A child that lives but stopped answering (here SIGSTOPped) is killed and started again once
+    it has failed its health check for the hung limit: the worker (its heartbeat stops), then the
+    Prefect server (its /api/health stops answering), one after the other."""
+    before = owned.ok("GET", "/health")["restarts"]
+    worker = find([b"worker.fast_worker"], descendants(owned.process.pid))
+    os.kill(worker, signal.SIGSTOP)
+    wait_health(owned, lambda h: h["restarts"]["worker"] == before["worker"] + 1 and h["worker"] == "up",
+                "the frozen worker was not restarted", timeout=60)
+    assert not alive(worker)
+    assert_restarted_as_hung(owned, "worker", before["worker"] + 1)
+
+    server = find([b"server", b"start", str(owned.prefect_port).encode()], descendants(owned.process.pid))
+    os.killpg(os.getpgid(server), signal.SIGSTOP)  # the server and the uvicorn process it runs
+    wait_health(owned, lambda h: h["restarts"]["prefect-server"] == before["prefect-server"] + 1 and h["prefect"] == "up",
+                "the frozen Prefect server was not restarted", timeout=90)
+    assert not alive(server)
+    assert_restarted_as_hung(owned, "prefect-server", before["prefect-server"] + 1)
+    [task] = owned.create([owned_farm.serials[0]], ["after-freezes"])
+    assert owned.wait_for(task, timeout=90)["status"] == 2
+    assert owned.ok("GET", "/health")["restarts"] == {**before, "worker": before["worker"] + 1,
+                                                      "prefect-server": before["prefect-server"] + 1}
 
 
 def test_a_full_disk_refuses_writes_and_leaves_no_task_running(owned, owned_farm):

@@ -75,6 +75,8 @@ class Child:
     health_check: Optional[Callable[[], bool]] = field(default=None, repr=False)
     started_wall: float = 0.0  # time.time() of its last start: a heartbeat older than this is a former life's
     started: float = 0.0  # time.monotonic() of its last start
+    # Set by a start-up step that waited for it to answer: its failures count from the first check on.
+    answered: bool = False
 
     def start(self) -> None:
         if self.process is not None:
@@ -83,7 +85,7 @@ class Child:
         if self.before_start:
             self.before_start()
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        self.started_wall, self.started = time.time(), time.monotonic()
+        self.started_wall, self.started, self.answered = time.time(), time.monotonic(), False
         with open(self.log_path, "ab") as out:
             self.process = subprocess.Popen(
                 self.argv, env=self.env, cwd=self.cwd, stdout=out, stderr=subprocess.STDOUT,
@@ -188,6 +190,7 @@ class Supervisor(Loop):
         if watch is None or watch.started != child.started:  # (re)started since it was last watched
             watch = self._watches[child.name] = HangWatch(self.hung_after)
             watch.restarted(child.started)
+            watch.answered = child.answered
         return watch
 
     def _restart_hung(self, child: Child) -> None:

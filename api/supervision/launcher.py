@@ -78,6 +78,7 @@ def check_database_kind(settings: Settings) -> None:
 
 
 def start_prefect(settings: Settings, logs: Path, children: list[Child]) -> Orchestrator:
+    server = None
     if settings.starts_prefect_server:
         check_database_kind(settings)
         database_url = (start_postgres(settings, logs, children).url() if settings.starts_postgres else
@@ -92,6 +93,8 @@ def start_prefect(settings: Settings, logs: Path, children: list[Child]) -> Orch
             proxy.start()
     wait_until(lambda: prefect_answers(settings.prefect_url, timeout=2), 90, "Prefect server",
                logs / "prefect-server.log" if settings.starts_prefect_server else None)
+    if server is not None:
+        server.answered = True
     if settings.starts_prefect_server:  # its UI build is copied with site-packages' modes (folders 0755)
         close_to_others(settings.data_dir / "prefect")
     orchestrator = Orchestrator(settings.prefect_url, write_concurrency=settings.prefect_write_concurrency,
