@@ -177,9 +177,10 @@ def three_pcs(tmp_path_factory, prefect_database):
     # Under /tmp itself: PostgreSQL runs as its own user, which cannot pass through pytest's 0700 folders.
     data_dir = Path(tempfile.mkdtemp(prefix="phonefarm-api-pc-"))
     adb_port = free_port()
-    # A PC is gone after 15 s of silence (30 by default): the dead-PC test waits for it.
+    # A PC is gone after 15 s of silence (30 by default): the dead-PC test waits for it; a frozen
+    # PostgreSQL is restarted after 10 s.
     api = Service(data_dir, adb_port, extra_args=["--database", "postgresql", "--pc-name", "pc-api"],
-                  env={"PHONEFARM_PC_SILENCE_SECONDS": "15"})
+                  env={"PHONEFARM_PC_SILENCE_SECONDS": "15", "PHONEFARM_HUNG_AFTER_SECONDS": "10"})
     workers: list[WorkerPc] = []
     try:
         before = sqlite_farm_with_tasks(data_dir, adb_port, api.prefect_port, prefect_database)

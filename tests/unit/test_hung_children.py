@@ -75,11 +75,12 @@ def test_a_frozen_child_is_killed_counted_and_started_again(tmp_path: Path):
     child.health_check = not_stopped
     supervisor = Supervisor([child], check_seconds=0.2, hung_after=1.0)
     child.start()
+    child.answered = True  # as a start-up step that waited for it says: judged from the first check on
+    first = child.process.pid
+    until(lambda: log_path.read_text().endswith("80\n"), 15, "the child's log lines")
+    os.kill(first, signal.SIGSTOP)
     supervisor.start()
     try:
-        first = child.process.pid
-        until(lambda: getattr(supervisor._watches.get("sleeper"), "answered", False), 15, "the child's first answer")
-        os.kill(first, signal.SIGSTOP)
         until(lambda: child.process.pid != first and child.alive, 30, "the frozen child started again")
         assert supervisor.restarts() == {"sleeper": 1} and not os.path.exists(f"/proc/{first}")
         [saved] = (tmp_path / "logs").glob("sleeper.hung-*.log")
