@@ -116,6 +116,7 @@ class Child:
         for sig in (signal.SIGTERM, signal.SIGTERM, signal.SIGKILL):
             try:
                 os.killpg(self.process.pid, sig)
+                os.killpg(self.process.pid, signal.SIGCONT)  # a stopped (frozen) child acts on nothing else
             except ProcessLookupError:
                 return
             try:

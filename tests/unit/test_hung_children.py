@@ -89,3 +89,14 @@ def test_a_frozen_child_is_killed_counted_and_started_again(tmp_path: Path):
     finally:
         supervisor.stop()
     assert not child.alive
+
+
+def test_a_frozen_child_that_is_stopped_acts_on_its_sigterm(tmp_path: Path):
+    """A SIGSTOPped process leaves SIGTERM pending: stop() wakes it, so it ends by its own handler."""
+    script = "trap 'exit 7' TERM; echo ready; while :; do sleep 0.1; done"
+    child = Child("trapper", ["sh", "-c", script], dict(os.environ), tmp_path / "trapper.log")
+    child.start()
+    until(lambda: child.log_path.read_text() == "ready\n", 15, "the child's trap set")
+    os.kill(child.process.pid, signal.SIGSTOP)
+    child.stop()
+    assert child.process.returncode == 7
