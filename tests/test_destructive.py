@@ -76,7 +76,8 @@ def test_a_hung_adb_server_is_restarted(owned, owned_farm):
 
 
 def assert_restarted_as_hung(owned: Service, name: str, restarts: int) -> None:
-    """Counted in /metrics as in /health, and its last log lines kept beside its log."""
+    """Counted in /metrics as in /health, which says why; its last log lines kept beside its log."""
+    assert "hung: failed its health check" in owned.ok("GET", "/health")["last_restarts"][name]
     scraped = samples(requests.get(f"http://127.0.0.1:{owned.port}/metrics", timeout=10,
                                    headers={"Authorization": f"Bearer {TOKEN}"}).text)
     assert scraped["phonefarm_process_restarts_total", (("process", name),)] == restarts

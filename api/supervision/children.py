@@ -77,6 +77,7 @@ class Child:
     started: float = 0.0  # time.monotonic() of its last start
     # Set by a start-up step that waited for it to answer: its failures count from the first check on.
     answered: bool = False
+    last_restart: Optional[str] = None  # when and why the supervisor last restarted it, for the operator
 
     def start(self) -> None:
         if self.process is not None:
@@ -127,6 +128,10 @@ class Child:
         _kill_group(self.process.pid)  # leftovers of its group (flow-run processes of the worker)
 
 
+def _utc_now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def _kill_pid(pid: int) -> None:
     try:
         os.kill(pid, signal.SIGKILL)
@@ -167,7 +172,9 @@ class Supervisor(Loop):
                 elif child.alive:
                     child.last_alive = datetime.now(timezone.utc)
                 elif time.monotonic() >= self._next_try.get(child.name, 0):
-                    log.warning("%s exited (code %s); restarting", child.name, child.process and child.process.returncode)
+                    code = child.process and child.process.returncode
+                    log.warning("%s exited (code %s); restarting", child.name, code)
+                    child.last_restart = f"{_utc_now()} exited (code {code})"
                     child.restarts += 1
                     self._next_try[child.name] = time.monotonic() + min(30, 2 ** min(child.restarts, 5))
                     child.start()
@@ -199,6 +206,8 @@ class Supervisor(Loop):
         log.warning("%s failed its health check for %.0f s; killing and restarting it (its last log lines: %s)",
                     child.name, self.hung_after, saved)
         child.kill()
+        child.last_restart = (f"{_utc_now()} hung: failed its health check for {self.hung_after:g} s"
+                              + (f"; its last log lines: {saved.name}" if saved else ""))
         child.restarts += 1
         child.start()
 
@@ -207,6 +216,9 @@ class Supervisor(Loop):
 
     def restarts(self) -> dict[str, int]:
         return {child.name: child.restarts for child in self.children}
+
+    def last_restarts(self) -> dict[str, str]:
+        return {child.name: child.last_restart for child in self.children if child.last_restart}
 
     def reap_orphans(self) -> None:
         """Dead processes re-parented to us (the subreaper), e.g. flow runs of a dead worker whose

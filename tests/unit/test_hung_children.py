@@ -86,6 +86,8 @@ def test_a_frozen_child_is_killed_counted_and_started_again(tmp_path: Path):
         [saved] = (tmp_path / "logs").glob("sleeper.hung-*.log")
         assert saved.read_text().splitlines()[-1] == "80"
         assert supervisor.status() == {"sleeper": "up"}
+        assert f"hung: failed its health check for 1 s; its last log lines: {saved.name}" in \
+            supervisor.last_restarts()["sleeper"]
     finally:
         supervisor.stop()
     assert not child.alive
