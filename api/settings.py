@@ -117,6 +117,9 @@ class Settings(BaseSettings):
     # Another PC silent this long is gone: its running tasks fail, its phones show offline. Every PC
     # of a farm should have the same (its worker's phones are taken by no other PC until then).
     pc_silence_seconds: float = Field(LIVE_SECONDS, ge=SHORTEST_SILENCE)
+    # A supervised child (Prefect server, PostgreSQL, adb server, worker) alive but failing its health
+    # check this long is hung: it is killed and started again (after its start-up, 90 s at least).
+    hung_after_seconds: float = Field(30.0, gt=0)
     # Reads answer from the index without waiting on Prefect; enough threads that a few waiting on
     # Prefect writes (a stop, a deletion) do not hold reads up. Prefect's writes have their own bound.
     api_threads: int = Field(24, ge=1)

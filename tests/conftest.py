@@ -163,7 +163,9 @@ def launched_owned(request, tmp_path_factory, farm_database):
         with small_disk(mount, 256) as data_dir:
             owned = Service(data_dir, free_port(), extra_args=["--simulate", "1", "--host", "0.0.0.0",
                                                                "--database", farm_database],
-                            token=OWNED_TOKEN, env={"PHONEFARM_SIMULATOR_FIRST_PORT": str(free_port())},
+                            token=OWNED_TOKEN, env={"PHONEFARM_SIMULATOR_FIRST_PORT": str(free_port()),
+                                                    # its frozen children are restarted within seconds
+                                                    "PHONEFARM_HUNG_AFTER_SECONDS": "5"},
                             prefect_template=template)
             owned.launch()
             yield owned
@@ -236,10 +238,11 @@ def three_pcs(tmp_path_factory):
     cost CPU)."""
     data_dir = postgresql_data_dir("phonefarm-api-pc-")
     tls_port = free_port()
-    # A PC is gone after 15 s of silence (30 by default): the dead-PC test waits for it.
+    # A PC is gone after 15 s of silence (30 by default): the dead-PC test waits for it; a frozen
+    # PostgreSQL is restarted after 10 s.
     api = Service(data_dir, free_port(), extra_args=["--database", "postgresql", "--pc-name", "pc-api"],
-                  env={"PHONEFARM_PC_SILENCE_SECONDS": "15", "PHONEFARM_PREFECT_TLS": "on",
-                       "PHONEFARM_PREFECT_TLS_PORT": str(tls_port)})
+                  env={"PHONEFARM_PC_SILENCE_SECONDS": "15", "PHONEFARM_HUNG_AFTER_SECONDS": "10",
+                       "PHONEFARM_PREFECT_TLS": "on", "PHONEFARM_PREFECT_TLS_PORT": str(tls_port)})
     workers: list[WorkerPc] = []
     try:
         api.start(timeout=180)

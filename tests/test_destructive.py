@@ -1,8 +1,9 @@
 """Faults that take parts of the service down, in order, on a service of this module's own (the
-session's service is never restarted): only the API listens off loopback; the adb server hangs and
-dies; the worker dies mid-task; the Prefect server dies; the disk fills up, and Prefect's database
-dies on it; the whole service is stopped or killed. Its Prefect runs on SQLite, or on PostgreSQL
-with `--farm-database postgresql` (`./run tests --postgresql`)."""
+session's service is never restarted): only the API listens off loopback; the adb server hangs; the
+worker dies mid-task; the Prefect server hangs; the worker hangs; the disk fills up, and Prefect's
+database dies on it; the whole service is stopped or killed. The service restarts a hung child after
+5 s here (tests/conftest.py). Its Prefect runs on SQLite, or on PostgreSQL with
+`--farm-database postgresql` (`./run tests --postgresql`)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from devices.adb import AdbServer
 from simulator.farm import SimulatedFarm
 from tests.processes import alive, argv_of, descendants, find, listening_addresses, phone_holder, processes_marked
 from tests.harness import fill_disk, until
+from tests.test_farm_wall import samples
 from tests.service import OWNED_TOKEN, Service
 from tests.test_stop_retry_delete import wait_started_on_phone
 
@@ -59,22 +61,29 @@ def test_only_the_api_listens_beyond_loopback_and_only_with_its_token(owned, own
     assert children and not set(processes_marked(f"PHONEFARM_API_TOKEN={TOKEN}")) & set(children)
 
 
-def test_adb_server_down_then_restarted(owned, owned_farm):
+def test_a_hung_adb_server_is_restarted(owned, owned_farm):
     adb = find([b"nodaemon", b"server"], descendants(owned.process.pid))
     # A hung adb server: the process lives, so only health can tell.
     os.kill(adb, signal.SIGSTOP)
-    try:
-        health = wait_health(owned, lambda h: h["adb"] == "down", "health never said adb was down", timeout=15)
-        assert health["phones"] == 0 and health["api"] == "up" and health["prefect"] == "up"
-    finally:
-        os.kill(adb, signal.SIGCONT)
-    # A dead one: the launcher starts a new one and the simulated phones attach to it again.
-    os.kill(adb, signal.SIGKILL)
+    health = wait_health(owned, lambda h: h["adb"] == "down", "health never said adb was down", timeout=15)
+    assert health["phones"] == 0 and health["api"] == "up" and health["prefect"] == "up"
+    # Past the hung limit (PHONEFARM_HUNG_AFTER_SECONDS) the launcher kills it and starts a new one;
+    # the simulated phones attach to it again.
     health = wait_health(owned, lambda h: h["adb"] == "up" and h["phones"] == 3 and h["restarts"]["adb-server"] == 1,
-                         "the adb server was not restarted with its phones", timeout=60)
-    assert health["processes"]["adb-server"] == "up"
+                         "the hung adb server was not restarted with its phones", timeout=60)
+    assert health["processes"]["adb-server"] == "up" and not alive(adb)
+    assert_restarted_as_hung(owned, "adb-server", 1)
     [task] = owned.create([owned_farm.serials[0]], ["after-adb-restart"])
     assert owned.wait_for(task, timeout=60)["status"] == 2
+
+
+def assert_restarted_as_hung(owned: Service, name: str, restarts: int) -> None:
+    """Counted in /metrics as in /health, which says why; its last log lines kept beside its log."""
+    assert "hung: failed its health check" in owned.ok("GET", "/health")["last_restarts"][name]
+    scraped = samples(requests.get(f"http://127.0.0.1:{owned.port}/metrics", timeout=10,
+                                   headers={"Authorization": f"Bearer {TOKEN}"}).text)
+    assert scraped["phonefarm_process_restarts_total", (("process", name),)] == restarts
+    assert list((owned.data_dir / "logs").glob(f"{name}.hung-*.log")), f"no last lines of the hung {name}"
 
 
 def test_worker_killed_mid_task(owned, owned_farm):
@@ -104,16 +113,18 @@ def test_worker_killed_mid_task(owned, owned_farm):
     assert retried["status"] == 2 and retried["retry_count"] == 1, retried
 
 
-def test_prefect_server_killed_and_restarted(owned, owned_farm):
+def test_prefect_server_hung_then_restarted(owned, owned_farm):
     serial = owned_farm.serials[0]
     soon = (datetime.now().astimezone() + timedelta(seconds=8)).isoformat()
     [pending] = owned.create([serial], ["outage"], start_time=soon)
     stats_before = owned.ok("GET", "/task/stats")
+    restarts_before = owned.ok("GET", "/health")["restarts"]
 
-    # The server and the uvicorn process it runs die together, as in a crash of the machine's Prefect.
+    # The server and the uvicorn process it runs hang together: alive, answering nothing. Past the
+    # hung limit (PHONEFARM_HUNG_AFTER_SECONDS) the launcher kills them and starts the server again.
     server = find([b"server", b"start", str(owned.prefect_port).encode()], descendants(owned.process.pid))
-    os.killpg(os.getpgid(server), signal.SIGKILL)
-    until(lambda: owned.ok("GET", "/health")["prefect"] == "down", 5, "health noticing the server gone")
+    os.killpg(os.getpgid(server), signal.SIGSTOP)
+    until(lambda: owned.ok("GET", "/health")["prefect"] == "down", 30, "health noticing the server gone")
     # Reads answer from the index's copy, saying so and since when; writes change nothing.
     task = owned.task(pending)
     assert (task["status"], task["prefect"]) == (0, "down") and task["as_of"], task
@@ -127,14 +138,33 @@ def test_prefect_server_killed_and_restarted(owned, owned_farm):
         status, answer = owned.call(method, path, json=body)
         assert (status, answer["code"]) == (503, 50301) and "Nothing was changed" in answer["message"], answer
 
-    # The launcher restarts the server; the answers are the contract's again and nothing was lost.
+    # The answers are the contract's again once it is back, and nothing was lost.
     until(lambda: "prefect" not in owned.ok("GET", "/task/stats"), 90, "the Prefect server back", interval=0.5)
+    assert not alive(server)
+    assert_restarted_as_hung(owned, "prefect-server", restarts_before["prefect-server"] + 1)
     assert owned.ok("GET", "/task/stats")["total"] == stats_before["total"]
     assert owned.wait_for(pending, timeout=90)["status"] == 2
     assert "outage" in owned_farm.phones[serial].following("tiktok")
     [after] = owned.create([serial], ["after-outage"])
     assert after > pending
     assert owned.wait_for(after, timeout=60)["status"] == 2
+    assert owned.ok("GET", "/health")["restarts"] == {**restarts_before,
+                                                      "prefect-server": restarts_before["prefect-server"] + 1}
+
+
+def test_a_frozen_worker_is_restarted(owned, owned_farm):
+    """Its event loop stops turning, so its heartbeat file grows old: past the hung limit the
+    launcher kills it and starts another, which runs the next task."""
+    before = owned.ok("GET", "/health")["restarts"]
+    worker = find([b"worker.fast_worker"], descendants(owned.process.pid))
+    os.kill(worker, signal.SIGSTOP)
+    wait_health(owned, lambda h: h["restarts"]["worker"] == before["worker"] + 1 and h["worker"] == "up",
+                "the frozen worker was not restarted", timeout=60)
+    assert not alive(worker)
+    assert_restarted_as_hung(owned, "worker", before["worker"] + 1)
+    [task] = owned.create([owned_farm.serials[0]], ["after-freeze"])
+    assert owned.wait_for(task, timeout=60)["status"] == 2
+    assert owned.ok("GET", "/health")["restarts"] == {**before, "worker": before["worker"] + 1}
 
 
 def test_a_full_disk_refuses_writes_and_leaves_no_task_running(owned, owned_farm):

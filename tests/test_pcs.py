@@ -109,12 +109,19 @@ def test_prefect_runs_on_a_postgresql_only_the_api_pc_reaches(three_pcs):
     assert requests.get(f"{api.prefect_api}/work_pools/{WORK_POOL}", auth=(user, "wrong"), timeout=10).status_code == 401
 
 
-def test_a_killed_postgresql_is_started_again_and_the_farm_goes_on(three_pcs):
+def test_a_killed_then_a_frozen_postgresql_is_started_again_and_the_farm_goes_on(three_pcs):
     api = three_pcs.api
     before = api.ok("GET", "/health")["restarts"]["postgres"]
     os.kill(postmaster(api), signal.SIGKILL)
     until(lambda: api.ok("GET", "/health")["restarts"]["postgres"] != before, 30, "PostgreSQL restarted", interval=0.2)
     serial = next(iter(three_pcs.workers[1].farm.phones))
+    [task_id] = create(api, [serial])
+    assert api.wait_for(task_id, timeout=90)["status"] == 2
+    # Alive but answering nothing: killed and started again past the hung limit (PHONEFARM_HUNG_AFTER_SECONDS).
+    frozen = postmaster(api)
+    os.kill(frozen, signal.SIGSTOP)
+    until(lambda: api.ok("GET", "/health")["restarts"]["postgres"] == before + 2, 90, "the frozen PostgreSQL restarted")
+    assert postmaster(api) != frozen and list((api.data_dir / "logs").glob("postgres.hung-*.log"))
     [task_id] = create(api, [serial])
     assert api.wait_for(task_id, timeout=90)["status"] == 2
 

@@ -33,6 +33,7 @@ from worker.executors import Executors
 from contract.names import WORK_POOL
 from contract.pcs import REPORT_SECONDS
 from worker.fork_starter import ForkStarter
+from worker.heartbeat import beat_forever
 from worker.queue_turns import QueueTurns, due_now
 from worker.run_limit import RunLimit
 from worker.run_objects import RunObjects
@@ -268,7 +269,7 @@ class FastProcessWorker(ProcessWorker):
 # --- entry ---------------------------------------------------------------------------------------
 
 
-async def _serve(worker: FastProcessWorker) -> None:
+async def _serve(worker: FastProcessWorker, heartbeat: Optional[Path] = None) -> None:
     """`prefect worker start` without the CLI: the first SIGTERM/SIGINT stops the worker (its runs
     are killed and end Crashed, as with the stock worker); a second one kills it at once."""
     task = asyncio.current_task()
@@ -286,6 +287,8 @@ async def _serve(worker: FastProcessWorker) -> None:
                asyncio.create_task(worker.wakeup.run())]
     if worker.served_phones is not None:
         helpers.append(asyncio.create_task(worker.keep_serving_own_phones()))
+    if heartbeat is not None:
+        helpers.append(asyncio.create_task(beat_forever(heartbeat)))
     try:
         await worker.start(printer=lambda *a, **k: print(*a, **k, flush=True))
     except asyncio.CancelledError:
@@ -309,6 +312,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                                      "(PHONEFARM_ADB_HOST/PORT), reported to the farm under this name")
     parser.add_argument("--preload", action="append",
                         help=f"module with the deployments' flows (repeatable; default: {' '.join(FARM_FLOW_MODULES)})")
+    parser.add_argument("--heartbeat", type=Path, help="touch this file every second while the event loop turns")
     args = parser.parse_args(argv)
     settings = WorkerSettings()
     try:
@@ -323,7 +327,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     worker = FastProcessWorker(work_pool_name=args.pool, name=args.name, limit=args.limit,
                                work_queues=args.work_queue, preload=args.preload or FARM_FLOW_MODULES,
                                served_phones=served)
-    asyncio.run(_serve(worker))
+    asyncio.run(_serve(worker, args.heartbeat))
     return 0
 
 

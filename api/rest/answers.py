@@ -213,6 +213,9 @@ class Health(Answer):
         None, description="the processes this service started and supervises; only to a caller with the API token")
     restarts: Optional[dict[str, Count]] = Field(
         None, description="restarts of each of those processes; only to a caller with the API token")
+    last_restarts: Optional[dict[str, str]] = Field(
+        None, description="when and why each restarted process was last restarted (exited, or hung: failed its "
+                          "health check); only to a caller with the API token")
 
 
 class BriefTask(Answer):

@@ -49,7 +49,7 @@ class Services:
     disk: DiskSpace
     camera: ScreenCamera
     artifacts_dir: Path = Path("artifacts")
-    supervisor: Optional[object] = None  # status() and restarts() of the children; absent in tests
+    supervisor: Optional[object] = None  # status(), restarts() and last_restarts() of the children; absent in tests
     api_token: Optional[str] = None
     max_body_bytes: int = 1024 * 1024
     allowed_hosts: tuple[str, ...] = ()

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Callable, Optional
 
 from api.loop import Loop
+from api.supervision.hangs import HangWatch, check_interval, keep_last_lines, passes
 from api.supervision.procfs import alive, descendants, direct_children, processes_marked
 
 log = logging.getLogger(__name__)
@@ -69,6 +70,14 @@ class Child:
     # SIGKILL, because on SIGTERM it would wait for its flow runs to end.
     death_signal: int = signal.SIGTERM
     run_as: Optional[tuple[int, int]] = None  # (uid, gid): PostgreSQL will not run as root
+    # True while the child answers; a live child failing it for the supervisor's hung limit is
+    # killed and started again. Each call must return within a few seconds.
+    health_check: Optional[Callable[[], bool]] = field(default=None, repr=False)
+    started_wall: float = 0.0  # time.time() of its last start: a heartbeat older than this is a former life's
+    started: float = 0.0  # time.monotonic() of its last start
+    # Set by a start-up step that waited for it to answer: its failures count from the first check on.
+    answered: bool = False
+    last_restart: Optional[str] = None  # when and why the supervisor last restarted it, for the operator
 
     def start(self) -> None:
         if self.process is not None:
@@ -77,6 +86,7 @@ class Child:
         if self.before_start:
             self.before_start()
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        self.started_wall, self.started, self.answered = time.time(), time.monotonic(), False
         with open(self.log_path, "ab") as out:
             self.process = subprocess.Popen(
                 self.argv, env=self.env, cwd=self.cwd, stdout=out, stderr=subprocess.STDOUT,
@@ -90,6 +100,16 @@ class Child:
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
+    def kill(self) -> Optional[int]:
+        """SIGKILL to its whole group: a stopped (SIGSTOP) or hung process does not act on SIGTERM."""
+        if self.process is None:
+            return None
+        _kill_group(self.process.pid)
+        try:
+            return self.process.wait(10)
+        except subprocess.TimeoutExpired:  # in uninterruptible sleep (a dead disk): started again anyway
+            return None
+
     def stop(self, timeout: float = 10.0) -> None:
         if self.process is None or self.process.poll() is not None:
             return
@@ -97,6 +117,7 @@ class Child:
         for sig in (signal.SIGTERM, signal.SIGTERM, signal.SIGKILL):
             try:
                 os.killpg(self.process.pid, sig)
+                os.killpg(self.process.pid, signal.SIGCONT)  # a stopped (frozen) child acts on nothing else
             except ProcessLookupError:
                 return
             try:
@@ -105,6 +126,10 @@ class Child:
             except subprocess.TimeoutExpired:
                 continue
         _kill_group(self.process.pid)  # leftovers of its group (flow-run processes of the worker)
+
+
+def _utc_now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _kill_pid(pid: int) -> None:
@@ -122,39 +147,84 @@ def _kill_group(pgid: int) -> None:
 
 
 class Supervisor(Loop):
-    """Restarts children that die, with a back-off, until stopped."""
+    """Restarts children that die, with a back-off, and live children that fail their health check
+    for `hung_after` seconds, until stopped."""
 
-    def __init__(self, children: list[Child], check_seconds: float = 1.0, room: Callable[[], bool] = lambda: True):
+    def __init__(self, children: list[Child], check_seconds: float = 1.0, hung_after: float = 30.0,
+                 room: Callable[[], bool] = lambda: True):
         super().__init__("supervisor", check_seconds, join_seconds=5.0)
         self.children = children
+        self.hung_after = hung_after
         self.room = room  # whether the disk under the data directory has room for a child to start
         self._next_try: dict[str, float] = {}
+        self._watches: dict[str, HangWatch] = {}
+        self._next_health_check = 0.0
         self._restarting = threading.Lock()  # held while a child is restarted
         self._stopping_children = False
 
     def run_once(self) -> None:
+        hung = self._hung_children()  # outside the lock: a probe may take its timeout
         with self._restarting:
             if self._stopping_children:
                 return
             self.reap_orphans()
             for child in self.children:
-                if child.alive:
+                if child.alive and child.name in hung:
+                    self._restart_hung(child)
+                elif child.alive:
                     child.last_alive = datetime.now(timezone.utc)
                 elif not self.room():
                     # A start would fail (PostgreSQL cannot even write its lock file), and each failure
                     # would lengthen the pause after the room is back: it starts once there is room.
                     self._next_try.pop(child.name, None)
                 elif time.monotonic() >= self._next_try.get(child.name, 0):
-                    log.warning("%s exited (code %s); restarting", child.name, child.process and child.process.returncode)
+                    code = child.process and child.process.returncode
+                    log.warning("%s exited (code %s); restarting", child.name, code)
+                    child.last_restart = f"{_utc_now()} exited (code {code})"
                     child.restarts += 1
                     self._next_try[child.name] = time.monotonic() + min(30, 2 ** min(child.restarts, 5))
                     child.start()
+
+    def _hung_children(self) -> set[str]:
+        now = time.monotonic()
+        if now < self._next_health_check:
+            return set()
+        self._next_health_check = now + check_interval(self.hung_after)
+        hung = set()
+        for child in list(self.children):
+            if child.health_check is None or not child.alive:
+                continue
+            watch = self._watch(child)
+            if watch.failed(passes(child.health_check), time.monotonic()):
+                hung.add(child.name)
+        return hung
+
+    def _watch(self, child: Child) -> HangWatch:
+        watch = self._watches.get(child.name)
+        if watch is None or watch.started != child.started:  # (re)started since it was last watched
+            watch = self._watches[child.name] = HangWatch(self.hung_after)
+            watch.restarted(child.started)
+            watch.answered = child.answered
+        return watch
+
+    def _restart_hung(self, child: Child) -> None:
+        saved = keep_last_lines(child.log_path, child.name)
+        log.warning("%s failed its health check for %.0f s; killing and restarting it (its last log lines: %s)",
+                    child.name, self.hung_after, saved)
+        child.kill()
+        child.last_restart = (f"{_utc_now()} hung: failed its health check for {self.hung_after:g} s"
+                              + (f"; its last log lines: {saved.name}" if saved else ""))
+        child.restarts += 1
+        child.start()
 
     def status(self) -> dict[str, str]:
         return {child.name: "up" if child.alive else "down" for child in self.children}
 
     def restarts(self) -> dict[str, int]:
         return {child.name: child.restarts for child in self.children}
+
+    def last_restarts(self) -> dict[str, str]:
+        return {child.name: child.last_restart for child in self.children if child.last_restart}
 
     def reap_orphans(self) -> None:
         """Dead processes re-parented to us (the subreaper), e.g. flow runs of a dead worker whose

@@ -79,6 +79,7 @@ def check_database_kind(settings: Settings) -> None:
 
 
 def start_prefect(settings: Settings, logs: Path, children: list[Child]) -> Orchestrator:
+    server = None
     if settings.starts_prefect_server:
         check_database_kind(settings)
         database_url = (start_postgres(settings, logs, children).url() if settings.starts_postgres else
@@ -93,6 +94,8 @@ def start_prefect(settings: Settings, logs: Path, children: list[Child]) -> Orch
             proxy.start()
     wait_until(lambda: prefect_answers(settings.prefect_url, timeout=2), 90, "Prefect server",
                logs / "prefect-server.log" if settings.starts_prefect_server else None)
+    if server is not None:
+        server.answered = True
     if settings.starts_prefect_server:  # its UI build is copied with site-packages' modes (folders 0755)
         close_to_others(settings.data_dir / "prefect")
     orchestrator = Orchestrator(settings.prefect_url, write_concurrency=settings.prefect_write_concurrency,
@@ -122,7 +125,7 @@ def run(settings: Settings) -> None:
     settings = with_prefect_auth(settings)
     children: list[Child] = []
     disk = DiskSpace(settings.data_dir, settings.min_free_disk_mb)
-    supervisor = Supervisor(children, room=lambda: not disk.full())
+    supervisor = Supervisor(children, hung_after=settings.hung_after_seconds, room=lambda: not disk.full())
     orchestrator: Optional[Orchestrator] = None
     wired: Optional[Wired] = None
     local_serials = lambda: None  # noqa: E731  (replaced once the phones are known)

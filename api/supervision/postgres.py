@@ -14,6 +14,7 @@ from typing import Optional
 from urllib.parse import quote
 
 from api.supervision.children import Child
+from api.supervision.hangs import command_check
 
 DB_USER = "phonefarm"  # Prefect's: owns its database, no superuser (a server bug or a stolen password stays there)
 DB_NAME = "prefect"
@@ -134,11 +135,14 @@ class PostgresCluster:
                 "-c", "listen_addresses=", "-c", f"unix_socket_directories={self.socket_dir}",
                 "-c", "unix_socket_permissions=0700", "-c", "max_connections=100",
                 "-c", "fsync=on", "-c", "synchronous_commit=off"]
-        return Child("postgres", argv, env, log_path, run_as=self._owner())
+        ready = command_check(self._ready_argv(), timeout=3)
+        return Child("postgres", argv, env, log_path, run_as=self._owner(), health_check=ready)
+
+    def _ready_argv(self) -> list[str]:
+        return [str(self.bin_dir / "pg_isready"), "-h", str(self.socket_dir), "-U", DB_USER, "-q", "-t", "2"]
 
     def ready(self) -> bool:
-        result = subprocess.run([str(self.bin_dir / "pg_isready"), "-h", str(self.socket_dir), "-U", DB_USER, "-q"],
-                                capture_output=True)
+        result = subprocess.run(self._ready_argv(), capture_output=True)
         return result.returncode == 0
 
     def ensure_database(self) -> None:

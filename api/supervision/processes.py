@@ -11,14 +11,19 @@ import sys
 from pathlib import Path
 from typing import Optional
 
+import httpx
 from prefect import __version__ as prefect_version
 
 from api.domain.plans import PLANS
+from api.gateways.adb import AdbGateway
+from api.gateways.prefect_health import prefect_answers
 from api.settings import Settings
 from api.supervision.children import Child
+from api.supervision.hangs import heartbeat_check
 from api.supervision.postgres import PostgresCluster, find_bin_dir
 from api.supervision.tls import tls_on
 from devices.adb import adb_binary
+from worker.heartbeat import FRESH_SECONDS as HEARTBEAT_FRESH_SECONDS
 from worker.run_limit import run_limit
 from contract.names import WORK_POOL
 from contract.pcs import worker_name
@@ -31,6 +36,7 @@ class StartupFailed(Exception):
 
 
 INSTANCE_VARIABLE = "PHONEFARM_INSTANCE"
+PROBE_TIMEOUT = 2.0  # a health check's own bound: the supervisor's round waits for it
 
 
 def instance_marker(settings: Settings) -> str:
@@ -105,7 +111,11 @@ def prefect_server_child(settings: Settings, logs: Path, database_url: Optional[
     # Prefect's CLI, with the server's patch (worker/prefect_compat/server.py: a full disk is not retried).
     argv = [sys.executable, "-m", "worker.prefect_compat", "server", "start", "--host", host,
             "--port", str(settings.prefect_port)]
-    return Child("prefect-server", argv, env, logs / "prefect-server.log", cwd=REPO_DIR)
+    # Its own address (the TLS proxy in front of it is a child of its own); /health needs no auth string.
+    url = f"http://127.0.0.1:{settings.prefect_port}/api"
+    http = httpx.Client()  # kept: a new client builds an SSL context (~25 ms of CPU) at every check
+    return Child("prefect-server", argv, env, logs / "prefect-server.log", cwd=REPO_DIR,
+                 health_check=lambda: prefect_answers(url, timeout=PROBE_TIMEOUT, http=http))
 
 
 def tls_proxy_child(settings: Settings, logs: Path, cert: Path, key: Path) -> Child:
@@ -126,7 +136,8 @@ def adb_server_child(settings: Settings, logs: Path) -> Child:
     home.mkdir(parents=True, exist_ok=True)
     env = _inherited_env(settings, HOME=str(home), ADB_MDNS="0")
     argv = [adb_binary(), "-P", str(settings.adb_port), "nodaemon", "server"]
-    return Child("adb-server", argv, env, logs / "adb-server.log")
+    adb = AdbGateway(settings.adb_host, settings.adb_port)  # its server_version, with a 2 s timeout
+    return Child("adb-server", argv, env, logs / "adb-server.log", health_check=adb.alive)
 
 
 def simulator_child(settings: Settings, logs: Path) -> Child:
@@ -151,14 +162,19 @@ def worker_child(settings: Settings, logs: Path) -> Child:
         PREFECT_WORKER_PREFETCH_SECONDS="1",
     )
     common = ["--pool", WORK_POOL, "--name", worker_name(settings.pc_name)]
+    heartbeat = (settings.data_dir / "worker.heartbeat").resolve()
     if settings.worker == "fast":  # forks each run from a warm forkserver (worker/fast_worker.py)
         # It follows the pool's limit (the plan's) and this PC's phones itself; --limit only lowers them.
         cap = ["--limit", str(settings.worker_limit)] if settings.worker_limit is not None else []
-        argv = [sys.executable, "-m", "worker.fast_worker", *common, *cap, "--pc", settings.pc_name]
+        argv = [sys.executable, "-m", "worker.fast_worker", *common, *cap, "--pc", settings.pc_name,
+                "--heartbeat", str(heartbeat)]
     else:  # Prefect's own: two new interpreters per run, a fixed limit (a single PC: this one's plan)
         limit = run_limit(settings.worker_limit, PLANS[settings.plan].device_limit, None)
         argv = [sys.executable, "-m", "prefect", "worker", "start", "--type", "process", *common, "--limit", str(limit)]
-    return Child("worker", argv, env, logs / "worker.log", cwd=REPO_DIR, death_signal=signal.SIGKILL)
+    worker = Child("worker", argv, env, logs / "worker.log", cwd=REPO_DIR, death_signal=signal.SIGKILL)
+    if settings.worker == "fast":  # Prefect's own worker keeps no heartbeat: only its death is seen
+        worker.health_check = heartbeat_check(heartbeat, HEARTBEAT_FRESH_SECONDS, lambda: worker.started_wall)
+    return worker
 
 
 def deployment_stamp(settings: Settings) -> str:

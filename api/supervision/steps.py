@@ -107,6 +107,7 @@ def start_phones(settings: Settings, logs: Path, children: list[Child]) -> None:
         children.append(adb_child)
         adb_child.start()
         wait_until(adb.alive, 15, "adb server", logs / "adb-server.log")
+        adb_child.answered = True
     if settings.simulate:
         write_sample_materials(settings.material_library)
         simulator = simulator_child(settings, logs)
@@ -155,5 +156,6 @@ def start_postgres(settings: Settings, logs: Path, children: list[Child]) -> Pos
     children.append(postgres)
     postgres.start()
     wait_until(cluster.ready, 60, "PostgreSQL", logs / "postgres.log")
+    postgres.answered = True
     cluster.ensure_database()
     return cluster

@@ -42,7 +42,7 @@ def run_worker_pc(settings: Settings) -> None:
 def _run_worker_pc(settings: Settings) -> None:
     data_dir_lock, logs = prepare_pc(settings)
     children: list[Child] = []
-    supervisor = Supervisor(children)
+    supervisor = Supervisor(children, hung_after=settings.hung_after_seconds)
     adb = AdbGateway(settings.adb_host, settings.adb_port)
     stopping = threading.Event()
     orchestrator = None

@@ -66,7 +66,8 @@ class Health:
         }
         if req.context.get("authenticated", False):  # what runs here and how it fares: the operator's
             health.update(disk_free_mb=int(self.disk.free_mb()), processes=processes,
-                          restarts=self.supervisor.restarts() if self.supervisor else {})
+                          restarts=self.supervisor.restarts() if self.supervisor else {},
+                          last_restarts=self.supervisor.last_restarts() if self.supervisor else {})
         ok(resp, answers.Health, health)
 
     def on_head(self, req, resp):
