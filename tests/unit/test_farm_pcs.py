@@ -54,7 +54,7 @@ def test_the_farm_can_judge_silence_sooner_or_later():
 
     def reports(window_seconds):
         windows.append(window_seconds)
-        return latest_reports([event("pc-b", [phone], 20)])
+        return latest_reports([event("pc-b", [phone], 20), event("pc-a", [], 1)])  # pc-a: the API's own PC
 
     index = SimpleNamespace(remember_phones=lambda serials: None)
     sooner = PhoneDirectory(adb=None, phones=index, table=None, pc_name="pc-a", pc_reports=reports, silence_seconds=15)
@@ -63,6 +63,11 @@ def test_the_farm_can_judge_silence_sooner_or_later():
     later.refresh_other_pcs()
     assert windows == [30, 2 * LIVE_SECONDS]  # reports read over twice the silence
     assert set(sooner.silent_pcs()) == {"pc-b"} and later.silent_pcs() == {}
+
+    lagging = PhoneDirectory(adb=None, phones=index, table=None, pc_name="pc-a", silence_seconds=15,
+                             pc_reports=lambda window: latest_reports([event("pc-b", [phone], 20), event("pc-a", [], 19)]))
+    lagging.refresh_other_pcs()  # the server stores every PC's reports late: no PC is judged gone for it
+    assert lagging.silent_pcs() == {}
 
     class Prefect:
         async def read_events(self, event_filter, limit):
