@@ -24,7 +24,8 @@ def lock_path(locks_dir: Path, serial: str) -> Path:
 
 def _open_lock(locks_dir: Path, serial: str) -> int:
     path = lock_path(locks_dir, serial)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    # Private whatever the process's umask (a process that is not the launcher's may make it first).
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     return os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
 
 
