@@ -129,7 +129,7 @@ def run_pcs(pcs: int, phones: int, data_root: Path, results: dict) -> None:
     with running_pcs(data_root, pcs, phones, 1, BUSINESS_ENV) as (api_pc, workers, startup):
         api = api_pc.api
         try:
-            serials = wait_for_pc_phones(api, workers, phones, timeout=120 + 2 * phones)
+            serials = wait_for_pc_phones(api, workers, phones, timeout=120 + 2 * phones * pcs)
             total = sum(len(s) for s in serials.values())
             print(f"{pcs} worker PCs, {total} phones up; {total} tasks of {BUSINESS_TASK_SECONDS} s"
                   f" under the farm-wide cap of {BUSINESS_PHONES}...", flush=True)
