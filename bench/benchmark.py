@@ -24,7 +24,9 @@ from bench.measures import (  # noqa: E402
 )
 from bench.clients import CLIENTS, fifty_clients_on_prefect, fifty_clients_on_the_api  # noqa: E402
 from bench.stock import prefect_create, prefect_reads  # noqa: E402
-from bench.report import print_burst, print_comparison  # noqa: E402
+from bench.report import print_burst, print_comparison, print_pcs  # noqa: E402
+from bench.pcs import running_pcs, wait_for_pc_phones  # noqa: E402
+from bench.pcs_measure import measure_pcs  # noqa: E402
 
 BURST_PHONES = 20
 BURST_PROFILE_LOAD_SECONDS = 1  # short tasks: the burst measures the farm, not the script
@@ -117,6 +119,27 @@ def run_hundred_phones(data_dir: Path, results: dict, worker: str) -> None:
             _finish(results, api, data_dir)
 
 
+# Prefect's process worker serves every queue: on several PCs each would take the others' phones' runs.
+STOCK_NOT_RUN = ("not run: Prefect's process worker serves every work queue of the pool, so a worker PC's"
+                 " process worker would take runs for the other PCs' phones, which its adb server does not see")
+
+
+def run_pcs(pcs: int, phones: int, data_root: Path, results: dict) -> None:
+    """One API PC on PostgreSQL without phones and `pcs` worker PCs with `phones` each, one 60-s task on every phone."""
+    with running_pcs(data_root, pcs, phones, 1, BUSINESS_ENV) as (api_pc, workers, startup):
+        api = api_pc.api
+        try:
+            serials = wait_for_pc_phones(api, workers, phones, timeout=120 + 2 * phones * pcs)
+            total = sum(len(s) for s in serials.values())
+            print(f"{pcs} worker PCs, {total} phones up; {total} tasks of {BUSINESS_TASK_SECONDS} s"
+                  f" under the farm-wide cap of {BUSINESS_PHONES}...", flush=True)
+            results["startup"] = startup
+            results["pcs"] = measure_pcs(api, api_pc, workers, serials, BUSINESS_TASK_SECONDS, BUSINESS_PHONES)
+        finally:
+            _finish(results, api, api_pc.data_dir)
+            results["worker_pc_log_errors"] = {pc.data_dir.name: error_lines(pc.data_dir) for pc in workers}
+
+
 def run_burst(tasks: int, data_dir: Path, results: dict) -> None:
     """One request of `tasks` tasks on 20 phones, run to the end."""
     with running_farm(data_dir, BURST_PHONES, BURST_PROFILE_LOAD_SECONDS) as (farm, startup):
@@ -157,8 +180,12 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--quick", action="store_true", help="2,000 stored tasks, 40 throughput tasks")
     parser.add_argument("--fill-budget", type=float, default=0,
                         help="seconds to spend storing future tasks before the reads (0: store them all)")
-    parser.add_argument("--phones", type=int, choices=[BUSINESS_PHONES], metavar="100",
-                        help="instead: the Business plan, one 60-s task on each of 100 phones at once")
+    parser.add_argument("--phones", type=int, metavar="100",
+                        help="instead: the Business plan, one 60-s task on each of 100 phones at once"
+                             " (with --pcs: phones per worker PC, any number)")
+    parser.add_argument("--pcs", type=int, metavar="K",
+                        help="with --phones N: K worker PCs of N phones each and an API PC on PostgreSQL, one"
+                             " 60-s task on every phone under the Business plan's farm-wide cap")
     parser.add_argument("--only", choices=["ours", "stock"], help="measure one set-up (no comparison)")
     parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite",
                         help="Prefect's database in both set-ups (postgresql: a server each farm starts)")
@@ -167,9 +194,13 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--burst", type=int, nargs="?", const=1000, metavar="TASKS",
                         help="instead: run TASKS (1000) short tasks created in one request on 20 phones to the end")
     args = parser.parse_args(argv)
+    if args.phones not in (None, BUSINESS_PHONES) and not args.pcs or args.pcs and not args.phones:
+        parser.error(f"--phones is {BUSINESS_PHONES} on one PC; any number with --pcs, which needs it")
+    if args.pcs:
+        args.database, args.only = "postgresql", "ours"
     # Each kind of run has a file of its own: a Business-plan or burst run keeps the full run's figures.
-    kind = "-phones100" if args.phones else "-burst" if args.burst else ""
-    database = "" if args.database == "sqlite" else "-postgresql"
+    kind = f"-pcs{args.pcs}-phones{args.phones}" if args.pcs else "-phones100" if args.phones else "-burst" if args.burst else ""
+    database = "" if args.database == "sqlite" or args.pcs else "-postgresql"
     args.output = args.output or REPO_DIR / "bench" / f"results{kind}{database}.json"
     use_database(args.database)
     signal.signal(signal.SIGTERM, interrupt)
@@ -186,7 +217,11 @@ def main(argv: list[str]) -> int:
             data_dir = data_root / setup
             data_dir.mkdir()
             results[setup] = {}
-            if args.burst:
+            if args.pcs:
+                run_pcs(args.pcs, args.phones, data_dir, results[setup])
+                results["stock"] = {"not_run": STOCK_NOT_RUN}
+                break
+            elif args.burst:
                 run_burst(args.burst, data_dir, results[setup])
                 break
             elif args.phones:
@@ -207,7 +242,9 @@ def main(argv: list[str]) -> int:
             print(f"data dir kept: {data_root}", file=sys.stderr)
         else:
             shutil.rmtree(data_root, ignore_errors=True)
-    if args.burst:
+    if args.pcs:
+        print_pcs(results)
+    elif args.burst:
         print_burst(results["ours"])
     else:
         print_comparison(results)

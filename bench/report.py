@@ -124,3 +124,33 @@ def print_burst(results: dict) -> None:
     print(f"  HTTP 5xx       {len(results['http_5xx'])}")
     for error in results["http_5xx"][:10]:
         print(f"  5xx: {error}")
+
+
+def print_pcs(results: dict) -> None:
+    """--pcs: each figure of the farm of several PCs; the stock column says why it was not run."""
+    run = results["ours"].get("pcs", {})
+    stock = results.get("stock", {}).get("not_run", "-")
+    cap = run.get("cap")
+    rows = [
+        ("worker PCs x phones", f"{run.get('pcs')} x {run.get('phones', 0) // max(1, run.get('pcs') or 1)}", ""),
+        (f"{run.get('task_seconds')}-s tasks completed", run.get("completed"), str(run.get("tasks"))),
+        ("crashed, failed or unfinished", _sum(results["ours"], "pcs"), "0"),
+        ("wall time (least: rounds under the cap x task)", run.get("wall_s"), f">= {run.get('least_wall_s')} s"),
+        ("most tasks at once on the phones (their markers)", run.get("most_at_once_on_phones"), f"<= {cap}"),
+        ("most flow-run processes at once (sampled)", run.get("most_flow_run_processes_sampled"), f"<= {cap}"),
+        ("Prefect server's CPU per run", run.get("prefect_server_cpu_s_per_run"), "<= 0.3 CPU-s"),
+        ("Prefect server's cores while running", run.get("prefect_server_cores"), ""),
+        ("... per running phone", run.get("prefect_server_cores_per_running_phone"), ""),
+        ("... idle, every phone attached, no task", _get(run, "idle", "cores", "prefect_server"), ""),
+        ("PostgreSQL's CPU per run", run.get("postgresql_cpu_s_per_run"), ""),
+        ("PostgreSQL connections, most at once", run.get("most_postgresql_connections"), "<= 100 (max_connections)"),
+        ("events stored per run", run.get("events_per_run"), ""),
+    ]
+    rows += [(f"{name}: PSS, largest sample", mb, "") for name, mb in (run.get("memory_per_pc_pss_mb") or {}).items()]
+    rows.append(("HTTP 5xx from the API", len(results["ours"].get("http_5xx", [])), "0"))
+    print(f"\n{'measure':<50} {'ours':>10}  target")
+    for label, value, target in rows:
+        print(f"{label:<50} {_show(value) if not isinstance(value, str) else value:>10}  {target}")
+    print(f"\nstock: {stock}")
+    for remark, count in (run.get("failure_remarks") or {}).items():
+        print(f"  failed x{count}: {remark}")
