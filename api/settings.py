@@ -18,7 +18,6 @@ from devices.phone_lock import LOCKS_FOLDER
 from contract.pcs import LIVE_SECONDS, SHORTEST_SILENCE
 from contract.script_configs import DEFAULT_CHAT_MODEL
 from contract.secrets import DEFAULT_CHAT_URL
-from contract import retry_delay
 
 
 def is_loopback(host: str) -> bool:
@@ -101,8 +100,7 @@ class Settings(BaseSettings):
     retry_limit: int = Field(3, ge=0)
     # Automatic re-runs of a script after a transient phone error (disconnect, busy UI).
     auto_retries: int = Field(1, ge=0, le=10)
-    # Seconds before each automatic re-run, drawn at random within "low-high" (or one fixed value).
-    auto_retry_delay_seconds: str = retry_delay.DEFAULT
+    auto_retry_delay_seconds: float = Field(5.0, ge=0)
     # How long an account the app rate-limited gets no task.
     rate_limit_pause_minutes: float = Field(60.0, ge=0)
     # Flow-run processes this PC's worker runs at once, at most. Unset: as many as the plan's device
@@ -179,11 +177,6 @@ class Settings(BaseSettings):
             if name.lower() == value.lower():
                 return name
         raise ValueError(f"plan must be one of {', '.join(PLANS)}")
-
-    @field_validator("auto_retry_delay_seconds", mode="before")
-    @classmethod
-    def _delay_range(cls, value: object) -> str:
-        return retry_delay.normalized(str(value))
 
     @field_validator("timezone")
     @classmethod

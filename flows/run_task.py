@@ -19,7 +19,6 @@ from devices.runner import run_script
 from flows.comments import comment_source
 from contract.names import ACCOUNT_MARK_STATE_NAMES, AUTO_RETRIES_TAG, FLOW_NAME, tag, tag_value
 from contract.materials import refused_files
-from contract import retry_delay
 from contract.script_configs import RUNNABLE_SCRIPTS, PostConfig, ScriptConfig, WarmupConfig, parse_config
 from flows.settings import WorkerSettings
 from flows.worker_guard import die_with_worker
@@ -98,7 +97,7 @@ def _attempts(settings: WorkerSettings, serial: str, script_name: str, config: S
     logger = get_run_logger()
     for attempt in range(settings.auto_retries + 1):
         if attempt:
-            time.sleep(retry_delay.draw(settings.auto_retry_delay_seconds, random.Random()))
+            time.sleep(settings.auto_retry_delay_seconds)
         state = run_script_on_phone(
             settings, serial, script_name, config, task_id, platform, username, return_state=True
         )

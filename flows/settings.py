@@ -5,13 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from devices.phone_lock import LOCKS_FOLDER
 from contract.pcs import LIVE_SECONDS, SHORTEST_SILENCE
 from contract.secrets import DEFAULT_CHAT_URL
-from contract import retry_delay
 
 
 class WorkerSettings(BaseSettings):
@@ -24,17 +23,12 @@ class WorkerSettings(BaseSettings):
                           validation_alias=AliasChoices("PHONEFARM_ADB_PORT", "ANDROID_ADB_SERVER_PORT"))
     data_dir: Path = Field(Path("./data"), description="artifacts and phone locks live here")
     auto_retries: int = Field(1, ge=0, le=10, description="automatic re-runs after a transient phone error")
-    auto_retry_delay_seconds: str = Field(retry_delay.DEFAULT, description="seconds before each automatic re-run: low-high, drawn at random")
+    auto_retry_delay_seconds: float = Field(5.0, ge=0, description="pause before an automatic re-run")
     material_roots: list[Path] = Field([], description="folders besides <data-dir>/materials that posts may use")
     comment_endpoints: list[str] = Field([DEFAULT_CHAT_URL],
                                          description="the only chat endpoints a warm-up may send a key to")
     pc_silence_seconds: float = Field(LIVE_SECONDS, ge=SHORTEST_SILENCE,
                                       description="another PC silent this long is gone: its phones may be served here")
-
-    @field_validator("auto_retry_delay_seconds", mode="before")
-    @classmethod
-    def _delay_range(cls, value: object) -> str:
-        return retry_delay.normalized(str(value))
 
     @property
     def artifacts_dir(self) -> Path:
