@@ -19,6 +19,7 @@ from contract.pcs import LIVE_SECONDS, SHORTEST_SILENCE
 from contract.script_configs import DEFAULT_CHAT_MODEL
 from contract.secrets import DEFAULT_CHAT_URL
 
+MAX_AUTO_RETRY_DELAY = 600.0  # the run keeps its phone while it waits: ten minutes at most
 
 def is_loopback(host: str) -> bool:
     if host == "localhost":
@@ -98,7 +99,9 @@ class Settings(BaseSettings):
     retry_limit: int = Field(3, ge=0)
     # Automatic re-runs of a script after a transient phone error (disconnect, busy UI).
     auto_retries: int = Field(1, ge=0, le=10)
-    auto_retry_delay_seconds: float = Field(5.0, ge=0)
+    # Each automatic re-run waits a random time in this range, as the original product does (5-60 s).
+    auto_retry_delay_min_seconds: float = Field(5.0, ge=0, le=MAX_AUTO_RETRY_DELAY)
+    auto_retry_delay_max_seconds: float = Field(60.0, ge=0, le=MAX_AUTO_RETRY_DELAY)
     # How long an account the app rate-limited gets no task.
     rate_limit_pause_minutes: float = Field(60.0, ge=0)
     # Flow-run processes this PC's worker runs at once, at most. Unset: as many as the plan's device
@@ -188,6 +191,13 @@ class Settings(BaseSettings):
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}", value):
             raise ValueError("pc_name must be 1 to 63 letters, digits, '.', '_' or '-', starting with a letter or digit")
         return value
+
+    @model_validator(mode="after")
+    def _retry_delay_is_a_range(self) -> "Settings":
+        if self.auto_retry_delay_min_seconds > self.auto_retry_delay_max_seconds:
+            raise ValueError(f"PHONEFARM_AUTO_RETRY_DELAY_MIN_SECONDS ({self.auto_retry_delay_min_seconds}) is above "
+                             f"PHONEFARM_AUTO_RETRY_DELAY_MAX_SECONDS ({self.auto_retry_delay_max_seconds})")
+        return self
 
     @model_validator(mode="after")
     def _worker_needs_a_server(self) -> "Settings":
