@@ -13,6 +13,7 @@ from pydantic import AliasChoices, Field, SecretStr, field_validator, model_vali
 from pydantic_settings import BaseSettings, SettingsConfigDict
 import tzlocal
 
+from api.domain.expiry import MAX_EXPIRE_AFTER
 from api.domain.plans import PLANS
 from devices.phone_lock import LOCKS_FOLDER
 from contract.pcs import LIVE_SECONDS, SHORTEST_SILENCE
@@ -102,6 +103,8 @@ class Settings(BaseSettings):
     # Each automatic re-run waits a random time in this range, as the original product does (5-60 s).
     auto_retry_delay_min_seconds: float = Field(5.0, ge=0, le=MAX_AUTO_RETRY_DELAY)
     auto_retry_delay_max_seconds: float = Field(60.0, ge=0, le=MAX_AUTO_RETRY_DELAY)
+    # Minutes a task may wait to start when its request names no expire_after; unset: no limit.
+    default_expire_after_minutes: Optional[float] = Field(None, gt=0, le=MAX_EXPIRE_AFTER)
     # How long an account the app rate-limited gets no task.
     rate_limit_pause_minutes: float = Field(60.0, ge=0)
     # Flow-run processes this PC's worker runs at once, at most. Unset: as many as the plan's device

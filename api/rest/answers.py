@@ -59,6 +59,8 @@ class Task(Answer):
     flow_run_url: Optional[str]
     plan_id: Optional[str] = Field(description="the plan whose firing made it")
     callback_url: Optional[str]
+    expire_after: Optional[float] = Field(description="minutes it may wait to start (null: no limit)")
+    expires_at: Optional[Time] = Field(description="when it ends failed if it has not started by then")
 
 
 class TaskDetail(Task, CopyNotice):

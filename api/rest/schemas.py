@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal, Optional, TypeVar, Union
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, ValidationError
 
 from api.domain.errors import invalid, validation_failure
+from api.domain.expiry import MAX_EXPIRE_AFTER
 from api.domain.requests import TaskRequest
 from api.domain.logs import MAX_LOG_PAGE_SIZE
 from api.domain.tasks import MAX_PAGE_SIZE
@@ -37,6 +38,10 @@ class CreateTaskBody(BaseModel):
     # A recurring plan instead of tasks: "daily", "every 4 hours", a cron expression, or minutes.
     repeat: Optional[Union[Annotated[StrictInt, Field(ge=1, le=527040)], Annotated[StrictStr, Field(max_length=100)]]] = None
     callback_url: Optional[StrictStr] = Field(None, max_length=2000)
+    # Fractions are allowed (0.5 = 30 s); leaving it out takes the farm's default, 0 sets no limit.
+    expire_after: Optional[Annotated[float, Field(strict=True, ge=0, le=MAX_EXPIRE_AFTER)]] = Field(
+        None, description="minutes the task may wait to start; then it ends failed, its run cancelled, the phone "
+                          "untouched. Left out: PHONEFARM_DEFAULT_EXPIRE_AFTER_MINUTES; 0: no limit")
 
 
 class TaskIdsBody(BaseModel):
