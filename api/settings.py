@@ -13,12 +13,14 @@ from pydantic import AliasChoices, Field, SecretStr, field_validator, model_vali
 from pydantic_settings import BaseSettings, SettingsConfigDict
 import tzlocal
 
+from api.domain.expiry import MAX_EXPIRE_AFTER
 from api.domain.plans import PLANS
 from devices.phone_lock import LOCKS_FOLDER
 from contract.pcs import LIVE_SECONDS, SHORTEST_SILENCE
 from contract.script_configs import DEFAULT_CHAT_MODEL
 from contract.secrets import DEFAULT_CHAT_URL
 
+MAX_AUTO_RETRY_DELAY = 600.0  # the run keeps its phone while it waits: ten minutes at most
 
 def is_loopback(host: str) -> bool:
     if host == "localhost":
@@ -100,7 +102,11 @@ class Settings(BaseSettings):
     retry_limit: int = Field(3, ge=0)
     # Automatic re-runs of a script after a transient phone error (disconnect, busy UI).
     auto_retries: int = Field(1, ge=0, le=10)
-    auto_retry_delay_seconds: float = Field(5.0, ge=0)
+    # Each automatic re-run waits a random time in this range, as the original product does (5-60 s).
+    auto_retry_delay_min_seconds: float = Field(5.0, ge=0, le=MAX_AUTO_RETRY_DELAY)
+    auto_retry_delay_max_seconds: float = Field(60.0, ge=0, le=MAX_AUTO_RETRY_DELAY)
+    # Minutes a task may wait to start when its request names no expire_after; unset: no limit.
+    default_expire_after_minutes: Optional[float] = Field(None, gt=0, le=MAX_EXPIRE_AFTER)
     # How long an account the app rate-limited gets no task.
     rate_limit_pause_minutes: float = Field(60.0, ge=0)
     # Flow-run processes this PC's worker runs at once, at most. Unset: as many as the plan's device
@@ -193,6 +199,13 @@ class Settings(BaseSettings):
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}", value):
             raise ValueError("pc_name must be 1 to 63 letters, digits, '.', '_' or '-', starting with a letter or digit")
         return value
+
+    @model_validator(mode="after")
+    def _retry_delay_is_a_range(self) -> "Settings":
+        if self.auto_retry_delay_min_seconds > self.auto_retry_delay_max_seconds:
+            raise ValueError(f"PHONEFARM_AUTO_RETRY_DELAY_MIN_SECONDS ({self.auto_retry_delay_min_seconds}) is above "
+                             f"PHONEFARM_AUTO_RETRY_DELAY_MAX_SECONDS ({self.auto_retry_delay_max_seconds})")
+        return self
 
     @model_validator(mode="after")
     def _worker_needs_a_server(self) -> "Settings":

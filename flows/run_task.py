@@ -95,14 +95,16 @@ def _attempts(settings: WorkerSettings, serial: str, script_name: str, config: S
               task_id: Optional[int], platform: str, username: Optional[str]):
     """Each attempt is a task run of its own (visible in the UI) while this flow run keeps the phone."""
     logger = get_run_logger()
+    rng = random.Random()
     for attempt in range(settings.auto_retries + 1):
-        if attempt:
-            time.sleep(settings.auto_retry_delay_seconds)
         state = run_script_on_phone(
             settings, serial, script_name, config, task_id, platform, username, return_state=True
         )
         error = None if state.is_completed() else state.result(raise_on_failure=False)
-        if not (isinstance(error, DeviceError) and error.transient):
+        if not (isinstance(error, DeviceError) and error.transient) or attempt == settings.auto_retries:
             break
-        logger.warning("task %s: attempt %d failed (%s); trying again", task_id, attempt + 1, error.remark)
+        delay = settings.retry_delay(rng)
+        logger.warning("task %s: attempt %d failed (%s); trying again in %.1f s",
+                       task_id, attempt + 1, error.remark, delay)
+        time.sleep(delay)
     return state, error, attempt

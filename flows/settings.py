@@ -3,9 +3,10 @@ has no API settings, so the flow never reads them."""
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from devices.phone_lock import LOCKS_FOLDER
@@ -23,12 +24,24 @@ class WorkerSettings(BaseSettings):
                           validation_alias=AliasChoices("PHONEFARM_ADB_PORT", "ANDROID_ADB_SERVER_PORT"))
     data_dir: Path = Field(Path("./data"), description="artifacts and phone locks live here")
     auto_retries: int = Field(1, ge=0, le=10, description="automatic re-runs after a transient phone error")
-    auto_retry_delay_seconds: float = Field(5.0, ge=0, description="pause before an automatic re-run")
+    auto_retry_delay_min_seconds: float = Field(5.0, ge=0, description="shortest pause before an automatic re-run")
+    auto_retry_delay_max_seconds: float = Field(60.0, ge=0, description="longest pause before an automatic re-run")
     material_roots: list[Path] = Field([], description="folders besides <data-dir>/materials that posts may use")
     comment_endpoints: list[str] = Field([DEFAULT_CHAT_URL],
                                          description="the only chat endpoints a warm-up may send a key to")
     pc_silence_seconds: float = Field(LIVE_SECONDS, ge=SHORTEST_SILENCE,
                                       description="another PC silent this long is gone: its phones may be served here")
+
+    @model_validator(mode="after")
+    def _retry_delay_is_a_range(self) -> "WorkerSettings":
+        if self.auto_retry_delay_min_seconds > self.auto_retry_delay_max_seconds:
+            raise ValueError("PHONEFARM_AUTO_RETRY_DELAY_MIN_SECONDS is above PHONEFARM_AUTO_RETRY_DELAY_MAX_SECONDS")
+        return self
+
+    def retry_delay(self, rng: random.Random) -> float:
+        """The pause before one automatic re-run: random in the range, so phones that failed together
+        do not retry together."""
+        return rng.uniform(self.auto_retry_delay_min_seconds, self.auto_retry_delay_max_seconds)
 
     @property
     def artifacts_dir(self) -> Path:

@@ -103,7 +103,9 @@ class Service(TaskClient):
         # The service must not pick up a developer's Prefect profile or farm settings.
         env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "PHONEFARM_", "ANDROID_ADB"))}
         env["PHONEFARM_WORKER_LIMIT"] = "6"
-        env["PHONEFARM_AUTO_RETRY_DELAY_SECONDS"] = "1.5"  # longer than a test's short unplug (0.5 s)
+        # Longer than a test's short unplug (0.5 s); a range, so a retry's log shows the draw.
+        env["PHONEFARM_AUTO_RETRY_DELAY_MIN_SECONDS"] = "1.5"
+        env["PHONEFARM_AUTO_RETRY_DELAY_MAX_SECONDS"] = "2.5"
         env["PHONEFARM_RETRY_LIMIT"] = "1"  # the default (3) is checked in test_settings.py
         return {**env, **self.extra_env}
 

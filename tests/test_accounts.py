@@ -78,7 +78,7 @@ def test_account_crud(service, phones):
     [serial] = phones.take()
     created = service.ok("POST", "/account", json={"username": "@manual", "platform": "instagram", "serial": serial})
     assert created == {"username": "manual", "platform": "instagram", "serial": serial, "enabled": True,
-                       "mark": None, "mark_remark": None, "marked_at": None, "mark_until": None}
+                       "mark": None, "mark_remark": None, "marked_at": None, "mark_until": None, "tags": []}
     assert service.call("DELETE", "/account/manual/mark")[1]["code"] == 40401  # no mark to clear
     assert service.ok("PATCH", "/account/manual", json={"enabled": False})["enabled"] is False
     assert service.ok("DELETE", "/account/manual") == {"deleted_count": 1}
@@ -96,3 +96,34 @@ def test_bad_accounts_are_refused(service, phones, body, field):
     body = {k: (serial if v == "S" else v) for k, v in body.items()}
     status, answer = service.call("POST", "/account", json=body)
     assert (status, answer["code"]) == (400, 40001) and field in answer["message"], answer
+
+
+def test_accounts_status_api_filters_by_tag_and_names_the_phone(api, phones):
+    [serial] = phones.take()
+    api.ok("POST", "/account", json={"username": "tagged", "platform": "tiktok", "serial": serial, "tags": ["eu"]})
+    assert api.ok("PATCH", "/account/tagged", json={"tags": ["shop", "eu"]})["tags"] == ["shop", "eu"]
+    data = api.ok("GET", "/accounts", params={"tag": "shop", "device": serial, "status": "0", "logined": "0"})
+    assert (data["total"], data["page"], data["page_size"]) == (1, 1, 20)
+    [account] = data["accounts"]
+    model = next(d["model"] for d in api.ok("GET", "/device")["devices"] if d["serial"] == serial)
+    assert account["username"] == "tagged" and account["tags"] == ["shop", "eu"]
+    assert (account["device"], account["device_online"], account["device_name"]) == (serial, True, model)
+    assert (account["status_text"], account["logined_text"], account["mark"]) == ("enabled", "not_logged_in", None)
+    assert api.ok("GET", "/accounts", params={"tag": "sho", "device": serial})["total"] == 0
+
+
+@pytest.mark.parametrize("query, field", [
+    ({"page_size": "101"}, "page_size"), ({"page_size": "0"}, "page_size"), ({"page": "0"}, "page"),
+    ({"logined": "2"}, "logined"), ({"status": "-1"}, "status"), ({"platform": "myspace"}, "platform"),
+])
+def test_accounts_status_api_refuses_values_out_of_range(api, query, field):
+    status, answer = api.call("GET", "/accounts", params=query)
+    assert (status, answer["code"]) == (400, 40001) and field in answer["message"], answer
+
+
+def test_tags_are_validated(api):
+    # Refused before the serial is looked at: no phone needed.
+    body = {"username": "badtags", "platform": "tiktok", "serial": "127.0.0.1:1"}
+    for tags in (["x" * 51], [""], "shop", [f"t{i}" for i in range(21)]):
+        status, answer = api.call("POST", "/account", json={**body, "tags": tags})
+        assert (status, answer["code"]) == (400, 40001) and "tags" in answer["message"], (tags, answer)

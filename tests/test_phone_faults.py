@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
+
 from simulator import apps
+from tests.test_task_logs import wait_for_line
 
 
 def break_target(phone):
@@ -70,6 +73,10 @@ def test_every_fault_fails_its_task_with_its_remark_and_frees_the_phone(service,
     for (fault, _, remark) in FAULTS:
         task = service.wait_for(tasks[fault.__name__], timeout=120)
         assert task["status"] == 3 and remark in task["remark"], (fault.__name__, task)
+    # The cable's automatic retry waited a random time within the service's range (tests/service.py).
+    retried = wait_for_line(service, tasks["break_cable"], lambda line: "trying again in" in line["message"])
+    [wait] = [float(m) for line in retried for m in re.findall(r"trying again in ([\d.]+) s", line["message"])]
+    assert 1.5 <= wait <= 2.5, retried
     for serial in serials:
         mend(phones[serial])
     survivors = service.create(serials, ["survivor"])

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
-from typing import Callable, Optional
+from typing import Callable, Optional, Sequence
 
 from api.domain.account_marks import AccountMarks
 from api.domain.errors import invalid, not_found
@@ -26,7 +27,45 @@ def as_dict(account: Account) -> dict:
             "mark": account.mark if marked else None,
             "mark_remark": account.mark_remark if marked else None,
             "marked_at": local_time(account.marked_at) if marked else None,
-            "mark_until": local_time(account.mark_until) if marked else None}
+            "mark_until": local_time(account.mark_until) if marked else None,
+            "tags": list(account.tags)}
+
+
+def status_dict(account: Account, online_models: dict[str, str]) -> dict:
+    """An account as the original product's Accounts Status API writes it (never a password: the
+    farm keeps none), with its mark."""
+    mine = as_dict(account)
+    online = account.serial in online_models
+    return {"id": account.id, "username": account.username, "email": "", "platform": account.platform,
+            "packagename": None, "device": account.serial, "device_online": online,
+            "device_name": online_models.get(account.serial, ""),
+            "logined": int(account.logined), "logined_text": "logged_in" if account.logined else "not_logged_in",
+            "status": 0 if account.enabled else 1, "status_text": "enabled" if account.enabled else "disabled",
+            "tags": list(account.tags),
+            **{key: mine[key] for key in ("mark", "mark_remark", "marked_at", "mark_until")}}
+
+
+@dataclass(frozen=True)
+class AccountFilters:
+    """GET /accounts' filters; None: any."""
+
+    platform: Optional[str] = None
+    device: Optional[str] = None
+    logined: Optional[bool] = None
+    enabled: Optional[bool] = None
+    tag: Optional[str] = None
+
+    def admit(self, account: Account) -> bool:
+        return ((self.platform is None or account.platform == self.platform)
+                and (self.device is None or account.serial == self.device)
+                and (self.logined is None or account.logined == self.logined)
+                and (self.enabled is None or account.enabled == self.enabled)
+                and (self.tag is None or self.tag in account.tags))
+
+
+def clean_tags(tags: Sequence[str]) -> tuple[str, ...]:
+    """Trimmed, without blanks or repeats, in the order given."""
+    return tuple(dict.fromkeys(t.strip() for t in tags if t.strip()))
 
 
 class AccountBook:
@@ -43,10 +82,23 @@ class AccountBook:
     def list(self) -> list[dict]:
         return [as_dict(a) for a in self.table.accounts()]
 
-    def save(self, username: str, platform: str, serial: str, enabled: bool = True) -> dict:
+    def status_page(self, filters: AccountFilters, page: int, page_size: int) -> dict:
+        """The Accounts Status API: matching accounts in id order, a page of them."""
+        matching = sorted((a for a in self.table.accounts() if filters.admit(a)), key=lambda a: a.id or 0)
+        shown = matching[(page - 1) * page_size: page * page_size]
+        online = ({p["serial"]: p.get("model", "") for p in self.phones.listing() if p.get("state") == "device"}
+                  if shown else {})
+        return {"accounts": [status_dict(a, online) for a in shown], "total": len(matching),
+                "page": page, "page_size": page_size}
+
+    def save(self, username: str, platform: str, serial: str, enabled: bool = True,
+             tags: Sequence[str] = ()) -> dict:
         if serial not in self.known_serials():
             raise invalid(f"Unknown serial {serial} (see GET /api/v1/device)", {"field": "serial"})
-        account = Account(clean_username(username), platform, serial, enabled)
+        existing = self.table.account(clean_username(username))
+        # Replacing an account keeps what a phone read found, unless it moved to another phone.
+        logined = bool(existing and existing.logined and existing.serial == serial)
+        account = Account(clean_username(username), platform, serial, enabled, tags=clean_tags(tags), logined=logined)
         self._check_room(serial, account.username)
         self.table.save_account(account)
         return as_dict(self.table.account(account.username))  # with its mark, if it has one
@@ -57,17 +109,20 @@ class AccountBook:
             raise not_found(f"Account {username} not found")
         return account
 
-    def patch(self, username: str, *, enabled: Optional[bool] = None, serial: Optional[str] = None) -> dict:
+    def patch(self, username: str, *, enabled: Optional[bool] = None, serial: Optional[str] = None,
+              tags: Optional[Sequence[str]] = None) -> dict:
         account = self.get(username)
         if serial is not None and serial not in self.known_serials():
             raise invalid(f"Unknown serial {serial}", {"field": "serial"})
         if serial is not None:
             self._check_room(serial, account.username)
-        updated = Account(
-            account.username,
-            account.platform,
-            serial if serial is not None else account.serial,
-            enabled if enabled is not None else account.enabled,
+        moved = serial is not None and serial != account.serial
+        updated = replace(
+            account,
+            serial=serial if serial is not None else account.serial,
+            enabled=enabled if enabled is not None else account.enabled,
+            tags=clean_tags(tags) if tags is not None else account.tags,
+            logined=account.logined and not moved,
         )
         self.table.save_account(updated)
         return as_dict(self.table.account(updated.username))
@@ -97,9 +152,11 @@ class AccountBook:
                     break
                 existing = self.table.account(username)
                 enabled = existing.enabled if existing else True
-                account = Account(username, platform, serial, enabled)
+                tags = existing.tags if existing else ()
+                account = Account(username, platform, serial, enabled, tags=tags, logined=True)
                 self.table.save_account(account)
                 saved.append(as_dict(self.table.account(username)))
+            self.table.note_logged_out(serial, [username for _, username in accounts])
         return saved
 
     def request_match(self, serials: Optional[list[str]]) -> dict:

@@ -25,7 +25,7 @@ MISSED = "missed while the API was not running; the plan's latest due firing ran
 NOT_A_PLAN = "runs of this deployment are made by plan schedules (POST /api/v1/task with repeat); this one is no plan's"
 # What a plan keeps of its request: the rest (start_time, repeat) says when, not what.
 REQUEST_FIELDS = ("serials", "usernames", "script_name", "script_config", "enable_multi_account",
-                  "min_interval", "max_interval", "callback_url")
+                  "min_interval", "max_interval", "callback_url", "expire_after")
 
 
 class PlanBook:

@@ -18,3 +18,4 @@ class TaskRequest:
     max_interval: int = 0
     callback_url: Optional[str] = None
     repeat: Optional[str] = None  # a recurring plan: "daily", "every 4 hours", a cron expression...
+    expire_after: Optional[float] = None  # minutes a task may wait to start; None: the farm's default, 0: no limit

@@ -12,6 +12,7 @@ from typing import Callable, Iterable, Optional
 
 from api.domain.callbacks import CallbackPolicy
 from api.domain.errors import ApiError, invalid, not_found
+from api.domain.expiry import expiry_time
 from api.domain.fanout import PlannedTask
 from api.domain.planning import DEFAULT_LIMITS, RequestLimits, plan_tasks
 from api.domain.requests import TaskRequest
@@ -58,6 +59,7 @@ class TaskService(TaskDeletion):
         comment_endpoints: tuple[str, ...] = (),
         callbacks: CallbackPolicy = CallbackPolicy((), None),
         limits: RequestLimits = DEFAULT_LIMITS,
+        default_expire_after: Optional[float] = None,
     ):
         self.table = table
         self.accounts = accounts
@@ -72,6 +74,7 @@ class TaskService(TaskDeletion):
         self.comment_endpoints = comment_endpoints
         self.callbacks = callbacks
         self.limits = limits
+        self.default_expire_after = default_expire_after  # minutes; None: pending tasks wait for good
         self.secrets = SecretKeeper(secrets)
         self.mirror = RunMirror(table, runs)
         self.creator = RunCreator(table, writes, self.mirror, self._stop_created)
@@ -98,10 +101,12 @@ class TaskService(TaskDeletion):
               plan_id: Optional[str] = None, firing_id: Optional[str] = None,
               failed: Iterable[NewTask] = ()) -> list[int]:
         """Store planned tasks (and tasks that end failed at once, a plan's offline phones) in one transaction."""
+        minutes = self.default_expire_after if body.expire_after is None else body.expire_after
         new = [
             NewTask(task.serial, task.username, body.script_name, self.secrets.hide(task.script_config), source,
                     platform=task.platform, start_at=start, plan_id=plan_id, firing_id=firing_id,
-                    callback_url=body.callback_url)
+                    callback_url=body.callback_url, expire_after=minutes or None,
+                    expires_at=expiry_time(minutes, start))
             for task, start in planned
         ]
         ids = self.table.reserve_tasks([*new, *failed])

@@ -7,6 +7,7 @@ from typing import Optional
 
 from api.gateways.index import TaskRow
 
+from api.domain.expiry import EXPIRED
 from api.domain.status import task_status
 
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
@@ -17,6 +18,8 @@ def local_time(moment: Optional[datetime]) -> Optional[str]:
 def remark(state_type: Optional[str], state_name: Optional[str], message: Optional[str]) -> str:
     """What an operator reads next to the status: why it failed, or what it waits for."""
     message = (message or "").strip()
+    if state_type == "CANCELLED" and message.startswith(EXPIRED):
+        return message  # a queue timeout: it failed without starting, nobody stopped it
     if state_type in ("CANCELLED", "CANCELLING"):
         return f"stopped: {message}" if message else "stopped"
     if state_type == "CRASHED":
@@ -60,4 +63,6 @@ def task_view(row: TaskRow, ui_url: str) -> dict:
         "flow_run_url": f"{ui_url}/runs/flow-run/{row.flow_run_id}" if row.flow_run_id else None,
         "plan_id": row.plan_id,  # the recurring plan whose firing created it (source "schedule")
         "callback_url": row.callback_url,
+        "expire_after": row.expire_after,
+        "expires_at": local_time(row.expires_at),
     }

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Iterable, Optional
 
@@ -43,6 +43,8 @@ MARK_COLUMNS = {
     "mark_task_id": "INTEGER",
     "marked_at": "TEXT",
     "mark_until": "TEXT",  # rate_limited: the mark ends on its own then
+    "tags": "TEXT NOT NULL DEFAULT '[]'",  # a JSON list, set through the API
+    "logined": "INTEGER NOT NULL DEFAULT 0",  # the phone's last account read found it logged in
 }
 # A task held back because its account is marked (`?`: now, ISO UTC); a task without a username
 # runs as the phone's active account, any marked account of the phone's platform holds it.
@@ -62,6 +64,9 @@ class Account:
     mark_task_id: Optional[int] = None
     marked_at: Optional[datetime] = None
     mark_until: Optional[datetime] = None
+    tags: tuple[str, ...] = ()
+    logined: bool = False
+    id: Optional[int] = field(default=None, compare=False)  # the row's: stable while the account lives
 
     def marked(self, now: datetime) -> bool:
         return self.mark is not None and (self.mark_until is None or self.mark_until > now)
@@ -69,7 +74,8 @@ class Account:
     @classmethod
     def from_row(cls, r: dict) -> "Account":
         return cls(r["username"], r["platform"], r["serial"], bool(r["enabled"]), r["mark"], r["mark_remark"],
-                   r["mark_task_id"], _time(r["marked_at"]), _time(r["mark_until"]))
+                   r["mark_task_id"], _time(r["marked_at"]), _time(r["mark_until"]), tuple(json.loads(r["tags"])),
+                   bool(r["logined"]), r["id"])
 
 
 def _time(text: Optional[str]) -> Optional[datetime]:
@@ -104,14 +110,14 @@ class AccountTable(IndexPart):
                     self.db.conn.execute(f"ALTER TABLE accounts ADD COLUMN {name} {kind}")
 
     def accounts(self) -> list[Account]:
-        return [Account.from_row(r) for r in self.db.query("SELECT * FROM accounts ORDER BY username")]
+        return [Account.from_row(r) for r in self.db.query("SELECT rowid AS id, * FROM accounts ORDER BY username")]
 
     def account(self, username: str) -> Optional[Account]:
-        rows = list(self.db.query("SELECT * FROM accounts WHERE username = ?", [username]))
+        rows = list(self.db.query("SELECT rowid AS id, * FROM accounts WHERE username = ?", [username]))
         return Account.from_row(rows[0]) if rows else None
 
     def on_phone(self, serial: str, platform: str) -> list[Account]:
-        rows = self.db.query("SELECT * FROM accounts WHERE serial = ? AND platform = ? ORDER BY username",
+        rows = self.db.query("SELECT rowid AS id, * FROM accounts WHERE serial = ? AND platform = ? ORDER BY username",
                              [serial, platform])
         return [Account.from_row(r) for r in rows]
 
@@ -137,11 +143,20 @@ class AccountTable(IndexPart):
     def save_account(self, account: Account) -> None:
         with self.writing():
             self.db.conn.execute(
-                "INSERT INTO accounts (username, platform, serial, enabled) VALUES (?, ?, ?, ?)"
+                "INSERT INTO accounts (username, platform, serial, enabled, tags, logined) VALUES (?, ?, ?, ?, ?, ?)"
                 " ON CONFLICT(username) DO UPDATE SET platform = excluded.platform,"
-                " serial = excluded.serial, enabled = excluded.enabled",
-                (account.username, account.platform, account.serial, int(account.enabled)),
+                " serial = excluded.serial, enabled = excluded.enabled, tags = excluded.tags, logined = excluded.logined",
+                (account.username, account.platform, account.serial, int(account.enabled), json.dumps(list(account.tags)),
+                 int(account.logined)),
             )
+
+    def note_logged_out(self, serial: str, found: Iterable[str]) -> None:
+        """A read of the phone's accounts did not find these others: they are no longer logged in there."""
+        found = list(found)
+        with self.writing():
+            self.db.conn.execute(
+                f"UPDATE accounts SET logined = 0 WHERE serial = ? AND username NOT IN ({', '.join('?' * len(found))})",
+                [serial, *found])
 
     def delete_account(self, username: str) -> bool:
         with self.writing():

@@ -44,6 +44,8 @@ ADDED_COLUMNS = {
     "firing_id": "TEXT",  # that firing's flow run: a firing's tasks are stored once
     "callback_url": "TEXT",
     "notified_at": "REAL",  # state_at of the end last queued for its callback
+    "expire_after": "REAL",  # minutes a pending task may wait to start (None: no limit)
+    "expires_at": "TEXT",  # when it ends failed if it has not started: its start time (or retry) + expire_after
 }
 ADDED_INDEXES = """
 CREATE INDEX IF NOT EXISTS tasks_state ON tasks (deleted_at, state_type);
@@ -52,6 +54,7 @@ CREATE INDEX IF NOT EXISTS tasks_uncreated ON tasks (start_at, id) WHERE flow_ru
 CREATE INDEX IF NOT EXISTS tasks_firing ON tasks (firing_id) WHERE firing_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS tasks_plan ON tasks (plan_id, id) WHERE plan_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS tasks_callback ON tasks (state_type) WHERE callback_url IS NOT NULL;
+CREATE INDEX IF NOT EXISTS tasks_expiry ON tasks (expires_at) WHERE expires_at IS NOT NULL;
 """
 
 
@@ -87,6 +90,8 @@ class TaskRow:
     stop_requested: bool = False
     plan_id: Optional[str] = None
     callback_url: Optional[str] = None
+    expire_after: Optional[float] = None
+    expires_at: Optional[datetime] = None
 
     @classmethod
     def from_row(cls, row: dict) -> "TaskRow":
@@ -116,6 +121,8 @@ class TaskRow:
             stop_requested=bool(row["stop_requested"]),
             plan_id=row["plan_id"],
             callback_url=row["callback_url"],
+            expire_after=row["expire_after"],
+            expires_at=_time(row["expires_at"]),
         )
 
 
@@ -133,6 +140,8 @@ class NewTask:
     firing_id: Optional[str] = None
     callback_url: Optional[str] = None
     failed: Optional[str] = None  # ends failed at once with this remark, without a run (a plan's offline phone)
+    expire_after: Optional[float] = None  # minutes
+    expires_at: Optional[datetime] = None
 
 
 @dataclass(frozen=True)

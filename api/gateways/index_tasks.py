@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Iterable, Optional
 
 from api.gateways.index_accounts import HELD
@@ -26,11 +26,12 @@ class TaskTable(IndexPart):
                 cursor = self.db.conn.execute(
                     "INSERT INTO tasks (serial, username, script_name, script_config, source, created_at,"
                     " platform, start_at, expected_start_time, flow_run_id, plan_id, firing_id, callback_url,"
-                    " state_type, state_name, state_message, state_at, end_time)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    " expire_after, expires_at, state_type, state_name, state_message, state_at, end_time)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (task.serial, task.username, task.script_name, json.dumps(task.script_config), task.source,
                      created_at, task.platform, iso_utc(task.start_at), iso_utc(task.start_at), task.flow_run_id,
-                     task.plan_id, task.firing_id, task.callback_url, *failed),
+                     task.plan_id, task.firing_id, task.callback_url, task.expire_after, iso_utc(task.expires_at),
+                     *failed),
                 )
                 ids.append(cursor.lastrowid)
         return ids
@@ -213,14 +214,30 @@ class TaskTable(IndexPart):
 
     def take_retry(self, task_id: int, limit: int) -> bool:
         """Count one manual re-run unless the limit is reached; atomic, so two retries cannot both pass.
-        A task stopped before its run existed can be stopped again once it runs again."""
+        A task stopped before its run existed can be stopped again once it runs again; a task with a
+        queue timeout gets its whole wait again, from now."""
+        now = datetime.now(timezone.utc)
         with self.writing():
             cursor = self.db.conn.execute(
                 "UPDATE tasks SET manual_retries = manual_retries + 1, stop_requested = 0"
                 " WHERE id = ? AND manual_retries < ?",
                 [task_id, limit],
             )
-        return cursor.rowcount == 1
+            taken = cursor.rowcount == 1
+            for (minutes,) in self.db.execute("SELECT expire_after FROM tasks WHERE id = ? AND expire_after IS NOT NULL"
+                                              " AND ?", [task_id, taken]):
+                self.db.conn.execute("UPDATE tasks SET expires_at = ? WHERE id = ?",
+                                     [iso_utc(now + timedelta(minutes=minutes)), task_id])
+        return taken
+
+    def expired_pending(self, now: datetime, limit: int = 100) -> list[TaskRow]:
+        """Live tasks past their queue timeout that have not started (as the copy says: Prefect has the
+        last word), stopped ones aside."""
+        rows = self.db.query(
+            f"SELECT * FROM tasks WHERE expires_at IS NOT NULL AND expires_at <= ? AND {LIVE} AND stop_requested = 0"
+            " AND (state_type IS NULL OR state_type IN ('SCHEDULED', 'PAUSED')) ORDER BY expires_at, id LIMIT ?",
+            [iso_utc(now), limit])
+        return [TaskRow.from_row(row) for row in rows]
 
     def give_back_retry(self, task_id: int) -> None:
         with self.writing():

@@ -11,7 +11,8 @@ from uuid import UUID
 from prefect.client.schemas.actions import DeploymentFlowRunCreate
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 from prefect.client.schemas.objects import State
-from prefect.states import Cancelled, Cancelling, Crashed, Failed, Scheduled, to_state_create
+from prefect.client.schemas.responses import SetStateStatus
+from prefect.states import Cancelled, Cancelling, Crashed, Failed, Pending, Scheduled, to_state_create
 
 from api.gateways.prefect_connection import PrefectConnection, PrefectPart, existing
 from api.gateways.prefect_pool import WorkPool
@@ -172,6 +173,13 @@ class RunWrites(PrefectPart):
     def request_cancel(self, flow_run_id, message: str) -> None:
         """Cancelling: the worker that runs the process kills it, and the run ends Cancelled."""
         self._force(flow_run_id, Cancelling(message=message))
+
+    def claim(self, flow_run_id) -> bool:
+        """Take a Scheduled run as a worker does (Pending, under Prefect's rules, not forced): True if
+        taken; False if a worker took it first (Prefect refuses a second Pending), so it runs."""
+        with self._writing(), existing(flow_run_id):
+            result = self._client.set_flow_run_state(UUID(str(flow_run_id)), Pending(), force=False)
+        return result.status == SetStateStatus.ACCEPT
 
     def cancel(self, flow_run_id, message: str) -> None:
         self._force(flow_run_id, Cancelled(message=message))

@@ -59,6 +59,8 @@ class Task(Answer):
     flow_run_url: Optional[str]
     plan_id: Optional[str] = Field(description="the plan whose firing made it")
     callback_url: Optional[str]
+    expire_after: Optional[float] = Field(description="minutes it may wait to start (null: no limit)")
+    expires_at: Optional[Time] = Field(description="when it ends failed if it has not started by then")
 
 
 class TaskDetail(Task, CopyNotice):
@@ -165,17 +167,51 @@ class Devices(Answer):
     devices: list[Device]
 
 
-class Account(Answer):
-    username: str
-    platform: Literal["tiktok", "instagram"]
-    serial: str
-    enabled: bool
+class Marked(Answer):
+    """An account's mark, in both account answers."""
+
     mark: Optional[Literal["banned", "needs_attention", "rate_limited"]] = Field(
         description="set when a task met a screen that blocks the account: it gets no task until the mark is "
                     "cleared (DELETE /account/{username}/mark) or, for rate_limited, until mark_until; null when none")
     mark_remark: Optional[str] = Field(description="what the app showed")
     marked_at: Optional[Time]
     mark_until: Optional[Time] = Field(description="rate_limited: when its tasks run again")
+
+
+AccountTags = Annotated[list[str], Field(description="the operator's labels (POST or PATCH /account)")]
+
+
+class Account(Marked):
+    username: str
+    platform: Literal["tiktok", "instagram"]
+    serial: str
+    enabled: bool
+    tags: AccountTags
+
+
+class AccountStatus(Marked):
+    """An account as the original product's Accounts Status API writes it; never a password."""
+
+    id: Annotated[int, Field(ge=1)]
+    username: str
+    email: str = Field(description="always empty: the farm does not read it")
+    platform: Literal["tiktok", "instagram"]
+    packagename: Optional[str] = Field(description="null: the platform's own app (clone apps are not used)")
+    device: str = Field(description="the phone's serial")
+    device_online: bool
+    device_name: str = Field(description="the phone's model; empty while it is offline")
+    logined: Literal[0, 1] = Field(description="1 when the phone's last account read (POST /account/match) found it")
+    logined_text: Literal["logged_in", "not_logged_in"]
+    status: Literal[0, 1] = Field(description="0 enabled, 1 disabled")
+    status_text: Literal["enabled", "disabled"]
+    tags: AccountTags
+
+
+class AccountStatusPage(Answer):
+    accounts: list[AccountStatus]
+    total: Count
+    page: Page
+    page_size: Page
 
 
 class Accounts(Answer):
@@ -257,7 +293,7 @@ class Farm(CopyNotice):
 
 ANSWERS: tuple[type[Answer], ...] = (
     Task, TaskDetail, TaskList, Created, Plan, Plans, Deleted, BatchDeleted, RetriedAll, Stats, Logs, Artifacts, Devices,
-    Account, Accounts, Matched, License, Health, Farm,
+    Account, Accounts, AccountStatusPage, Matched, License, Health, Farm,
 )
 
 

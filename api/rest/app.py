@@ -24,7 +24,7 @@ from api.rest import errors
 from api.rest.json_body import StrictJSONHandler
 from api.rest.middleware import BrowserGuard, DiskGuard, PlanGate, SecurityHeaders, TokenGate
 from api.rest.openapi import OpenApiDocument
-from api.rest.resources.accounts import AccountCollection, AccountItem, AccountMark, AccountMatch
+from api.rest.resources.accounts import AccountCollection, AccountItem, AccountMark, AccountMatch, AccountStatusList
 from api.rest.resources.artifacts import ArtifactStore, TaskArtifactFile, TaskArtifacts
 from api.rest.resources.farm import Devices, Health, LicenseCheck
 from api.rest.resources.metrics import FarmCollector, Metrics
@@ -82,6 +82,7 @@ def create_app(services: Services) -> falcon.App:
     app.add_route(f"{PREFIX}/task/{{task_id:int(min=1)}}/artifacts/{{name}}", TaskArtifactFile(tasks, artifacts))
     app.add_route(f"{PREFIX}/device", Devices(services.phones))
     app.add_route(f"{PREFIX}/account", AccountCollection(services.accounts))
+    app.add_route(f"{PREFIX}/accounts", AccountStatusList(services.accounts))
     app.add_route(f"{PREFIX}/account/match", AccountMatch(services.accounts))
     app.add_route(f"{PREFIX}/account/{{username}}", AccountItem(services.accounts))
     app.add_route(f"{PREFIX}/account/{{username}}/mark", AccountMark(services.accounts))

@@ -8,7 +8,7 @@ from pydantic import BaseModel, TypeAdapter
 
 from api.rest.answers import ANSWERS, TaskId
 from api.rest.schemas import (
-    AccountBody, AccountPatch, CreateTaskBody, ListQuery, LogsQuery, MatchBody, PlanPatch, TaskIdsBody,
+    AccountBody, AccountPatch, AccountsQuery, CreateTaskBody, ListQuery, LogsQuery, MatchBody, PlanPatch, TaskIdsBody,
 )
 from api.domain.errors import Code
 from api.domain.idempotency import HEADER as IDEMPOTENCY_HEADER
@@ -176,11 +176,15 @@ def build(max_body_bytes: int) -> dict:
             "get": operation("Accounts and the phones they live on", "Accounts"),
             "post": operation("Add or replace an account", "Account", (Code.ORCHESTRATOR_UNAVAILABLE,), body=account_body),
         },
+        "/accounts": {"get": operation(
+            "The Accounts Status API: accounts with their phone, login and status, filtered, in id order, "
+            "a page at a time (page_size up to 100); never a password", "AccountStatusPage", invalid,
+            parameters=tuple(_query_parameters(AccountsQuery)))},
         "/account/match": {"post": operation("Start reading the accounts logged in on phones (a flow run in each phone's queue); "
                                              "GET /account shows them once read", "Matched",
                                              (Code.ORCHESTRATOR_UNAVAILABLE,), body=match_body, body_required=False)},
         "/account/{username}": {
-            "patch": operation("Change an account", "Account", (Code.NOT_FOUND, Code.ORCHESTRATOR_UNAVAILABLE),
+            "patch": operation("Change an account: enabled, its phone, its tags", "Account", (Code.NOT_FOUND, Code.ORCHESTRATOR_UNAVAILABLE),
                                body=account_patch, parameters=(username,)),
             "delete": operation("Delete an account", "Deleted", (Code.INVALID, Code.NOT_FOUND), parameters=(username,)),
         },

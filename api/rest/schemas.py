@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal, Optional, TypeVar, Union
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, ValidationError
 
 from api.domain.errors import invalid, validation_failure
+from api.domain.expiry import MAX_EXPIRE_AFTER
 from api.domain.requests import TaskRequest
 from api.domain.logs import MAX_LOG_PAGE_SIZE
 from api.domain.tasks import MAX_PAGE_SIZE
@@ -16,6 +17,7 @@ Model = TypeVar("Model", bound=BaseModel)
 
 # Large enough for any farm; small enough that one request cannot flood Prefect.
 MAX_IDS_PER_REQUEST = 1000
+MAX_ACCOUNT_PAGE_SIZE = 100  # the original product's limit
 SERIAL_LENGTH = 200  # adb serials are short; host:port ones for network phones stay well under this
 Serial = Annotated[StrictStr, Field(max_length=SERIAL_LENGTH)]
 
@@ -36,6 +38,10 @@ class CreateTaskBody(BaseModel):
     # A recurring plan instead of tasks: "daily", "every 4 hours", a cron expression, or minutes.
     repeat: Optional[Union[Annotated[StrictInt, Field(ge=1, le=527040)], Annotated[StrictStr, Field(max_length=100)]]] = None
     callback_url: Optional[StrictStr] = Field(None, max_length=2000)
+    # Fractions are allowed (0.5 = 30 s); leaving it out takes the farm's default, 0 sets no limit.
+    expire_after: Optional[Annotated[float, Field(strict=True, ge=0, le=MAX_EXPIRE_AFTER)]] = Field(
+        None, description="minutes the task may wait to start; then it ends failed, its run cancelled, the phone "
+                          "untouched. Left out: PHONEFARM_DEFAULT_EXPIRE_AFTER_MINUTES; 0: no limit")
 
 
 class TaskIdsBody(BaseModel):
@@ -44,6 +50,9 @@ class TaskIdsBody(BaseModel):
     task_ids: list[StrictInt] = Field(min_length=1, max_length=MAX_IDS_PER_REQUEST)
 
 Platform = Literal["tiktok", "instagram"]
+MAX_TAGS = 20
+Tag = Annotated[StrictStr, Field(min_length=1, max_length=50)]
+Tags = Annotated[list[Tag], Field(max_length=MAX_TAGS)]
 
 
 class AccountBody(BaseModel):
@@ -53,6 +62,7 @@ class AccountBody(BaseModel):
     platform: Platform
     serial: StrictStr = Field(min_length=1, max_length=200)
     enabled: StrictBool = True
+    tags: Tags = []
 
 
 class AccountPatch(BaseModel):
@@ -60,6 +70,7 @@ class AccountPatch(BaseModel):
 
     enabled: Optional[StrictBool] = None
     serial: Optional[StrictStr] = Field(None, min_length=1, max_length=200)
+    tags: Optional[Tags] = Field(None, description="replaces the account's tags")
 
 
 class MatchBody(BaseModel):
@@ -79,6 +90,20 @@ class ListQuery(BaseModel):
     plan_id: Optional[str] = Field(None, max_length=64)
     page: int = Field(1, ge=1, le=1_000_000)
     page_size: int = Field(20, ge=1, le=MAX_PAGE_SIZE)
+
+
+class AccountsQuery(BaseModel):
+    """GET /accounts, the original product's Accounts Status API."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    platform: Optional[Platform] = None
+    device: Optional[str] = Field(None, max_length=SERIAL_LENGTH, description="the phone's serial")
+    logined: Optional[int] = Field(None, ge=0, le=1, description="1 logged in, 0 not")
+    status: Optional[int] = Field(None, ge=0, le=1, description="0 enabled, 1 disabled")
+    tag: Optional[str] = Field(None, max_length=50, description="accounts carrying exactly this tag")
+    page: int = Field(1, ge=1, le=1_000_000)
+    page_size: int = Field(20, ge=1, le=MAX_ACCOUNT_PAGE_SIZE)
 
 
 class LogsQuery(BaseModel):

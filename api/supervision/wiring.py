@@ -12,6 +12,7 @@ import falcon
 from api.domain.account_marks import AccountMarks
 from api.domain.accounts import AccountBook
 from api.domain.callbacks import CallbackPolicy, CallbackSender
+from api.domain.expiry import QueueTimeouts
 from api.domain.adoption import UiRunAdoption
 from api.domain.phones import PhoneDirectory
 from api.domain.plan_limits import FiringGate, PlanLimits
@@ -93,10 +94,13 @@ def wire(settings: Settings, *, supervisor: Optional[object] = None,
         callbacks=policy,
         limits=RequestLimits(tuple(settings.comment_models), settings.max_request_config_bytes,
                              settings.max_accounts_per_phone),
+        default_expire_after=settings.default_expire_after_minutes,
     )
     marks = AccountMarks(index.accounts, rate_limit_pause=timedelta(minutes=settings.rate_limit_pause_minutes))
     tasks.mirror.on_failed.append(marks.take_ends)
     tasks.creator.before_batch.append(marks.note_held)
+    tasks.creator.before_batch.append(
+        QueueTimeouts(index.tasks, orchestrator.runs, orchestrator.writes, tasks.mirror).check)
     accounts = AccountBook(index.accounts, phones, orchestrator.runs, orchestrator.writes, marks,
                            settings.max_accounts_per_phone)
     plans = PlanBook(tasks, index.plans, index.tasks, index.accounts, orchestrator.schedules, phones.attached_serials,

@@ -169,6 +169,16 @@ class FakePrefect:
     def request_cancel(self, flow_run_id, message: str) -> None:
         self._force(flow_run_id, "CANCELLING", message)
 
+    def claim(self, flow_run_id) -> bool:
+        """As Prefect: a second Pending (a worker took it) or a Pending after Running is refused."""
+        self._reachable()
+        if str(flow_run_id) not in self.flow_runs:
+            raise RunGone(str(flow_run_id))
+        if self.flow_runs[str(flow_run_id)].state_type in ("PENDING", "RUNNING", "CANCELLING", "CANCELLED"):
+            return False
+        self.set_state(str(flow_run_id), "PENDING", None)
+        return True
+
     def cancel(self, flow_run_id, message: str) -> None:
         self._force(flow_run_id, "CANCELLED", message)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import random
 
 import pytest
 from pydantic import ValidationError
@@ -13,6 +14,7 @@ from api.__main__ import parse_args
 from api.domain.errors import ApiError
 from api.rest.json_body import StrictJSONHandler
 from api.settings import Settings
+from flows.settings import WorkerSettings
 
 TOKEN = "correct-horse-battery-staple-42"
 
@@ -63,3 +65,20 @@ def test_the_limit_is_a_setting(monkeypatch):
     for length in (len(big), None):  # declared, and chunked (no Content-Length)
         with pytest.raises(ApiError, match="at most 2048 bytes"):
             handler.deserialize(io.BytesIO(big), "application/json", length)
+
+
+def test_the_automatic_retry_delay_is_a_range_drawn_from_each_time():
+    settings = Settings()
+    assert (settings.auto_retries, settings.auto_retry_delay_min_seconds, settings.auto_retry_delay_max_seconds) == (1, 5, 60)
+    for bad in ({"auto_retry_delay_min_seconds": 61}, {"auto_retry_delay_max_seconds": 601},
+                {"auto_retry_delay_min_seconds": -1}, {"auto_retries": 11}):
+        with pytest.raises(ValidationError):
+            Settings(**bad)
+    with pytest.raises(ValidationError, match="PHONEFARM_AUTO_RETRY_DELAY_MIN_SECONDS"):
+        WorkerSettings(auto_retry_delay_min_seconds=3, auto_retry_delay_max_seconds=2)
+    rng = random.Random(7)
+    worker = WorkerSettings(auto_retry_delay_min_seconds=5, auto_retry_delay_max_seconds=60)
+    delays = [worker.retry_delay(rng) for _ in range(200)]
+    assert all(5 <= d <= 60 for d in delays) and max(delays) - min(delays) > 40
+    fixed = WorkerSettings(auto_retry_delay_min_seconds=2, auto_retry_delay_max_seconds=2)
+    assert fixed.retry_delay(rng) == 2

@@ -1,11 +1,11 @@
-"""Falcon resources of /account."""
+"""Falcon resources of /account and /accounts."""
 
 from __future__ import annotations
 
-from api.domain.accounts import AccountBook
+from api.domain.accounts import AccountBook, AccountFilters
 from api.rest import answers
 from api.rest.resources.replies import media, ok
-from api.rest.schemas import AccountBody, AccountPatch, MatchBody, parse_body
+from api.rest.schemas import AccountBody, AccountPatch, AccountsQuery, MatchBody, parse_body
 
 
 class AccountCollection:
@@ -18,7 +18,21 @@ class AccountCollection:
 
     def on_post(self, req, resp):
         body = parse_body(AccountBody, media(req))
-        ok(resp, answers.Account, self.book.save(body.username, body.platform, body.serial, body.enabled))
+        ok(resp, answers.Account, self.book.save(body.username, body.platform, body.serial, body.enabled, body.tags))
+
+
+class AccountStatusList:
+    """GET /accounts: the original product's Accounts Status API, filtered and paged."""
+
+    def __init__(self, book: AccountBook):
+        self.book = book
+
+    def on_get(self, req, resp):
+        query = parse_body(AccountsQuery, dict(req.params))
+        filters = AccountFilters(
+            query.platform, query.device, None if query.logined is None else bool(query.logined),
+            None if query.status is None else query.status == 0, query.tag)
+        ok(resp, answers.AccountStatusPage, self.book.status_page(filters, query.page, query.page_size))
 
 
 class AccountItem:
@@ -27,7 +41,8 @@ class AccountItem:
 
     def on_patch(self, req, resp, username: str):
         body = parse_body(AccountPatch, media(req))
-        ok(resp, answers.Account, self.book.patch(username, enabled=body.enabled, serial=body.serial))
+        ok(resp, answers.Account, self.book.patch(username, enabled=body.enabled, serial=body.serial,
+                                                            tags=body.tags))
 
     def on_delete(self, req, resp, username: str):
         self.book.delete(username)
