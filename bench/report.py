@@ -137,7 +137,8 @@ def print_pcs(results: dict) -> None:
         ("crashed, failed or unfinished", _sum(results["ours"], "pcs"), "0"),
         ("wall time (least: rounds under the cap x task)", run.get("wall_s"), f">= {run.get('least_wall_s')} s"),
         ("most tasks at once on the phones (their markers)", run.get("most_at_once_on_phones"), f"<= {cap}"),
-        ("most flow-run processes at once (sampled)", run.get("most_flow_run_processes_sampled"), f"<= {cap}"),
+        # A run's process outlives its slot by its exit (the slot goes with its final state): not the cap's measure.
+        ("flow-run processes at once, ending ones too (sampled)", run.get("most_flow_run_processes_sampled"), ""),
         ("Prefect server's CPU per run", run.get("prefect_server_cpu_s_per_run"), "<= 0.3 CPU-s"),
         ("Prefect server's cores while running", run.get("prefect_server_cores"), ""),
         ("... per running phone", run.get("prefect_server_cores_per_running_phone"), ""),
