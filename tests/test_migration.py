@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.service import task_rows
+
+# PostgreSQL's step (./run tests --postgresql): the suite keeps to its 5 minutes.
+pytestmark = pytest.mark.postgresql
 
 
 def test_the_api_pc_moved_from_sqlite_with_every_task_id_and_run(moved_pc):

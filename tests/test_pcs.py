@@ -27,6 +27,9 @@ from tests.harness import until
 from tests.processes import descendants, listening_addresses
 from tests.test_load import fifty_clients_at_once
 
+# Several PCs share one Prefect server on PostgreSQL: PostgreSQL's step (./run tests --postgresql).
+pytestmark = pytest.mark.postgresql
+
 FOLLOW = {"script_name": "follow", "script_config": {"target_users": ["alice"]}}
 
 
