@@ -87,8 +87,13 @@ def test_a_deployment_edited_on_the_server_is_refused_before_its_pull_step_runs(
 
 def patch_deployment(service, deployment_id: uuid.UUID, changes: dict) -> None:
     user, _, password = service.prefect_auth.partition(":")
-    answer = requests.patch(f"{service.prefect_api}/deployments/{deployment_id}", json=changes,
-                            auth=(user, password), timeout=10)
+
+    def patched() -> requests.Response:
+        return requests.patch(f"{service.prefect_api}/deployments/{deployment_id}", json=changes,
+                              auth=(user, password), timeout=10)
+
+    # A 503 is SQLite's write lock held by the running farm: tried again, as Prefect's own client does.
+    answer = until(patched, 30, "the deployment's PATCH still answered 503", accept=lambda answer: answer.status_code != 503)
     assert answer.status_code == 204, answer.text
 
 
