@@ -205,12 +205,21 @@ def post_url(url: str) -> tuple[str, str]:
 
 
 class CommentConfig(ScriptConfig):
-    target_post_urls: list[Annotated[str, Field(max_length=URL_LENGTH)]] = Field([], max_length=MAX_TARGETS)
-    target_post_url: str = Field("", max_length=MAX_TARGETS * (URL_LENGTH + 1))
-    comment_content: str = Field("", max_length=MAX_LINES * (COMMENT_LENGTH + 1))
-    comment_order: Literal["random", "sequential"] = "random"
-    insert_emoji: bool = False
-    comment_image_path: str = Field("", max_length=PATH_LENGTH)
+    """The comment script: one task per phone (or account) and post URL."""
+
+    target_post_urls: list[Annotated[str, Field(max_length=URL_LENGTH)]] = Field(
+        [], max_length=MAX_TARGETS, description="post URLs: https://www.tiktok.com/@user/video/<id>, "
+        "https://vm.tiktok.com/<code>/, https://www.instagram.com/p/<code>/ or .../reel/<code>/; wins over target_post_url")
+    target_post_url: str = Field("", max_length=MAX_TARGETS * (URL_LENGTH + 1),
+                                 description="one or several post URLs separated by newlines or commas")
+    comment_content: str = Field("", max_length=MAX_LINES * (COMMENT_LENGTH + 1),
+                                 description=f"required: the comments, one per line, each at most {COMMENT_LENGTH} characters")
+    comment_order: Literal["random", "sequential"] = Field(
+        "random", description="sequential: the n-th task of the request takes the n-th comment, cycling")
+    insert_emoji: bool = Field(False, description="append a random emoji to the comment")
+    comment_image_path: str = Field("", max_length=PATH_LENGTH, description=(
+        "TikTok only: an image (absolute, or relative to <data-dir>/materials) pushed to the phone and attached "
+        "to the comment from the gallery"))
 
     @field_validator("target_post_urls")
     @classmethod

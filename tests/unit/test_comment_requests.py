@@ -131,3 +131,12 @@ def test_the_comment_image_comes_from_the_material_folders(tmp_path):
 def test_the_schema_itself_refuses_a_missing_target():
     with pytest.raises(ValidationError):
         CommentConfig(comment_content="hi")
+
+
+def test_the_openapi_document_describes_the_comment_config():
+    from api.rest.openapi import build
+
+    schemas = build(1024)["components"]["schemas"]
+    assert "comment takes CommentConfig" in schemas["CreateTaskBody"]["properties"]["script_config"]["description"]
+    assert {"target_post_urls", "target_post_url", "comment_content", "comment_order", "insert_emoji",
+            "comment_image_path"} == set(schemas["CommentConfig"]["properties"])
