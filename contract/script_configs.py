@@ -25,11 +25,15 @@ SOUND_NAME_LENGTH = 300
 MAX_LINES = 200  # topics or comment templates in one config
 PATH_LENGTH = 4096  # PATH_MAX on Linux
 MAX_TARGETS = 1000  # never more tasks than a request may create anyway
+URL_LENGTH = 300  # a post URL is under 100 characters; the rest is room for a tracking query, dropped
 # A generated comment is short; a larger budget would only cost the operator's key.
 MAX_TOKENS = 1000
 # What a warm-up asks for when its chatgpt_settings say nothing (flows/comments.py).
 DEFAULT_CHAT_MODEL = "gpt-4o-mini"
 DEFAULT_MAX_TOKENS = 60
+# What `insert_emoji` appends to a comment, after a space: at most two UTF-16 units each (the apps count those).
+COMMENT_EMOJI = ("😀", "🔥", "👏", "😍", "💯", "🙌", "✨", "😂", "👍", "❤️")
+EMOJI_ROOM = 3
 
 
 def _lines_within(value: str, length: int, what: str) -> str:
@@ -182,17 +186,95 @@ class WarmupConfig(ScriptConfig):
         return self
 
 
+# The post URL forms the original product accepts; a query string (share tracking) is dropped.
+_POST_URLS = (
+    ("tiktok", re.compile(r"https://(?:www\.|m\.)?tiktok\.com/@[A-Za-z0-9._]{1,30}/video/\d{1,25}/?")),
+    ("tiktok", re.compile(r"https://vm\.tiktok\.com/[A-Za-z0-9]{4,20}/?")),
+    ("instagram", re.compile(r"https://(?:www\.)?instagram\.com/(?:p|reel)/[A-Za-z0-9_-]{4,40}/?")),
+)
+
+
+def post_url(url: str) -> tuple[str, str]:
+    """(platform, the URL without its query) of a post URL; ValueError for anything else."""
+    bare = url.strip().split("?", 1)[0].split("#", 1)[0]
+    for platform, pattern in _POST_URLS:
+        if pattern.fullmatch(bare):
+            return platform, bare
+    raise ValueError(f"not a TikTok or Instagram post URL: {url[:80]!r} (https://www.tiktok.com/@user/video/<id>, "
+                     "https://vm.tiktok.com/<code>/, https://www.instagram.com/p/<code>/ or .../reel/<code>/)")
+
+
+class CommentConfig(ScriptConfig):
+    """The comment script: one task per phone (or account) and post URL."""
+
+    target_post_urls: list[Annotated[str, Field(max_length=URL_LENGTH)]] = Field(
+        [], max_length=MAX_TARGETS, description="post URLs: https://www.tiktok.com/@user/video/<id>, "
+        "https://vm.tiktok.com/<code>/, https://www.instagram.com/p/<code>/ or .../reel/<code>/; wins over target_post_url")
+    target_post_url: str = Field("", max_length=MAX_TARGETS * (URL_LENGTH + 1),
+                                 description="one or several post URLs separated by newlines or commas")
+    comment_content: str = Field("", max_length=MAX_LINES * (COMMENT_LENGTH + 1),
+                                 description=f"required: the comments, one per line, each at most {COMMENT_LENGTH} characters")
+    comment_order: Literal["random", "sequential"] = Field(
+        "random", description="sequential: the n-th task of the request takes the n-th comment, cycling")
+    insert_emoji: bool = Field(False, description="append a random emoji to the comment")
+    comment_image_path: str = Field("", max_length=PATH_LENGTH, description=(
+        "TikTok only: an image (absolute, or relative to <data-dir>/materials) pushed to the phone and attached "
+        "to the comment from the gallery"))
+
+    @field_validator("target_post_urls")
+    @classmethod
+    def _known_urls(cls, value: list[str]) -> list[str]:
+        return [post_url(url)[1] for url in value]
+
+    @field_validator("target_post_url")
+    @classmethod
+    def _known_url_list(cls, value: str) -> str:
+        urls = split_targets(value)
+        if len(urls) > MAX_TARGETS:
+            raise ValueError(f"at most {MAX_TARGETS} post URLs")
+        for url in urls:
+            post_url(url)
+        return value
+
+    @field_validator("comment_content")
+    @classmethod
+    def _short_comments(cls, value: str) -> str:
+        return _lines_within(value, COMMENT_LENGTH, "comment")
+
+    @model_validator(mode="after")
+    def _required(self):
+        if not self.targets():
+            raise ValueError("target_post_urls or target_post_url is required (the posts to comment on)")
+        if not self.comments():
+            raise ValueError("comment_content is required (the comments, one per line)")
+        if self.insert_emoji and max(map(len, self.comments())) > COMMENT_LENGTH - EMOJI_ROOM:
+            raise ValueError(f"with insert_emoji each comment must be at most {COMMENT_LENGTH - EMOJI_ROOM} "
+                             "characters, so the emoji fits")
+        if self.comment_image_path and any(post_url(url)[0] != "tiktok" for url in self.targets()):
+            raise ValueError("comment_image_path is for TikTok posts only (Instagram comments take no image)")
+        return self
+
+    def targets(self) -> list[str]:
+        """target_post_urls wins when both are given; each URL without its query string."""
+        return self.target_post_urls or [post_url(url)[1] for url in split_targets(self.target_post_url)]
+
+    def comments(self) -> list[str]:
+        return [line.strip() for line in self.comment_content.splitlines() if line.strip()]
+
+
 SCRIPT_CONFIGS: dict[str, type[ScriptConfig]] = {
     "post": PostConfig,
     "follow": FollowConfig,
     "unfollow": FollowConfig,
     "account_warmup": WarmupConfig,
+    "comment": CommentConfig,
 }
 
 RUNNABLE_SCRIPTS = frozenset(SCRIPT_CONFIGS)
 # Known to the original product but not implemented here: 40003 until they are.
-KNOWN_NOT_RUNNABLE = frozenset({"like", "comment", "message", "super_marketing", "profile", "scrape_user"})
-FANNED_OUT_BY_TARGET = frozenset({"follow", "unfollow"})
+KNOWN_NOT_RUNNABLE = frozenset({"like", "message", "super_marketing", "profile", "scrape_user"})
+FANNED_OUT_BY_TARGET = frozenset({"follow", "unfollow"})  # one task per target user
+FANNED_OUT_BY_POST = frozenset({"comment"})  # one task per target post
 
 
 def parse_config(script_name: str, raw: dict) -> ScriptConfig:

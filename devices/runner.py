@@ -7,9 +7,10 @@ import random
 import time
 from typing import Callable
 
-from contract.script_configs import SCRIPT_CONFIGS, FollowConfig, PostConfig, ScriptConfig, WarmupConfig
+from contract.script_configs import SCRIPT_CONFIGS, CommentConfig, FollowConfig, PostConfig, ScriptConfig, WarmupConfig
 from devices.accounts import switch_account
 from devices.adb import AdbServer, open_phone
+from devices.comment import comment_post
 from devices.artifacts import save_failure_artifacts
 from devices.errors import DeviceError, InvalidScriptConfig, PhoneDisconnected
 from devices.follow import follow_user
@@ -71,6 +72,8 @@ def _run(phone: Phone, script_name: str, config: ScriptConfig, platform: str, *,
         return follow_user(phone, config, platform=platform, unfollow=script_name == "unfollow")
     if script_name == "post" and isinstance(config, PostConfig):
         return post_media(phone, config, platform=platform)
+    if script_name == "comment" and isinstance(config, CommentConfig):
+        return comment_post(phone, config, platform=platform, rng=rng)
     if script_name == "account_warmup" and isinstance(config, WarmupConfig):
         return warm_up(phone, config, platform=platform, comments=comments, rng=rng, clock=clock, sleep=sleep)
     if script_name in SCRIPT_CONFIGS:

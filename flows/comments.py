@@ -9,11 +9,10 @@ from typing import Callable, Optional
 
 import requests
 
-from contract.script_configs import DEFAULT_CHAT_MODEL, DEFAULT_MAX_TOKENS
+from contract.script_configs import COMMENT_EMOJI as EMOJI, DEFAULT_CHAT_MODEL, DEFAULT_MAX_TOKENS
 from contract.secrets import KeyRefused, chat_url, endpoint_allowed, reveal
 
 log = logging.getLogger(__name__)
-EMOJI = ["😀", "🔥", "👏", "😍", "💯", "🙌", "✨", "😂", "👍", "❤️"]
 
 
 def template_comments(lines: list[str], order: str, rng: random.Random) -> Callable[[], str]:

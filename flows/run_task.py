@@ -19,7 +19,7 @@ from devices.runner import run_script
 from flows.comments import comment_source
 from contract.names import ACCOUNT_MARK_STATE_NAMES, AUTO_RETRIES_TAG, FLOW_NAME, tag, tag_value
 from contract.materials import refused_files
-from contract.script_configs import RUNNABLE_SCRIPTS, PostConfig, ScriptConfig, WarmupConfig, parse_config
+from contract.script_configs import RUNNABLE_SCRIPTS, CommentConfig, PostConfig, ScriptConfig, WarmupConfig, parse_config
 from flows.settings import WorkerSettings
 from flows.worker_guard import die_with_worker
 
@@ -71,7 +71,7 @@ def run_task(
         config = parse_config(script_name, script_config)
     except ValidationError as error:
         return Failed(message=f"invalid script_config: {error.errors()[0]['msg']}")
-    refused = refused_files(config.files, settings.material_folders) if isinstance(config, PostConfig) else []
+    refused = refused_files(_server_files(config), settings.material_folders)
     if refused:
         return Failed(message=f"Not started: {refused[0]} is not a media file inside the material folders")
     logger.info("task %s: %s on phone %s as %s", task_id, script_name, serial, username or "the active account")
@@ -89,6 +89,15 @@ def run_task(
     if isinstance(error, AccountBlocked):
         return Failed(message=remark, name=ACCOUNT_MARK_STATE_NAMES[error.mark])
     return Failed(message=remark)
+
+
+def _server_files(config: ScriptConfig) -> list[str]:
+    """What the task would push to the phone: checked again here, as the run may not come from the API."""
+    if isinstance(config, PostConfig):
+        return config.files
+    if isinstance(config, CommentConfig) and config.comment_image_path:
+        return [config.comment_image_path]
+    return []
 
 
 def _attempts(settings: WorkerSettings, serial: str, script_name: str, config: ScriptConfig,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import urllib.parse
 
-from simulator import accounts_ui, feed_ui, home_ui, interruptions, upload_ui, versions
+from simulator import accounts_ui, feed_ui, home_ui, interruptions, post_ui, upload_ui, versions
 from simulator.display import INSTAGRAM, PLATFORM_BY_PACKAGE, TIKTOK, TIKTOK_TRILL, Node, Screen, open_screen, platform_of
 from simulator.display import press_back as _screen_back
 
@@ -107,7 +107,8 @@ def open_link(phone, url: str, package: str) -> bool:
     if sound and package:
         upload_ui.open_sound_page(phone, package, sound)
         return True
-    target = _profile_user_from_url(url)
+    post = post_ui.post_from_url(url)
+    target = post or _profile_user_from_url(url)
     if target is None:
         return True  # a browser takes it; the apps do not change
     platform, user = target
@@ -118,7 +119,7 @@ def open_link(phone, url: str, package: str) -> bool:
     package = package or (candidates[0] if candidates else "")
     if not package:
         return False
-    open_profile(phone, package, user)
+    (post_ui.open_post if post else open_profile)(phone, package, user)
     return True
 
 

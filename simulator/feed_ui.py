@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from simulator import post_ui
 from simulator.display import BACK_BUTTON, Node, Screen, label, platform_of, row, view_id
 
 # Screens that play video: uiautomator never sees them idle.
-_VIDEO_SCREENS = {"tiktok": {"feed", "results"}, "instagram": {"reels", "results"}}
+_VIDEO_SCREENS = {"tiktok": {"feed", "results", "post"}, "instagram": {"reels", "results", "post"}}
 _VIDEO_DESC = {"tiktok": "Video", "instagram": "Reel by {creator}. Double tap to play or pause."}
 _BOOKMARK = {"tiktok": ("Add to Favorites", "Remove from Favorites"), "instagram": ("Save", "Remove from saved")}
 
@@ -15,7 +16,9 @@ def is_video_screen(screen: Screen) -> bool:
 
 
 def current_video(screen: Screen) -> tuple[str, str]:
-    """(creator, video id) of what a feed shows now."""
+    """(creator, video id) of what a feed (or a post opened by its URL) shows now."""
+    if screen.name == "post":
+        return post_ui.creator_of(screen.user), screen.user
     prefix = "topic_" if screen.name == "results" else ""
     creator = f"{prefix}creator_{screen.video + 42}"
     return creator, f"{creator}/video{screen.video}"
@@ -67,16 +70,30 @@ def _results(phone, screen: Screen) -> list[Node]:
     ]
 
 
+def _post(phone, screen: Screen) -> list[Node]:
+    return post_ui.missing_nodes(phone, screen) or video_nodes(phone, screen) + [BACK_BUTTON]
+
+
 def _comments(phone, screen: Screen) -> list[Node]:
-    placeholder = label(phone, screen, "Add comment...") if platform_of(screen) == "tiktok" else "Add a comment..."
-    return [
+    platform = platform_of(screen)
+    placeholder = label(phone, screen, "Add comment...") if platform == "tiktok" else "Add a comment..."
+    _creator, video = current_video(screen.previous) if screen.previous else ("", "")
+    posted = phone.comments_on(platform, video)
+    nodes = [
         Node(class_name="android.widget.FrameLayout", bounds=(0, 800, 1080, 2400)),
         Node(text="Comments", class_name="android.widget.TextView", bounds=row(820, 100)),
+        *(Node(text=text, class_name="android.widget.TextView", bounds=row(960 + 110 * i, 100))
+          for i, text in enumerate(posted[-10:])),
         Node(text=screen.query or placeholder, class_name="android.widget.EditText", clickable=True,
-             focused=True, bounds=(40, 2250, 880, 2370), action=("focus",)),
+             focused=True, bounds=(40, 2250, 760, 2370), action=("focus",)),
         Node(text=label(phone, screen, "Post"), class_name="android.widget.TextView", clickable=True, bounds=(900, 2250, 1060, 2370),
              action=("post_comment",)),
     ]
+    if platform == "tiktok":
+        attached = " (1 attached)" if screen.draft else ""
+        nodes.append(Node(content_desc="Add image", text=attached.strip(), class_name="android.widget.ImageView",
+                          clickable=True, bounds=(780, 2250, 880, 2370), action=("open_comment_gallery",)))
+    return nodes
 
 
 def search_extras(phone, screen: Screen) -> list[Node]:
@@ -130,11 +147,14 @@ def _post_comment(phone, screen: Screen, action: tuple) -> None:
     if screen.query and screen.previous is not None:
         platform = platform_of(screen)
         _creator, video = current_video(screen.previous)
-        phone.record_engagement(platform, phone.logged_in[platform], "comment", video, screen.query)
-        screen.query = ""
+        account = phone.logged_in[platform]
+        phone.record_engagement(platform, account, "comment", video, screen.query)
+        if screen.draft:
+            phone.record_engagement(platform, account, "comment_image", video, screen.draft["image"])
+        screen.query, screen.draft = "", None
 
 
-SCREENS = {"reels": _reels, "results": _results, "comments": _comments}
+SCREENS = {"reels": _reels, "results": _results, "post": _post, "comments": _comments, **post_ui.SCREENS}
 
 ACTIONS = {"open_reels": _open_reels, "open_results": _open_results, "follow_creator": _follow_creator,
-           "engage": _engage, "open_comments": _open_comments, "post_comment": _post_comment}
+           "engage": _engage, "open_comments": _open_comments, "post_comment": _post_comment, **post_ui.ACTIONS}

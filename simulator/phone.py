@@ -62,6 +62,7 @@ class SimulatedPhone:
         self.searched_topics: list[str] = []
         # Faults.
         self.missing_users: set[str] = set()
+        self.missing_posts: set[str] = set()  # the last part of a post URL that shows "unavailable"
         self.profile_load_seconds: float = 0.0
         self.disconnect_after_commands: int | None = None
         self.dump_failures: int = 0
@@ -212,6 +213,12 @@ class SimulatedPhone:
     def has_engaged(self, platform: str, account: str, kind: str, item: str) -> bool:
         with self.lock:
             return any(entry[:4] == (platform, account, kind, item) for entry in self.engagements)
+
+    def comments_on(self, platform: str, item: str) -> list[str]:
+        """Every account's comments on a video or post, oldest first."""
+        with self.lock:
+            return [text for p, _account, kind, entry, text in self.engagements
+                    if (p, kind, entry) == (platform, "comment", item)]
 
     def record_watched(self, platform: str, account: str, creator: str) -> None:
         with self.lock:

@@ -34,7 +34,7 @@ def test_unknown_script_is_40001(api, serial):
     assert_error(api.call("POST", "/task", json=body), 400, 40001, "dance")
 
 
-@pytest.mark.parametrize("script", ["like", "comment", "message", "super_marketing", "profile", "scrape_user"])
+@pytest.mark.parametrize("script", ["like", "message", "super_marketing", "profile", "scrape_user"])
 def test_known_but_not_runnable_is_40003(api, serial, script):
     body = follow([serial], script_name=script)
     assert_error(api.call("POST", "/task", json=body), 400, 40003, script)

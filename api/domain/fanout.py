@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass, replace
 from typing import Optional
 
 from api.domain.errors import invalid
 from api.gateways.index import Account
-from contract.script_configs import FANNED_OUT_BY_TARGET, FollowConfig
+from contract.script_configs import FANNED_OUT_BY_POST, FANNED_OUT_BY_TARGET, CommentConfig, FollowConfig, post_url
 
 DEFAULT_PLATFORM = "tiktok"
 
@@ -58,10 +59,45 @@ def by_account(usernames: list[str], accounts: dict[str, Account]) -> list[Plann
     ]
 
 
-def by_target(script_name: str, planned: list[PlannedTask], config: dict) -> list[PlannedTask]:
-    """Follow and unfollow make one task per target user; every task carries its effective config."""
+def by_target(script_name: str, planned: list[PlannedTask], config: dict, *, platform_hint: Optional[str] = None,
+              rng: Optional[random.Random] = None) -> list[PlannedTask]:
+    """Follow and unfollow make one task per target user, comment one per target post; every task
+    carries its effective config."""
+    if script_name in FANNED_OUT_BY_POST:
+        return by_post(planned, config, platform_hint, rng or random.Random())
     if script_name not in FANNED_OUT_BY_TARGET:
         return [replace(p, script_config=config) for p in planned]
     targets = FollowConfig.model_validate(config).targets()
     per_target = [{**config, "target_users": [t], "target_user": ""} for t in dict.fromkeys(targets)]
     return [replace(p, script_config=c) for p in planned for c in per_target]
+
+
+def by_post(planned: list[PlannedTask], config: dict, platform_hint: Optional[str],
+            rng: random.Random) -> list[PlannedTask]:
+    """One task per phone (or account of the post's app) and post URL. A phone without accounts
+    opens the post in its app; an account only gets the posts of its own platform. Each task's
+    comment is fixed here: the n-th task takes the n-th line (sequential, cycling) or one at random."""
+    parsed = CommentConfig.model_validate(config)
+    urls = list(dict.fromkeys(parsed.targets()))
+    lines = parsed.comments()
+    if platform_hint:
+        other = [url for url in urls if post_url(url)[0] != platform_hint]
+        if other:
+            raise invalid(f"{other[0]} is not a {platform_hint} post (script_config.platform is {platform_hint})",
+                          {"field": "script_config.target_post_urls"})
+    tasks: list[PlannedTask] = []
+    served: set[str] = set()
+    for task in planned:
+        for url in urls:
+            platform = post_url(url)[0]
+            if task.username is not None and task.platform != platform:
+                continue  # an account comments only in its own app
+            served.add(url)
+            line = lines[len(tasks) % len(lines)] if parsed.comment_order == "sequential" else rng.choice(lines)
+            tasks.append(replace(task, platform=platform, script_config={
+                **config, "target_post_urls": [url], "target_post_url": "", "comment_content": line}))
+    missed = [url for url in urls if url not in served]
+    if missed:
+        raise invalid(f"No account of the requested phones or usernames is on {post_url(missed[0])[0]}, the app of "
+                      f"{missed[0]}", {"field": "script_config.target_post_urls"})
+    return tasks

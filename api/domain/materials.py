@@ -8,7 +8,7 @@ from pathlib import Path
 from api.domain.errors import invalid
 from contract.materials import IMAGE, VIDEO, inside_roots as _inside, media_kind
 
-__all__ = ["IMAGE", "VIDEO", "candidates", "media_kind", "pick"]
+__all__ = ["IMAGE", "VIDEO", "candidates", "comment_image", "media_kind", "pick"]
 
 def _allowed(name: str, roots: list[Path], field: str) -> Path:
     """A relative name is read from the material library (the first root); nothing outside the roots,
@@ -68,3 +68,14 @@ def pick(config: dict, files: list[Path], rng: random.Random) -> list[str]:
         return [str(p) for p in files]
     count = 1 if config["content_type"] == VIDEO else min(config["image_count"], len(files))
     return [str(p) for p in rng.sample(files, count)]
+
+
+def comment_image(name: str, library: Path, extra_roots: tuple[Path, ...] = ()) -> str:
+    """The server file a comment attaches: an image inside the material folders, as an absolute path."""
+    field = {"field": "script_config.comment_image_path"}
+    path = _allowed(name, [library, *extra_roots], "script_config.comment_image_path")
+    if not path.is_file():
+        raise invalid(f"comment_image_path {name} does not exist on the server", field)
+    if media_kind(path) != IMAGE:
+        raise invalid(f"comment_image_path {name} is not an image (JPEG, PNG, GIF or WebP)", field)
+    return str(path.resolve())

@@ -21,8 +21,8 @@ from api.domain.spintax import SpintaxTooDeep, longest, spin
 from api.gateways.index import Account
 from contract.secrets import chat_url, endpoint_allowed
 from contract.script_configs import (
-    CAPTION_LENGTH, DEFAULT_CHAT_MODEL, FANNED_OUT_BY_TARGET, KNOWN_NOT_RUNNABLE, RUNNABLE_SCRIPTS, SCRIPT_CONFIGS, FollowConfig,
-    platform_hint,
+    CAPTION_LENGTH, DEFAULT_CHAT_MODEL, FANNED_OUT_BY_POST, FANNED_OUT_BY_TARGET, KNOWN_NOT_RUNNABLE, RUNNABLE_SCRIPTS,
+    PATH_LENGTH, SCRIPT_CONFIGS, CommentConfig, FollowConfig, platform_hint,
 )
 
 
@@ -83,7 +83,10 @@ def plan_tasks(request: TaskRequest, now: datetime, rng: random.Random, *,
     else:
         raise invalid("Give serials (phones) or usernames (accounts): one of them, not empty", {"field": "serials"})
     _check_size(len(planned) * _targets(name, config), task_bytes, max_tasks, limits.max_config_bytes)
-    planned = by_target(name, planned, config)
+    if name == "comment" and config["comment_image_path"]:
+        config = {**config, "comment_image_path": materials.comment_image(
+            config["comment_image_path"], material_library, material_roots)}
+    planned = by_target(name, planned, config, platform_hint=platform_hint(request.script_config), rng=rng)
     if name == "post":
         planned = _with_post_content(planned, config, rng, material_library, material_roots)
     per_phone: dict[str, list[PlannedTask]] = {}
@@ -97,6 +100,8 @@ def plan_tasks(request: TaskRequest, now: datetime, rng: random.Random, *,
 
 
 def _targets(script_name: str, config: dict) -> int:
+    if script_name in FANNED_OUT_BY_POST:
+        return len(dict.fromkeys(CommentConfig.model_validate(config).targets()))
     if script_name not in FANNED_OUT_BY_TARGET:
         return 1
     return len(dict.fromkeys(FollowConfig.model_validate(config).targets()))
@@ -125,6 +130,11 @@ def _task_config_bytes(script_name: str, config: dict) -> int:
     if script_name == "post":
         caption = config["captions"]
         return _json_bytes({**config, "captions": ""}) + longest(caption, _json_char_bytes)
+    if script_name in FANNED_OUT_BY_POST:
+        comment = CommentConfig.model_validate(config)
+        return _json_bytes({**config, "target_post_urls": [max(comment.targets(), key=_json_bytes)], "target_post_url": "",
+                            "comment_content": max(comment.comments(), key=_json_bytes),
+                            "comment_image_path": "x" * PATH_LENGTH if config["comment_image_path"] else ""})
     if script_name in FANNED_OUT_BY_TARGET:
         targets = FollowConfig.model_validate(config).targets()
         return _json_bytes({**config, "target_users": [max(targets, key=_json_bytes, default="")], "target_user": ""})

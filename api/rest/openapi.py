@@ -12,6 +12,7 @@ from api.rest.schemas import (
 )
 from api.domain.errors import Code
 from api.domain.idempotency import HEADER as IDEMPOTENCY_HEADER
+from contract.script_configs import SCRIPT_CONFIGS
 
 REF = "#/components/schemas/{model}"
 TASK_ID = TypeAdapter(TaskId).json_schema()
@@ -111,6 +112,11 @@ def build(max_body_bytes: int) -> dict:
     for model in ANSWERS:
         _component(model, components, mode="serialization")
     create_body = _component(CreateTaskBody, components)
+    # script_config stays a free object in the body (its schema depends on script_name); each script's is a component.
+    for model in dict.fromkeys(SCRIPT_CONFIGS.values()):
+        _component(model, components)
+    components["CreateTaskBody"]["properties"]["script_config"]["description"] = "the script's settings: " + ", ".join(
+        f"{name} takes {model.__name__}" for name, model in SCRIPT_CONFIGS.items())
     ids_body = _component(TaskIdsBody, components)
     account_body = _component(AccountBody, components)
     account_patch = _component(AccountPatch, components)
