@@ -25,6 +25,11 @@ CREATE INDEX IF NOT EXISTS callbacks_task ON callbacks (task_id);
 """
 
 
+# An end of a task: its attempt and how it ended. A stop's own Cancelled, then Prefect's reworded one,
+# is one end (one call); a re-run's end, or a run found Completed after being judged Crashed, is another.
+END = "manual_retries || ':' || state_type"
+
+
 @dataclass(frozen=True)
 class EndedTask:
     row: TaskRow
@@ -48,7 +53,8 @@ class CallbackOutbox(IndexPart):
         marks = ",".join("?" for _ in final_types)
         rows = self.db.query(
             f"SELECT * FROM tasks WHERE callback_url IS NOT NULL AND state_type IN ({marks}) AND deleted_at IS NULL"
-            " AND (notified_at IS NULL OR notified_at < state_at) ORDER BY id LIMIT ?", [*final_types, limit])
+            " AND (notified_at IS NULL OR (notified_at < state_at AND coalesce(notified_end, '') != " + END + "))"
+            " ORDER BY id LIMIT ?", [*final_types, limit])
         return [EndedTask(TaskRow.from_row(row), row["state_at"]) for row in rows]
 
     def queue_callbacks(self, ends: Iterable[tuple[EndedTask, str]], due_at: float) -> int:
@@ -57,7 +63,7 @@ class CallbackOutbox(IndexPart):
         with self.writing():
             for end, body in ends:
                 cursor = self.db.conn.execute(
-                    "UPDATE tasks SET notified_at = state_at WHERE id = ? AND state_at = ?",
+                    f"UPDATE tasks SET notified_at = state_at, notified_end = {END} WHERE id = ? AND state_at = ?",
                     [end.row.id, end.state_at])
                 if cursor.rowcount == 1:
                     self.db.conn.execute(

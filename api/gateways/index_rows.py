@@ -44,6 +44,7 @@ ADDED_COLUMNS = {
     "firing_id": "TEXT",  # that firing's flow run: a firing's tasks are stored once
     "callback_url": "TEXT",
     "notified_at": "REAL",  # state_at of the end last queued for its callback
+    "notified_end": "TEXT",  # "<manual retries>:<state type>" of that end: a final state reworded is the same end
     "expire_after": "REAL",  # minutes a pending task may wait to start (None: no limit)
     "expires_at": "TEXT",  # when it ends failed if it has not started: its start time (or retry) + expire_after
 }

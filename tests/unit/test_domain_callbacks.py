@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import random
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import httpx
 import pytest
@@ -98,6 +98,31 @@ def test_a_re_run_that_ends_again_is_told_again(tasks, prefect, index, clock):
     tasks.mirror.refresh([tasks.table.get(task_id).flow_run_id])
     sender.run_once()
     assert [json.loads(c.content)["status"] for c in receiver.calls] == [3, 2]
+
+
+def test_a_stopped_task_is_told_once_though_prefect_rewords_its_end(tasks, prefect, index, clock):
+    """Stopped before its run was made, the run is made Cancelled; the engine's own Cancelled ("Flow
+    run was cancelled successfully.") later is the same end: one call. A run then found Completed
+    ended differently: told again."""
+    request = TaskRequest(serials=["s1"], script_name="follow", script_config={"target_users": ["a"]},
+                          callback_url=RECEIVER)
+    [task_id] = tasks.create(request, NOW, random.Random(1))
+    tasks.stop(task_id)
+    tasks.creator.create_batch()
+    receiver = Receiver()
+    sender = sender_to(index, receiver, clock)
+    sender.run_once()
+    run_id = tasks.table.get(task_id).flow_run_id
+    later = datetime.now(timezone.utc) + timedelta(seconds=5)
+    prefect.set_state(run_id, "CANCELLED", "Flow run was cancelled successfully.", at=later)
+    tasks.mirror.refresh([run_id])
+    assert tasks.table.get(task_id).run.message == "Flow run was cancelled successfully."
+    sender.run_once()
+    prefect.set_state(run_id, "COMPLETED", at=later + timedelta(seconds=5))
+    tasks.mirror.refresh([run_id])
+    sender.run_once()
+    assert [(json.loads(c.content)["status"], json.loads(c.content)["remark"]) for c in receiver.calls] == [
+        (3, "stopped: Stopped through the API"), (2, "")]
 
 
 def test_a_failed_call_is_retried_with_back_off(tasks, prefect, index, clock):
