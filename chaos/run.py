@@ -1,0 +1,95 @@
+"""One chaos run: the farm started, the workload and the faults for N minutes, the farm settled and stopped, the verdict."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+from chaos.checker import Records, Violation, verdict
+from chaos.farm import CALLBACK_SECRET, online, start_farm, stop_farm, integrity
+from chaos.faults import Injector
+from chaos.workload import Ledger, Workload
+from tests.harness import until
+
+
+def listing(service) -> dict[int, dict]:
+    tasks: dict[int, dict] = {}
+    page = 1
+    while True:
+        data = service.ok("GET", f"/task?page={page}&page_size=100")
+        tasks.update({task["id"]: task for task in data["tasks"]})
+        if page * 100 >= data["total"]:
+            return tasks
+        page += 1
+
+
+def collect(farm, ledger: Ledger, started: float) -> Records:
+    phones = farm.phones.phones
+    return Records(created=set(ledger.created), deleted=set(ledger.deleted), tasks=listing(farm.service),
+                   intervals={serial: phone.task_intervals() for serial, phone in phones.items()},
+                   offline=set(phones) - online(farm.service), callbacks=farm.receiver.calls(),
+                   callback_secret=CALLBACK_SECRET, with_callback=set(ledger.with_callback), started_at=started,
+                   wall_offset=time.time() - time.monotonic())
+
+
+def settled(farm, ledger: Ledger, started: float) -> list[Violation]:
+    """Violations left once the farm had time to finish what it was given; [] as soon as none is."""
+    try:
+        return verdict(collect(farm, ledger, started))
+    except Exception as error:  # an API still restarting: not settled yet
+        return [Violation("settling", -1, f"the farm did not answer: {error!r}")]
+
+
+def chaos_run(minutes: float, seed: int, database: str, phones: int, root: Path, settle_seconds: float = 240,
+              prefect_template=None) -> dict:
+    farm = start_farm(root, phones, database, prefect_template)
+    ledger = Ledger()
+    for phone in farm.phones.phones.values():
+        phone.missing_users.add("ghost")
+    started = time.monotonic()
+    end = started + minutes * 60
+    injector = Injector(farm, seed, ledger)
+    workload = Workload(farm.service, farm.phones.serials, farm.receiver.url, seed, ledger)
+    threads = [threading.Thread(target=workload.run, args=(end,), name="workload"),
+               threading.Thread(target=injector.run, args=(end, (4, 12)), name="faults")]
+    problems: list[str] = []
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        faults_ended = time.monotonic()
+        farm.service.wait_ready(180)  # a restart-api fault may have left it starting
+        try:
+            until(lambda: settled(farm, ledger, started), settle_seconds, "settled", interval=3,
+                  accept=lambda found: not found)
+        except AssertionError:
+            pass  # what is left is the verdict
+        settle = time.monotonic() - faults_ended
+        records = collect(farm, ledger, started)
+        violations = verdict(records)
+    finally:
+        problems += stop_farm(farm)
+    problems += integrity(farm.data_dir)
+    violations += [Violation("clean stop", -1, problem) for problem in problems]
+    return {"seed": seed, "minutes": minutes, "database": database, "phones": phones,
+            "tasks_created": len(ledger.created), "tasks_deleted": len(ledger.deleted),
+            "phone_runs": sum(len(spans) for spans in records.intervals.values()),
+            "callbacks": len(records.callbacks), "settle_s": round(settle, 1),
+            "faults": [(round(moment - started, 1), what) for moment, what in injector.faults],
+            "violations": [asdict(violation) | {"moment": round(violation.moment, 1)} for violation in violations],
+            "steps": [(round(moment - started, 1), what) for moment, what in ledger.steps]}
+
+
+def summary(report: dict) -> str:
+    lines = [f"chaos run: seed {report['seed']}, {report['minutes']} min, {report['database']}, {report['phones']} phones: "
+             f"{report['tasks_created']} tasks created ({report['tasks_deleted']} deleted), {report['phone_runs']} runs on the phones, "
+             f"{report['callbacks']} callbacks, {len(report['faults'])} faults, settled in {report['settle_s']} s"]
+    lines += [f"  fault at {moment:7.1f} s: {what}" for moment, what in report["faults"]]
+    lines.append(f"violations: {len(report['violations'])}")
+    lines += [f"  [{v['invariant']}] at {v['moment']} s (seed {report['seed']}): {v['detail']}" for v in report["violations"]]
+    return "\n".join(lines)
+
+

@@ -1,0 +1,13 @@
+"""A one-minute chaos run with a fixed seed: the faults land, tasks run, and the checker finds no broken promise."""
+
+from __future__ import annotations
+
+from chaos.run import chaos_run, summary
+
+SEED = 7
+
+
+def test_a_minute_of_faults_breaks_no_promise(tmp_path, prefect_database):
+    report = chaos_run(1, SEED, "sqlite", 4, tmp_path, settle_seconds=120, prefect_template=prefect_database)
+    assert report["faults"] and report["phone_runs"] and report["tasks_created"], summary(report)
+    assert report["violations"] == [], summary(report)

@@ -1,0 +1,98 @@
+"""The chaos run's checker finds each kind of broken promise in crafted records, and none in sound ones."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from datetime import datetime
+
+from chaos.checker import Records, verdict
+
+SECRET = "chaos-callback-secret-0123456789"
+
+
+def task(task_id: int, status: int = 2, serial: str = "p1", retry_count: int = 0) -> dict:
+    return {"id": task_id, "serial": serial, "status": status, "retry_count": retry_count, "remark": "",
+            "status_text": {0: "pending", 1: "running", 2: "completed", 3: "failed"}[status],
+            "end_time": "2026-12-05 10:00:00" if status in (2, 3) else None}
+
+
+def call(body: dict, delivery: str, secret: str = SECRET, answered: int = 200) -> dict:
+    raw = json.dumps(body)
+    signature = "sha256=" + hmac.new(secret.encode(), f"1.{delivery}.".encode() + raw.encode(), hashlib.sha256).hexdigest()
+    return {"headers": {"X-Phonefarm-Timestamp": "1", "X-Phonefarm-Delivery": delivery, "X-Phonefarm-Signature": signature},
+            "body": raw, "answered": answered, "verified": True}
+
+
+def sound() -> Records:
+    return Records(created={1, 2, 3}, deleted={3}, tasks={1: task(1), 2: task(2, status=3, retry_count=1)},
+                   intervals={"p1": [(1, 1.0, 2.0), (2, 2.5, 3.0), (2, 5.0, 6.0)]},
+                   callbacks=[call(task(1), "d1"), call(task(1), "d1", answered=401)], callback_secret=SECRET,
+                   with_callback={1})
+
+
+def invariants(records: Records) -> list[str]:
+    return [violation.invariant for violation in verdict(records)]
+
+
+def test_sound_records_break_no_promise():
+    assert verdict(sound()) == []
+
+
+def test_two_runs_on_one_phone_at_once():
+    records = sound()
+    records.intervals["p1"].append((1, 1.5, 1.8))
+    assert invariants(records) == ["one run a phone", "no attempt twice"]
+
+
+def test_a_run_that_never_ended_on_its_phone_overlaps_the_next():
+    records = sound()
+    records.intervals["p1"][0] = (1, 1.0, None)
+    assert invariants(records) == ["one run a phone"]
+
+
+def test_two_tasks_shown_running_on_one_phone():
+    records = sound()
+    records.tasks[1], records.tasks[2] = task(1, status=1), task(2, status=1)
+    assert "one run a phone" in invariants(records)
+
+
+def test_a_task_lost_from_the_listing():
+    records = sound()
+    del records.tasks[2]
+    assert invariants(records) == ["every task is listed"]
+
+
+def test_a_task_still_pending_after_settling_unless_its_phone_is_offline():
+    records = sound()
+    records.tasks[2] = task(2, status=0, retry_count=1)
+    assert invariants(records) == ["every task ends"]
+    records.offline = {"p1"}
+    assert invariants(records) == []
+
+
+def test_an_attempt_driven_twice():
+    records = sound()
+    records.intervals["p1"].append((2, 7.0, 8.0))
+    assert invariants(records) == ["no attempt twice"]
+
+
+def test_an_end_delivered_twice_under_two_ids_or_never_or_unsigned():
+    records = sound()
+    records.callbacks.append(call(task(1), "d2"))
+    assert invariants(records) == ["callbacks once"]
+    records.callbacks = []
+    assert invariants(records) == ["callbacks delivered"]
+    records.callbacks = [call(task(1), "d1", secret="another-secret-0123456789")]
+    assert invariants(records) == ["callbacks signed", "callbacks delivered"]
+
+
+def test_a_killed_run_ends_when_the_farm_recorded_its_end():
+    """No end marker (its process was killed): the recorded end_time stands for it, to the second."""
+    records = sound()
+    records.wall_offset = datetime(2026, 12, 5, 10, 0, 0).timestamp() - 3.0  # 10:00:00 is 3.0 on the phones' clock
+    records.intervals["p1"] = [(1, 1.0, None), (2, 3.5, 4.0), (2, 5.0, 6.0)]
+    assert verdict(records) == []
+    records.intervals["p1"] = [(1, 1.0, None), (2, 2.5, 4.0), (2, 5.0, 6.0)]
+    assert invariants(records) == ["one run a phone"]
