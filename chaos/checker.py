@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 FINAL = (2, 3)
+FIRING_SECONDS = 15  # from a firing's moment to its tasks stored, at most, on a farm under faults
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,8 @@ class Records:
     callback_secret: str = ""
     with_callback: set[int] = field(default_factory=set)  # ids created with a callback_url
     started_at: float = 0.0  # the phones' clock when the run began
+    plan: tuple[float, float] | None = None  # an every-minute plan's making and deletion, on the phones' clock
+    api_down: list[tuple[float, float]] = field(default_factory=list)  # the launcher's down windows
     wall_offset: float = 0.0  # time.time() - the phones' clock: the records' local times on the phones' clock
 
 
@@ -130,7 +133,27 @@ def callbacks_once(records: Records) -> list[Violation]:
     return found
 
 
-CHECKS = (one_run_a_phone, every_task_ends, no_attempt_twice, callbacks_once)
+def plan_fires_each_minute(records: Records) -> list[Violation]:
+    """5: an every-minute plan fired once a minute from its making to its deletion, never more;
+    firings due while the API was down may collapse into one when it is back (never lost otherwise).
+    Its tasks are the listed ones of a plan, and the deleted ones the workload never made."""
+    if records.plan is None:
+        return []
+    made, deleted = records.plan
+    due = [made + 60 * k for k in range(int((deleted - made) // 60) + 1)]
+    # A firing due in the last seconds before the deletion may not have been made yet: not counted as lost.
+    sure = [moment for moment in due if moment <= deleted - FIRING_SECONDS]
+    while_down = sum(1 for moment in sure if any(start <= moment <= end + FIRING_SECONDS for start, end in records.api_down))
+    fired = sum(1 for task in records.tasks.values() if task.get("plan_id")) + len(records.deleted - records.created)
+    if fired > len(due):
+        return [Violation("plan firings", -1, f"{fired} firings for {len(due)} due: a firing fired twice")]
+    if fired < len(sure) - while_down:
+        return [Violation("plan firings", -1, f"{fired} firings for {len(sure)} due, {while_down} of them while the API was down: "
+                                              "a firing was lost")]
+    return []
+
+
+CHECKS = (one_run_a_phone, every_task_ends, no_attempt_twice, callbacks_once, plan_fires_each_minute)
 
 
 def verdict(records: Records) -> list[Violation]:

@@ -50,6 +50,7 @@ class Injector:
         self.farm, self.ledger = farm, ledger
         self.rng = random.Random(f"faults-{seed}")
         self.faults: list[tuple[float, str]] = []
+        self.api_down: list[tuple[float, float]] = []  # from the launcher's SIGKILL to its answering again
 
     def _note(self, what: str) -> None:
         self.faults.append((time.monotonic(), what))
@@ -110,9 +111,11 @@ class Injector:
     def _restart_api(self) -> None:
         self._note("SIGKILL the API's launcher, then start it again on its data directory")
         service = self.farm.service
+        down = time.monotonic()
         service.process.kill()
         service.process.wait()
         service.start(timeout=180)
+        self.api_down.append((down, time.monotonic()))
 
     def run(self, until: float, gap: tuple[float, float]) -> None:
         actions = {"kill": lambda: self._signal_child("kill"), "freeze": lambda: self._signal_child("freeze"),

@@ -25,19 +25,19 @@ def listing(service) -> dict[int, dict]:
         page += 1
 
 
-def collect(farm, ledger: Ledger, started: float) -> Records:
+def collect(farm, ledger: Ledger, started: float, api_down=()) -> Records:
     phones = farm.phones.phones
     return Records(created=set(ledger.created), deleted=set(ledger.deleted), tasks=listing(farm.service),
                    intervals={serial: phone.task_intervals() for serial, phone in phones.items()},
                    offline=set(phones) - online(farm.service), callbacks=farm.receiver.calls(),
                    callback_secret=CALLBACK_SECRET, with_callback=set(ledger.with_callback), started_at=started,
-                   wall_offset=time.time() - time.monotonic())
+                   wall_offset=time.time() - time.monotonic(), plan=ledger.plan, api_down=list(api_down))
 
 
-def settled(farm, ledger: Ledger, started: float) -> list[Violation]:
+def settled(farm, ledger: Ledger, started: float, api_down) -> list[Violation]:
     """Violations left once the farm had time to finish what it was given; [] as soon as none is."""
     try:
-        return verdict(collect(farm, ledger, started))
+        return verdict(collect(farm, ledger, started, api_down))
     except Exception as error:  # an API still restarting: not settled yet
         return [Violation("settling", -1, f"the farm did not answer: {error!r}")]
 
@@ -63,12 +63,12 @@ def chaos_run(minutes: float, seed: int, database: str, phones: int, root: Path,
         faults_ended = time.monotonic()
         farm.service.wait_ready(180)  # a restart-api fault may have left it starting
         try:
-            until(lambda: settled(farm, ledger, started), settle_seconds, "settled", interval=3,
+            until(lambda: settled(farm, ledger, started, injector.api_down), settle_seconds, "settled", interval=3,
                   accept=lambda found: not found)
         except AssertionError:
             pass  # what is left is the verdict
         settle = time.monotonic() - faults_ended
-        records = collect(farm, ledger, started)
+        records = collect(farm, ledger, started, injector.api_down)
         violations = verdict(records)
     finally:
         problems += stop_farm(farm)

@@ -24,6 +24,7 @@ class Ledger:
     deleted: set[int] = field(default_factory=set)
     with_callback: set[int] = field(default_factory=set)
     steps: list[tuple[float, str]] = field(default_factory=list)
+    plan: tuple[float, float] | None = None  # when the plan (every minute) was made and deleted
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def note(self, what: str) -> None:
@@ -103,6 +104,15 @@ class Workload:
             self._call("GET", "/task/stats")
 
     def run(self, until: float, pause: tuple[float, float] = (0.3, 1.5)) -> None:
+        plan = self.service.ok("POST", "/task", json={  # made before any fault: it fires at once, then every minute
+            "serials": self.serials[:1], "script_name": "follow", "script_config": {"target_users": ["alice"]},
+            "repeat": "every 1 minutes"})["plan_id"]
+        made = time.monotonic()
+        self.ledger.note(f"plan {plan} made: every minute")
         while time.monotonic() < until:
             self.step()
             time.sleep(self.rng.uniform(*pause))
+        while self._call("DELETE", f"/plan/{plan}") is None:  # the API may be starting again
+            time.sleep(1)
+        self.ledger.plan = (made, time.monotonic())
+        self.ledger.note(f"plan {plan} deleted")

@@ -96,3 +96,17 @@ def test_a_killed_run_ends_when_the_farm_recorded_its_end():
     assert verdict(records) == []
     records.intervals["p1"] = [(1, 1.0, None), (2, 2.5, 4.0), (2, 5.0, 6.0)]
     assert invariants(records) == ["one run a phone"]
+
+
+def test_an_every_minute_plan_fires_once_a_minute_but_while_the_api_was_down():
+    records = sound()
+    records.plan = (100.0, 250.0)  # due at 100, 160, 220 (none in the last 15 s)
+    records.tasks.update({10: task(10) | {"plan_id": "p"}, 11: task(11) | {"plan_id": "p"}})
+    records.deleted.add(12)  # a firing's task the workload deleted
+    assert invariants(records) == []
+    del records.tasks[11]
+    assert invariants(records) == ["plan firings"]
+    records.api_down = [(150.0, 170.0)]  # the firing due at 160 collapsed into the next
+    assert invariants(records) == []
+    records.tasks.update({11: task(11) | {"plan_id": "p"}, 13: task(13) | {"plan_id": "p"}})
+    assert invariants(records) == ["plan firings"]
