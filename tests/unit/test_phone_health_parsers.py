@@ -46,3 +46,13 @@ def test_free_storage_is_available_kilobytes_in_megabytes():
 def test_df_error_is_unreadable():
     with pytest.raises(HealthOutputUnreadable):
         parse_free_storage_mb("df: /data: Permission denied\n")
+
+
+def test_simulated_phone_prints_its_settable_health():
+    from simulator.phone import SimulatedPhone
+
+    phone = SimulatedPhone("health")
+    phone.battery_level, phone.battery_temperature_c, phone.charging, phone.free_storage_mb = 12, 46.5, False, 400
+    reading = parse_battery(phone.dumpsys_battery())
+    assert (reading.level_percent, reading.temperature_c, reading.charging) == (12, 46.5, False)
+    assert parse_free_storage_mb(phone.df_data()) == 400
