@@ -66,3 +66,16 @@ def parse_free_storage_mb(output: str) -> int:
         return int(rows[-1][3]) // 1024
     except ValueError as error:
         raise HealthOutputUnreadable(f"df: {output!r}") from error
+
+
+def read_health(device, *, timeout: float = 10) -> PhoneHealth:
+    """One phone's health from four read-only shell commands; `device` is an adbutils device."""
+    battery = parse_battery(device.shell(BATTERY_COMMAND, timeout=timeout))
+    return PhoneHealth(
+        battery_level_percent=battery.level_percent,
+        battery_temperature_c=battery.temperature_c,
+        charging=battery.charging,
+        free_storage_mb=parse_free_storage_mb(device.shell(STORAGE_COMMAND, timeout=timeout)),
+        android_version=device.shell(ANDROID_VERSION_COMMAND, timeout=timeout).strip(),
+        model=device.shell(MODEL_COMMAND, timeout=timeout).strip(),
+    )
