@@ -137,8 +137,14 @@ def _false(phone, args, stdin) -> Output:
 
 
 def _dumpsys(phone, args, stdin) -> Output:
+    if args == ["battery"]:
+        return reply(phone.dumpsys_battery())
     version = phone.package_version(args[1]) if args[:1] == ["package"] and len(args) > 1 else None
     return reply(f"Packages:\n  Package [{args[1]}]:\n    versionName={version}\n" if version else "")
+
+
+def _df(phone, args, stdin) -> Output:
+    return reply(phone.df_data())
 
 
 def _settings(phone, args, stdin) -> Output:
@@ -149,4 +155,5 @@ COMMANDS: dict[str, Command] = {
     "getprop": _getprop, "pm": _pm, "content": _content, "screencap": _screencap, "log": _log, "logcat": _logcat, "rm": _rm,
     "echo": _echo, "cat": _cat, "grep": _grep, "sleep": _sleep, "wm": _wm, "true": _true, "false": _false,
     "settings": _settings, "dumpsys": _dumpsys, "ime": _true, "mkdir": _true, "chmod": _true,
+    "df": _df,
 }

@@ -73,6 +73,11 @@ class SimulatedPhone:
         # long, as uiautomator waits for an idle state) until a tap on the video pauses it; the first dump
         # after a screen opens takes first_dump_seconds. `slow_dumps` lists the screens whose first dump was slow.
         self.video_blocks_dumps: bool = False
+        # health a test may set: what `dumpsys battery` and `df -k /data` print
+        self.battery_level: int = 87
+        self.battery_temperature_c: float = 31.2
+        self.charging: bool = True
+        self.free_storage_mb: int = 35000
         self.video_dump_stall_seconds: float = 0.0
         self.first_dump_seconds: float = 0.0
         self.slow_dumps: list[str] = []
@@ -106,6 +111,15 @@ class SimulatedPhone:
         return (f"device::ro.product.name={props['ro.product.name']};"
                 f"ro.product.model={props['ro.product.model']};"
                 f"ro.product.device={props['ro.product.device']};features={_FEATURES}")
+
+    def dumpsys_battery(self) -> str:
+        return (f"Current Battery Service state:\n  AC powered: false\n  USB powered: {str(self.charging).lower()}\n"
+                f"  Wireless powered: false\n  status: {2 if self.charging else 3}\n  present: true\n"
+                f"  level: {self.battery_level}\n  scale: 100\n  temperature: {round(self.battery_temperature_c * 10)}\n")
+
+    def df_data(self) -> str:
+        free_kb = self.free_storage_mb * 1024
+        return f"Filesystem     1K-blocks    Used Available Use% Mounted on\n/dev/block/dm-5 {free_kb * 2} {free_kb} {free_kb}  50% /data\n"
 
     def properties(self) -> dict[str, str]:
         return {"ro.product.model": self.model, "ro.product.name": "sim_" + self.name,
