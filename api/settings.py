@@ -107,6 +107,12 @@ class Settings(BaseSettings):
     auto_retry_delay_max_seconds: float = Field(60.0, ge=0, le=MAX_AUTO_RETRY_DELAY)
     # Minutes a task may wait to start when its request names no expire_after; unset: no limit.
     default_expire_after_minutes: Optional[float] = Field(None, gt=0, le=MAX_EXPIRE_AFTER)
+    # A phone's health (battery, temperature, storage) is read this often; these guards keep new tasks
+    # off it until it recovers: battery below the minimum and not charging, too hot, storage too low.
+    health_interval_seconds: float = Field(60.0, ge=5, le=3600)
+    guard_min_battery_percent: int = Field(15, ge=0, le=100)
+    guard_max_temperature_c: float = Field(45.0, ge=0, le=100)
+    guard_min_free_storage_mb: int = Field(500, ge=0)
     # How long an account the app rate-limited gets no task.
     rate_limit_pause_minutes: float = Field(60.0, ge=0)
     # Flow-run processes this PC's worker runs at once, at most. Unset: as many as the plan's device

@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from adbutils import AdbError
+
+from devices.adb import AdbServer, open_phone
+from devices.errors import PhoneDisconnected
+
 # Argument lists for adbutils' shell: each command is read-only and leaves the UI alone,
 # so a reading may run while a script drives the phone.
 BATTERY_COMMAND = ["dumpsys", "battery"]
@@ -79,3 +84,11 @@ def read_health(device, *, timeout: float = 10) -> PhoneHealth:
         android_version=device.shell(ANDROID_VERSION_COMMAND, timeout=timeout).strip(),
         model=device.shell(MODEL_COMMAND, timeout=timeout).strip(),
     )
+
+
+def read_phone_health(server: AdbServer, serial: str, *, timeout: float = 10) -> PhoneHealth:
+    """read_health on one phone of an adb server; an adb failure is PhoneDisconnected."""
+    try:
+        return read_health(open_phone(server, serial), timeout=timeout)
+    except AdbError as error:
+        raise PhoneDisconnected(f"phone {serial}: {error}") from error

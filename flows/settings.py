@@ -31,6 +31,10 @@ class WorkerSettings(BaseSettings):
                                          description="the only chat endpoints a warm-up may send a key to")
     pc_silence_seconds: float = Field(LIVE_SECONDS, ge=SHORTEST_SILENCE,
                                       description="another PC silent this long is gone: its phones may be served here")
+    health_interval_seconds: float = Field(60.0, ge=5, le=3600, description="a phone's health is read this often")
+    guard_min_battery_percent: int = Field(15, ge=0, le=100, description="below this, and not charging, a phone takes no new task")
+    guard_max_temperature_c: float = Field(45.0, ge=0, le=100, description="above this battery temperature a phone takes no new task")
+    guard_min_free_storage_mb: int = Field(500, ge=0, description="below this free storage a phone takes no new task")
 
     @model_validator(mode="after")
     def _retry_delay_is_a_range(self) -> "WorkerSettings":

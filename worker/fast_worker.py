@@ -37,6 +37,7 @@ from worker.heartbeat import beat_forever
 from worker.queue_turns import QueueTurns, due_now
 from worker.run_limit import RunLimit
 from worker.run_objects import RunObjects
+from worker.phone_health import HealthGuards, HealthReadings
 from worker.served_phones import ServedPhones
 from flows.settings import WorkerSettings
 from worker.unrecorded_ends import UnrecordedEnds
@@ -322,8 +323,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     prefect_compat.install()
     served = None
     if args.pc:
-        served = ServedPhones(args.pc, AdbServer(settings.adb_host, settings.adb_port),
-                              silence_seconds=settings.pc_silence_seconds)
+        server = AdbServer(settings.adb_host, settings.adb_port)
+        guards = HealthGuards(settings.guard_min_battery_percent, settings.guard_max_temperature_c,
+                              settings.guard_min_free_storage_mb)
+        served = ServedPhones(args.pc, server, silence_seconds=settings.pc_silence_seconds,
+                              health=HealthReadings(server, guards, settings.health_interval_seconds))
     worker = FastProcessWorker(work_pool_name=args.pool, name=args.name, limit=args.limit,
                                work_queues=args.work_queue, preload=args.preload or FARM_FLOW_MODULES,
                                served_phones=served)

@@ -14,6 +14,7 @@ from prefect.exceptions import ObjectAlreadyExists
 from devices.adb import AdbServer, list_phones_untouched
 from devices.errors import DeviceError
 from contract.names import WORK_POOL, device_queue
+from worker.phone_health import HealthReadings
 from contract.pcs import LIVE_SECONDS, latest_reports, now_utc, recent_reports_filter, report_event
 
 log = logging.getLogger(__name__)
@@ -34,7 +35,8 @@ class ServedPhones:
     report at once is served by neither (two phones with one serial, or one phone on two hosts):
     no run can be sure to reach the right phone, so its tasks wait until one of them is gone."""
 
-    def __init__(self, pc: str, server: AdbServer, pool: str = WORK_POOL, silence_seconds: float = LIVE_SECONDS):
+    def __init__(self, pc: str, server: AdbServer, pool: str = WORK_POOL, silence_seconds: float = LIVE_SECONDS,
+                 health: Optional[HealthReadings] = None):
         self.pc = pc
         self.silence_seconds = silence_seconds
         self.server = server
@@ -42,6 +44,8 @@ class ServedPhones:
         self.mine: set[str] = set()
         self.contested: set[str] = set()
         self._queues_made: set[str] = set()
+        self.health = health
+        self.kept_off: set[str] = set()
 
     async def round(self, client: PrefectClient) -> Optional[set[str]]:
         """Tell the farm this PC's phones; the queue names to serve, or None while the adb server does not answer."""
@@ -50,9 +54,18 @@ class ServedPhones:
         except DeviceError as error:
             log.warning("adb server %s does not answer (%s): serving no phone until it does", self.server.describe(), error)
             return None
-        emit_event(**report_event(self.pc, [asdict(phone) for phone in phones]))
+        kept_off: set[str] = set()
+        if self.health is not None:  # a few phones a round, each at most once an interval
+            await anyio.to_thread.run_sync(self.health.refresh, [phone.serial for phone in phones if phone.state == "device"])
+            kept_off = self.health.kept_off()
+        emit_event(**report_event(self.pc, [{**asdict(phone), **(self.health.report(phone.serial) if self.health else {})}
+                                            for phone in phones]))
         attached = {phone.serial for phone in phones}
         self.mine, contested, served = decide(self.mine, attached, await self._other_pcs_serials(client))
+        for serial in sorted((kept_off & served) - self.kept_off):
+            log.warning("phone %s takes no new task until it recovers: %s", serial, self.health.report(serial)["kept_off"])
+        self.kept_off = kept_off
+        served -= kept_off
         for serial in sorted(contested - self.contested):
             log.warning("phone %s is also reported by another PC: neither runs its tasks until one has it alone", serial)
         self.contested = contested

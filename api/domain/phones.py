@@ -28,6 +28,7 @@ class PhoneDirectory:
         self._read_once = False  # until the first read, a PC without a report is not known to be silent
         self._freshest: Optional[datetime] = None  # the newest report of any PC, this one's worker included
         self._reading = threading.Lock()
+        self._health: dict[str, dict] = {}  # serial -> its PC's latest word on its health (this PC's too)
 
     def refresh_other_pcs(self) -> None:
         """Read the other PCs' latest reports from Prefect (the keeper does, every round, so no
@@ -43,6 +44,10 @@ class PhoneDirectory:
             seen = [r.at for r in read.values()] + ([self._freshest] if self._freshest else [])
             self._freshest = max(seen, default=None)
             # A PC silent past the window of events read stays listed (offline) with its last phones.
+            now = now_utc()
+            self._health = {phone["serial"]: {"health": phone.get("health"), "kept_off": phone.get("kept_off")}
+                            for report in sorted(read.values(), key=lambda r: r.at) if report.live(now, self.silence_seconds)
+                            for phone in report.phones}
             reports = {**self._reports, **fresh}
             known = {s for r in self._reports.values() for s in r.serials}
             self._reports = reports
@@ -50,6 +55,10 @@ class PhoneDirectory:
         new = {s for r in reports.values() for s in r.serials} - known
         if new:
             self.phone_table.remember_phones(new)
+
+    def kept_off(self) -> dict[str, str]:
+        """Phones that take no new task until they recover (their PC's health guards), with why."""
+        return {serial: word["kept_off"] for serial, word in self._health.items() if word.get("kept_off")}
 
     def other_pcs(self) -> dict[str, PcReport]:
         return self._reports
@@ -118,6 +127,8 @@ class PhoneDirectory:
         busy = {row.serial: row.id for row in reversed(holding)}
         return [
             {**phone, "pc": pc, "contested": phone["serial"] in contested,
-             "busy": phone["serial"] in busy, "task_id": busy.get(phone["serial"])}
+             "busy": phone["serial"] in busy, "task_id": busy.get(phone["serial"]),
+             "health": self._health.get(phone["serial"], {}).get("health"),
+             "kept_off": self._health.get(phone["serial"], {}).get("kept_off")}
             for pc, phone in entries
         ]

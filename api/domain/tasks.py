@@ -60,6 +60,7 @@ class TaskService(TaskDeletion):
         callbacks: CallbackPolicy = CallbackPolicy((), None),
         limits: RequestLimits = DEFAULT_LIMITS,
         default_expire_after: Optional[float] = None,
+        kept_off: Callable[[], dict[str, str]] = dict,
     ):
         self.table = table
         self.accounts = accounts
@@ -75,6 +76,7 @@ class TaskService(TaskDeletion):
         self.callbacks = callbacks
         self.limits = limits
         self.default_expire_after = default_expire_after  # minutes; None: pending tasks wait for good
+        self.kept_off = kept_off  # serial -> why the phone takes no new task (its health guards)
         self.secrets = SecretKeeper(secrets)
         self.mirror = RunMirror(table, runs)
         self.creator = RunCreator(table, writes, self.mirror, self._stop_created)
@@ -165,8 +167,14 @@ class TaskService(TaskDeletion):
         self.table.mark_purged(row.id)
         return not_found(f"Task {row.id} not found (its flow run was deleted in Prefect)")
 
+    def _view(self, row: TaskRow, kept_off: dict[str, str]) -> dict:
+        view = task_view(row, self.ui_url)
+        if view["status"] == 0 and row.serial in kept_off:
+            view["remark"] = f"waiting: phone {kept_off[row.serial]}"
+        return view
+
     def detail(self, task_id: int) -> dict:
-        return {**task_view(self.row(task_id), self.ui_url), **self.copy_notice()}
+        return {**self._view(self.row(task_id), self.kept_off()), **self.copy_notice()}
 
     def list(self, filters: ListFilters, page: int, page_size: int) -> dict:
         wanted = TaskFilter(
@@ -174,7 +182,8 @@ class TaskService(TaskDeletion):
             serial=filters.serial, script_name=filters.script_name, source=filters.source, plan_id=filters.plan_id,
         )
         rows = self.table.page(wanted, offset=(page - 1) * page_size, limit=page_size)
-        return {"tasks": [task_view(row, self.ui_url) for row in rows], "total": self.table.count(wanted),
+        kept_off = self.kept_off()
+        return {"tasks": [self._view(row, kept_off) for row in rows], "total": self.table.count(wanted),
                 "page": page, "page_size": page_size, **self.copy_notice()}
 
     def stats(self) -> dict:

@@ -151,6 +151,16 @@ class Artifacts(Answer):
     artifacts: list[Artifact]
 
 
+class PhoneHealth(Answer):
+    battery_level_percent: int
+    battery_temperature_c: float
+    charging: bool
+    free_storage_mb: int
+    android_version: str
+    model: str
+    read_at: str = Field(description="when it was read (ISO 8601, UTC)")
+
+
 class Device(Answer):
     serial: str
     state: str = Field(description="adb state: device, offline, unauthorized, ... (offline too while its PC "
@@ -160,6 +170,9 @@ class Device(Answer):
     contested: bool = Field(description="two PCs report this serial: neither runs its tasks until one has it alone")
     busy: bool
     task_id: Optional[int]
+    health: Optional[PhoneHealth] = Field(description="read by its PC's worker every health_interval_seconds; null until read")
+    kept_off: Optional[str] = Field(description="why it takes no new task until it recovers (battery, temperature, storage); "
+                                                "null when it may")
 
 
 class Devices(Answer):

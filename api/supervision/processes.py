@@ -90,6 +90,10 @@ def farm_env(settings: Settings) -> dict[str, str]:
         "PHONEFARM_COMMENT_ENDPOINTS": json.dumps(settings.comment_endpoints),
         "PHONEFARM_MATERIAL_ROOTS": json.dumps([str(root) for root in settings.material_roots]),
         "PHONEFARM_PC_SILENCE_SECONDS": str(settings.pc_silence_seconds),
+        "PHONEFARM_HEALTH_INTERVAL_SECONDS": str(settings.health_interval_seconds),
+        "PHONEFARM_GUARD_MIN_BATTERY_PERCENT": str(settings.guard_min_battery_percent),
+        "PHONEFARM_GUARD_MAX_TEMPERATURE_C": str(settings.guard_max_temperature_c),
+        "PHONEFARM_GUARD_MIN_FREE_STORAGE_MB": str(settings.guard_min_free_storage_mb),
     }
 
 

@@ -95,6 +95,7 @@ def wire(settings: Settings, *, supervisor: Optional[object] = None,
         limits=RequestLimits(tuple(settings.comment_models), settings.max_request_config_bytes,
                              settings.max_accounts_per_phone),
         default_expire_after=settings.default_expire_after_minutes,
+        kept_off=phones.kept_off,
     )
     marks = AccountMarks(index.accounts, rate_limit_pause=timedelta(minutes=settings.rate_limit_pause_minutes))
     tasks.mirror.on_failed.append(marks.take_ends)

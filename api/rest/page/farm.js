@@ -61,6 +61,13 @@ function link(text, href) {
   return element;
 }
 
+function healthText(health) {
+  if (!health) return "-";
+  const storage = health.free_storage_mb >= 1024 ? `${(health.free_storage_mb / 1024).toFixed(1)} GB` : `${health.free_storage_mb} MB`;
+  return `battery ${health.battery_level_percent} %${health.charging ? " (charging)" : ""}, `
+    + `${health.battery_temperature_c} C, ${storage} free, Android ${health.android_version}`;
+}
+
 function cardFor(phone) {
   let card = cards.get(phone.serial);
   if (!card) {
@@ -146,6 +153,8 @@ function render(farm) {
     card.querySelector(".model").textContent = phone.model || "-";
     card.querySelector(".pc").textContent = phone.pc;
     card.querySelector(".accounts").textContent = phone.accounts.join(", ") || "-";
+    card.querySelector(".health").textContent = healthText(phone.health);
+    card.querySelector(".kept-off").textContent = phone.kept_off ? `Takes no new task: ${phone.kept_off}` : "";
     renderTask(card.querySelector(".task"), phone.task);
     renderFailure(card.querySelector(".failure"), phone.last_failure);
     if (!phone.screen) card.querySelector(".no-screen").textContent = `Screens are taken of the API PC's phones only`;

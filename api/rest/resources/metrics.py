@@ -51,10 +51,12 @@ class FarmCollector:
             per_phone.add_metric([serial, status], count)
         yield per_phone
         yield from self._timings()
+        listing = self.phones.listing()
         phones = GaugeMetricFamily("phonefarm_phones", "Phones listed, by PC and adb state", labels=["pc", "state"])
-        for (pc, state), count in sorted(Counter((p["pc"], p["state"]) for p in self.phones.listing()).items()):
+        for (pc, state), count in sorted(Counter((p["pc"], p["state"]) for p in listing).items()):
             phones.add_metric([pc, state], count)
         yield phones
+        yield from self._health(listing)
         restarts = CounterMetricFamily("phonefarm_process_restarts", "Restarts of the service's child processes",
                                        labels=["process"])
         for process, count in sorted((self.supervisor.restarts() if self.supervisor else {}).items()):
@@ -67,6 +69,22 @@ class FarmCollector:
         yield marked
         yield GaugeMetricFamily("phonefarm_prefect_up", "1 while the Prefect server answers",
                                 value=1 if self.orchestrator.healthy() else 0)
+
+    def _health(self, listing: list[dict]):
+        """Each phone's last health reading, by serial (none before its first reading)."""
+        gauges = {"battery_level_percent": GaugeMetricFamily("phonefarm_phone_battery_percent", "Battery level", labels=["serial"]),
+                  "battery_temperature_c": GaugeMetricFamily("phonefarm_phone_temperature_celsius", "Battery temperature", labels=["serial"]),
+                  "charging": GaugeMetricFamily("phonefarm_phone_charging", "1 while the phone is charging", labels=["serial"]),
+                  "free_storage_mb": GaugeMetricFamily("phonefarm_phone_free_storage_megabytes", "Free space on /data", labels=["serial"])}
+        kept_off = GaugeMetricFamily("phonefarm_phone_kept_off", "1 while the health guards keep new tasks off the phone",
+                                     labels=["serial"])
+        for phone in listing:
+            if phone.get("health"):
+                for field, gauge in gauges.items():
+                    gauge.add_metric([phone["serial"]], float(phone["health"][field]))
+                kept_off.add_metric([phone["serial"]], 1 if phone.get("kept_off") else 0)
+        yield from gauges.values()
+        yield kept_off
 
     def _timings(self):
         runs, starts = defaultdict(list), defaultdict(list)
