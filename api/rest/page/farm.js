@@ -126,7 +126,26 @@ function renderFailure(box, failure) {
   }));
 }
 
+function renderMarked(accounts) {
+  // Accounts the apps blocked (banned, needs attention, rate-limited) get no task until cleared here or by the API.
+  $("marked").hidden = accounts.length === 0;
+  $("marked-list").replaceChildren(...accounts.map((account) => {
+    const item = document.createElement("li");
+    item.dataset.username = account.username;
+    const until = account.mark_until ? ` until ${account.mark_until}` : "";
+    item.append(`@${account.username} (${account.platform}, ${account.serial}): ${account.mark}${until}: ${account.mark_remark || ""} `);
+    item.append(button("Clear", async () => {
+      await json("DELETE", `/account/${encodeURIComponent(account.username)}/mark`);
+      say(`The mark of @${account.username} is cleared.`);
+      await refresh();
+    }));
+    return item;
+  }));
+}
+
 function render(farm) {
+  renderMarked(farm.marked_accounts);
+  const marks = new Map(farm.marked_accounts.map((account) => [account.username, account.mark]));
   $("pc").textContent = `API on ${farm.pc}`;
   $("prefect").href = farm.prefect_ui_url;
   // Served from the index's copy while Prefect is down; the notice goes once it answers again.
@@ -152,7 +171,8 @@ function render(farm) {
     card.querySelector(".state").textContent = status;
     card.querySelector(".model").textContent = phone.model || "-";
     card.querySelector(".pc").textContent = phone.pc;
-    card.querySelector(".accounts").textContent = phone.accounts.join(", ") || "-";
+    card.querySelector(".accounts").textContent = phone.accounts.map((name) => marks.has(name) ? `${name} (${marks.get(name)})` : name)
+      .join(", ") || "-";
     card.querySelector(".health").textContent = healthText(phone.health);
     card.querySelector(".kept-off").textContent = phone.kept_off ? `Takes no new task: ${phone.kept_off}` : "";
     renderTask(card.querySelector(".task"), phone.task);
