@@ -44,16 +44,18 @@ def _on_phone_clock(records: Records, local: str) -> float:
 
 def _ends(records: Records, spans: list[tuple[int, float, float | None]]) -> list[tuple[int, float, float | None]]:
     """A run whose process was killed never logs its end: the farm's recorded end stands for it (to the
-    second, rounded down: a next start before it is before the end for sure). An earlier attempt cut
-    off the same way, with a later one on record, has no recorded end: it is not judged."""
+    second, rounded down: a next start before it is before the end for sure) when it is the task's
+    last attempt. An attempt cut off the same way with a later one on record (on the phone, or only in
+    the records: a retry stopped before it started) has no recorded end: it is not judged."""
     last_start = {task_id: start for task_id, start, _ in spans}
+    starts = Counter(task_id for task_id, _, _ in spans)
     judged = []
     for task_id, start, end in spans:
         if end is None:
             task = records.tasks.get(task_id)
-            if start != last_start[task_id]:
-                end = start
-            elif task is not None and task["status"] in FINAL and task["end_time"]:
+            if start != last_start[task_id] or task is None or starts[task_id] < 1 + task["retry_count"]:
+                end = start  # a later attempt is on record (its end is the one recorded), or none at all
+            elif task["status"] in FINAL and task["end_time"]:
                 end = _on_phone_clock(records, task["end_time"])
         judged.append((task_id, start, end))
     return judged

@@ -110,3 +110,12 @@ def test_an_every_minute_plan_fires_once_a_minute_but_while_the_api_was_down():
     assert invariants(records) == []
     records.tasks.update({11: task(11) | {"plan_id": "p"}, 13: task(13) | {"plan_id": "p"}})
     assert invariants(records) == ["plan firings"]
+
+
+def test_a_killed_attempt_whose_retry_never_reached_the_phone_is_not_judged_by_the_retry_s_end():
+    records = sound()
+    records.wall_offset = datetime(2026, 12, 5, 10, 0, 0).timestamp() - 3.0
+    records.tasks[1] = task(1, status=3, retry_count=1)  # killed, retried, the retry stopped before it started
+    records.callbacks.append(call(records.tasks[1], "d3"))
+    records.intervals["p1"] = [(1, 1.0, None), (2, 2.5, 4.0), (2, 5.0, 6.0)]
+    assert verdict(records) == []
