@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
 
 from adbutils import AdbError
 
 from devices.adb import AdbServer, open_phone
 from devices.errors import PhoneDisconnected
+from devices.phone_lock import trying_phone
 
 # Argument lists for adbutils' shell: each command is read-only and leaves the UI alone,
 # so a reading may run while a script drives the phone.
@@ -86,9 +89,14 @@ def read_health(device, *, timeout: float = 10) -> PhoneHealth:
     )
 
 
-def read_phone_health(server: AdbServer, serial: str, *, timeout: float = 10) -> PhoneHealth:
-    """read_health on one phone of an adb server; an adb failure is PhoneDisconnected."""
-    try:
-        return read_health(open_phone(server, serial), timeout=timeout)
-    except AdbError as error:
-        raise PhoneDisconnected(f"phone {serial}: {error}") from error
+def read_health_if_idle(server: AdbServer, serial: str, locks_dir: Path, *, timeout: float = 10) -> Optional[PhoneHealth]:
+    """read_health on one phone no run holds, under its lock (no script starts meanwhile); None while
+    a run drives it: a reading never adds a second adb session to a script's. An adb failure is
+    PhoneDisconnected."""
+    with trying_phone(locks_dir, serial) as held:
+        if not held:
+            return None
+        try:
+            return read_health(open_phone(server, serial), timeout=timeout)
+        except AdbError as error:
+            raise PhoneDisconnected(f"phone {serial}: {error}") from error

@@ -47,6 +47,13 @@ class TaskClient:
                 "script_config": {"target_users": list(targets)}, **extra}
         return self.ok("POST", "/task", json=body)["task_ids"]
 
+    def health_read(self, serials: Iterable[str], timeout: float = 30) -> None:
+        """Wait for the phones' first health reading by their PC's worker: a fault counted in a phone's
+        commands (disconnect_after_commands) is then met by the task, not by the reading."""
+        wanted = set(serials)
+        until(lambda: wanted <= {d["serial"] for d in self.ok("GET", "/device")["devices"] if d["health"]}, timeout,
+              f"the first health reading of {sorted(wanted)}", interval=0.5)
+
     def task(self, task_id: int) -> dict:
         return self.ok("GET", f"/task/{task_id}")
 

@@ -60,6 +60,7 @@ def test_every_fault_fails_its_task_with_its_remark_and_frees_the_phone(service,
     """Each fault on a phone of its own, all at once; then one survivor task on every faulted phone."""
     serials = phones.take(len(FAULTS))
     service.match_accounts([s for s, (fault, _, _) in zip(serials, FAULTS) if fault is break_session])
+    service.health_read(s for s, (fault, _, _) in zip(serials, FAULTS) if fault is break_cable)
     tasks = {}
     for serial, (fault, request_body, _remark) in zip(serials, FAULTS):
         phone = phones[serial]

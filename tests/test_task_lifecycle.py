@@ -67,6 +67,7 @@ def test_a_transient_phone_error_is_retried_automatically_on_the_same_phone(serv
     [serial] = phones.take()
     phone = phones[serial]
     phone.unplugged_seconds = 0.5
+    service.health_read([serial])
     phone.disconnect_after_commands = 3  # the cable comes out early in the first attempt
     [task_id] = service.create([serial], ["flaky"])
     task = service.wait_for(task_id, timeout=90)

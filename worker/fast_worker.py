@@ -12,6 +12,7 @@ import signal
 import sys
 import tempfile
 from datetime import datetime, timezone
+from functools import partial
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
@@ -25,6 +26,7 @@ from prefect.runner._hook_runner import HookRunner  # internal
 from prefect.workers.process import ProcessJobConfiguration, ProcessWorker, ProcessWorkerResult
 
 from devices.adb import AdbServer
+from devices.health import read_health_if_idle
 from devices.selectors import SelectorFileError, load_every_app
 from worker import forked_run, prefect_compat
 from worker.cached_reads import CachedReads
@@ -327,7 +329,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         guards = HealthGuards(settings.guard_min_battery_percent, settings.guard_max_temperature_c,
                               settings.guard_min_free_storage_mb)
         served = ServedPhones(args.pc, server, silence_seconds=settings.pc_silence_seconds,
-                              health=HealthReadings(server, guards, settings.health_interval_seconds))
+                              health=HealthReadings(partial(read_health_if_idle, server, locks_dir=settings.phone_locks_dir),
+                                                    guards, settings.health_interval_seconds))
     worker = FastProcessWorker(work_pool_name=args.pool, name=args.name, limit=args.limit,
                                work_queues=args.work_queue, preload=args.preload or FARM_FLOW_MODULES,
                                served_phones=served)

@@ -8,9 +8,8 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from typing import Callable, Iterable, Optional
 
-from devices.adb import AdbServer
 from devices.errors import DeviceError
-from devices.health import HealthOutputUnreadable, PhoneHealth, read_phone_health
+from devices.health import HealthOutputUnreadable, PhoneHealth
 
 log = logging.getLogger(__name__)
 READS_A_ROUND = 10  # a report round (5 s) reads this many phones at most: 100 phones within a minute
@@ -48,9 +47,10 @@ class HealthReadings:
     """The latest reading of each phone; `refresh` reads the phones due (never read, kept off, or read
     longer than the interval ago), a few a round, so a report round stays short with many phones."""
 
-    def __init__(self, server: AdbServer, guards: HealthGuards, interval_seconds: float,
-                 read: Callable[[AdbServer, str], PhoneHealth] = read_phone_health, clock: Callable[[], float] = time.monotonic):
-        self.server, self.guards, self.interval = server, guards, interval_seconds
+    def __init__(self, read: Callable[[str], Optional[PhoneHealth]], guards: HealthGuards, interval_seconds: float,
+                 clock: Callable[[], float] = time.monotonic):
+        """`read(serial)`: the phone's health, or None while a run holds it (read_health_if_idle)."""
+        self.guards, self.interval = guards, interval_seconds
         self._read, self._clock = read, clock
         self._readings: dict[str, Reading] = {}
 
@@ -63,9 +63,11 @@ class HealthReadings:
         due.sort(key=lambda serial: self._readings[serial].read_monotonic if serial in self._readings else float("-inf"))
         for serial in due[:READS_A_ROUND]:
             try:
-                health = self._read(self.server, serial)
+                health = self._read(serial)
             except (DeviceError, HealthOutputUnreadable, OSError) as error:
                 log.warning("phone %s: health not read (%s); its last reading stands", serial, error)
+                continue
+            if health is None:  # a run holds the phone: read it on a later round
                 continue
             self._readings[serial] = Reading(health, datetime.now(timezone.utc), self._clock())
 

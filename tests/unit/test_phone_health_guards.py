@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from devices.adb import AdbServer
 from devices.errors import PhoneDisconnected
 from devices.health import PhoneHealth
 from worker.phone_health import READS_A_ROUND, HealthGuards, HealthReadings, why_kept_off
@@ -33,7 +32,7 @@ class Phones:
         self.readings: dict[str, PhoneHealth] = {}
         self.read: list[str] = []
 
-    def __call__(self, server: AdbServer, serial: str) -> PhoneHealth:
+    def __call__(self, serial: str) -> PhoneHealth:
         self.read.append(serial)
         if serial not in self.readings:
             raise PhoneDisconnected(f"phone {serial} is not connected")
@@ -44,7 +43,7 @@ def test_readings_are_made_a_few_a_round_and_again_only_after_the_interval():
     phones, now = Phones(), [0.0]
     serials = [f"p{n:02d}" for n in range(READS_A_ROUND + 2)]
     phones.readings = {serial: health() for serial in serials}
-    readings = HealthReadings(AdbServer(), GUARDS, 60, read=phones, clock=lambda: now[0])
+    readings = HealthReadings(phones, GUARDS, 60, clock=lambda: now[0])
     readings.refresh(serials)
     readings.refresh(serials)
     assert sorted(phones.read) == serials  # the first round read ten, the second the two left
@@ -63,7 +62,7 @@ def test_a_phone_that_cannot_be_read_keeps_its_last_reading():
     phones = Phones()
     phones.readings["p1"] = health(battery=3)
     now = [0.0]
-    readings = HealthReadings(AdbServer(), GUARDS, 60, read=phones, clock=lambda: now[0])
+    readings = HealthReadings(phones, GUARDS, 60, clock=lambda: now[0])
     readings.refresh(["p1", "p2"])
     assert readings.report("p2") == {}
     del phones.readings["p1"]
@@ -75,9 +74,19 @@ def test_a_phone_that_cannot_be_read_keeps_its_last_reading():
 def test_a_phone_kept_off_is_read_every_round_until_it_recovers():
     phones, now = Phones(), [0.0]
     phones.readings = {"p1": health(battery=5), "p2": health()}
-    readings = HealthReadings(AdbServer(), GUARDS, 60, read=phones, clock=lambda: now[0])
+    readings = HealthReadings(phones, GUARDS, 60, clock=lambda: now[0])
     readings.refresh(["p1", "p2"])
     now[0] = 5.0
     phones.readings["p1"] = health(battery=5, charging=True)
     readings.refresh(["p1", "p2"])
     assert phones.read == ["p1", "p2", "p1"] and readings.kept_off() == set()
+
+
+def test_a_phone_a_run_holds_is_read_on_a_later_round():
+    now, busy = [0.0], {"p1"}
+    readings = HealthReadings(lambda serial: None if serial in busy else health(battery=4), GUARDS, 60, clock=lambda: now[0])
+    readings.refresh(["p1"])
+    assert readings.report("p1") == {}
+    busy.clear()
+    readings.refresh(["p1"])
+    assert readings.kept_off() == {"p1"}
