@@ -9,8 +9,11 @@ JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 64
 
 def test_two_posts_on_two_phones_get_the_comments_in_order_with_an_image(service, phones):
     serials = phones.take(2)
-    (service.data_dir / "materials" / "comments").mkdir(parents=True, exist_ok=True)
+    # The data directory is the service's alone (tests/test_file_modes.py): as private as what it makes.
+    (service.data_dir / "materials").mkdir(mode=0o700, exist_ok=True)
+    (service.data_dir / "materials" / "comments").mkdir(mode=0o700, exist_ok=True)
     (service.data_dir / "materials" / "comments" / "smile.jpg").write_bytes(JPEG)
+    (service.data_dir / "materials" / "comments" / "smile.jpg").chmod(0o600)
     data = service.ok("POST", "/task", json={
         "serials": serials, "script_name": "comment",
         "script_config": {"target_post_url": f"{TT1}?is_from_webapp=1,\n{TT2}", "comment_content": "first\nsecond\nthird",

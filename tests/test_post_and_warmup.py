@@ -28,9 +28,11 @@ def test_post_a_video_with_a_spun_caption(service, phones, video):
 def test_post_images_from_the_library_by_tag(service, phones):
     [serial] = phones.take()
     library = service.data_dir / "materials" / "cats"
-    library.mkdir(parents=True, exist_ok=True)
+    library.parent.mkdir(mode=0o700, exist_ok=True)  # private, as the service's own files (test_file_modes.py)
+    library.mkdir(mode=0o700, exist_ok=True)
     for i in range(3):
         (library / f"cat{i}.jpg").write_bytes(JPEG)
+        (library / f"cat{i}.jpg").chmod(0o600)
     data = service.ok("POST", "/task", json={
         "serials": [serial], "script_name": "post",
         "script_config": {"content_type": 1, "image_count": 2, "materials_tags": "cats", "platform": "instagram",
