@@ -27,7 +27,8 @@ def listing(service) -> dict[int, dict]:
 
 def collect(farm, ledger: Ledger, started: float, api_down=()) -> Records:
     phones = farm.phones.phones
-    return Records(created=set(ledger.created), deleted=set(ledger.deleted), tasks=listing(farm.service),
+    return Records(created=set(ledger.created), deleted=set(ledger.deleted), maybe_deleted=set(ledger.maybe_deleted),
+                   tasks=listing(farm.service),
                    intervals={serial: phone.task_intervals() for serial, phone in phones.items()},
                    offline=set(phones) - online(farm.service), callbacks=farm.receiver.calls(),
                    callback_secret=CALLBACK_SECRET, with_callback=set(ledger.with_callback), started_at=started,

@@ -22,6 +22,7 @@ class Ledger:
 
     created: set[int] = field(default_factory=set)
     deleted: set[int] = field(default_factory=set)
+    maybe_deleted: set[int] = field(default_factory=set)  # deletes that got no answer (the API frozen, killed, swamped)
     with_callback: set[int] = field(default_factory=set)
     steps: list[tuple[float, str]] = field(default_factory=list)
     plan: tuple[float, float] | None = None  # when the plan (every minute) was made and deleted
@@ -36,15 +37,18 @@ class Workload:
     def __init__(self, service: Service, serials: list[str], callback_url: str, seed: int, ledger: Ledger):
         self.service, self.serials, self.callback_url = service, serials, callback_url
         self.rng = random.Random(f"workload-{seed}")
+        self.answered = False  # whether the last call got an answer at all
         self.ledger = ledger
 
     def _call(self, method: str, path: str, **kwargs) -> dict | None:
         """The answer's data, or None: a refusal (50301 while Prefect is down) or no answer at all
         (the API being restarted) is part of the weather, not a result."""
+        self.answered = False
         try:
             status, body = self.service.call(method, path, **kwargs)
         except (requests.RequestException, ValueError):
             return None
+        self.answered = True
         return body.get("data") if status == 200 and body.get("code") == 0 else None
 
     def _create(self) -> None:
@@ -78,10 +82,14 @@ class Workload:
         if task_id is None:
             return
         if verb == "delete":
+            with self.ledger.lock:  # until answered, the delete may or may not have been done
+                self.ledger.maybe_deleted.add(task_id)
             data = self._call("DELETE", f"/task/{task_id}")
-            if data:
-                with self.ledger.lock:
+            with self.ledger.lock:
+                if data:
                     self.ledger.deleted.add(task_id)
+                if data or self.answered:  # a refusal is an answer: nothing was deleted
+                    self.ledger.maybe_deleted.discard(task_id)
         else:
             data = self._call("POST", f"/task/{task_id}/{verb}")
         if data is not None:

@@ -119,3 +119,10 @@ def test_a_killed_attempt_whose_retry_never_reached_the_phone_is_not_judged_by_t
     records.callbacks.append(call(records.tasks[1], "d3"))
     records.intervals["p1"] = [(1, 1.0, None), (2, 2.5, 4.0), (2, 5.0, 6.0)]
     assert verdict(records) == []
+
+
+def test_a_delete_that_got_no_answer_may_have_been_done():
+    records = sound()
+    del records.tasks[2]
+    records.maybe_deleted = {2}
+    assert verdict(records) == []
