@@ -20,7 +20,8 @@ TESTS = Path(__file__).parent
 WHOLE_MODULES = {"test_destructive.py", "test_fast_worker.py", "test_pcs.py", "test_migration.py"}
 # Modules pinned to a worker (by its index, or the last worker if there are fewer).
 PINNED = {"test_destructive.py": 0}
-HANDED_OUT_FIRST = ["devices", "test_destructive.py", "test_chaos.py", "test_pcs.py", "test_migration.py", "test_load.py", "test_phone_faults.py", "test_plans.py",
+HANDED_OUT_FIRST = ["devices", "test_destructive.py", "test_chaos.py", "test_pcs.py", "test_migration.py", "test_load.py",
+                    "test_phone_faults.py", "test_plans.py",
                     "test_stop_retry_delete.py", "test_callbacks.py"]
 
 

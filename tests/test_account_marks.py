@@ -1,4 +1,4 @@
-"""An account the app bans is marked through the API's eyes: in both account endpoints and on the wall's data, holding its tasks back, until an API call clears it."""
+"""A banned account is marked in both account endpoints and the wall's data, its tasks held back, until one API call clears it."""
 
 from __future__ import annotations
 

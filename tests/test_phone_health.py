@@ -1,4 +1,4 @@
-"""A phone's health through the API: read by its PC's worker, shown in GET /device and /metrics; a phone on a low battery takes no new task until it charges."""
+"""A phone's health through the API: in GET /device, /farm and /metrics; a flat phone takes no new task until it charges."""
 
 from __future__ import annotations
 
