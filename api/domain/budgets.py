@@ -65,16 +65,6 @@ def override_key(action: str, window: str) -> str:
 OVERRIDE_KEYS = {override_key(a, w): (a, w) for a in ACTIONS for w in WINDOWS}
 
 
-def check_overrides(overrides: Mapping[str, Optional[int]]) -> Optional[str]:
-    """Why an account's overrides are refused, or None: keys like `follow_per_hour`, values 0..MAX_BUDGET or null."""
-    for key, value in overrides.items():
-        if key not in OVERRIDE_KEYS:
-            return f"unknown budget {key!r} (known: {', '.join(OVERRIDE_KEYS)})"
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_BUDGET):
-            return f"budget {key} must be a whole number from 0 to {MAX_BUDGET}, or null for the default"
-    return None
-
-
 def limits_for(defaults: Mapping[str, Limits], platform: str, overrides: Mapping[str, Optional[int]]) -> dict:
     """The account's limits: its platform's defaults, each replaced by the account's own number when it has one."""
     limits = dict(defaults[platform])

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from api.domain.budgets import (BudgetFileError, Spent, check_overrides, first_wait, limits_for, load_defaults,
+from api.domain.budgets import (BudgetFileError, Spent, first_wait, limits_for, load_defaults,
                                 needs, spent_by)
 
 NOW = datetime(2026, 3, 1, 14, 0, tzinfo=timezone.utc)
@@ -82,17 +82,6 @@ def test_an_accounts_own_numbers_replace_its_platforms_defaults():
     assert limits[("follow", "hour")] == 2
     assert limits[("like", "day")] == defaults["instagram"][("like", "day")]
     assert limits[("follow", "day")] == defaults["instagram"][("follow", "day")]
-
-
-@pytest.mark.parametrize("overrides, refused", [
-    ({"follow_per_hour": 5, "post_per_day": None}, False),
-    ({"follows_per_hour": 5}, True),
-    ({"follow_per_hour": -1}, True),
-    ({"follow_per_hour": 1.5}, True),
-    ({"follow_per_hour": True}, True),
-])
-def test_overrides_are_checked(overrides, refused):
-    assert (check_overrides(overrides) is not None) == refused
 
 
 def test_what_a_task_needs_before_it_runs():
