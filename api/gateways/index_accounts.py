@@ -156,8 +156,9 @@ class AccountTable(IndexPart):
         """Replace the account's own budgets; its held tasks are weighed again at the next pass."""
         with self.writing():
             self.db.conn.execute("UPDATE accounts SET budgets = ? WHERE username = ?", [json.dumps(budgets), username])
-            self.db.conn.execute("UPDATE tasks SET budget_until = NULL WHERE flow_run_id IS NULL AND username = ?",
-                                 [username])
+            # Due now, not NULL: the next pass weighs them and takes the budget's remark off those it admits.
+            self.db.conn.execute("UPDATE tasks SET budget_until = ? WHERE flow_run_id IS NULL AND username = ?"
+                                 " AND budget_until IS NOT NULL", [now_iso(), username])
 
     def note_logged_out(self, serial: str, found: Iterable[str]) -> None:
         """A read of the phone's accounts did not find these others: they are no longer logged in there."""
