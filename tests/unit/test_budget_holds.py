@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from types import SimpleNamespace
 
+import pytest
+
+from api.domain.account_marks import AccountMarks
+from api.domain.accounts import AccountBook
 from api.domain.budget_holds import ActionBudgets
 from api.domain.budgets import load_defaults
+from api.domain.errors import ApiError
 from api.gateways.index import Account, Index, NewTask, RunState
+from api.rest.schemas import AccountPatch, parse_body
 
 NOW = datetime.now(timezone.utc).replace(microsecond=0)
 
@@ -51,3 +58,19 @@ def test_a_follow_that_found_the_user_already_followed_spends_nothing(tmp_path):
     index.tasks.record_states([RunState("run-1", "COMPLETED", "Completed", "already following @u0", NOW,
                                         start_time=NOW, end_time=NOW)])
     assert [row.id for row in budgets.admit(index.tasks.to_create(100))] == ids[1:]
+
+
+def test_an_accounts_budgets_through_the_account_book_and_its_body(tmp_path):
+    index = Index(tmp_path / "index.db")
+    phones = SimpleNamespace(known_serials=lambda: {"s1"})
+    book = AccountBook(index.accounts, phones, None, None, AccountMarks(index.accounts, rate_limit_pause=timedelta(1)),
+                       max_per_phone=10)
+    assert book.save("shop_eu", "tiktok", "s1", budgets={"follow_per_hour": 3})["budgets"] == {"follow_per_hour": 3}
+    body = parse_body(AccountPatch, {"budgets": {"like_per_day": 20, "follow_per_hour": None}})
+    answer = book.patch("shop_eu", budgets=body.budgets.model_dump(exclude_unset=True))
+    assert answer["budgets"] == {"like_per_day": 20}  # the null one is back to the default
+    assert book.save("shop_eu", "tiktok", "s1")["budgets"] == {"like_per_day": 20}  # a POST without budgets keeps them
+    for bad in ({"follows_per_hour": 1}, {"follow_per_hour": -1}, {"follow_per_hour": "5"}):
+        with pytest.raises(ApiError) as refused:
+            parse_body(AccountPatch, {"budgets": bad})
+        assert refused.value.code == 40001
