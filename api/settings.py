@@ -179,6 +179,9 @@ class Settings(BaseSettings):
     # Tasks (including a firing's failed summary) all plans together may fire in a minute; a firing
     # that would exceed it ends Failed with the reason, creating nothing.
     max_fired_tasks_per_minute: int = Field(600, ge=1)
+    # The action budgets' defaults per platform (docs/operations.md): a YAML file like the shipped
+    # api/domain/action_budgets.yaml, which it replaces; checked at start-up.
+    action_budgets_file: Optional[Path] = None
     # The time zone plans fire in (an IANA name); the machine's own by default.
     timezone: str = Field(default_factory=lambda: tzlocal.get_localzone_name())
 

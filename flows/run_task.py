@@ -9,7 +9,7 @@ from typing import Optional
 from prefect import flow, get_client, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run as current_flow_run
-from prefect.states import Failed
+from prefect.states import Completed, Failed
 from pydantic import ValidationError
 
 from devices.adb import AdbServer
@@ -83,7 +83,9 @@ def run_task(
     if state.is_completed():
         note = state.result()
         logger.info("task %s completed: %s", task_id, note)
-        return note
+        # The note rides in the state's message: the API (maybe on another PC) reads what the script
+        # did from it, for the account's action budgets, without the worker's result storage.
+        return Completed(message=note, data=note)
     remark = error.remark if isinstance(error, DeviceError) else f"script error: {error}"
     logger.error("task %s failed: %s", task_id, remark)
     if isinstance(error, AccountBlocked):

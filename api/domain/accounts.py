@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
-from typing import Callable, Optional, Sequence
+from typing import Callable, Mapping, Optional, Sequence
 
 from api.domain.account_marks import AccountMarks
 from api.domain.errors import invalid, not_found
@@ -28,7 +28,13 @@ def as_dict(account: Account) -> dict:
             "mark_remark": account.mark_remark if marked else None,
             "marked_at": local_time(account.marked_at) if marked else None,
             "mark_until": local_time(account.mark_until) if marked else None,
-            "tags": list(account.tags)}
+            "tags": list(account.tags), "budgets": dict(account.budgets)}
+
+
+def merged_budgets(own: Mapping[str, int], given: Mapping[str, Optional[int]]) -> dict[str, int]:
+    """The account's own budgets after a request: each one given replaces, a null one goes back to the default."""
+    merged = {**own, **given}
+    return {key: value for key, value in sorted(merged.items()) if value is not None}
 
 
 def status_dict(account: Account, online_models: dict[str, str]) -> dict:
@@ -92,7 +98,7 @@ class AccountBook:
                 "page": page, "page_size": page_size}
 
     def save(self, username: str, platform: str, serial: str, enabled: bool = True,
-             tags: Sequence[str] = ()) -> dict:
+             tags: Sequence[str] = (), budgets: Optional[Mapping[str, Optional[int]]] = None) -> dict:
         if serial not in self.known_serials():
             raise invalid(f"Unknown serial {serial} (see GET /api/v1/device)", {"field": "serial"})
         existing = self.table.account(clean_username(username))
@@ -101,6 +107,8 @@ class AccountBook:
         account = Account(clean_username(username), platform, serial, enabled, tags=clean_tags(tags), logined=logined)
         self._check_room(serial, account.username)
         self.table.save_account(account)
+        if budgets is not None:  # given: they replace the account's own; not given: those stay
+            self.table.set_budgets(account.username, merged_budgets({}, budgets))
         return as_dict(self.table.account(account.username))  # with its mark, if it has one
 
     def get(self, username: str) -> Account:
@@ -110,7 +118,7 @@ class AccountBook:
         return account
 
     def patch(self, username: str, *, enabled: Optional[bool] = None, serial: Optional[str] = None,
-              tags: Optional[Sequence[str]] = None) -> dict:
+              tags: Optional[Sequence[str]] = None, budgets: Optional[Mapping[str, Optional[int]]] = None) -> dict:
         account = self.get(username)
         if serial is not None and serial not in self.known_serials():
             raise invalid(f"Unknown serial {serial}", {"field": "serial"})
@@ -125,6 +133,8 @@ class AccountBook:
             logined=account.logined and not moved,
         )
         self.table.save_account(updated)
+        if budgets:
+            self.table.set_budgets(updated.username, merged_budgets(dict(account.budgets), budgets))
         return as_dict(self.table.account(updated.username))
 
     def _others_on(self, serial: str, username: str) -> int:

@@ -60,6 +60,8 @@ class RunCreator(Loop):
         self._key_prefix: Optional[str] = None
         # Run before each batch: the account marks write why they hold tasks back (to_create skips those).
         self.before_batch: list[Callable[[], None]] = []
+        # Which of a batch's tasks may have their runs now (the action budgets hold the others back).
+        self.admit: Callable[[list[TaskRow]], list[TaskRow]] = lambda rows: rows
 
     def run_once(self) -> None:
         try:
@@ -82,7 +84,8 @@ class RunCreator(Loop):
         for chore in self.before_batch:
             chore()
         pick = first_turns if first_turns_only else by_turns
-        rows = pick(self.table.to_create(BATCH), datetime.now(timezone.utc))
+        picked = pick(self.table.to_create(BATCH), datetime.now(timezone.utc))
+        rows = self.admit(picked)
         if rows:
             try:
                 self._create(rows)
@@ -90,7 +93,7 @@ class RunCreator(Loop):
                 # One run Prefect refuses for good must not hold up the others: one by one.
                 for row in rows:
                     self.create_one(row)
-        return len(rows)
+        return len(picked)  # those held are skipped by the next pick
 
     def create_one(self, row: TaskRow) -> Optional[str]:
         """Create this task's run now (a stop cannot wait for the queue); its id, or None if refused."""

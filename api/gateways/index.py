@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from api.gateways.index_accounts import SCHEMA, Account, AccountTable, AnswerTable, PhoneTable  # noqa: F401
+from api.gateways.index_budgets import BudgetTable
 from api.gateways.index_callbacks import CALLBACKS_SCHEMA, CallbackOutbox, Delivery, EndedTask  # noqa: F401
 from api.gateways.index_db import IndexDb
 from api.gateways.index_farm import FarmReads
@@ -29,6 +30,7 @@ class Index:
         self.phones = PhoneTable(self.store)
         self.accounts = AccountTable(self.store)
         self.answers = AnswerTable(self.store)
+        self.budgets = BudgetTable(self.store)
 
     def identity(self) -> str:
         return self.store.identity()

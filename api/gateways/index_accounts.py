@@ -45,6 +45,7 @@ MARK_COLUMNS = {
     "mark_until": "TEXT",  # rate_limited: the mark ends on its own then
     "tags": "TEXT NOT NULL DEFAULT '[]'",  # a JSON list, set through the API
     "logined": "INTEGER NOT NULL DEFAULT 0",  # the phone's last account read found it logged in
+    "budgets": "TEXT NOT NULL DEFAULT '{}'",  # the account's own action budgets ({"follow_per_hour": 5}), JSON
 }
 # A task held back because its account is marked (`?`: now, ISO UTC); a task without a username
 # runs as the phone's active account, any marked account of the phone's platform holds it.
@@ -66,6 +67,7 @@ class Account:
     mark_until: Optional[datetime] = None
     tags: tuple[str, ...] = ()
     logined: bool = False
+    budgets: tuple[tuple[str, int], ...] = ()  # its own action budgets, over its platform's defaults
     id: Optional[int] = field(default=None, compare=False)  # the row's: stable while the account lives
 
     def marked(self, now: datetime) -> bool:
@@ -75,7 +77,7 @@ class Account:
     def from_row(cls, r: dict) -> "Account":
         return cls(r["username"], r["platform"], r["serial"], bool(r["enabled"]), r["mark"], r["mark_remark"],
                    r["mark_task_id"], _time(r["marked_at"]), _time(r["mark_until"]), tuple(json.loads(r["tags"])),
-                   bool(r["logined"]), r["id"])
+                   bool(r["logined"]), tuple(sorted(json.loads(r["budgets"]).items())), r["id"])
 
 
 def _time(text: Optional[str]) -> Optional[datetime]:
@@ -149,6 +151,14 @@ class AccountTable(IndexPart):
                 (account.username, account.platform, account.serial, int(account.enabled), json.dumps(list(account.tags)),
                  int(account.logined)),
             )
+
+    def set_budgets(self, username: str, budgets: dict[str, int]) -> None:
+        """Replace the account's own budgets; its held tasks are weighed again at the next pass."""
+        with self.writing():
+            self.db.conn.execute("UPDATE accounts SET budgets = ? WHERE username = ?", [json.dumps(budgets), username])
+            # Due now, not NULL: the next pass weighs them and takes the budget's remark off those it admits.
+            self.db.conn.execute("UPDATE tasks SET budget_until = ? WHERE flow_run_id IS NULL AND username = ?"
+                                 " AND budget_until IS NOT NULL", [now_iso(), username])
 
     def note_logged_out(self, serial: str, found: Iterable[str]) -> None:
         """A read of the phone's accounts did not find these others: they are no longer logged in there."""

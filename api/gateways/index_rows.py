@@ -47,6 +47,7 @@ ADDED_COLUMNS = {
     "notified_end": "TEXT",  # "<manual retries>:<state type>" of that end: a final state reworded is the same end
     "expire_after": "REAL",  # minutes a pending task may wait to start (None: no limit)
     "expires_at": "TEXT",  # when it ends failed if it has not started: its start time (or retry) + expire_after
+    "budget_until": "TEXT",  # its account's action budget holds it (no run created) until then
 }
 ADDED_INDEXES = """
 CREATE INDEX IF NOT EXISTS tasks_state ON tasks (deleted_at, state_type);
@@ -56,6 +57,7 @@ CREATE INDEX IF NOT EXISTS tasks_firing ON tasks (firing_id) WHERE firing_id IS 
 CREATE INDEX IF NOT EXISTS tasks_plan ON tasks (plan_id, id) WHERE plan_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS tasks_callback ON tasks (state_type) WHERE callback_url IS NOT NULL;
 CREATE INDEX IF NOT EXISTS tasks_expiry ON tasks (expires_at) WHERE expires_at IS NOT NULL;
+CREATE INDEX IF NOT EXISTS tasks_ended ON tasks (end_time) WHERE flow_run_id IS NOT NULL;
 """
 
 

@@ -89,14 +89,15 @@ class TaskTable(IndexPart):
         """Live tasks whose run is not created yet (stopped ones too: theirs is created Cancelled),
         those due first (a task for now does not wait behind thousands for tomorrow); deleted ones
         are dropped first, those Prefect refused (FAILED) are not tried again, and those of a
-        marked account wait."""
+        marked account, or held by its account's action budget, wait."""
         with self.writing():
             self.db.conn.execute(
                 "UPDATE tasks SET purged = 1 WHERE flow_run_id IS NULL AND deleted_at IS NOT NULL AND purged = 0")
         rows = self.db.query(
             f"SELECT * FROM tasks WHERE flow_run_id IS NULL AND {LIVE} AND (state_type IS NULL OR stop_requested = 1)"
-            f" AND (stop_requested = 1 OR NOT {HELD}) ORDER BY start_at, id LIMIT ?",
-            [now_iso(), limit])
+            f" AND (stop_requested = 1 OR (NOT {HELD} AND (budget_until IS NULL OR budget_until <= ?)))"
+            " ORDER BY start_at, id LIMIT ?",
+            [now_iso(), now_iso(), limit])
         return [TaskRow.from_row(row) for row in rows]
 
     def refuse_creation(self, task_id: int, message: str) -> None:

@@ -200,6 +200,8 @@ class Account(Marked):
     serial: str
     enabled: bool
     tags: AccountTags
+    budgets: dict[str, int] = Field(description="the account's own action budgets (e.g. follow_per_hour); "
+                                               "the others are its platform's defaults (docs/operations.md)")
 
 
 class AccountStatus(Marked):

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, Optional, TypeVar, Union
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, ValidationError, create_model
 
+from api.domain.budgets import MAX_BUDGET, OVERRIDE_KEYS
 from api.domain.errors import invalid, validation_failure
 from api.domain.expiry import MAX_EXPIRE_AFTER
 from api.domain.requests import TaskRequest
@@ -55,6 +56,14 @@ Tag = Annotated[StrictStr, Field(min_length=1, max_length=50)]
 Tags = Annotated[list[Tag], Field(max_length=MAX_TAGS)]
 
 
+# An account's own action budgets: each key given replaces its platform's default (null: back to the default).
+Budgets = create_model(
+    "Budgets", __config__=ConfigDict(extra="forbid"),
+    **{key: (Optional[StrictInt], Field(None, ge=0, le=MAX_BUDGET,
+                                        description=f"{action}s this account may make per {window}; null: the default"))
+       for key, (action, window) in OVERRIDE_KEYS.items()})
+
+
 class AccountBody(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
@@ -63,6 +72,7 @@ class AccountBody(BaseModel):
     serial: StrictStr = Field(min_length=1, max_length=200)
     enabled: StrictBool = True
     tags: Tags = []
+    budgets: Optional[Budgets] = Field(None, description="the account's own action budgets (docs/operations.md)")
 
 
 class AccountPatch(BaseModel):
@@ -71,6 +81,7 @@ class AccountPatch(BaseModel):
     enabled: Optional[StrictBool] = None
     serial: Optional[StrictStr] = Field(None, min_length=1, max_length=200)
     tags: Optional[Tags] = Field(None, description="replaces the account's tags")
+    budgets: Optional[Budgets] = Field(None, description="the budgets named here change; the others stay")
 
 
 class MatchBody(BaseModel):

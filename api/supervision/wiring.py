@@ -10,6 +10,9 @@ from typing import Optional
 import falcon
 
 from api.domain.account_marks import AccountMarks
+from api.domain.budget_holds import ActionBudgets
+from api.domain.budgets import SHIPPED as SHIPPED_BUDGETS
+from api.domain.budgets import load_defaults
 from api.domain.accounts import AccountBook
 from api.domain.callbacks import CallbackPolicy, CallbackSender
 from api.domain.expiry import QueueTimeouts
@@ -100,6 +103,8 @@ def wire(settings: Settings, *, supervisor: Optional[object] = None,
     marks = AccountMarks(index.accounts, rate_limit_pause=timedelta(minutes=settings.rate_limit_pause_minutes))
     tasks.mirror.on_failed.append(marks.take_ends)
     tasks.creator.before_batch.append(marks.note_held)
+    tasks.creator.admit = ActionBudgets(index.budgets, index.accounts,
+                                        load_defaults(settings.action_budgets_file or SHIPPED_BUDGETS)).admit
     tasks.creator.before_batch.append(
         QueueTimeouts(index.tasks, orchestrator.runs, orchestrator.writes, tasks.mirror).check)
     accounts = AccountBook(index.accounts, phones, orchestrator.runs, orchestrator.writes, marks,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Optional
+
 from api.domain.accounts import AccountBook, AccountFilters
 from api.rest import answers
 from api.rest.resources.replies import media, ok
@@ -18,7 +20,8 @@ class AccountCollection:
 
     def on_post(self, req, resp):
         body = parse_body(AccountBody, media(req))
-        ok(resp, answers.Account, self.book.save(body.username, body.platform, body.serial, body.enabled, body.tags))
+        ok(resp, answers.Account, self.book.save(body.username, body.platform, body.serial, body.enabled, body.tags,
+                                                    _given(body.budgets)))
 
 
 class AccountStatusList:
@@ -42,7 +45,7 @@ class AccountItem:
     def on_patch(self, req, resp, username: str):
         body = parse_body(AccountPatch, media(req))
         ok(resp, answers.Account, self.book.patch(username, enabled=body.enabled, serial=body.serial,
-                                                            tags=body.tags))
+                                                            tags=body.tags, budgets=_given(body.budgets)))
 
     def on_delete(self, req, resp, username: str):
         self.book.delete(username)
@@ -68,3 +71,8 @@ class AccountMatch:
     def on_post(self, req, resp):
         body = parse_body(MatchBody, media(req) or {})
         ok(resp, answers.Matched, self.book.request_match(body.serials))
+
+
+def _given(budgets) -> Optional[dict]:
+    """The budgets a body names (null included: back to the default); None when it names none."""
+    return budgets.model_dump(exclude_unset=True) if budgets is not None else None

@@ -1,0 +1,32 @@
+"""What the action budgets read and write in the index: the tasks that spent or may spend, the tasks they hold."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Iterable, Optional
+
+from api.gateways.index_db import IndexPart
+from api.gateways.index_rows import TaskRow, iso_utc
+
+
+class BudgetTable(IndexPart):
+    def spenders(self, since: datetime) -> list[TaskRow]:
+        """Tasks with a run that ended after `since` or has not ended: deleted ones too (deleting a
+        task does not undo what it did)."""
+        rows = self.db.query("SELECT * FROM tasks WHERE flow_run_id IS NOT NULL AND (end_time IS NULL OR end_time > ?)",
+                             [iso_utc(since)])
+        return [TaskRow.from_row(row) for row in rows]
+
+    def hold(self, task_id: int, remark: Optional[str], until: datetime) -> None:
+        """No run for this task before `until`; the remark says why (None: nothing to say, e.g. not due yet)."""
+        with self.writing():
+            self.db.conn.execute(
+                "UPDATE tasks SET budget_until = ?, state_message = ? WHERE id = ? AND flow_run_id IS NULL"
+                " AND state_type IS NULL", [iso_utc(until), remark, task_id])
+
+    def release(self, task_ids: Iterable[int]) -> None:
+        """These tasks' runs are created now: the budget's remark goes."""
+        with self.writing():
+            self.db.conn.executemany(
+                "UPDATE tasks SET budget_until = NULL, state_message = NULL WHERE id = ? AND budget_until IS NOT NULL AND stop_requested = 0",
+                [(task_id,) for task_id in task_ids])

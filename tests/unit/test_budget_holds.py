@@ -1,0 +1,76 @@
+"""Action budgets at run creation, over a real index: a task over its account's budget gets no run and says why."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from types import SimpleNamespace
+
+import pytest
+
+from api.domain.account_marks import AccountMarks
+from api.domain.accounts import AccountBook
+from api.domain.budget_holds import ActionBudgets
+from api.domain.budgets import load_defaults
+from api.domain.errors import ApiError
+from api.gateways.index import Account, Index, NewTask, RunState
+from api.rest.schemas import AccountPatch, parse_body
+
+NOW = datetime.now(timezone.utc).replace(microsecond=0)
+
+
+def setup(tmp_path, follows: int):
+    index = Index(tmp_path / "index.db")
+    index.accounts.save_account(Account("shop_eu", "tiktok", "phone-1", True))
+    index.accounts.set_budgets("shop_eu", {"follow_per_hour": 1})
+    ids = index.tasks.reserve_tasks([NewTask("phone-1", "shop_eu", "follow", {"target_username": f"u{i}"})
+                                     for i in range(follows)])
+    return index, ActionBudgets(index.budgets, index.accounts, load_defaults(), now=lambda: NOW), ids
+
+
+def test_the_second_follow_of_an_hour_waits_with_its_remark(tmp_path):
+    index, budgets, ids = setup(tmp_path, 2)
+    admitted = budgets.admit(index.tasks.to_create(100))
+    assert [row.id for row in admitted] == ids[:1]
+    held = index.tasks.get(ids[1])
+    # The first one's run, made in the same pass, counts until it ends.
+    assert held.run.message == f"waiting: follows 1/1 this hour, frees at {NOW + timedelta(hours=1):%H:%M} UTC"
+    assert [row.id for row in index.tasks.to_create(100)] == ids[:1]  # its run is not attached in this test
+
+
+def test_a_completed_follow_spends_and_frees_an_hour_later(tmp_path):
+    index, budgets, ids = setup(tmp_path, 2)
+    ended = NOW - timedelta(minutes=10)
+    index.tasks.attach_flow_runs({ids[0]: "run-1"})
+    index.tasks.record_states([RunState("run-1", "COMPLETED", "Completed", "now following @u0", ended,
+                                        start_time=ended, end_time=ended)])
+    assert budgets.admit(index.tasks.to_create(100)) == []
+    remark = index.tasks.get(ids[1]).run.message
+    assert remark == f"waiting: follows 1/1 this hour, frees at {ended + timedelta(hours=1):%H:%M} UTC"
+    assert index.tasks.to_create(100) == []  # held: the run creator does not pick it again before then
+    index.accounts.set_budgets("shop_eu", {"follow_per_hour": 2})  # raised: weighed again at once
+    assert [row.id for row in budgets.admit(index.tasks.to_create(100))] == ids[1:]
+    assert index.tasks.get(ids[1]).run.message is None
+
+
+def test_a_follow_that_found_the_user_already_followed_spends_nothing(tmp_path):
+    index, budgets, ids = setup(tmp_path, 2)
+    index.tasks.attach_flow_runs({ids[0]: "run-1"})
+    index.tasks.record_states([RunState("run-1", "COMPLETED", "Completed", "already following @u0", NOW,
+                                        start_time=NOW, end_time=NOW)])
+    assert [row.id for row in budgets.admit(index.tasks.to_create(100))] == ids[1:]
+
+
+def test_an_accounts_budgets_through_the_account_book_and_its_body(tmp_path):
+    index = Index(tmp_path / "index.db")
+    phones = SimpleNamespace(known_serials=lambda: {"s1"})
+    book = AccountBook(index.accounts, phones, None, None, AccountMarks(index.accounts, rate_limit_pause=timedelta(1)),
+                       max_per_phone=10)
+    assert book.save("shop_eu", "tiktok", "s1", budgets={"follow_per_hour": 3})["budgets"] == {"follow_per_hour": 3}
+    body = parse_body(AccountPatch, {"budgets": {"like_per_day": 20, "follow_per_hour": None}})
+    answer = book.patch("shop_eu", budgets=body.budgets.model_dump(exclude_unset=True))
+    assert answer["budgets"] == {"like_per_day": 20}  # the null one is back to the default
+    assert book.save("shop_eu", "tiktok", "s1")["budgets"] == {"like_per_day": 20}  # a POST without budgets keeps them
+    for bad in ({"follows_per_hour": 1}, {"follow_per_hour": -1}, {"follow_per_hour": "5"}):
+        with pytest.raises(ApiError) as refused:
+            parse_body(AccountPatch, {"budgets": bad})
+        assert refused.value.code == 40001
