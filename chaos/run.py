@@ -6,6 +6,9 @@ import threading
 import time
 from dataclasses import asdict
 from pathlib import Path
+from uuid import UUID
+
+from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
 from chaos.checker import Records, Violation, verdict
 from chaos.farm import CALLBACK_SECRET, online, start_farm, stop_farm, integrity
@@ -25,9 +28,24 @@ def listing(service) -> dict[int, dict]:
         page += 1
 
 
+def prefect_states(service, tasks: dict[int, dict]) -> dict[int, str]:
+    """Task id -> the state type of its flow run, read from Prefect itself."""
+    by_run = {UUID(task["flow_run_id"]): task_id for task_id, task in tasks.items() if task.get("flow_run_id")}
+    states: dict[int, str] = {}
+    ids = list(by_run)
+    with service.prefect() as prefect:
+        for first in range(0, len(ids), 200):
+            runs = prefect.read_flow_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=ids[first:first + 200])))
+            states.update({by_run[run.id]: run.state_type.value for run in runs if run.state_type})
+    return states
+
+
 def collect(farm, ledger: Ledger, started: float, api_down=()) -> Records:
     phones = farm.phones.phones
-    return Records(created=set(ledger.created), deleted=set(ledger.deleted), tasks=listing(farm.service),
+    tasks = listing(farm.service)
+    return Records(created=set(ledger.created), deleted=set(ledger.deleted), tasks=tasks,
+                   actions={serial: list(phone.actions) for serial, phone in phones.items()},
+                   prefect_states=prefect_states(farm.service, tasks),
                    intervals={serial: phone.task_intervals() for serial, phone in phones.items()},
                    offline=set(phones) - online(farm.service), callbacks=farm.receiver.calls(),
                    callback_secret=CALLBACK_SECRET, with_callback=set(ledger.with_callback), started_at=started,
