@@ -95,6 +95,8 @@ def chaos_run(minutes: float, seed: int, database: str, phones: int, root: Path,
     return {"seed": seed, "minutes": minutes, "database": database, "phones": phones,
             "tasks_created": len(ledger.created), "tasks_deleted": len(ledger.deleted),
             "phone_runs": sum(len(spans) for spans in records.intervals.values()),
+            "phone_actions": sum(len(actions) for actions in records.actions.values()),
+            "prefect_states_read": len(records.prefect_states),
             "callbacks": len(records.callbacks), "settle_s": round(settle, 1),
             "faults": [(round(moment - started, 1), what) for moment, what in injector.faults],
             "violations": [asdict(violation) | {"moment": round(violation.moment, 1)} for violation in violations],
@@ -103,7 +105,8 @@ def chaos_run(minutes: float, seed: int, database: str, phones: int, root: Path,
 
 def summary(report: dict) -> str:
     lines = [f"chaos run: seed {report['seed']}, {report['minutes']} min, {report['database']}, {report['phones']} phones: "
-             f"{report['tasks_created']} tasks created ({report['tasks_deleted']} deleted), {report['phone_runs']} runs on the phones, "
+             f"{report['tasks_created']} tasks created ({report['tasks_deleted']} deleted), "
+             f"{report['phone_runs']} runs and {report['phone_actions']} actions on the phones, "
              f"{report['callbacks']} callbacks, {len(report['faults'])} faults, settled in {report['settle_s']} s"]
     lines += [f"  fault at {moment:7.1f} s: {what}" for moment, what in report["faults"]]
     lines.append(f"violations: {len(report['violations'])}")
