@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 FINAL = (2, 3)
+PREFECT_FINAL = ("COMPLETED", "FAILED", "CRASHED", "CANCELLED")
 FIRING_SECONDS = 15  # from a firing's moment to its tasks stored, at most, on a farm under faults
 
 
@@ -37,6 +38,8 @@ class Records:
     plan: tuple[float, float] | None = None  # an every-minute plan's making and deletion, on the phones' clock
     api_down: list[tuple[float, float]] = field(default_factory=list)  # the launcher's down windows
     wall_offset: float = 0.0  # time.time() - the phones' clock: the records' local times on the phones' clock
+    actions: dict[str, list[tuple[float, str]]] = field(default_factory=dict)  # serial -> (moment, engagement or post)
+    prefect_states: dict[int, str] = field(default_factory=dict)  # task id -> its flow run's state type in Prefect
 
 
 def _on_phone_clock(records: Records, local: str) -> float:
@@ -102,6 +105,36 @@ def no_attempt_twice(records: Records) -> list[Violation]:
     return found
 
 
+def no_action_twice(records: Records) -> list[Violation]:
+    """3: no follow, like, comment or post done twice on a phone within one run of a task (between its
+    start and end markers; a run with no end marker is not judged)."""
+    found = []
+    for serial, spans in records.intervals.items():
+        actions = sorted(records.actions.get(serial, []))
+        for task_id, start, end in spans:
+            if end is None:
+                continue
+            seen: set[str] = set()
+            for moment, what in actions:
+                if start <= moment <= end:
+                    if what in seen:
+                        found.append(Violation("no action twice", moment - records.started_at,
+                                               f"{serial}: task {task_id} did {what!r} twice in one run"))
+                    seen.add(what)
+    return found
+
+
+def books_agree_with_prefect(records: Records) -> list[Violation]:
+    """2: a task shown ended has an ended flow run in Prefect, and one shown pending or running has not."""
+    found = []
+    for task_id, state in sorted(records.prefect_states.items()):
+        task = records.tasks.get(task_id)
+        if task is not None and (task["status"] in FINAL) != (state in PREFECT_FINAL):
+            found.append(Violation("every task ends", -1, f"task {task_id} is shown {task['status_text']} "
+                                                         f"while its flow run is {state} in Prefect"))
+    return found
+
+
 def _signed(secret: str, call: dict) -> bool:
     headers = {key.lower(): value for key, value in call["headers"].items()}
     signed = f"{headers.get('x-phonefarm-timestamp', '')}.{headers.get('x-phonefarm-delivery', '')}.".encode() + call["body"].encode()
@@ -158,7 +191,8 @@ def plan_fires_each_minute(records: Records) -> list[Violation]:
     return []
 
 
-CHECKS = (one_run_a_phone, every_task_ends, no_attempt_twice, callbacks_once, plan_fires_each_minute)
+CHECKS = (one_run_a_phone, every_task_ends, books_agree_with_prefect, no_attempt_twice, no_action_twice,
+          callbacks_once, plan_fires_each_minute)
 
 
 def verdict(records: Records) -> list[Violation]:

@@ -6,6 +6,9 @@ import threading
 import time
 from dataclasses import asdict
 from pathlib import Path
+from uuid import UUID
+
+from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
 from chaos.checker import Records, Violation, verdict
 from chaos.farm import CALLBACK_SECRET, online, start_farm, stop_farm, integrity
@@ -25,10 +28,24 @@ def listing(service) -> dict[int, dict]:
         page += 1
 
 
+def prefect_states(service, tasks: dict[int, dict]) -> dict[int, str]:
+    """Task id -> the state type of its flow run, read from Prefect itself."""
+    by_run = {UUID(task["flow_run_id"]): task_id for task_id, task in tasks.items() if task.get("flow_run_id")}
+    states: dict[int, str] = {}
+    ids = list(by_run)
+    with service.prefect() as prefect:
+        for first in range(0, len(ids), 200):
+            runs = prefect.read_flow_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=ids[first:first + 200])))
+            states.update({by_run[run.id]: run.state_type.value for run in runs if run.state_type})
+    return states
+
+
 def collect(farm, ledger: Ledger, started: float, api_down=()) -> Records:
     phones = farm.phones.phones
-    return Records(created=set(ledger.created), deleted=set(ledger.deleted), maybe_deleted=set(ledger.maybe_deleted),
-                   tasks=listing(farm.service),
+    tasks = listing(farm.service)
+    return Records(created=set(ledger.created), deleted=set(ledger.deleted), maybe_deleted=set(ledger.maybe_deleted), tasks=tasks,
+                   actions={serial: list(phone.actions) for serial, phone in phones.items()},
+                   prefect_states=prefect_states(farm.service, tasks),
                    intervals={serial: phone.task_intervals() for serial, phone in phones.items()},
                    offline=set(phones) - online(farm.service), callbacks=farm.receiver.calls(),
                    callback_secret=CALLBACK_SECRET, with_callback=set(ledger.with_callback), started_at=started,
@@ -78,6 +95,8 @@ def chaos_run(minutes: float, seed: int, database: str, phones: int, root: Path,
     return {"seed": seed, "minutes": minutes, "database": database, "phones": phones,
             "tasks_created": len(ledger.created), "tasks_deleted": len(ledger.deleted),
             "phone_runs": sum(len(spans) for spans in records.intervals.values()),
+            "phone_actions": sum(len(actions) for actions in records.actions.values()),
+            "prefect_states_read": len(records.prefect_states),
             "callbacks": len(records.callbacks), "settle_s": round(settle, 1),
             "faults": [(round(moment - started, 1), what) for moment, what in injector.faults],
             "violations": [asdict(violation) | {"moment": round(violation.moment, 1)} for violation in violations],
@@ -86,7 +105,8 @@ def chaos_run(minutes: float, seed: int, database: str, phones: int, root: Path,
 
 def summary(report: dict) -> str:
     lines = [f"chaos run: seed {report['seed']}, {report['minutes']} min, {report['database']}, {report['phones']} phones: "
-             f"{report['tasks_created']} tasks created ({report['tasks_deleted']} deleted), {report['phone_runs']} runs on the phones, "
+             f"{report['tasks_created']} tasks created ({report['tasks_deleted']} deleted), "
+             f"{report['phone_runs']} runs and {report['phone_actions']} actions on the phones, "
              f"{report['callbacks']} callbacks, {len(report['faults'])} faults, settled in {report['settle_s']} s"]
     lines += [f"  fault at {moment:7.1f} s: {what}" for moment, what in report["faults"]]
     lines.append(f"violations: {len(report['violations'])}")

@@ -57,6 +57,9 @@ class SimulatedPhone:
         self.commands: list[tuple[float, list[str]]] = []  # each simple command that ran, as argv
         self.markers: list[tuple[float, str, str]] = []    # (time, tag, message) from `log`
         self.published: list[dict] = []  # platform, account, caption, media, placement, sound, volumes
+        # (time.monotonic(), what) of each engagement and post: the markers' clock, so a checker can tell
+        # which run did it.
+        self.actions: list[tuple[float, str]] = []
         self.engagements: list[tuple[str, str, str, str, str]] = []  # (platform, account, kind, item, text)
         self.watched: list[tuple[str, str, str]] = []  # (platform, account, creator) per video swiped past
         self.searched_topics: list[str] = []
@@ -223,6 +226,12 @@ class SimulatedPhone:
     def record_engagement(self, platform: str, account: str, kind: str, item: str, text: str = "") -> None:
         with self.lock:
             self.engagements.append((platform, account, kind, item, text))
+            self.actions.append((time.monotonic(), f"{kind} {item} as {platform}/{account}"))
+
+    def record_publish(self, post: dict) -> None:
+        with self.lock:
+            self.published.append(post)
+            self.actions.append((time.monotonic(), "post"))
 
     def has_engaged(self, platform: str, account: str, kind: str, item: str) -> bool:
         with self.lock:

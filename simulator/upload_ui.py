@@ -117,7 +117,7 @@ def upload_banner(phone, screen: Screen) -> list[Node]:
         return [Node(text=f"Uploading {percent}%", class_name="android.widget.TextView", bounds=row(240, 80))]
     if not upload.get("recorded"):
         upload["recorded"] = True
-        phone.published.append(upload["post"])
+        phone.record_publish(upload["post"])
     return [Node(text=_PUBLISHED_TEXT[platform_of(screen)], class_name="android.widget.TextView",
                  bounds=row(240, 80))]
 

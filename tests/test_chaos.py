@@ -10,4 +10,6 @@ SEED = 7
 def test_a_minute_of_faults_breaks_no_promise(tmp_path, prefect_database):
     report = chaos_run(1, SEED, "sqlite", 4, tmp_path, settle_seconds=120, prefect_template=prefect_database)
     assert report["faults"] and report["phone_runs"] and report["tasks_created"], summary(report)
+    # The action-level and Prefect checks had something to judge.
+    assert report["phone_actions"] and report["prefect_states_read"], summary(report)
     assert report["violations"] == [], summary(report)

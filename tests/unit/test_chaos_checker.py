@@ -126,3 +126,36 @@ def test_a_delete_that_got_no_answer_may_have_been_done():
     del records.tasks[2]
     records.maybe_deleted = {2}
     assert verdict(records) == []
+
+
+def test_an_action_done_twice_in_one_run_but_not_across_runs():
+    records = sound()
+    records.actions = {"p1": [(1.2, "follow alice as tiktok/a"), (2.7, "follow alice as tiktok/a"), (5.5, "post")]}
+    assert verdict(records) == []
+    records.actions["p1"].append((5.8, "post"))
+    [violation] = verdict(records)
+    assert (violation.invariant, violation.detail) == ("no action twice", "p1: task 2 did 'post' twice in one run")
+
+
+def test_the_books_and_prefect_disagreeing_on_an_end():
+    records = sound()
+    records.prefect_states = {1: "COMPLETED", 2: "CANCELLED"}
+    assert verdict(records) == []
+    records.prefect_states[1] = "RUNNING"
+    records.tasks[2] = task(2, status=0, retry_count=1)
+    records.offline = {"p1"}
+    assert [v.detail for v in verdict(records)] == ["task 1 is shown completed while its flow run is RUNNING in Prefect",
+                                                    "task 2 is shown pending while its flow run is CANCELLED in Prefect"]
+
+
+def test_a_simulated_phone_times_its_actions_on_the_markers_clock():
+    from simulator.phone import SimulatedPhone
+
+    phone = SimulatedPhone("c1")
+    phone.run_shell("log -t phonefarm 'task 5 start'")
+    phone.record_engagement("tiktok", "c1_tt_a", "follow", "alice")
+    phone.record_engagement("tiktok", "c1_tt_a", "follow", "alice")
+    phone.run_shell("log -t phonefarm 'task 5 end'")
+    records = Records(created={5}, deleted=set(), tasks={5: task(5, serial="c1")},
+                      intervals={"c1": phone.task_intervals()}, actions={"c1": list(phone.actions)})
+    assert [v.detail for v in verdict(records)] == ["c1: task 5 did 'follow alice as tiktok/c1_tt_a' twice in one run"]
