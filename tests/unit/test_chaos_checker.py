@@ -159,3 +159,9 @@ def test_a_simulated_phone_times_its_actions_on_the_markers_clock():
     records = Records(created={5}, deleted=set(), tasks={5: task(5, serial="c1")},
                       intervals={"c1": phone.task_intervals()}, actions={"c1": list(phone.actions)})
     assert [v.detail for v in verdict(records)] == ["c1: task 5 did 'follow alice as tiktok/c1_tt_a' twice in one run"]
+
+
+def test_a_task_held_by_a_spent_budget_may_stay_pending():
+    records = sound()
+    records.tasks[2] = task(2, status=0, retry_count=1) | {"remark": "waiting: comments 3/3 this hour, frees at 14:53 UTC"}
+    assert verdict(records) == []
