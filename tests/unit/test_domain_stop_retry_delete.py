@@ -102,6 +102,24 @@ def test_deleting_purges_an_idle_run_and_stops_a_running_one_first(tasks, index,
     assert busy_run not in prefect.flow_runs and index.tasks.unpurged_deletions() == []
 
 
+def test_a_deletion_whose_purge_meets_prefect_gone_is_done_and_purged_later(tasks, index, prefect, monkeypatch):
+    """Prefect answered the check, then stopped answering before the purge: the task is hidden, so
+    the answer says deleted (a 50301 would claim nothing changed), and a later round purges its run."""
+    task_id, run_id = created(tasks)
+    reads = prefect.read_runs
+
+    def gone_meanwhile(ids):
+        prefect.up = False
+        return reads(ids)
+    monkeypatch.setattr(prefect, "read_runs", gone_meanwhile)
+    assert tasks.delete([task_id]) == {"deleted_count": 1, "not_found": []}
+    assert [r.id for r in index.tasks.unpurged_deletions()] == [task_id]
+    monkeypatch.setattr(prefect, "read_runs", reads)
+    prefect.up = True
+    tasks.purge_pending_deletions()
+    assert run_id not in prefect.flow_runs and index.tasks.unpurged_deletions() == []
+
+
 def test_a_run_deleted_in_prefect_takes_its_task_with_it(tasks, prefect):
     task_id, run_id = created(tasks)
     del prefect.flow_runs[run_id]
