@@ -78,7 +78,8 @@ def test_account_crud(service, phones):
     [serial] = phones.take()
     created = service.ok("POST", "/account", json={"username": "@manual", "platform": "instagram", "serial": serial})
     assert created == {"username": "manual", "platform": "instagram", "serial": serial, "enabled": True,
-                       "mark": None, "mark_remark": None, "marked_at": None, "mark_until": None, "tags": []}
+                       "mark": None, "mark_remark": None, "marked_at": None, "mark_until": None, "tags": [],
+                       "budgets": {}}
     assert service.call("DELETE", "/account/manual/mark")[1]["code"] == 40401  # no mark to clear
     assert service.ok("PATCH", "/account/manual", json={"enabled": False})["enabled"] is False
     assert service.ok("DELETE", "/account/manual") == {"deleted_count": 1}

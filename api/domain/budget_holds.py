@@ -57,8 +57,8 @@ class ActionBudgets:
             if not wanted:
                 continue
             if row.start_at is not None and row.start_at > now:
-                self.table.hold(row.id, None, row.start_at)  # weighed when due: by then the budget has moved
-                held.add(row.id)
+                # A start_time task is a Prefect scheduled run from the start (the design): its run is
+                # made now and the budget does not weigh it (decision 0033).
                 continue
             wait = first_wait(self._limits(row), history[spender(row)], wanted, now)
             if wait is None:
