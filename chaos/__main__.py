@@ -1,4 +1,4 @@
-"""./run chaos [--minutes N] [--seed S] [--database sqlite|postgresql] [--phones N]: a farm under workload and faults, then the verdict."""
+"""./run chaos [--minutes N] [--seed S] [--database sqlite|postgresql] [--pcs K] [--phones N]: a farm under workload and faults, then the verdict."""
 
 from __future__ import annotations
 
@@ -17,14 +17,18 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--minutes", type=float, default=5)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
-    parser.add_argument("--phones", type=int, default=6)
+    parser.add_argument("--phones", type=int, default=6, help="phones on each PC")
+    parser.add_argument("--pcs", type=int, default=0, help="worker PCs beside the API's own PC (PostgreSQL only)")
     parser.add_argument("--report", type=Path, help="where the JSON report goes (default: chaos-<seed>.json here)")
     parser.add_argument("--keep-data", action="store_true", help="keep the farm's data dir (logs) afterwards")
     args = parser.parse_args(argv)
+    if args.pcs < 0 or (args.pcs and args.database != "postgresql"):
+        parser.error("--pcs needs --database postgresql: worker PCs share the API PC's Prefect server on it")
     root = Path(tempfile.mkdtemp(prefix="phonefarm-chaos-"))
     root.chmod(0o711)  # PostgreSQL's own user passes through to its cluster
     try:
-        report = chaos_run(args.minutes, args.seed, args.database, args.phones, root)
+        report = chaos_run(args.minutes, args.seed, args.database, args.phones, root, pcs=args.pcs,
+                           keep_data=root / "farm-kept" if args.keep_data else None)
     finally:
         if not args.keep_data:
             shutil.rmtree(root, ignore_errors=True)

@@ -1,4 +1,4 @@
-"""The chaos run's seeded faults: SIGKILL or SIGSTOP of a child, the API restarted, a phone unplugged, client bursts, idle sockets."""
+"""The chaos run's seeded faults: SIGKILL or SIGSTOP of a child, the API or a worker PC restarted, phones unplugged, a full disk, client bursts."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import requests
 
 from api.supervision.procfs import alive, argv_of, descendants, parent_of
 from chaos.farm import ChaosFarm
+from tests.harness import fill_disk
 from chaos.workload import Ledger
 
 
@@ -33,18 +34,22 @@ def role(pid: int) -> str | None:
 
 
 def children_by_role(farm: ChaosFarm) -> dict[str, list[int]]:
+    """Every PC's supervised children by role; a worker PC's roles carry its name ("pc-b worker")."""
     found: dict[str, list[int]] = {}
-    for pid in descendants(farm.service.process.pid):
-        kind = role(pid)
-        if kind:
-            found.setdefault(kind, []).append(pid)
+    for prefix, service in [("", farm.service), *((pc.name + " ", pc) for pc in farm.workers)]:
+        if service.process is None or service.process.poll() is not None:
+            continue  # a worker PC being restarted
+        for pid in descendants(service.process.pid):
+            kind = role(pid)
+            if kind:
+                found.setdefault(prefix + kind, []).append(pid)
     return found
 
 
 class Injector:
     """One fault at a time, each chosen and timed by the seed; every fault is noted with its moment."""
 
-    KINDS = ("kill", "kill", "freeze", "freeze", "unplug", "burst", "idle-sockets", "restart-api")
+    KINDS = ("kill", "kill", "freeze", "freeze", "unplug", "simulator", "disk-full", "burst", "idle-sockets", "restart-api")
 
     def __init__(self, farm: ChaosFarm, seed: int, ledger: Ledger):
         self.farm, self.ledger = farm, ledger
@@ -75,10 +80,45 @@ class Injector:
         _send(pid, signal.SIGCONT)
 
     def _unplug(self) -> None:
-        serial = self.rng.choice(self.farm.phones.serials)
+        phones = self.farm.every_phone()
+        serial = self.rng.choice(sorted(phones))
         seconds = self.rng.uniform(1, 8)
         self._note(f"unplug {serial} for {seconds:.1f} s")
-        self.farm.phones.phones[serial].unplug(seconds)
+        phones[serial].unplug(seconds)
+
+    def _simulator_down(self) -> None:
+        """The simulator's process gone and back, as the phones see it: every phone of one PC unplugged
+        at once (the phones live in the chaos process, which must keep their logs)."""
+        farms = [("pc-a", self.farm.phones), *((pc.name, pc.farm) for pc in self.farm.workers)]
+        name, phones = self.rng.choice(farms)
+        seconds = self.rng.uniform(1, 8)
+        self._note(f"simulator down on {name}: its {len(phones.serials)} phones unplugged at once for {seconds:.1f} s")
+        for phone in phones.phones.values():
+            phone.unplug(seconds)
+        time.sleep(seconds)
+
+    def _disk_full(self) -> None:
+        """The API PC's data directory (its own disk) full for a while, then the room given back."""
+        seconds = self.rng.uniform(3, 20)
+        self._note(f"disk full under the API PC's data directory for {seconds:.1f} s")
+        filler = fill_disk(self.farm.data_dir)
+        try:
+            time.sleep(seconds)
+        finally:
+            filler.unlink()
+
+    def _restart_pc(self) -> None:
+        """A worker PC's power cut: every process of it SIGKILLed at once, started again a few seconds later."""
+        pc = self.rng.choice(self.farm.workers)
+        seconds = self.rng.uniform(2, 10)
+        self._note(f"worker PC {pc.name} killed, started again {seconds:.1f} s later")
+        pc.kill()
+        time.sleep(seconds)
+        pc.launch()
+        try:
+            pc.wait_ready(180)
+        except RuntimeError as error:
+            self._note(f"worker PC {pc.name} not back within 180 s: {str(error)[:300]}")
 
     def _burst(self) -> None:
         self._note("burst of 50 clients")
@@ -120,12 +160,14 @@ class Injector:
     def run(self, until: float, gap: tuple[float, float]) -> None:
         actions = {"kill": lambda: self._signal_child("kill"), "freeze": lambda: self._signal_child("freeze"),
                    "unplug": self._unplug, "burst": self._burst, "idle-sockets": self._idle_sockets,
-                   "restart-api": self._restart_api}
+                   "restart-api": self._restart_api, "simulator": self._simulator_down, "disk-full": self._disk_full,
+                   "restart-pc": self._restart_pc}
+        kinds = self.KINDS + (("restart-pc",) if self.farm.workers else ())
         while True:
             time.sleep(self.rng.uniform(*gap))
             if time.monotonic() >= until:
                 return
-            actions[self.rng.choice(self.KINDS)]()
+            actions[self.rng.choice(kinds)]()
 
 
 def _send(pid: int, sig: int) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import threading
 import time
 from dataclasses import asdict
@@ -14,7 +15,9 @@ from chaos.checker import Records, Violation, verdict
 from chaos.farm import CALLBACK_SECRET, online, start_farm, stop_farm, integrity
 from chaos.faults import Injector
 from chaos.workload import Ledger, Workload
-from tests.harness import until
+from tests.harness import small_disk, until
+
+DISK_MB = 2048  # the API PC's data directory has a disk of its own, which the disk-full fault fills
 
 
 def listing(service) -> dict[int, dict]:
@@ -41,7 +44,7 @@ def prefect_states(service, tasks: dict[int, dict]) -> dict[int, str]:
 
 
 def collect(farm, ledger: Ledger, started: float, api_down=()) -> Records:
-    phones = farm.phones.phones
+    phones = farm.every_phone()
     tasks = listing(farm.service)
     return Records(created=set(ledger.created), deleted=set(ledger.deleted), maybe_deleted=set(ledger.maybe_deleted), tasks=tasks,
                    actions={serial: list(phone.actions) for serial, phone in phones.items()},
@@ -61,15 +64,28 @@ def settled(farm, ledger: Ledger, started: float, api_down) -> list[Violation]:
 
 
 def chaos_run(minutes: float, seed: int, database: str, phones: int, root: Path, settle_seconds: float = 240,
-              prefect_template=None) -> dict:
-    farm = start_farm(root, phones, database, prefect_template)
+              prefect_template=None, pcs: int = 0, keep_data: Path | None = None) -> dict:
+    """`phones` phones on the API's PC and on each of `pcs` worker PCs. With `keep_data`, the API PC's
+    data directory is copied there before its disk goes."""
+    disk = root / "farm"
+    disk.mkdir()
+    with small_disk(disk, DISK_MB):
+        try:
+            return _run(minutes, seed, database, phones, root, settle_seconds, prefect_template, pcs)
+        finally:
+            if keep_data:
+                shutil.copytree(disk, keep_data, symlinks=True, ignore_dangling_symlinks=True, dirs_exist_ok=True)
+
+
+def _run(minutes, seed, database, phones, root, settle_seconds, prefect_template, pcs) -> dict:
+    farm = start_farm(root, phones, database, prefect_template, pcs)
     ledger = Ledger()
-    for phone in farm.phones.phones.values():
+    for phone in farm.every_phone().values():
         phone.missing_users.add("ghost")
     started = time.monotonic()
     end = started + minutes * 60
     injector = Injector(farm, seed, ledger)
-    workload = Workload(farm.service, farm.phones.serials, farm.receiver.url, seed, ledger)
+    workload = Workload(farm.service, sorted(farm.every_phone()), farm.receiver.url, seed, ledger)
     threads = [threading.Thread(target=workload.run, args=(end,), name="workload"),
                threading.Thread(target=injector.run, args=(end, (4, 12)), name="faults")]
     problems: list[str] = []
@@ -92,7 +108,7 @@ def chaos_run(minutes: float, seed: int, database: str, phones: int, root: Path,
         problems += stop_farm(farm)
     problems += integrity(farm.data_dir)
     violations += [Violation("clean stop", -1, problem) for problem in problems]
-    return {"seed": seed, "minutes": minutes, "database": database, "phones": phones,
+    return {"seed": seed, "minutes": minutes, "database": database, "phones": phones, "worker_pcs": pcs,
             "tasks_created": len(ledger.created), "tasks_deleted": len(ledger.deleted),
             "phone_runs": sum(len(spans) for spans in records.intervals.values()),
             "phone_actions": sum(len(actions) for actions in records.actions.values()),
@@ -104,7 +120,8 @@ def chaos_run(minutes: float, seed: int, database: str, phones: int, root: Path,
 
 
 def summary(report: dict) -> str:
-    lines = [f"chaos run: seed {report['seed']}, {report['minutes']} min, {report['database']}, {report['phones']} phones: "
+    lines = [f"chaos run: seed {report['seed']}, {report['minutes']} min, {report['database']}, "
+             f"{report['phones']} phones on the API's PC and on each of {report['worker_pcs']} worker PCs: "
              f"{report['tasks_created']} tasks created ({report['tasks_deleted']} deleted), "
              f"{report['phone_runs']} runs and {report['phone_actions']} actions on the phones, "
              f"{report['callbacks']} callbacks, {len(report['faults'])} faults, settled in {report['settle_s']} s"]
