@@ -10,6 +10,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Callable, Iterable, Optional
 
+from api.domain.budget_holds import ActionBudgets
 from api.domain.callbacks import CallbackPolicy
 from api.domain.errors import ApiError, invalid, not_found
 from api.domain.expiry import expiry_time
@@ -80,6 +81,7 @@ class TaskService(TaskDeletion):
         self.secrets = SecretKeeper(secrets)
         self.mirror = RunMirror(table, runs)
         self.creator = RunCreator(table, writes, self.mirror, self._stop_created)
+        self.budgets: Optional[ActionBudgets] = None  # weighs manual retries against the accounts' budgets
 
     # Create ------------------------------------------------------------------
 
@@ -246,7 +248,7 @@ class TaskService(TaskDeletion):
         if not self.table.take_retry(task_id, self.retry_limit):
             raise invalid(f"Task {task_id}: retry limit reached ({self.retry_limit} re-runs)")
         try:
-            self.writes.rerun(str(run.id))
+            self._rerun([row])
         except OrchestratorUnavailable:
             self.table.give_back_retry(task_id)
             raise
@@ -286,17 +288,36 @@ class TaskService(TaskDeletion):
         for start in range(0, len(failed_rows), READ_CHUNK):
             rows = failed_rows[start:start + READ_CHUNK]
             runs = self.runs.read_runs([row.flow_run_id for row in rows])
+            taken = []
             for row in rows:
                 run = runs.get(row.flow_run_id)  # what Prefect says now, not the copy
                 if run is None or run.state_type not in FAILED_TYPES:
                     continue
-                if not self.table.take_retry(row.id, self.retry_limit):
-                    continue
-                try:
-                    self.writes.rerun(row.flow_run_id)
-                except RunGone:  # deleted since it was listed
+                if self.table.take_retry(row.id, self.retry_limit):
+                    taken.append(row)
+            for row, gone in self._rerun(taken, each=True):
+                if gone:  # deleted since it was listed
                     self.table.give_back_retry(row.id)
-                    continue
-                retried.append(row.flow_run_id)
+                else:
+                    retried.append(row.flow_run_id)
         self.mirror.refresh(retried)
         return requeued + len(retried)
+
+    def _rerun(self, rows: list[TaskRow], each: bool = False) -> list[tuple[TaskRow, bool]]:
+        """Run these failed tasks' runs again: now, or once their accounts' budgets free (the run put
+        off, saying why). With `each`, a run deleted meanwhile is reported (True) instead of raised."""
+        waits = self.budgets.weigh_retries(rows) if self.budgets else {}
+        done = []
+        for row in rows:
+            try:
+                if row.id in waits:
+                    self.budgets.put_off(row, waits[row.id])
+                else:
+                    self.writes.rerun(row.flow_run_id)
+            except RunGone:
+                if not each:
+                    raise
+                done.append((row, True))
+                continue
+            done.append((row, False))
+        return done

@@ -7,6 +7,7 @@ from typing import Optional
 
 from api.gateways.index import TaskRow
 
+from api.domain.budget_holds import HELD_RUN
 from api.domain.expiry import EXPIRED
 from api.domain.status import task_status
 
@@ -30,6 +31,8 @@ def remark(state_type: Optional[str], state_name: Optional[str], message: Option
         return "waiting for its phone or a free slot"
     if state_type == "SCHEDULED" and state_name == "AwaitingRetry":
         return "waiting to be retried"
+    if state_type == "SCHEDULED" and state_name == HELD_RUN:
+        return message  # put off by its account's action budget: which one, and when it frees
     if state_type is None:
         return message  # no run yet: why it waits (its account is marked)
     return ""

@@ -157,8 +157,8 @@ class AccountTable(IndexPart):
         with self.writing():
             self.db.conn.execute("UPDATE accounts SET budgets = ? WHERE username = ?", [json.dumps(budgets), username])
             # Due now, not NULL: the next pass weighs them and takes the budget's remark off those it admits.
-            self.db.conn.execute("UPDATE tasks SET budget_until = ? WHERE flow_run_id IS NULL AND username = ?"
-                                 " AND budget_until IS NOT NULL", [now_iso(), username])
+            self.db.conn.execute("UPDATE tasks SET budget_until = ? WHERE username = ? AND budget_until IS NOT NULL",
+                                 [now_iso(), username])
 
     def note_logged_out(self, serial: str, found: Iterable[str]) -> None:
         """A read of the phone's accounts did not find these others: they are no longer logged in there."""

@@ -30,3 +30,17 @@ class BudgetTable(IndexPart):
             self.db.conn.executemany(
                 "UPDATE tasks SET budget_until = NULL, state_message = NULL WHERE id = ? AND budget_until IS NOT NULL AND stop_requested = 0",
                 [(task_id,) for task_id in task_ids])
+
+    def due_scheduled(self, horizon: datetime) -> list[TaskRow]:
+        """Runs still Scheduled that are weighed when due: a start_time task's, or one its budget put
+        off (its `budget_until`), due before `horizon`; soonest first."""
+        rows = self.db.query(
+            "SELECT * FROM tasks WHERE flow_run_id IS NOT NULL AND deleted_at IS NULL AND state_type = 'SCHEDULED'"
+            " AND stop_requested = 0 AND coalesce(budget_until, start_at) <= ? ORDER BY coalesce(budget_until, start_at), id",
+            [iso_utc(horizon)])
+        return [TaskRow.from_row(row) for row in rows]
+
+    def put_off(self, task_id: int, until: Optional[datetime]) -> None:
+        """Its run was rescheduled to `until` by its budget (None: let go, due now)."""
+        with self.writing():
+            self.db.conn.execute("UPDATE tasks SET budget_until = ? WHERE id = ?", [iso_utc(until), task_id])

@@ -47,7 +47,7 @@ ADDED_COLUMNS = {
     "notified_end": "TEXT",  # "<manual retries>:<state type>" of that end: a final state reworded is the same end
     "expire_after": "REAL",  # minutes a pending task may wait to start (None: no limit)
     "expires_at": "TEXT",  # when it ends failed if it has not started: its start time (or retry) + expire_after
-    "budget_until": "TEXT",  # its account's action budget holds it (no run created) until then
+    "budget_until": "TEXT",  # its account's action budget holds it until then (no run made yet, or its run rescheduled)
 }
 ADDED_INDEXES = """
 CREATE INDEX IF NOT EXISTS tasks_state ON tasks (deleted_at, state_type);
@@ -95,6 +95,7 @@ class TaskRow:
     callback_url: Optional[str] = None
     expire_after: Optional[float] = None
     expires_at: Optional[datetime] = None
+    budget_until: Optional[datetime] = None  # held by its account's budget (with or without a run) until then
 
     @classmethod
     def from_row(cls, row: dict) -> "TaskRow":
@@ -126,6 +127,7 @@ class TaskRow:
             callback_url=row["callback_url"],
             expire_after=row["expire_after"],
             expires_at=_time(row["expires_at"]),
+            budget_until=_time(row["budget_until"]),
         )
 
 

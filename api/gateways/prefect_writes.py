@@ -196,6 +196,10 @@ class RunWrites(PrefectPart):
     def rerun(self, flow_run_id) -> None:
         self._force(flow_run_id, Scheduled(message="Retried through the API"))
 
+    def reschedule(self, flow_run_id, at: datetime, *, name: str, message: Optional[str]) -> None:
+        """The run stays Scheduled (same run, same id), due at `at`, under this state name and message."""
+        self._force(flow_run_id, Scheduled(scheduled_time=at, name=name, message=message))
+
     def restore(self, flow_run_id, state: PastState) -> None:
         self._force(flow_run_id, state.original.fresh_copy())
 

@@ -103,8 +103,10 @@ def wire(settings: Settings, *, supervisor: Optional[object] = None,
     marks = AccountMarks(index.accounts, rate_limit_pause=timedelta(minutes=settings.rate_limit_pause_minutes))
     tasks.mirror.on_failed.append(marks.take_ends)
     tasks.creator.before_batch.append(marks.note_held)
-    tasks.creator.admit = ActionBudgets(index.budgets, index.accounts,
-                                        load_defaults(settings.action_budgets_file or SHIPPED_BUDGETS)).admit
+    tasks.budgets = ActionBudgets(index.budgets, index.accounts, load_defaults(settings.action_budgets_file or SHIPPED_BUDGETS),
+                                  orchestrator.writes, tasks.mirror.refresh)
+    tasks.creator.admit = tasks.budgets.admit
+    tasks.creator.before_batch.append(tasks.budgets.sweep)
     tasks.creator.before_batch.append(
         QueueTimeouts(index.tasks, orchestrator.runs, orchestrator.writes, tasks.mirror).check)
     accounts = AccountBook(index.accounts, phones, orchestrator.runs, orchestrator.writes, marks,

@@ -74,3 +74,32 @@ def test_an_accounts_budgets_through_the_account_book_and_its_body(tmp_path):
         with pytest.raises(ApiError) as refused:
             parse_body(AccountPatch, {"budgets": bad})
         assert refused.value.code == 40001
+
+
+def test_manual_retries_count_the_failed_attempts_and_the_retries_let_go_before_them(tmp_path):
+    index, budgets, ids = setup(tmp_path, 2)
+    index.accounts.set_budgets("shop_eu", {"follow_per_hour": 3})
+    ended = NOW - timedelta(minutes=5)
+    index.tasks.attach_flow_runs({task_id: f"run-{task_id}" for task_id in ids})
+    index.tasks.record_states([RunState(f"run-{task_id}", "FAILED", "Failed", "user not found", ended,
+                                        start_time=ended, end_time=ended) for task_id in ids])
+    rows = [index.tasks.get(task_id) for task_id in ids]
+    # Two failed attempts (each may have followed) and the first retry make 3/3: the second waits.
+    waits = budgets.weigh_retries(rows)
+    assert list(waits) == ids[1:]
+    assert waits[ids[1]].remark() == f"waiting: follows 3/3 this hour, frees at {ended + timedelta(hours=1):%H:%M} UTC"
+
+
+def test_a_start_time_run_for_later_spends_nothing_until_it_is_due(tmp_path):
+    index = Index(tmp_path / "index.db")
+    index.accounts.save_account(Account("shop_eu", "tiktok", "phone-1", True))
+    index.accounts.set_budgets("shop_eu", {"follow_per_hour": 1})
+    later = NOW + timedelta(hours=3)
+    [scheduled] = index.tasks.reserve_tasks([NewTask("phone-1", "shop_eu", "follow", {"target_username": "x"},
+                                                     start_at=later)])
+    budgets = ActionBudgets(index.budgets, index.accounts, load_defaults(), now=lambda: NOW)
+    assert [row.id for row in budgets.admit(index.tasks.to_create(100))] == [scheduled]  # its run is made now
+    index.tasks.attach_flow_runs({scheduled: "run-later"})
+    index.tasks.record_states([RunState("run-later", "SCHEDULED", "Scheduled", None, NOW, expected_start_time=later)])
+    now_ids = index.tasks.reserve_tasks([NewTask("phone-1", "shop_eu", "follow", {"target_username": "y"})])
+    assert [row.id for row in budgets.admit(index.tasks.to_create(100))] == now_ids
