@@ -69,7 +69,7 @@ def test_a_start_time_task_due_over_budget_waits_on_its_scheduled_run(service, p
     service.match_accounts([serial])
     username = phone.accounts["tiktok"][0]
     service.ok("PATCH", f"/account/{username}", json={"budgets": {"follow_per_hour": 1}})
-    soon = (datetime.now().astimezone() + timedelta(seconds=25)).isoformat()
+    soon = (datetime.now().astimezone() + timedelta(seconds=18)).isoformat()
     [later] = service.ok("POST", "/task", json={"usernames": [username], "script_name": "follow", "start_time": soon,
                                                 "script_config": {"target_users": ["punctual"]}})["task_ids"]
     # A Prefect scheduled run from the start, as every start_time task (made behind the answer).
