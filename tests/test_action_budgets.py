@@ -13,13 +13,19 @@ def follow_as(service, username: str, target: str) -> int:
     return task_id
 
 
-def test_a_spent_follow_budget_holds_the_next_follow_until_it_is_raised(service, phones):
+def one_follow_an_hour(service, phones):
+    """A phone of its own and its TikTok account, allowed one follow an hour."""
     [serial] = phones.take()
     phone = phones[serial]
     service.match_accounts([serial])
     username = phone.accounts["tiktok"][0]
     answer = service.ok("PATCH", f"/account/{username}", json={"budgets": {"follow_per_hour": 1}})
     assert answer["budgets"] == {"follow_per_hour": 1}
+    return phone, username
+
+
+def test_a_spent_follow_budget_holds_the_next_follow_until_it_is_raised(service, phones):
+    phone, username = one_follow_an_hour(service, phones)
     first = service.wait_for(follow_as(service, username, "alice"), timeout=90)
     assert (first["status"], first["remark"]) == (2, "")
     held = follow_as(service, username, "bob")
@@ -45,11 +51,7 @@ def held_run(service, task_id: int, timeout: float = 30) -> dict:
 
 
 def test_a_manual_retry_over_budget_waits_on_its_own_run_until_the_budget_is_raised(service, phones):
-    [serial] = phones.take()
-    phone = phones[serial]
-    service.match_accounts([serial])
-    username = phone.accounts["tiktok"][0]
-    service.ok("PATCH", f"/account/{username}", json={"budgets": {"follow_per_hour": 1}})
+    phone, username = one_follow_an_hour(service, phones)
     phone.missing_users.add("late-bloomer")
     failed = service.wait_for(follow_as(service, username, "late-bloomer"), timeout=90)
     assert failed["status"] == 3, failed
@@ -64,11 +66,7 @@ def test_a_manual_retry_over_budget_waits_on_its_own_run_until_the_budget_is_rai
 
 
 def test_a_start_time_task_due_over_budget_waits_on_its_scheduled_run(service, phones):
-    [serial] = phones.take()
-    phone = phones[serial]
-    service.match_accounts([serial])
-    username = phone.accounts["tiktok"][0]
-    service.ok("PATCH", f"/account/{username}", json={"budgets": {"follow_per_hour": 1}})
+    phone, username = one_follow_an_hour(service, phones)
     soon = (datetime.now().astimezone() + timedelta(seconds=18)).isoformat()
     [later] = service.ok("POST", "/task", json={"usernames": [username], "script_name": "follow", "start_time": soon,
                                                 "script_config": {"target_users": ["punctual"]}})["task_ids"]
