@@ -176,6 +176,8 @@ def now_iso() -> str:
     return datetime.now(timezone.utc).isoformat()
 
 
+FINAL_TYPES = ("COMPLETED", "FAILED", "CRASHED", "CANCELLED")
+FINAL_MARKS = ", ".join(f"'{state_type}'" for state_type in FINAL_TYPES)
 LIVE = "deleted_at IS NULL"
 WITH_RUN = "deleted_at IS NULL AND flow_run_id IS NOT NULL"
 

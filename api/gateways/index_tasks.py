@@ -8,7 +8,7 @@ from typing import Iterable, Optional
 
 from api.gateways.index_accounts import HELD
 from api.gateways.index_db import IndexPart
-from api.gateways.index_rows import LIVE, WITH_RUN, NewTask, RunState, TaskFilter, TaskRow, iso_utc, now_iso
+from api.gateways.index_rows import FINAL_MARKS, FINAL_TYPES, LIVE, WITH_RUN, NewTask, RunState, TaskFilter, TaskRow, iso_utc, now_iso
 
 
 class TaskTable(IndexPart):
@@ -158,12 +158,13 @@ class TaskTable(IndexPart):
         return {state_type: count for state_type, count in rows}
 
     def flow_runs_to_check(self, state_types: tuple[str, ...], due_before: datetime) -> list[str]:
-        """Runs of live tasks in one of these states, or with no state copied yet, or scheduled to
-        start before `due_before`: those whose state Prefect may change without our asking."""
+        """Runs of live tasks in one of these states, or with no state copied from Prefect yet (the
+        Scheduled one the API wrote on creating it), or scheduled to start before `due_before`:
+        those whose state Prefect may change without our asking."""
         marks = ",".join("?" for _ in state_types)
         rows = self.db.execute(
             f"SELECT flow_run_id FROM tasks WHERE {WITH_RUN} AND (state_type IS NULL OR state_type IN ({marks})"
-            " OR (state_type = 'SCHEDULED' AND expected_start_time < ?))",
+            " OR state_at IS NULL OR (state_type = 'SCHEDULED' AND expected_start_time < ?))",
             [*state_types, iso_utc(due_before)],
         )
         return [flow_run_id for (flow_run_id,) in rows]
@@ -175,15 +176,19 @@ class TaskTable(IndexPart):
 
     def record_states(self, states: Iterable[RunState]) -> None:
         """Copy what Prefect says of these runs; a state older than the one kept is ignored (a slow
-        reader must not undo a newer event)."""
+        reader must not undo a newer event), except an end read over a copy that has not ended: a
+        forced end (a stop) held up behind a frozen server can land after the worker's Pending and
+        stay Prefect's state with the older timestamp. Were the read stale (the run re-run since),
+        the run's next event puts the copy right; kept, the copy would stay pending for good."""
         with self.writing():
             self.db.conn.executemany(
                 "UPDATE tasks SET state_type = ?, state_name = ?, state_message = ?, state_at = ?,"
                 " start_time = ?, expected_start_time = ?, end_time = ?, auto_retries = ?"
-                " WHERE flow_run_id = ? AND (state_at IS NULL OR state_at <= ?)",
+                " WHERE flow_run_id = ? AND (state_at IS NULL OR state_at <= ?"
+                f" OR (? AND coalesce(state_type, '') NOT IN ({FINAL_MARKS})))",
                 [(s.state_type, s.state_name, s.message, s.timestamp.timestamp() if s.timestamp else None,
                   iso_utc(s.start_time), iso_utc(s.expected_start_time), iso_utc(s.end_time), s.auto_retries,
-                  s.flow_run_id, s.timestamp.timestamp() if s.timestamp else 0.0)
+                  s.flow_run_id, s.timestamp.timestamp() if s.timestamp else 0.0, s.state_type in FINAL_TYPES)
                  for s in states],
             )
 

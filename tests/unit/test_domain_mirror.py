@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -101,3 +101,31 @@ def test_a_reconcile_after_a_gap_reads_every_live_task(tasks, prefect):
     prefect.set_state(second_run, "FAILED")
     tasks.mirror.reconcile_everything()
     assert (tasks.table.get(first).run.state_type, tasks.table.get(second).run.state_type) == ("COMPLETED", "FAILED")
+
+
+def test_an_end_read_from_prefect_replaces_a_copy_that_has_not_ended_whatever_its_time(tasks, prefect):
+    """A stop forced while the server was frozen lands after the worker's Pending, with the older time."""
+    task_id, run_id = created(tasks)
+    stopped_at = prefect.flow_runs[run_id].state.timestamp
+    prefect.set_state(run_id, "PENDING")
+    tasks.mirror.take_events([seen(prefect, run_id)])
+    prefect.set_state(run_id, "CANCELLED", "Stopped through the API", at=stopped_at)
+    tasks.mirror.refresh([run_id])
+    assert tasks.table.get(task_id).run.state_type == "CANCELLED"
+    older = stopped_at - timedelta(seconds=1)
+    prefect.set_state(run_id, "SCHEDULED", at=older)  # an older state that has not ended is still ignored
+    tasks.mirror.refresh([run_id])
+    assert tasks.table.get(task_id).run.state_type == "CANCELLED"
+
+
+def test_a_run_whose_state_was_never_read_from_prefect_is_read_at_the_upkeep(index, prefect):
+    tasks = task_service(index, prefect)
+    tasks.mirror.moving_every = 0.0
+    now = datetime.now(timezone.utc)
+    [task_id] = tasks.create(TaskRequest(serials=["s1"], script_name="follow", script_config={"target_users": ["a"]},
+                                         start_time=(now + timedelta(days=1)).isoformat()), now, random.Random(1))
+    tasks.creator.create_batch()  # the API wrote its Scheduled state (for tomorrow) itself
+    run_id = tasks.table.get(task_id).flow_run_id
+    prefect.set_state(run_id, "CANCELLED", "Stopped through the API")  # its event was lost
+    tasks.mirror.upkeep()
+    assert tasks.table.get(task_id).run.state_type == "CANCELLED"
