@@ -122,7 +122,7 @@ class ActionBudgets:
         off earlier (or whose account's budgets changed). Over budget: put off; a put-off run that fits
         now is due at once."""
         now = self.now()
-        rows = [row for row in self.table.due_scheduled(now + AHEAD) if row.start_at or row.run.state_name == HELD_RUN]
+        rows = self.table.due_scheduled(now + AHEAD, later_than=AHEAD)
         if not rows:
             return
         history = self._history(now, skip={row.id for row in rows})

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Iterable, Optional
 
 from api.gateways.index_db import IndexPart
@@ -31,13 +31,16 @@ class BudgetTable(IndexPart):
                 "UPDATE tasks SET budget_until = NULL, state_message = NULL WHERE id = ? AND budget_until IS NOT NULL AND stop_requested = 0",
                 [(task_id,) for task_id in task_ids])
 
-    def due_scheduled(self, horizon: datetime) -> list[TaskRow]:
-        """Runs still Scheduled that are weighed when due: a start_time task's, or one its budget put
-        off (its `budget_until`), due before `horizon`; soonest first."""
+    def due_scheduled(self, horizon: datetime, later_than: timedelta) -> list[TaskRow]:
+        """Runs still Scheduled that are weighed when due, due before `horizon`, soonest first: one its
+        budget put off (its `budget_until`), or a start_time task's (for more than `later_than` after
+        it was stored; a task for now was weighed when its run was made)."""
         rows = self.db.query(
             "SELECT * FROM tasks WHERE flow_run_id IS NOT NULL AND deleted_at IS NULL AND state_type = 'SCHEDULED'"
-            " AND stop_requested = 0 AND coalesce(budget_until, start_at) <= ? ORDER BY coalesce(budget_until, start_at), id",
-            [iso_utc(horizon)])
+            " AND stop_requested = 0 AND coalesce(budget_until, start_at) <= ?"
+            " AND (budget_until IS NOT NULL OR julianday(start_at) > julianday(created_at) + ?)"
+            " ORDER BY coalesce(budget_until, start_at), id",
+            [iso_utc(horizon), later_than.total_seconds() / 86400])
         return [TaskRow.from_row(row) for row in rows]
 
     def put_off(self, task_id: int, until: Optional[datetime]) -> None:
