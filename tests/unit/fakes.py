@@ -43,6 +43,7 @@ class FakePrefect:
         self.refuse: set[str] = set()
         self.created_batches: list[list[str]] = []
         self.deleted: list[str] = []
+        self.due: dict[str, datetime] = {}  # runs rescheduled: when each is due
         self.secrets: dict[str, str] = {}
         self.ui_runs: list[str] = []
         self.schedule_list: dict[str, PlanSchedule] = {}
@@ -193,6 +194,12 @@ class FakePrefect:
 
     def rerun(self, flow_run_id) -> None:
         self._force(flow_run_id, "SCHEDULED", "Retried through the API")
+
+    def reschedule(self, flow_run_id, at: datetime, *, name: str, message: Optional[str]) -> None:
+        self._force(flow_run_id, "SCHEDULED", message)
+        run = self.flow_runs[str(flow_run_id)]
+        self.flow_runs[run.id] = replace(run, state=replace(run.state, state_name=name))
+        self.due[run.id] = at
 
     def restore(self, flow_run_id, state: PastState) -> None:
         self._force(flow_run_id, state.type, state.message)

@@ -103,3 +103,35 @@ def test_a_start_time_run_for_later_spends_nothing_until_it_is_due(tmp_path):
     index.tasks.record_states([RunState("run-later", "SCHEDULED", "Scheduled", None, NOW, expected_start_time=later)])
     now_ids = index.tasks.reserve_tasks([NewTask("phone-1", "shop_eu", "follow", {"target_username": "y"})])
     assert [row.id for row in budgets.admit(index.tasks.to_create(100))] == now_ids
+
+
+def test_a_start_time_run_due_over_budget_is_put_off_and_let_go_when_the_budget_is_raised(tmp_path, prefect):
+    index = Index(tmp_path / "index.db")
+    index.accounts.save_account(Account("shop_eu", "tiktok", "phone-1", True))
+    index.accounts.set_budgets("shop_eu", {"follow_per_hour": 1})
+    now = datetime.now(timezone.utc) + timedelta(minutes=5)  # the pass, five minutes after the tasks were stored
+    done, later = index.tasks.reserve_tasks([NewTask("phone-1", "shop_eu", "follow", {"target_username": "a"}),
+                                              NewTask("phone-1", "shop_eu", "follow", {"target_username": "b"},
+                                                      start_at=now + timedelta(seconds=10))])
+    ended = now - timedelta(minutes=10)
+    runs = {done: prefect.add_run("COMPLETED"), later: prefect.add_run("SCHEDULED")}
+    index.tasks.attach_flow_runs(runs)
+    index.tasks.record_states([RunState(runs[done], "COMPLETED", "Completed", "now following @a", ended,
+                                        start_time=ended, end_time=ended),
+                               RunState(runs[later], "SCHEDULED", "Scheduled", None, ended)])
+    mirror_reads = []
+    budgets = ActionBudgets(index.budgets, index.accounts, load_defaults(), prefect.writes, mirror_reads.extend,
+                            now=lambda: now)
+    budgets.sweep()  # due within 15 s, and the hour's follow is spent
+    run = prefect.flow_runs[runs[later]].state
+    frees = ended + timedelta(hours=1)
+    assert (run.state_type, run.state_name, prefect.due[runs[later]]) == ("SCHEDULED", "AwaitingBudget", frees)
+    assert run.message == f"waiting: follows 1/1 this hour, frees at {frees:%H:%M} UTC"
+    assert index.tasks.get(later).budget_until == frees and mirror_reads == [runs[later]]
+    budgets.sweep()  # not due again before it frees: left alone
+    assert mirror_reads == [runs[later]]
+    index.accounts.set_budgets("shop_eu", {"follow_per_hour": 2})  # due again at once, and it fits
+    index.tasks.record_states([RunState(runs[later], "SCHEDULED", "AwaitingBudget", run.message, now)])
+    budgets.sweep()
+    assert (prefect.flow_runs[runs[later]].state.state_name, prefect.due[runs[later]]) == ("Scheduled", now)
+    assert index.tasks.get(later).budget_until is None
