@@ -64,12 +64,12 @@ def settled(farm, ledger: Ledger, started: float, api_down) -> list[Violation]:
 
 
 def chaos_run(minutes: float, seed: int, database: str, phones: int, root: Path, settle_seconds: float = 240,
-              prefect_template=None, pcs: int = 0, keep_data: Path | None = None) -> dict:
+              prefect_template=None, pcs: int = 0, keep_data: Path | None = None, disk_mb: int = DISK_MB) -> dict:
     """`phones` phones on the API's PC and on each of `pcs` worker PCs. With `keep_data`, the API PC's
     data directory is copied there before its disk goes."""
     disk = root / "farm"
     disk.mkdir()
-    with small_disk(disk, DISK_MB):
+    with small_disk(disk, disk_mb):
         try:
             return _run(minutes, seed, database, phones, root, settle_seconds, prefect_template, pcs)
         finally:
