@@ -29,11 +29,12 @@ class ChaosFarm:
     data_dir: Path
     workers: list[WorkerPc] = field(default_factory=list)  # worker PCs (--pcs), each with its adb server and phones
 
+    def phone_farms(self) -> list[tuple[str, SimulatedFarm]]:
+        """Each PC's name and its phones."""
+        return [("pc-a", self.phones), *((pc.name, pc.farm) for pc in self.workers)]
+
     def every_phone(self) -> dict[str, SimulatedPhone]:
-        found = dict(self.phones.phones)
-        for pc in self.workers:
-            found.update(pc.farm.phones)
-        return found
+        return {serial: phone for _, farm in self.phone_farms() for serial, phone in farm.phones.items()}
 
     def marker(self, data_dir: Path | None = None) -> str:
         return f"PHONEFARM_INSTANCE={(data_dir or self.data_dir).resolve()}"
@@ -84,8 +85,7 @@ def stop_farm(farm: ChaosFarm) -> list[str]:
         if left:
             problems.append(f"{name}: processes left after SIGTERM: {left}")
     for pc in farm.workers:
-        pc.farm.stop()
-        pc.adb.stop()
+        pc.close()  # stopped above: its phones and adb server
     farm.phones.stop()
     farm.receiver.__exit__(None, None, None)
     return problems

@@ -89,8 +89,7 @@ class Injector:
     def _simulator_down(self) -> None:
         """The simulator's process gone and back, as the phones see it: every phone of one PC unplugged
         at once (the phones live in the chaos process, which must keep their logs)."""
-        farms = [("pc-a", self.farm.phones), *((pc.name, pc.farm) for pc in self.farm.workers)]
-        name, phones = self.rng.choice(farms)
+        name, phones = self.rng.choice(self.farm.phone_farms())
         seconds = self.rng.uniform(1, 8)
         self._note(f"simulator down on {name}: its {len(phones.serials)} phones unplugged at once for {seconds:.1f} s")
         for phone in phones.phones.values():

@@ -126,22 +126,22 @@ class ActionBudgets:
         if not rows:
             return
         history = self._history(now, skip={row.id for row in rows})
-        let_go = []
+        rescheduled = []
         for row in rows:
             wanted = needs(row.script_name, row.script_config)
             at = max(now, due(row) or now)
             wait = first_wait(self._limits(row), history[spender(row)], wanted, at) if wanted else None
             if wait is not None:
                 self.put_off(row, wait)
-                let_go.append(row.flow_run_id)
+                rescheduled.append(row.flow_run_id)
                 continue
             history[spender(row)].extend(Spent(at, action, count) for action, count in wanted.items())
             if row.run.state_name == HELD_RUN:
                 self.writes.reschedule(row.flow_run_id, now, name="Scheduled", message=None)
-                let_go.append(row.flow_run_id)
+                rescheduled.append(row.flow_run_id)
             if row.budget_until:
                 self.table.put_off(row.id, None)
-        self.refresh(let_go)
+        self.refresh(rescheduled)
 
     def _limits(self, row: TaskRow) -> dict:
         account = self.accounts.account(row.username) if row.username else None
