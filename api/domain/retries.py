@@ -34,7 +34,8 @@ class TaskRetries:
         row = self.row(task_id)
         if row.flow_run_id is None and self._retry_runless(row):
             return self.detail(task_id)
-        run = self._run(self.row(task_id))
+        row = self.row(task_id)  # its run may have been created since the first read
+        run = self._run(row)
         if run.state_type not in FAILED_TYPES:
             raise invalid(f"Task {task_id} is not failed (it is {run.state_type.lower()}); only failed tasks can be retried")
         if not self.table.take_retry(task_id, self.retry_limit):
