@@ -21,7 +21,11 @@ class EventPoster:
     def put(self, item: tuple) -> None:
         _kind, event = item
         if self._client is None:
-            self._client = get_client(sync_client=True)
+            # Settings of its own ({} is no settings, but not the context's None) make it a client of its
+            # own: get_client would otherwise hand back the flow engine's client (the EventsWorker's thread
+            # copied the run's context), closed once the run ends, and an event posted after that failed
+            # ("cannot be started again after closing") and never reached Prefect.
+            self._client = get_client(httpx_settings={}, sync_client=True)
             self._client.__enter__()
         self._client.request("POST", "/events", json=[event.model_dump(mode="json")]).raise_for_status()
 
