@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import sys
@@ -62,3 +63,15 @@ def log_flow(message: str, report: str = "", event: str = "") -> str:
         _report(report)
     get_run_logger().info("message: %s", message)
     return message
+
+
+@flow(name="fast-worker-slow-exit", persist_result=False)
+def slow_exit_flow(exit_seconds: float, exited: str) -> None:
+    """Ends at once, but its process takes `exit_seconds` to exit, and then writes when it did."""
+
+    def exit_slowly() -> None:
+        time.sleep(exit_seconds)
+        with open(exited, "w") as out:
+            out.write(str(time.time()))
+
+    atexit.register(exit_slowly)

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 import uuid
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -70,7 +71,8 @@ class Prefect:
         self.call("POST", "/work_pools/", json={
             "name": name, "type": "process", "base_job_template": ProcessWorker.get_default_base_job_template()})
         deployments = {}
-        for flow_name, function in [("fast-worker-sleep", "sleep_flow"), ("fast-worker-log", "log_flow")]:
+        for flow_name, function in [("fast-worker-sleep", "sleep_flow"), ("fast-worker-log", "log_flow"),
+                                    ("fast-worker-slow-exit", "slow_exit_flow")]:
             flow_id = self.call("POST", "/flows/", json={"name": flow_name})["id"]
             deployments[function] = self.call("POST", "/deployments/", json={
                 "name": name, "flow_id": flow_id, "entrypoint": f"{FLOWS}:{function}", "work_pool_name": name,
@@ -104,11 +106,11 @@ def prefect(service):
 class Worker:
     """`python -m worker.fast_worker` serving one pool, its output in a file."""
 
-    def __init__(self, prefect: Prefect, pool: str, directory: Path, query_seconds: float = 1):
+    def __init__(self, prefect: Prefect, pool: str, directory: Path, query_seconds: float = 1, limit: int = 4):
         self.log = directory / f"{pool}-worker.log"
         out = open(self.log, "wb")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "worker.fast_worker", "--pool", pool, "--limit", "4", "--name", f"{pool}-worker",
+            [sys.executable, "-m", "worker.fast_worker", "--pool", pool, "--limit", str(limit), "--name", f"{pool}-worker",
              "--preload", "tests.fast_worker_flows"],
             cwd=REPO, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
             env=clean_env(PREFECT_API_URL=prefect.api, PREFECT_API_AUTH_STRING=prefect.auth,
@@ -136,9 +138,9 @@ def workers(prefect, tmp_path_factory):
     directory = tmp_path_factory.mktemp("workers")
     started: list[Worker] = []
 
-    def start(pool: str, query_seconds: float = 1) -> tuple[Worker, dict[str, str]]:
+    def start(pool: str, query_seconds: float = 1, limit: int = 4) -> tuple[Worker, dict[str, str]]:
         deployments = prefect.create_pool(pool)
-        started.append(Worker(prefect, pool, directory, query_seconds))
+        started.append(Worker(prefect, pool, directory, query_seconds, limit))
         return started[-1], deployments
 
     yield start
@@ -207,6 +209,20 @@ def test_a_new_run_wakes_a_worker_that_polls_rarely(prefect, workers, tmp_path):
     second = prefect.create_run(deployments["log_flow"], message="second", report=str(tmp_path / "second.json"))
     assert prefect.wait_final(second, timeout=30)["state_type"] == "COMPLETED", worker.output()
     assert time.monotonic() - started < 60, "the runs waited for the worker's poll"
+
+
+def test_the_next_run_starts_while_the_previous_runs_process_still_exits(prefect, workers, tmp_path):
+    """A run that wrote its own end (Completed) has let go of its phone: with --limit 1 and the same queue,
+    the next run starts on that end's event, not once the process has exited (here 4 s later)."""
+    worker, deployments = workers(f"exit-{uuid.uuid4().hex[:8]}", query_seconds=120, limit=1)
+    exited = tmp_path / "first-exited"
+    first = prefect.create_run(deployments["slow_exit_flow"], exit_seconds=4, exited=str(exited))
+    assert prefect.wait_final(first, timeout=30)["state_type"] == "COMPLETED", worker.output()
+    second = prefect.create_run(deployments["log_flow"], message="second")
+    run = prefect.wait_final(second, timeout=30)
+    assert run["state_type"] == "COMPLETED", worker.output()
+    first_exit = float(until(lambda: exited.exists() and exited.read_text(), 30, lambda _: "the first run never exited"))
+    assert datetime.fromisoformat(run["start_time"]).timestamp() < first_exit, (run["start_time"], first_exit)
 
 
 def test_a_killed_run_is_crashed(prefect, farm_pool, tmp_path):

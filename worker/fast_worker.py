@@ -82,13 +82,20 @@ class FastProcessWorker(ProcessWorker):
         self._hooks = HookRunner(resolve_flow=self._preloaded_flow)  # internal
         self._running: set = set()
         self._ended_in_prefect: set = set()  # running here, and Prefect has taken their final state
+        self._let_go: set = set()  # of those, the runs that wrote it themselves: their phone is free
         self.wakeup = Wakeup(self.get_and_submit_flow_runs, running_here=lambda run_id: run_id in self._running,
-                             on_own_end=self._ended_in_prefect.add)
+                             on_own_end=self._own_end)
         # prefect.yaml as this checkout has it, read before any run; a worker of another pool (the
         # tests' own flows) runs that pool's deployments, as Prefect's worker does.
         self.guard = DeploymentGuard() if kwargs.get("work_pool_name") == WORK_POOL else None
         self._pool_refusal: Optional[str] = None
-        self.turns = QueueTurns(lambda run_id: run_id in self._submitting_flow_run_ids or run_id in self._running)
+        self.turns = QueueTurns(lambda run_id: run_id in self._submitting_flow_run_ids
+                                or (run_id in self._running and run_id not in self._let_go))
+
+    def _own_end(self, run_id: Any, let_go: bool) -> None:
+        self._ended_in_prefect.add(run_id)
+        if let_go:
+            self._let_go.add(run_id)
 
     async def setup(self) -> None:
         await super().setup()
@@ -151,7 +158,8 @@ class FastProcessWorker(ProcessWorker):
         if self._pool_tampered():
             return []
         # internal: _work_pool (the pool's limit is the plan's), _work_queues (this PC's phones)
-        self.run_limit.follow(self.limiter, self._work_pool, self._work_queues if self.served_phones is not None else None)
+        self.run_limit.follow(self.limiter, self._work_pool, self._work_queues if self.served_phones is not None else None,
+                              exiting=len(self._let_go))
         async with self._polling:  # the poll loop and an event's wake-up never fetch at once
             return await super().get_and_submit_flow_runs()
 
@@ -205,11 +213,15 @@ class FastProcessWorker(ProcessWorker):
                 if flow_run.id not in self._ended_in_prefect:
                     await self._end_stop(flow_run.id)
             finally:
+                let_go = flow_run.id in self._let_go
                 self._running.discard(flow_run.id)
                 self._ended_in_prefect.discard(flow_run.id)
-                # The run's slot of --limit is given back when this returns, after its Completed event
-                # woke the worker: without this poll the next run waits for the timer's.
-                self.wakeup.wake()
+                self._let_go.discard(flow_run.id)
+                # A run that let go of its phone made its poll at its end event (Wakeup). Any other's
+                # slot of --limit is given back when this returns: without this poll the next run
+                # would wait for the timer's.
+                if not let_go:
+                    self.wakeup.wake()
 
     async def _end_stop(self, flow_run_id: Any) -> None:
         """Prefect records a stopped run's end after its cancellation hooks, seconds after its process

@@ -26,18 +26,21 @@ class RunLimit:
         self.cap = cap
         self.limit: Optional[Union[int, float]] = None  # None until the pool was read
 
-    def follow(self, limiter: anyio.CapacityLimiter, pool: Any, served_queues: Optional[set[str]]) -> Optional[str]:
+    def follow(self, limiter: anyio.CapacityLimiter, pool: Any, served_queues: Optional[set[str]],
+               exiting: int = 0) -> Optional[str]:
         """Resize `limiter` to what bounds the runs now (`pool`: the work pool as last read;
-        `served_queues`: this PC's phones' queues, or None for a worker that serves any queue).
+        `served_queues`: this PC's phones' queues, or None for a worker that serves any queue;
+        `exiting`: runs whose end Prefect took, their process still exiting, which count for nothing).
         Says what changed, once; runs already started keep their slots, a lower limit holds new ones back."""
         if pool is None:  # not read yet: the worker submits nothing before its first sync reads it
             return None
         pool_limit = pool.concurrency_limit
         phones = len(served_queues) if served_queues is not None else None
         limit = run_limit(self.cap, pool_limit, phones)
+        limiter.total_tokens = limit + exiting
         if limit == self.limit:
             return None
-        self.limit = limiter.total_tokens = limit
+        self.limit = limit
         change = (f"at most {limit} flow runs at once: the work pool's limit (the plan's device limit) "
                   f"{_bound(pool_limit)}, this PC's phones {_bound(phones)}, --limit {_bound(self.cap)}")
         print(change, flush=True)

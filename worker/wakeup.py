@@ -18,6 +18,10 @@ log = logging.getLogger(__name__)
 WAKE_EVENTS = [f"prefect.flow-run.{state}" for state in (
     "Scheduled", "AwaitingRetry", "Completed", "Failed", "Crashed", "Cancelled")]
 END_EVENTS = set(WAKE_EVENTS[2:])
+# The ends a run's own engine writes, once the script has let go of its phone (flows.run_task returns
+# its state after leaving devices.phone_lock): the phone's next run may start while the process exits.
+# A stop's Cancelled or a Crashed is written by others while the process may still hold the phone.
+LET_GO_EVENTS = {"prefect.flow-run.Completed", "prefect.flow-run.Failed"}
 RUN_RESOURCE_PREFIX = "prefect.flow-run."
 
 
@@ -32,12 +36,13 @@ def own_run_ended(event_name: str, resource_id: str, running_here: Callable[[UUI
     return run_id if running_here(run_id) else None
 
 
-def frees_a_slot_elsewhere(event_name: str, resource_id: str, running_here: Callable[[UUID], bool]) -> bool:
-    """Whether this event is worth a poll: any run to start, or the end of a run this worker is not
-    running. The end of one of its own runs is reported before its process exits, and until then the
-    phone's turn and the limit's slot are still taken: that poll would start nothing and delay the one
-    the process's exit makes (one poll at a time), while costing the server a write."""
-    return own_run_ended(event_name, resource_id, running_here) is None
+def worth_a_poll(event_name: str, resource_id: str, running_here: Callable[[UUID], bool]) -> bool:
+    """Whether this event is worth a poll: any run to start, the end of a run this worker is not
+    running, or an end one of its runs wrote itself (its phone is free; the worker no longer counts it).
+    A stop's or a crash's end is reported before the process exits, and until then the phone's turn is
+    still taken: that poll would start nothing and delay the one the process's exit makes (one poll at
+    a time), while costing the server a read."""
+    return own_run_ended(event_name, resource_id, running_here) is None or event_name in LET_GO_EVENTS
 
 
 class Wakeup:
@@ -45,10 +50,11 @@ class Wakeup:
 
     def __init__(self, poll: Callable[[], Awaitable[object]], retry_seconds: float = 5.0,
                  max_wait_seconds: float = 300.0, running_here: Callable[[UUID], bool] = lambda run_id: False,
-                 on_own_end: Callable[[UUID], None] = lambda run_id: None):
+                 on_own_end: Callable[[UUID, bool], None] = lambda run_id, let_go: None):
         self.poll = poll
         self.running_here = running_here  # its end wakes the worker itself (Wakeup.wake)
-        self.on_own_end = on_own_end  # told of each final state Prefect took for a run running here
+        # Told of each final state Prefect took for a run running here, and whether the run wrote it itself.
+        self.on_own_end = on_own_end
         self.retry_seconds = retry_seconds
         self.max_wait_seconds = max_wait_seconds
         self._pending = asyncio.Event()
@@ -69,10 +75,10 @@ class Wakeup:
                 async with get_events_subscriber(filter=event_filter) as subscriber:
                     async for event in subscriber:
                         ended_here = own_run_ended(event.event, event.resource.id, self.running_here)
-                        if ended_here is None:
+                        if ended_here is not None:
+                            self.on_own_end(ended_here, event.event in LET_GO_EVENTS)
+                        if worth_a_poll(event.event, event.resource.id, self.running_here):
                             self._pending.set()
-                        else:
-                            self.on_own_end(ended_here)
                         self._wake_again_when_due(event.payload)
             except Exception as error:  # the server restarts, or refuses: the poll still runs meanwhile
                 log.warning("event stream lost (%s); the worker polls until it is back", error)

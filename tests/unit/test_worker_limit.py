@@ -55,6 +55,26 @@ def test_the_worker_follows_the_pool_and_its_phones_while_it_runs(capsys):
     anyio.run(main)
 
 
+def test_a_run_whose_end_prefect_took_gives_its_slot_while_its_process_exits():
+    async def main():
+        limiter = anyio.CapacityLimiter(1)
+        limit, pool, phones = RunLimit(cap=2), SimpleNamespace(concurrency_limit=20), {"q1", "q2", "q3"}
+        limit.follow(limiter, pool, phones)
+        limiter.acquire_on_behalf_of_nowait("first")
+        limiter.acquire_on_behalf_of_nowait("second")
+        limit.follow(limiter, pool, phones, exiting=1)  # "first" Completed; its process is still exiting
+        limiter.acquire_on_behalf_of_nowait("third")
+        with pytest.raises(anyio.WouldBlock):  # two running, one exiting: the cap of 2 holds
+            limiter.acquire_on_behalf_of_nowait("fourth")
+        limiter.release_on_behalf_of("first")  # its process exited
+        limit.follow(limiter, pool, phones, exiting=0)
+        assert limiter.total_tokens == 2
+        with pytest.raises(anyio.WouldBlock):
+            limiter.acquire_on_behalf_of_nowait("fourth")
+
+    anyio.run(main)
+
+
 def argv(monkeypatch, **settings) -> list[str]:
     for name in ("PHONEFARM_WORKER_LIMIT", "PHONEFARM_PLAN", "PHONEFARM_WORKER"):
         monkeypatch.delenv(name, raising=False)
