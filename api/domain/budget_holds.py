@@ -18,11 +18,21 @@ HELD_RUN = "AwaitingBudget"  # the Scheduled state's name of a run its budget pu
 # Workers fetch runs due within Prefect's prefetch window (10 s) and start each at its time: a run due
 # sooner than this is weighed now, before a worker can take it.
 AHEAD = timedelta(seconds=15)
+# A worker takes a run at its time (or up to its prefetch, 1 s, before): a run due sooner than this may be
+# on its way to a phone already, and a forced Scheduled state would run it a second time. It is left to run.
+TAKEN_WITHIN = timedelta(seconds=3)
 
 
 def due(row: TaskRow) -> Optional[datetime]:
     """When a Scheduled run is due, if it waits for a time: put off by its budget, or a start_time task."""
     return row.budget_until or row.start_at
+
+
+def taken_soon(row: TaskRow, now: datetime) -> bool:
+    """Whether a worker may be taking this Scheduled run now: Prefect has it due within TAKEN_WITHIN
+    (or its time is unknown). It is not rewritten then."""
+    scheduled = row.run.expected_start_time  # Prefect's time for the run's Scheduled state
+    return scheduled is None or scheduled <= now + TAKEN_WITHIN
 
 
 def spender(row: TaskRow) -> tuple[str, str]:
@@ -120,23 +130,29 @@ class ActionBudgets:
     def sweep(self) -> None:
         """Weigh the Scheduled runs about to be due that no batch weighed: start_time tasks, and runs put
         off earlier (or whose account's budgets changed). Over budget: put off; a put-off run that fits
-        now is due at once."""
-        now = self.now()
-        rows = self.table.due_scheduled(now + AHEAD, later_than=AHEAD)
+        now is due at once. They are read from Prefect first: the index's copy can be behind (an API
+        restart, a lost event), and a forced state on a run a worker has taken would run it twice."""
+        rows = self.table.due_scheduled(self.now() + AHEAD, later_than=AHEAD)
         if not rows:
             return
+        self.refresh([row.flow_run_id for row in rows])
+        now = self.now()
+        rows = self.table.due_scheduled(now + AHEAD, later_than=AHEAD)
         history = self._history(now, skip={row.id for row in rows})
         rescheduled = []
         for row in rows:
             wanted = needs(row.script_name, row.script_config)
             at = max(now, due(row) or now)
             wait = first_wait(self._limits(row), history[spender(row)], wanted, at) if wanted else None
-            if wait is not None:
+            free = not taken_soon(row, now)
+            if wait is not None and free:
                 self.put_off(row, wait)
                 rescheduled.append(row.flow_run_id)
                 continue
+            if wait is not None:
+                log.warning("task %s was due before its budget could be weighed: it runs (%s)", row.id, wait.remark())
             history[spender(row)].extend(Spent(at, action, count) for action, count in wanted.items())
-            if row.run.state_name == HELD_RUN:
+            if row.run.state_name == HELD_RUN and free:
                 self.writes.reschedule(row.flow_run_id, now, name="Scheduled", message=None)
                 rescheduled.append(row.flow_run_id)
             if row.budget_until:

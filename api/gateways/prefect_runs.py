@@ -27,7 +27,10 @@ def run_state(run: FlowRun) -> RunState:
         message=state.message if state else None,
         timestamp=state.timestamp if state else None,
         start_time=run.start_time,
-        expected_start_time=run.expected_start_time,
+        # A Scheduled run is due at its state's time (a retry's, a budget's put-off): Prefect keeps
+        # expected_start_time at the first one.
+        expected_start_time=(run.next_scheduled_start_time or run.expected_start_time) if state and state.is_scheduled()
+        else run.expected_start_time,
         end_time=run.end_time,
         auto_retries=int(tag_value(run.tags, AUTO_RETRIES_TAG) or 0),
     )

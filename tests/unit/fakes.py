@@ -198,7 +198,7 @@ class FakePrefect:
     def reschedule(self, flow_run_id, at: datetime, *, name: str, message: Optional[str]) -> None:
         self._force(flow_run_id, "SCHEDULED", message)
         run = self.flow_runs[str(flow_run_id)]
-        self.flow_runs[run.id] = replace(run, state=replace(run.state, state_name=name))
+        self.flow_runs[run.id] = replace(run, state=replace(run.state, state_name=name, expected_start_time=at))
         self.due[run.id] = at
 
     def restore(self, flow_run_id, state: PastState) -> None:

@@ -11,6 +11,7 @@ from api.domain.account_marks import AccountMarks
 from api.domain.accounts import AccountBook
 from api.domain.budget_holds import ActionBudgets
 from api.domain.budgets import load_defaults
+from api.domain.mirror import RunMirror
 from api.domain.errors import ApiError
 from api.gateways.index import Account, Index, NewTask, RunState
 from api.rest.schemas import AccountPatch, parse_body
@@ -105,33 +106,56 @@ def test_a_start_time_run_for_later_spends_nothing_until_it_is_due(tmp_path):
     assert [row.id for row in budgets.admit(index.tasks.to_create(100))] == now_ids
 
 
-def test_a_start_time_run_due_over_budget_is_put_off_and_let_go_when_the_budget_is_raised(tmp_path, prefect):
+def due_over_budget(tmp_path, prefect, due_in: timedelta, prefect_state: str = "SCHEDULED"):
+    """A follow done ten minutes ago spent shop_eu's hour; a start_time follow is due in `due_in` (the pass
+    runs five minutes after the tasks were stored). The budget pass reads Prefect through a real mirror."""
     index = Index(tmp_path / "index.db")
     index.accounts.save_account(Account("shop_eu", "tiktok", "phone-1", True))
     index.accounts.set_budgets("shop_eu", {"follow_per_hour": 1})
-    now = datetime.now(timezone.utc) + timedelta(minutes=5)  # the pass, five minutes after the tasks were stored
+    now = datetime.now(timezone.utc) + timedelta(minutes=5)
     done, later = index.tasks.reserve_tasks([NewTask("phone-1", "shop_eu", "follow", {"target_username": "a"}),
                                               NewTask("phone-1", "shop_eu", "follow", {"target_username": "b"},
-                                                      start_at=now + timedelta(seconds=10))])
+                                                      start_at=now + due_in)])
     ended = now - timedelta(minutes=10)
-    runs = {done: prefect.add_run("COMPLETED"), later: prefect.add_run("SCHEDULED")}
+    runs = {done: prefect.add_run("COMPLETED"), later: prefect.add_run(prefect_state, expected_start_time=now + due_in)}
     index.tasks.attach_flow_runs(runs)
     index.tasks.record_states([RunState(runs[done], "COMPLETED", "Completed", "now following @a", ended,
                                         start_time=ended, end_time=ended),
-                               RunState(runs[later], "SCHEDULED", "Scheduled", None, ended)])
-    mirror_reads = []
-    budgets = ActionBudgets(index.budgets, index.accounts, load_defaults(), prefect.writes, mirror_reads.extend,
+                               # The index's copy: Scheduled, whatever Prefect has now.
+                               RunState(runs[later], "SCHEDULED", "Scheduled", None, None, expected_start_time=now + due_in)])
+    mirror = RunMirror(index.tasks, prefect)
+    budgets = ActionBudgets(index.budgets, index.accounts, load_defaults(), prefect.writes, mirror.refresh,
                             now=lambda: now)
+    return index, budgets, runs[later], later, ended, now
+
+
+def test_a_start_time_run_due_over_budget_is_put_off_and_let_go_when_the_budget_is_raised(tmp_path, prefect):
+    index, budgets, run_id, later, ended, now = due_over_budget(tmp_path, prefect, timedelta(seconds=10))
     budgets.sweep()  # due within 15 s, and the hour's follow is spent
-    run = prefect.flow_runs[runs[later]].state
+    run = prefect.flow_runs[run_id].state
     frees = ended + timedelta(hours=1)
-    assert (run.state_type, run.state_name, prefect.due[runs[later]]) == ("SCHEDULED", "AwaitingBudget", frees)
+    assert (run.state_type, run.state_name, prefect.due[run_id]) == ("SCHEDULED", "AwaitingBudget", frees)
     assert run.message == f"waiting: follows 1/1 this hour, frees at {frees:%H:%M} UTC"
-    assert index.tasks.get(later).budget_until == frees and mirror_reads == [runs[later]]
+    assert index.tasks.get(later).budget_until == frees
+    writes = len(prefect.history[run_id])
     budgets.sweep()  # not due again before it frees: left alone
-    assert mirror_reads == [runs[later]]
+    assert len(prefect.history[run_id]) == writes
     index.accounts.set_budgets("shop_eu", {"follow_per_hour": 2})  # due again at once, and it fits
-    index.tasks.record_states([RunState(runs[later], "SCHEDULED", "AwaitingBudget", run.message, now)])
     budgets.sweep()
-    assert (prefect.flow_runs[runs[later]].state.state_name, prefect.due[runs[later]]) == ("Scheduled", now)
+    assert (prefect.flow_runs[run_id].state.state_name, prefect.due[run_id]) == ("Scheduled", now)
     assert index.tasks.get(later).budget_until is None
+
+
+def test_a_run_a_worker_may_be_taking_is_never_put_off(tmp_path, prefect):
+    # Due within 3 s: a worker may be setting it Pending; a forced Scheduled state would run it twice.
+    _, budgets, run_id, *_ = due_over_budget(tmp_path, prefect, timedelta(seconds=2))
+    budgets.sweep()
+    assert [state.name for state in prefect.history[run_id]] == ["Scheduled"]
+
+
+def test_a_run_prefect_has_started_is_never_put_off_whatever_the_index_says(tmp_path, prefect):
+    # The index's copy still says Scheduled (an API restart, a lost event) while a worker runs it.
+    index, budgets, run_id, later, *_ = due_over_budget(tmp_path, prefect, timedelta(seconds=10), prefect_state="RUNNING")
+    budgets.sweep()
+    assert [state.type for state in prefect.history[run_id]] == ["RUNNING"]
+    assert index.tasks.get(later).run.state_type == "RUNNING"  # the copy was read again
