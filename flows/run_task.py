@@ -41,12 +41,11 @@ def run_script_on_phone(
     )
 
 
-def _record_automatic_retries(retries: int) -> None:
-    """Keep the running total in a tag, so listings get it with the run and no extra query."""
-    previous = int(tag_value(current_flow_run.tags, AUTO_RETRIES_TAG) or 0)
+def _record_automatic_retries(total: int) -> None:
+    """Keep the run's total in a tag, so listings get it with the run and no extra query."""
     tags = [t for t in current_flow_run.tags if not t.startswith(tag(AUTO_RETRIES_TAG, ""))]
     with get_client(sync_client=True) as client:
-        client.update_flow_run(current_flow_run.id, tags=[*tags, tag(AUTO_RETRIES_TAG, previous + retries)])
+        client.update_flow_run(current_flow_run.id, tags=[*tags, tag(AUTO_RETRIES_TAG, total)])
 
 
 # Flow-level retries are off on purpose: during Prefect's retry delay the run is SCHEDULED and the
@@ -77,9 +76,7 @@ def run_task(
     logger.info("task %s: %s on phone %s as %s", task_id, script_name, serial, username or "the active account")
     waiting = lambda: logger.info("task %s: waiting for phone %s's previous task to end", task_id, serial)  # noqa: E731
     with holding_phone(settings.phone_locks_dir, serial, on_wait=waiting):
-        state, error, attempt = _attempts(settings, serial, script_name, config, task_id, platform, username)
-    if attempt:
-        _record_automatic_retries(attempt)
+        state, error = _attempts(settings, serial, script_name, config, task_id, platform, username)
     if state.is_completed():
         note = state.result()
         logger.info("task %s completed: %s", task_id, note)
@@ -107,7 +104,11 @@ def _attempts(settings: WorkerSettings, serial: str, script_name: str, config: S
     """Each attempt is a task run of its own (visible in the UI) while this flow run keeps the phone."""
     logger = get_run_logger()
     rng = random.Random()
+    earlier = int(tag_value(current_flow_run.tags, AUTO_RETRIES_TAG) or 0)  # this run's attempts before a manual retry
     for attempt in range(settings.auto_retries + 1):
+        if attempt:
+            # Recorded before it reaches the phone: a process killed during the attempt cannot hide it.
+            _record_automatic_retries(earlier + attempt)
         state = run_script_on_phone(
             settings, serial, script_name, config, task_id, platform, username, return_state=True
         )
@@ -118,4 +119,4 @@ def _attempts(settings: WorkerSettings, serial: str, script_name: str, config: S
         logger.warning("task %s: attempt %d failed (%s); trying again in %.1f s",
                        task_id, attempt + 1, error.remark, delay)
         time.sleep(delay)
-    return state, error, attempt
+    return state, error

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from contract.names import AUTO_RETRIES_TAG, tag
+from tests.harness import until
+
 
 def test_follow_task_completes_and_the_phone_follows(service, phones):
     [serial] = phones.take()
@@ -69,7 +72,15 @@ def test_a_transient_phone_error_is_retried_automatically_on_the_same_phone(serv
     phone.unplugged_seconds = 0.5
     service.health_read([serial])
     phone.disconnect_after_commands = 3  # the cable comes out early in the first attempt
+    phone.profile_load_seconds = 4  # and the second attempt takes a while
     [task_id] = service.create([serial], ["flaky"])
+    # The retry is in the run's record before it reaches the phone: a process killed during the second
+    # attempt could not hide it.
+    started = f"task {task_id} start"
+    until(lambda: [message for _, _, message in list(phone.markers) if message == started], 60,
+          "no second attempt on the phone", interval=0.05, accept=lambda starts: len(starts) == 2)
+    run = service.prefect_get(f"/flow_runs/{service.task(task_id)['flow_run_id']}")
+    assert tag(AUTO_RETRIES_TAG, 1) in run["tags"] and run["state_type"] == "RUNNING", run
     task = service.wait_for(task_id, timeout=90)
     assert task["status"] == 2, task
     assert task["retry_count"] == 1
