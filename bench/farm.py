@@ -20,6 +20,7 @@ from api.supervision.procfs import argv_of, descendants, parent_of, private_mb, 
 from tests.harness import AdbServerHandle, free_port, start_adb_server
 
 REPO_DIR = Path(__file__).resolve().parent.parent
+BUDGETS = Path(__file__).resolve().parent / "budgets.yaml"  # PHONEFARM_ACTION_BUDGETS_FILE of every farm it starts
 READY_TIMEOUT = 240
 
 
@@ -247,6 +248,8 @@ def running_farm(data_dir: Path, phones: int, profile_load_seconds: float, *, wo
         service = subprocess.Popen(argv, cwd=REPO_DIR, stdout=out, stderr=subprocess.STDOUT,
                                    stdin=subprocess.DEVNULL, start_new_session=True,
                                    env={**os.environ, "PHONEFARM_WORKER": worker, "PHONEFARM_DATABASE": DATABASE["name"],
+                                        # The shipped budgets hold the 11th follow of an hour on a phone.
+                                        "PHONEFARM_ACTION_BUDGETS_FILE": str(BUDGETS),
                                         **(env or {})})
     farm = Farm(data_dir, Api(f"http://127.0.0.1:{api_port}/api/v1"), service, adb, prefect_port)
     try:
