@@ -16,8 +16,8 @@ UNITS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 3
 _EVERY = re.compile(r"^every\s+(\d{1,7})\s*([a-z]+?)s?$")
 MIN_SECONDS = 60  # a farm's plans are minutes or hours apart; PHONEFARM_MIN_REPEAT_SECONDS may lower it for tests
 MAX_SECONDS = 366 * 86400
-# A plan without start_time fires at once: its first firing is this far ahead, so Prefect (which
-# schedules from the moment it is asked) still makes it.
+# A plan without start_time fires at once: its first firing is this far ahead (and made even if the
+# schedule takes longer than that to store: PlanSchedules gives Prefect the schedule's start).
 FIRST_FIRING_AFTER = timedelta(seconds=2)
 FIELD = {"field": "repeat"}
 

@@ -77,7 +77,7 @@ class PlanSchedules(PrefectPart):
             [created] = self._client.create_deployment_schedules(deployment_id, [DeploymentScheduleCreate(
                 schedule=recurrence.prefect_schedule(), active=True, parameters=parameters,
                 max_scheduled_runs=RUNS_AHEAD)])
-            self._schedule_ahead(deployment_id)
+            self._schedule_ahead(deployment_id, since=recurrence.anchor)
         return as_schedule(created)
 
     def schedules(self) -> list[PlanSchedule]:
@@ -92,7 +92,7 @@ class PlanSchedules(PrefectPart):
             self._client.update_deployment_schedule(
                 deployment_id, UUID(str(schedule_id)), active=active, parameters=parameters,
                 schedule=recurrence.prefect_schedule() if recurrence else None)
-            self._schedule_ahead(deployment_id)
+            self._schedule_ahead(deployment_id, since=recurrence.anchor if recurrence else None)
 
     def delete_schedule(self, schedule_id: str) -> None:
         deployment_id = self.plans_deployment_id()
@@ -100,11 +100,14 @@ class PlanSchedules(PrefectPart):
             self._client.delete_deployment_schedule(deployment_id, UUID(str(schedule_id)))
             self._schedule_ahead(deployment_id)
 
-    def _schedule_ahead(self, deployment_id: UUID) -> None:
+    def _schedule_ahead(self, deployment_id: UUID, since: Optional[datetime] = None) -> None:
         # Prefect's scheduler service would make them within its loop (60 s); a plan due sooner
-        # must not wait for it.
-        self._client.request("POST", "/deployments/{id}/schedule", path_params={"id": deployment_id},
-                             json={"max_runs": RUNS_AHEAD})
+        # must not wait for it. Prefect schedules from the moment it is asked: a first firing that fell
+        # due while a busy server stored its schedule would be skipped (a plan "every hour" first firing
+        # an hour late), so the new schedule's own start goes too. Firings already made are not made
+        # again (Prefect's idempotency key is the schedule and the time).
+        body = {"max_runs": RUNS_AHEAD, **({"start_time": since.isoformat()} if since else {})}
+        self._client.request("POST", "/deployments/{id}/schedule", path_params={"id": deployment_id}, json=body)
 
     def due_firings(self, now: datetime) -> list[Run]:
         """Firings due by now, oldest first; asking marks the deployment as served in the Prefect UI."""
