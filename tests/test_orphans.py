@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from prefect.states import Crashed, Running
+from prefect.states import Crashed, Failed, Running
 
 from api.domain.views import remark
 from api.supervision import orphans
@@ -70,3 +70,14 @@ def test_a_crash_from_before_the_worker_died_keeps_its_own_cause(prefect, orches
     worker_last_seen = datetime.now(timezone.utc) + timedelta(seconds=1)
     assert orphans.settle(orchestrator, orphans.WORKER_DIED, {serial}, worker_last_seen) == (0, 0)
     assert remark_of(prefect, run_id) == f"run crashed: {PROCESS_WROTE}"
+
+
+def test_an_end_the_run_wrote_after_it_was_read_as_active_stands(prefect, orchestrator, monkeypatch):
+    serial = f"gone-{uuid.uuid4().hex[:8]}"
+    run_id = started_run(prefect, orchestrator, serial)
+    read_while_running = orchestrator.runs.active_runs()
+    # Its own process ends it Failed between the launcher's read and its write.
+    prefect.set_flow_run_state(run_id, Failed(message="target user @ghost does not exist"), force=True)
+    monkeypatch.setattr(orchestrator.runs, "active_runs", lambda: read_while_running)
+    assert orphans.settle(orchestrator, orphans.WORKER_DIED, {serial}) == (0, 0)
+    assert remark_of(prefect, run_id) == "target user @ghost does not exist"

@@ -28,6 +28,9 @@ CREATE INDEX IF NOT EXISTS callbacks_task ON callbacks (task_id);
 # An end of a task: its attempt and how it ended. A stop's own Cancelled, then Prefect's reworded one,
 # is one end (one call); a re-run's end, or a run found Completed after being judged Crashed, is another.
 END = "manual_retries || ':' || state_type"
+# A Crashed after an end of the same attempt was told is no new end: Crashed says only that the
+# process went away (Prefect's engine forces it on a stopped run whose process is then killed).
+CRASH_AFTER_AN_END = "(state_type = 'CRASHED' AND coalesce(notified_end, '') LIKE manual_retries || ':%')"
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,7 @@ class CallbackOutbox(IndexPart):
         rows = self.db.query(
             f"SELECT * FROM tasks WHERE callback_url IS NOT NULL AND state_type IN ({marks}) AND deleted_at IS NULL"
             " AND (notified_at IS NULL OR (notified_at < state_at AND coalesce(notified_end, '') != " + END + "))"
+            " AND NOT " + CRASH_AFTER_AN_END +
             " ORDER BY id LIMIT ?", [*final_types, limit])
         return [EndedTask(TaskRow.from_row(row), row["state_at"]) for row in rows]
 

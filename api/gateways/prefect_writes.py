@@ -184,7 +184,15 @@ class RunWrites(PrefectPart):
     def cancel(self, flow_run_id, message: str) -> None:
         self._force(flow_run_id, Cancelled(message=message))
 
-    def crash(self, flow_run_id, message: str) -> None:
+    def crash(self, flow_run_id, message: str) -> bool:
+        """Crashed under Prefect's rules (not forced): Prefect refuses it once the run has ended, so an
+        end the run's own process wrote after this run was read as active stands. True if written."""
+        with self._writing(), existing(flow_run_id):
+            result = self._client.set_flow_run_state(UUID(str(flow_run_id)), Crashed(message=message), force=False)
+        return result.status == SetStateStatus.ACCEPT
+
+    def reword_crash(self, flow_run_id, message: str) -> None:
+        """A Crashed run's message replaced (forced: Prefect refuses Crashed on an ended run)."""
         self._force(flow_run_id, Crashed(message=message))
 
     def fail(self, flow_run_id, message: str) -> None:

@@ -51,13 +51,12 @@ def settle(orchestrator: Orchestrator, message: str, serials: Optional[set[str]]
         elif run.state_type == StateType.PENDING:
             orchestrator.writes.requeue(run.id, REQUEUED)
             requeued += 1
-        else:
-            orchestrator.writes.crash(run.id, message)
+        elif orchestrator.writes.crash(run.id, message):  # refused if its own end came meanwhile
             crashed += 1
     if worker_last_seen is not None:
         for run in filter(mine, _crashed_since(orchestrator, worker_last_seen)):
             if is_imprecise(run.state.message):
-                orchestrator.writes.crash(run.id, message)
+                orchestrator.writes.reword_crash(run.id, message)
                 crashed += 1
     return crashed, requeued
 

@@ -183,7 +183,13 @@ class FakePrefect:
     def cancel(self, flow_run_id, message: str) -> None:
         self._force(flow_run_id, "CANCELLED", message)
 
-    def crash(self, flow_run_id, message: str) -> None:
+    def crash(self, flow_run_id, message: str) -> bool:
+        if self.flow_runs[str(flow_run_id)].state.state_type in FINAL:
+            return False  # Prefect refuses Crashed on an ended run
+        self._force(flow_run_id, "CRASHED", message)
+        return True
+
+    def reword_crash(self, flow_run_id, message: str) -> None:
         self._force(flow_run_id, "CRASHED", message)
 
     def fail(self, flow_run_id, message: str) -> None:

@@ -102,8 +102,8 @@ def test_a_re_run_that_ends_again_is_told_again(tasks, prefect, index, clock):
 
 def test_a_stopped_task_is_told_once_though_prefect_rewords_its_end(tasks, prefect, index, clock):
     """Stopped before its run was made, the run is made Cancelled; the engine's own Cancelled ("Flow
-    run was cancelled successfully.") later is the same end: one call. A run then found Completed
-    ended differently: told again."""
+    run was cancelled successfully.") later is the same end: one call, as is the Crashed the engine then
+    forces when its process is killed. A run then found Completed ended differently: told again."""
     request = TaskRequest(serials=["s1"], script_name="follow", script_config={"target_users": ["a"]},
                           callback_url=RECEIVER)
     [task_id] = tasks.create(request, NOW, random.Random(1))
@@ -117,6 +117,9 @@ def test_a_stopped_task_is_told_once_though_prefect_rewords_its_end(tasks, prefe
     prefect.set_state(run_id, "CANCELLED", "Flow run was cancelled successfully.", at=later)
     tasks.mirror.refresh([run_id])
     assert tasks.table.get(task_id).run.message == "Flow run was cancelled successfully."
+    sender.run_once()
+    prefect.set_state(run_id, "CRASHED", "Execution was cancelled by the runtime environment.", at=later + timedelta(seconds=2))
+    tasks.mirror.refresh([run_id])
     sender.run_once()
     prefect.set_state(run_id, "COMPLETED", at=later + timedelta(seconds=5))
     tasks.mirror.refresh([run_id])
