@@ -164,11 +164,18 @@ class RunWrites(PrefectPart):
         return deleted
 
     # State writes: forced, because Prefect accepts almost any transition and the policies that
-    # decide which one is allowed live above this gateway (domain, supervision).
+    # decide which one is allowed live above this gateway (domain, supervision). Proposed (not forced)
+    # where Prefect's own rules must settle a race with a worker or the run's process.
 
     def _force(self, flow_run_id, state) -> None:
         with self._writing(), existing(flow_run_id):
             self._client.set_flow_run_state(UUID(str(flow_run_id)), state, force=True)
+
+    def _propose(self, flow_run_id, state) -> bool:
+        """The state under Prefect's rules: True if accepted."""
+        with self._writing(), existing(flow_run_id):
+            result = self._client.set_flow_run_state(UUID(str(flow_run_id)), state, force=False)
+        return result.status == SetStateStatus.ACCEPT
 
     def request_cancel(self, flow_run_id, message: str) -> None:
         """Cancelling: the worker that runs the process kills it, and the run ends Cancelled."""
@@ -177,9 +184,7 @@ class RunWrites(PrefectPart):
     def claim(self, flow_run_id) -> bool:
         """Take a Scheduled run as a worker does (Pending, under Prefect's rules, not forced): True if
         taken; False if a worker took it first (Prefect refuses a second Pending), so it runs."""
-        with self._writing(), existing(flow_run_id):
-            result = self._client.set_flow_run_state(UUID(str(flow_run_id)), Pending(), force=False)
-        return result.status == SetStateStatus.ACCEPT
+        return self._propose(flow_run_id, Pending())
 
     def cancel(self, flow_run_id, message: str) -> None:
         self._force(flow_run_id, Cancelled(message=message))
@@ -187,9 +192,7 @@ class RunWrites(PrefectPart):
     def crash(self, flow_run_id, message: str) -> bool:
         """Crashed under Prefect's rules (not forced): Prefect refuses it once the run has ended, so an
         end the run's own process wrote after this run was read as active stands. True if written."""
-        with self._writing(), existing(flow_run_id):
-            result = self._client.set_flow_run_state(UUID(str(flow_run_id)), Crashed(message=message), force=False)
-        return result.status == SetStateStatus.ACCEPT
+        return self._propose(flow_run_id, Crashed(message=message))
 
     def reword_crash(self, flow_run_id, message: str) -> None:
         """A Crashed run's message replaced (forced: Prefect refuses Crashed on an ended run)."""
