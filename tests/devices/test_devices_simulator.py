@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import time
+from importlib.metadata import version
+from pathlib import Path
 
+import adbutils
 import pytest
-from adbutils import AdbError
+from adbutils import AdbConnection, AdbError
 
 from devices.adb import (AdbServer, client_for, connect_phone, disconnect_phone, list_phones, open_phone,
                          server_alive)
@@ -119,6 +123,32 @@ def test_unreachable_server_is_reported_not_autostarted():
     assert raised.value.transient
     with pytest.raises(AdbError):
         client_for(nowhere).server_version()  # nothing was started behind our back
+
+
+def test_the_adb_access_is_pinned_to_the_adbutils_it_overrides():
+    # devices/adb.py replaces two private parts of adbutils' AdbConnection: `_safe_connect` and the
+    # socket slot its `close` empties. Another adbutils version must be read again before it is let in.
+    requirements = (Path(__file__).parents[2] / "requirements.txt").read_text()
+    assert version("adbutils") == re.search(r"^adbutils==(\S+)", requirements, re.M).group(1)
+    assert "_safe_connect" in vars(AdbConnection)
+
+
+def test_a_closed_connection_lets_go_of_its_socket(adb):
+    connection = client_for(adb).make_connection()
+    socket = connection.conn
+    connection.close()
+    assert connection.closed and socket.fileno() == -1
+    connection.close()  # a second close is harmless, as adbutils' own is
+
+
+def test_a_client_asks_the_server_its_version_once_however_many_commands_it_sends(adb, farm, monkeypatch):
+    asked = []
+    real = adbutils.AdbClient.server_version
+    monkeypatch.setattr(adbutils.AdbClient, "server_version", lambda client: asked.append(1) or real(client))
+    phone = client_for(adb).device(farm.serials[0])
+    assert [phone.shell(["echo", str(number)]) for number in range(20)] == [str(number) for number in range(20)]
+    assert len(asked) == 1
+    assert server_alive(adb) and len(asked) == 2  # the health check asks again: a hung server must show
 
 
 def test_unauthorized_or_broken_phone_does_not_break_the_listing(adb, farm):
