@@ -8,7 +8,7 @@ from typing import Optional
 from api.domain.accounts import as_dict
 from api.domain.phones import PhoneDirectory
 from api.domain.tasks import TaskService
-from api.domain.views import task_view
+from api.domain.views import attempt_start, task_view
 from api.gateways.index import AccountTable, FarmReads
 
 
@@ -49,7 +49,7 @@ class FarmView:
         }
 
     def _current(self, row, now: datetime) -> dict:
-        started: Optional[datetime] = row.run.start_time if row.run.state_type == "RUNNING" else None
+        started: Optional[datetime] = attempt_start(row.run, 1) if row.run.state_type == "RUNNING" else None
         return {**_brief(task_view(row, self.prefect_ui_url)),
                 "elapsed_seconds": round((now - started).total_seconds(), 1) if started else None}
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Optional
 
-from api.gateways.index import TaskRow
+from api.gateways.index import RunState, TaskRow
 
 from api.domain.budget_holds import HELD_RUN
 from api.domain.expiry import EXPIRED
@@ -42,11 +42,20 @@ def copy_notice(prefect_up: bool, last_answered: Optional[datetime]) -> dict:
     While it is down: that the answer is the copy as of the last time Prefect answered."""
     return {} if prefect_up else {"prefect": "down", "as_of": local_time(last_answered)}
 
+def attempt_start(run: RunState, status: int) -> Optional[datetime]:
+    """The contract's start_time: when a waiting task is due, when this attempt started. A manual retry
+    runs the same flow run again, and Prefect keeps its start_time at the first attempt's."""
+    if status == 0:
+        return run.expected_start_time
+    if run.state_type == "RUNNING":
+        return run.timestamp or run.start_time
+    return run.start_time
+
 def task_view(row: TaskRow, ui_url: str) -> dict:
     """The task as the index last copied its run's state from Prefect."""
     run = row.run
     status = task_status(run.state_type)
-    start = run.start_time or (run.expected_start_time if status == 0 else None)
+    start = attempt_start(run, int(status))
     return {
         "id": row.id,
         "serial": row.serial,
