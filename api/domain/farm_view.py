@@ -49,7 +49,7 @@ class FarmView:
         }
 
     def _current(self, row, now: datetime) -> dict:
-        started: Optional[datetime] = attempt_start(row.run, 1) if row.run.state_type == "RUNNING" else None
+        started: Optional[datetime] = attempt_start(row.run) if row.run.state_type == "RUNNING" else None
         return {**_brief(task_view(row, self.prefect_ui_url)),
                 "elapsed_seconds": round((now - started).total_seconds(), 1) if started else None}
 

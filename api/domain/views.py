@@ -9,7 +9,7 @@ from api.gateways.index import RunState, TaskRow
 
 from api.domain.budget_holds import HELD_RUN
 from api.domain.expiry import EXPIRED
-from api.domain.status import task_status
+from api.domain.status import TaskStatus, task_status
 
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 
@@ -42,10 +42,10 @@ def copy_notice(prefect_up: bool, last_answered: Optional[datetime]) -> dict:
     While it is down: that the answer is the copy as of the last time Prefect answered."""
     return {} if prefect_up else {"prefect": "down", "as_of": local_time(last_answered)}
 
-def attempt_start(run: RunState, status: int) -> Optional[datetime]:
+def attempt_start(run: RunState) -> Optional[datetime]:
     """The contract's start_time: when a waiting task is due, when this attempt started. A manual retry
     runs the same flow run again, and Prefect keeps its start_time at the first attempt's."""
-    if status == 0:
+    if task_status(run.state_type) is TaskStatus.PENDING:
         return run.expected_start_time
     if run.state_type == "RUNNING":
         return run.timestamp or run.start_time
@@ -55,7 +55,7 @@ def task_view(row: TaskRow, ui_url: str) -> dict:
     """The task as the index last copied its run's state from Prefect."""
     run = row.run
     status = task_status(run.state_type)
-    start = attempt_start(run, int(status))
+    start = attempt_start(run)
     return {
         "id": row.id,
         "serial": row.serial,
