@@ -4,6 +4,8 @@ disk, with a run ending meanwhile, is in test_destructive.py.)"""
 
 from __future__ import annotations
 
+import os
+
 from tests.harness import fill_disk, small_disk
 from tests.inprocess import AppClient, wired_app
 from tests.service import tomorrow
@@ -44,3 +46,23 @@ def test_a_disk_that_fills_up_under_a_write_answers_50301_not_500(service, adb, 
         [after] = app.create([serial], ["after"], start_time=tomorrow())
         assert after > created
         assert app.ok("GET", "/health")["disk"] == "ok"
+
+
+def test_a_delete_on_a_full_disk_answers_what_it_did(service, adb, phones, tmp_path):
+    # With the disk filled to a little more room each time, some deletes find room for part of their
+    # writes only: whatever each did, its answer must say it (all its tasks hidden, or none).
+    [serial] = phones.take()
+    with small_disk(tmp_path, 4) as data_dir, wired_app(service, adb, data_dir, min_free_disk_mb=0) as wired:
+        app = AppClient(wired)
+        created = [task_id for first in (0, 8, 16, 24)
+                   for task_id in app.create([serial], [f"t{n}" for n in range(first, first + 8)], start_time=tomorrow())]
+        outcomes = []
+        for room_kb, pair in zip(range(4, 20), zip(created[::2], created[1::2])):
+            filler = fill_disk(data_dir)
+            os.truncate(filler, filler.stat().st_size - room_kb * 1024)
+            answer = app.call("DELETE", "/task/batch", json={"task_ids": list(pair)})[1]
+            filler.unlink()
+            listed = {task["id"] for task in app.ok("GET", "/task", params={"serial": serial, "page_size": 100})["tasks"]}
+            outcomes.append((room_kb, answer["code"], [task_id in listed for task_id in pair]))
+        for _, code, listed in outcomes:
+            assert listed == [code != 0] * 2, outcomes
