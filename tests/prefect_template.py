@@ -2,8 +2,10 @@
 
 Prefect migrates a fresh SQLite database on its first start: about 15 CPU-s here, for each of the
 suite's services. The real `prefect server database upgrade` does it once, while the device tests
-run; every service then starts on a copy, as a restarted farm does (test_startup.py and the
-service of ./run service still cover a first start from nothing).
+run, and Prefect's own block registration (1.5-2 CPU-s at each server's start otherwise: its memo is
+keyed by the database's path) fills in the block types once too; every service then starts on a
+copy, as a restarted farm does (test_startup.py and the service of ./run service still cover a
+first start from nothing).
 
 The migration starts only in a session that needs it, once: the first process of the session to
 call Template.start() (under a file lock: pytest-xdist's controller or any of its workers) starts
@@ -24,12 +26,17 @@ from pathlib import Path
 
 from tests.harness import until
 
+REPO = Path(__file__).resolve().parent.parent
+
 DATABASE = "prefect.db"
 STARTED, DONE, FAILED = "started", "migrated", "failed"
 
 # "$0" is the Python interpreter, "$1" the template's folder.
 _MIGRATE = ('"$0" -m prefect server database upgrade -y >"$1/upgrade.log" 2>&1'
+            ' && "$0" -m tests.prefect_template >>"$1/upgrade.log" 2>&1'
             ' && touch "$1/' + DONE + '" || touch "$1/' + FAILED + '"')
+# What a service started on a copy is told: the copy has every block type already.
+SERVICE_ENV = {"PREFECT_API_BLOCKS_REGISTER_ON_START": "false"}
 
 _started_here: dict[Path, subprocess.Popen] = {}
 
@@ -48,7 +55,7 @@ class Template:
             env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "PHONEFARM_"))}
             env.update(PREFECT_HOME=str(self.folder / "home"), PREFECT_SERVER_ANALYTICS_ENABLED="false",
                        PREFECT_API_DATABASE_CONNECTION_URL=f"sqlite+aiosqlite:///{self.folder / DATABASE}")
-            process = subprocess.Popen(["sh", "-c", _MIGRATE, sys.executable, str(self.folder)], env=env,
+            process = subprocess.Popen(["sh", "-c", _MIGRATE, sys.executable, str(self.folder)], env=env, cwd=REPO,
                                        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                        start_new_session=True)
             _started_here[self.folder] = process
@@ -96,3 +103,18 @@ def copy_into(database: Path, data_dir: Path) -> None:
     home.mkdir(parents=True, exist_ok=True)
     if not (home / DATABASE).exists():
         shutil.copyfile(database, home / DATABASE)
+
+
+async def _register_block_types() -> None:
+    """Prefect's own start-up registration (prefect/server/api/server.py: add_block_types), once."""
+    from prefect.server.database import provide_database_interface
+    from prefect.server.models.block_registration import run_block_auto_registration
+
+    async with await provide_database_interface().session() as session:
+        await run_block_auto_registration(session=session)
+
+
+if __name__ == "__main__":  # the migration's second step, on the database PREFECT_API_DATABASE_CONNECTION_URL names
+    import asyncio
+
+    asyncio.run(_register_block_types())

@@ -115,6 +115,8 @@ class Service(TaskClient):
         env["PHONEFARM_AUTO_RETRY_DELAY_MAX_SECONDS"] = "2.5"
         env["PHONEFARM_RETRY_LIMIT"] = "1"  # the default (3) is checked in test_settings.py
         env["PHONEFARM_ACTION_BUDGETS_FILE"] = str(REPO / "tests" / "generous_budgets.yaml")
+        if self.prefect_template:
+            env.update(prefect_template.SERVICE_ENV)
         return {**env, **self.extra_env}
 
     def start(self, timeout: float = 120) -> None:
