@@ -66,3 +66,23 @@ def test_a_delete_on_a_full_disk_answers_what_it_did(service, adb, phones, tmp_p
             outcomes.append((room_kb, answer["code"], [task_id in listed for task_id in pair]))
         for _, code, listed in outcomes:
             assert listed == [code != 0] * 2, outcomes
+
+
+def test_a_create_with_an_idempotency_key_on_a_full_disk_answers_what_it_did(service, adb, phones, tmp_path):
+    # The tasks and the answer the key remembers are two writes: whatever each create stored, its answer must say it.
+    [serial] = phones.take()
+    with small_disk(tmp_path, 4) as data_dir, wired_app(service, adb, data_dir, min_free_disk_mb=0) as wired:
+        app = AppClient(wired)
+        outcomes = []
+        for room_kb in range(4, 24):
+            filler = fill_disk(data_dir)
+            os.truncate(filler, filler.stat().st_size - room_kb * 1024)
+            status, answer = app.call("POST", "/task", json={"serials": [serial], **FOLLOW, "start_time": tomorrow()},
+                                      headers={"Idempotency-Key": f"key-{room_kb}"})
+            filler.unlink()
+            listed = app.ok("GET", "/task", params={"serial": serial, "page_size": 100})["total"]
+            outcomes.append((room_kb, answer["code"], listed))
+        created = 0
+        for _, code, listed in outcomes:
+            created += code == 0
+            assert listed == created, str(outcomes)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
 import threading
 from contextlib import contextmanager
@@ -12,6 +13,8 @@ from typing import Any, Callable, Iterator, Optional
 
 from api.domain.errors import invalid
 from api.gateways.index import AnswerTable
+
+log = logging.getLogger(__name__)
 
 HEADER = "Idempotency-Key"
 TTL = timedelta(hours=24)
@@ -72,5 +75,8 @@ class Idempotency:
                                   {"field": HEADER})
                 return answer, True
             answer = create()
-            self.answers.remember_answer(key, digest, answer, self.ttl)
+            try:
+                self.answers.remember_answer(key, digest, answer, self.ttl)
+            except Exception:  # noqa: BLE001 - the tasks are stored: the answer must say so (an error would make the client create them again)
+                log.exception("answer to %s %r not remembered; a retry with this key would create its tasks again", HEADER, key)
             return answer, False
