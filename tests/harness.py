@@ -139,6 +139,17 @@ def fill_disk(path: Path) -> Path:
     return filler
 
 
+@contextlib.contextmanager
+def room_left(path: Path, kb: int) -> Iterator[None]:
+    """The disk under `path` filled but for `kb` KB, until the block ends."""
+    filler = fill_disk(path)
+    os.truncate(filler, filler.stat().st_size - kb * 1024)
+    try:
+        yield
+    finally:
+        filler.unlink()
+
+
 def until(condition, timeout: float = 15, what="condition", *, interval: float = 0.1, accept=None):
     """condition()'s first true value, asked every `interval` s; fails after `timeout` seconds.
 

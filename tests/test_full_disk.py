@@ -4,9 +4,7 @@ disk, with a run ending meanwhile, is in test_destructive.py.)"""
 
 from __future__ import annotations
 
-import os
-
-from tests.harness import fill_disk, small_disk
+from tests.harness import fill_disk, room_left, small_disk
 from tests.inprocess import AppClient, wired_app
 from tests.service import tomorrow
 
@@ -58,10 +56,8 @@ def test_a_delete_on_a_full_disk_answers_what_it_did(service, adb, phones, tmp_p
                    for task_id in app.create([serial], [f"t{n}" for n in range(first, first + 8)], start_time=tomorrow())]
         outcomes = []
         for room_kb, pair in zip(range(4, 20), zip(created[::2], created[1::2])):
-            filler = fill_disk(data_dir)
-            os.truncate(filler, filler.stat().st_size - room_kb * 1024)
-            answer = app.call("DELETE", "/task/batch", json={"task_ids": list(pair)})[1]
-            filler.unlink()
+            with room_left(data_dir, room_kb):
+                answer = app.call("DELETE", "/task/batch", json={"task_ids": list(pair)})[1]
             listed = {task["id"] for task in app.ok("GET", "/task", params={"serial": serial, "page_size": 100})["tasks"]}
             outcomes.append((room_kb, answer["code"], [task_id in listed for task_id in pair]))
         for _, code, listed in outcomes:
@@ -75,11 +71,9 @@ def test_a_create_with_an_idempotency_key_on_a_full_disk_answers_what_it_did(ser
         app = AppClient(wired)
         outcomes = []
         for room_kb in range(4, 24):
-            filler = fill_disk(data_dir)
-            os.truncate(filler, filler.stat().st_size - room_kb * 1024)
-            status, answer = app.call("POST", "/task", json={"serials": [serial], **FOLLOW, "start_time": tomorrow()},
-                                      headers={"Idempotency-Key": f"key-{room_kb}"})
-            filler.unlink()
+            with room_left(data_dir, room_kb):
+                answer = app.call("POST", "/task", json={"serials": [serial], **FOLLOW, "start_time": tomorrow()},
+                                  headers={"Idempotency-Key": f"key-{room_kb}"})[1]
             listed = app.ok("GET", "/task", params={"serial": serial, "page_size": 100})["total"]
             outcomes.append((room_kb, answer["code"], listed))
         created = 0
