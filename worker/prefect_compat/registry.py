@@ -57,6 +57,29 @@ REGISTRY: tuple[T, ...] = (
               ("prefect.server.orchestration.rules.FlowOrchestrationContext.validate_proposed_state",
                "from prefect.server.api.server import is_client_retryable_exception",
                "if is_client_retryable_exception(exc):"))),
+    T(server.LABELS, "replaced", "prefect_compat.server",
+      "The worker labels each run it takes; the read-then-write of those labels began DEFERRED on SQLite, and a "
+      "write committed in between refused it at once with 503 (134 of 200 concurrent writes, each retried by the "
+      "client). Begun IMMEDIATE, it waits for the write lock as Prefect's own `with_for_update` writes do.",
+      group="server", replacement=server.update_flow_run_labels,
+      source=((server.LABELS, "db: PrefectDBInterface,", "session: AsyncSession,", "flow_run_id: UUID,", "labels: KeyValueLabels,", "flow_run: Optional[orm_models.FlowRun] = await read_flow_run(session, flow_run_id)",
+               "sa.update(db.FlowRun)"),
+              ("prefect.server.api.flow_runs.update_flow_run_labels",
+               "async with db.session_context(begin_transaction=True) as session:",
+               "await models.flow_runs.update_flow_run_labels(",
+               "session=session, flow_run_id=flow_run_id, labels=labels"),
+              ("prefect.server.database.configurations.AioSqliteConfiguration.begin_sqlite_stmt",
+               "mode = SQLITE_BEGIN_MODE.get()", 'conn.exec_driver_sql(f"BEGIN {mode}")'),
+              ("prefect.server.database.configurations.AioSqliteConfiguration.begin_transaction",
+               'SQLITE_BEGIN_MODE.set("IMMEDIATE" if with_for_update else "DEFERRED")'))),
+    T(server.BACKGROUND_WORKER, "replaced", "prefect_compat.server",
+      "docket's worker checks its in-memory store for due and new work every 250 ms, each check a script run: "
+      "0.9 % of a core on an idle server, each of the suite's. The server's background work waits for 5 s and "
+      "more anyway (its services' loops); polled every second instead.",
+      group="server", replacement=server.background_worker,
+      source=(("prefect.server.api.background_workers.background_worker", "async with Worker(docket) as worker:"),
+              ("docket.worker.Worker.__init__", "minimum_check_interval: timedelta = timedelta(milliseconds=250),",
+               "scheduling_resolution: timedelta = timedelta(milliseconds=250),"))),
     # --- the worker: worker.fast_worker ----------------------------------------------------------
     T("prefect.workers.process.ProcessWorker.run", "overridden", "fast_worker",
       "FastProcessWorker.run mirrors it with the fork starter in place of the workspace starter.",
