@@ -62,7 +62,8 @@ REGISTRY: tuple[T, ...] = (
       "write committed in between refused it at once with 503 (134 of 200 concurrent writes, each retried by the "
       "client). Begun IMMEDIATE, it waits for the write lock as Prefect's own `with_for_update` writes do.",
       group="server", replacement=server.update_flow_run_labels,
-      source=((server.LABELS, "db: PrefectDBInterface,", "session: AsyncSession,", "flow_run_id: UUID,", "labels: KeyValueLabels,", "flow_run: Optional[orm_models.FlowRun] = await read_flow_run(session, flow_run_id)",
+      source=((server.LABELS, "db: PrefectDBInterface,", "session: AsyncSession,", "flow_run_id: UUID,",
+               "labels: KeyValueLabels,", "flow_run: Optional[orm_models.FlowRun] = await read_flow_run(session, flow_run_id)",
                "sa.update(db.FlowRun)"),
               ("prefect.server.api.flow_runs.update_flow_run_labels",
                "async with db.session_context(begin_transaction=True) as session:",
