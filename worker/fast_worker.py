@@ -11,7 +11,8 @@ import os
 import signal
 import sys
 import tempfile
-from datetime import datetime, timezone
+import time
+from datetime import datetime, timedelta, timezone
 from functools import partial
 from pathlib import Path
 from typing import Any, Optional, Sequence
@@ -20,6 +21,7 @@ import anyio
 import anyio.abc
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.objects import FlowRun
+from prefect.exceptions import ObjectNotFound
 from prefect.flows import Flow
 from prefect.states import Cancelled
 from prefect.runner._hook_runner import HookRunner  # internal
@@ -36,7 +38,7 @@ from contract.names import WORK_POOL
 from contract.pcs import REPORT_SECONDS
 from worker.fork_starter import ForkStarter
 from worker.heartbeat import beat_forever
-from worker.queue_turns import QueueTurns, due_now
+from worker.queue_turns import PollScope, QueueTurns, due_now
 from worker.run_limit import RunLimit
 from worker.run_objects import RunObjects
 from worker.phone_health import HealthGuards, HealthReadings
@@ -91,6 +93,7 @@ class FastProcessWorker(ProcessWorker):
         self._pool_refusal: Optional[str] = None
         self.turns = QueueTurns(lambda run_id: run_id in self._submitting_flow_run_ids
                                 or (run_id in self._running and run_id not in self._let_go))
+        self.poll_scope = PollScope()
 
     def _own_end(self, run_id: Any, let_go: bool) -> None:
         self._ended_in_prefect.add(run_id)
@@ -163,6 +166,19 @@ class FastProcessWorker(ProcessWorker):
         async with self._polling:  # the poll loop and an event's wake-up never fetch at once
             return await super().get_and_submit_flow_runs()
 
+    async def _get_scheduled_flow_runs(self) -> list:  # internal
+        if self.served_phones is None:  # the pool's every queue: names unknown here
+            return await super()._get_scheduled_flow_runs()
+        queues = self.poll_scope.queues(self._work_queues, self.turns.busy(self._work_queues), time.monotonic())
+        if not queues:
+            return []
+        try:
+            return await self.client.get_scheduled_flow_runs_for_work_pool(
+                work_pool_name=self._work_pool_name, work_queue_names=queues,  # internal: _work_pool_name
+                scheduled_before=datetime.now(timezone.utc) + timedelta(seconds=int(self._prefetch_seconds)))
+        except ObjectNotFound:  # as the base: the pool is made again at the next heartbeat
+            return []
+
     def _pool_tampered(self) -> bool:
         # The template every run's configuration is made from (refreshed at each heartbeat): without
         # the lock a run's job variables could choose its command. Said once per change, not per poll.
@@ -177,7 +193,7 @@ class FastProcessWorker(ProcessWorker):
                             now=datetime.now(timezone.utc))
         if wait is not None:  # fetched within the prefetch window: it stays Scheduled until its time
             asyncio.get_running_loop().call_later(wait + 0.01, self.wakeup.wake)
-        admitted = self.turns.admit(due, queue_of=lambda entry: entry.work_queue_id,
+        admitted = self.turns.admit(due, queue_of=lambda entry: entry.flow_run.work_queue_name,
                                     id_of=lambda entry: entry.flow_run.id)
         return await super()._submit_scheduled_flow_runs(admitted)
 
@@ -206,6 +222,7 @@ class FastProcessWorker(ProcessWorker):
         try:
             return await self._run(flow_run, configuration, task_status, objects)
         finally:  # if Prefect did not take the run's end (a full disk), it is settled later
+            # Even when its end event came: Prefect publishes a state's event before the write commits.
             self.unrecorded.ended(flow_run.id)
             try:
                 # Before the phone's next run (a stopped process exits 0 too); a run whose final

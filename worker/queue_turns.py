@@ -1,4 +1,4 @@
-"""A phone's queue hands this worker its next run only once the previous one is done here."""
+"""A phone's queue hands this worker its next run only once the previous one is done here, and is asked only then."""
 
 from __future__ import annotations
 
@@ -7,6 +7,9 @@ from typing import Callable, Iterable, Optional, TypeVar
 from uuid import UUID
 
 Run = TypeVar("Run")
+# Prefect marks a queue not polled for 60 s NOT_READY (its UI, an event each way): a phone's queue is
+# asked at least this often even while the phone is busy.
+EVERY_QUEUE_SECONDS = 30.0
 
 
 class QueueTurns:
@@ -31,6 +34,28 @@ class QueueTurns:
             taken.add(queue)
             admitted.append(run)
         return admitted
+
+    def busy(self, queues: Iterable[str]) -> set[str]:
+        """The queues whose phone has a run in flight here: a fetch would find nothing of theirs to start."""
+        return {queue for queue in queues if (holder := self._holders.get(queue)) is not None and self._in_flight(holder)}
+
+
+class PollScope:
+    """Which of this PC's queues a poll asks Prefect for. The server looks each named queue up, so a
+    poll of ten costs it about twice a poll of one (bench/README.md): a phone busy with a run has
+    nothing to start until that run ends, and that end makes a poll of its own. Every queue is asked
+    every EVERY_QUEUE_SECONDS anyway, so Prefect keeps them all READY."""
+
+    def __init__(self, every_queue_seconds: float = EVERY_QUEUE_SECONDS):
+        self.every_queue_seconds = every_queue_seconds
+        self._all_asked_at: Optional[float] = None
+
+    def queues(self, served: Iterable[str], busy: set[str], now: float) -> list[str]:
+        served = sorted(served)
+        if self._all_asked_at is None or now - self._all_asked_at >= self.every_queue_seconds:
+            self._all_asked_at = now
+            return served
+        return [queue for queue in served if queue not in busy]
 
 
 def due_now(runs: Iterable[Run], *, start_of: Callable[[Run], Optional[datetime]],

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime, timedelta, timezone
 from dataclasses import dataclass, field
 
-from worker.queue_turns import QueueTurns, due_now
+from worker.queue_turns import PollScope, QueueTurns, due_now
 
 
 @dataclass(frozen=True)
@@ -66,3 +66,24 @@ def test_a_run_fetched_ahead_of_its_start_time_waits_in_its_queue():
     runs, wait = due_now(list(starts), start_of=starts.get, now=now)
     assert runs == ["due", "unset"] and wait == 0.8
     assert due_now(["due"], start_of=starts.get, now=now) == (["due"], None)
+
+
+def test_a_queue_is_busy_while_its_run_is_in_flight():
+    in_flight: set = set()
+    queue_turns = turns(in_flight)
+    running, admitted_only = Fetched("phone-a"), Fetched("phone-b")
+    admit(queue_turns, [running, admitted_only])
+    in_flight.add(running.id)
+    assert queue_turns.busy(["phone-a", "phone-b", "phone-c"]) == {"phone-a"}
+    in_flight.discard(running.id)
+    assert queue_turns.busy(["phone-a", "phone-b", "phone-c"]) == set()
+
+
+def test_a_poll_asks_for_every_queue_first_and_then_every_30_s_and_otherwise_for_the_free_ones():
+    scope = PollScope(every_queue_seconds=30)
+    served = {"phone-a", "phone-b", "phone-c"}
+    assert scope.queues(served, busy={"phone-a"}, now=100.0) == ["phone-a", "phone-b", "phone-c"]
+    assert scope.queues(served, busy={"phone-a"}, now=110.0) == ["phone-b", "phone-c"]
+    assert scope.queues(served, busy=served, now=120.0) == []
+    assert scope.queues(served, busy=served, now=130.0) == ["phone-a", "phone-b", "phone-c"]
+    assert scope.queues(served, busy={"phone-c"}, now=131.0) == ["phone-a", "phone-b"]

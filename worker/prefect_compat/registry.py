@@ -36,7 +36,8 @@ REGISTRY: tuple[T, ...] = (
               ("prefect.flow_engine._send_heartbeats", "thread.join(timeout=2)"))),
     T("prefect.events.worker.EventsWorker._client_override", "replaced", "prefect_compat.events",
       "A run's events over a websocket hold one of the 100 request slots Prefect's server keeps on SQLite for the "
-      "run's whole life: 93 runs at once left none, and the server answered nothing more. Sent by POST /events.",
+      "run's whole life: 93 runs at once left none, and the server answered nothing more. Sent by POST /events, "
+      "half a second's events in one.",
       group="engine", replacement=events.OVERRIDE,
       source=(("prefect.events.worker.EventsWorker.instance",
                "override_client_type, override_client_kwargs = cls._client_override",
@@ -47,6 +48,9 @@ REGISTRY: tuple[T, ...] = (
               ("prefect.events.utilities.emit_event", "ProcessPoolForwardingEventsClient,",
                "if worker_instance.client_type not in operational_clients:"),
               ("prefect.server.api.events.create_events", "events: List[Event],"),
+              # The last batch is posted after the EventsWorker's own drain at exit (EventPoster.flush).
+              ("prefect._internal.concurrency.services.QueueService.start",
+               "threading._register_atexit(self._at_exit)"),
               ("prefect.server.api.server.create_app", "RequestLimitMiddleware, limit=100"))),
     T("prefect.server.api.server.is_client_retryable_exception", "replaced", "prefect_compat.server",
       "On PostgreSQL a full disk (DiskFullError) is a 503 that clients retry, 10 times with a doubling pause: a "
@@ -96,6 +100,17 @@ REGISTRY: tuple[T, ...] = (
       params=("self", "flow_run_response"),
       source=((f"{BASE}._submit_run", "self._runs_task_group.start(", "self._submitting_flow_run_ids.remove(flow_run.id)"),
               (CAPTURE, "self._release_limit_slot(flow_run.id)"))),
+    T(f"{BASE}._get_scheduled_flow_runs", "overridden", "fast_worker",
+      "A PC's worker asks only for the queues of its phones without a run in flight (PollScope): the server "
+      "looks up each queue it is named, and a busy phone's queue has nothing to start.", params=("self",),
+      source=((f"{BASE}.get_and_submit_flow_runs", "runs_response = await self._get_scheduled_flow_runs()"),
+              (f"{BASE}._get_scheduled_flow_runs", "work_pool_name=self._work_pool_name,",
+               "scheduled_before=scheduled_before,", "work_queue_names=list(self._work_queues),",
+               "except ObjectNotFound:"))),
+    T(f"{BASE}._prefetch_seconds", "read", "fast_worker", "How far ahead a poll fetches runs, as the base's poll.",
+      source=((f"{BASE}.__init__", "self._prefetch_seconds: float = ("),), instance=True),
+    T(f"{BASE}._work_pool_name", "read", "fast_worker", "The pool a poll names, as the base's poll.",
+      source=((f"{BASE}.__init__", "self._work_pool_name = work_pool_name"),), instance=True),
     T(f"{BASE}._submitting_flow_run_ids", "read", "fast_worker",
       "A run is in flight (QueueTurns) while submitting, until run() was entered.",
       source=((f"{BASE}._submit_run", "self._submitting_flow_run_ids.remove(flow_run.id)"),), instance=True),
