@@ -5,7 +5,9 @@ suite's services. The real `prefect server database upgrade` does it once, while
 run, and Prefect's own block registration (1.5-2 CPU-s at each server's start otherwise: its memo is
 keyed by the database's path) fills in the block types once too; every service then starts on a
 copy, as a restarted farm does (test_startup.py and the service of ./run service still cover a
-first start from nothing).
+first start from nothing). Prefect's UI build is made once too (a server copies its 17 MB into its
+PREFECT_UI_STATIC_DIRECTORY at its first start, 1.4 CPU-s): each service gets hard links to it (a copy
+on another file system).
 
 The migration starts only in a session that needs it, once: the first process of the session to
 call Template.start() (under a file lock: pytest-xdist's controller or any of its workers) starts
@@ -29,6 +31,7 @@ from tests.harness import until
 REPO = Path(__file__).resolve().parent.parent
 
 DATABASE = "prefect.db"
+UI = "ui"  # the UI build, as a server of the template's Prefect version makes it under <PREFECT_HOME>/ui
 STARTED, DONE, FAILED = "started", "migrated", "failed"
 
 # "$0" is the Python interpreter, "$1" the template's folder.
@@ -98,11 +101,22 @@ class Template:
 
 
 def copy_into(database: Path, data_dir: Path) -> None:
-    """Where the service's Prefect server (PREFECT_HOME=<data-dir>/prefect) looks for its database."""
+    """Where the service's Prefect server (PREFECT_HOME=<data-dir>/prefect) looks for its database and
+    its UI build (the service's PREFECT_UI_STATIC_DIRECTORY): the server finds the build current, by
+    the reference file Prefect writes in it, and serves it as it is (it never writes to it)."""
     home = data_dir / "prefect"
     home.mkdir(parents=True, exist_ok=True)
     if not (home / DATABASE).exists():
         shutil.copyfile(database, home / DATABASE)
+    if not (home / UI).exists():
+        shutil.copytree(database.parent / UI, home / UI, copy_function=_link_or_copy)
+
+
+def _link_or_copy(source: str, target: str) -> None:
+    try:
+        os.link(source, target)
+    except OSError:  # another file system (the small disks of the destructive tests)
+        shutil.copy2(source, target)
 
 
 async def _register_block_types() -> None:
@@ -114,7 +128,17 @@ async def _register_block_types() -> None:
         await run_block_auto_registration(session=session)
 
 
+def _build_ui(folder: Path) -> None:
+    """Prefect's own first-start copy of its UI build (prefect/server/api/server.py: create_ui_app)."""
+    from prefect.server.api.server import create_ui_app
+    from prefect.settings import PREFECT_UI_STATIC_DIRECTORY, temporary_settings
+
+    with temporary_settings({PREFECT_UI_STATIC_DIRECTORY: str(folder / UI)}):
+        create_ui_app(ephemeral=False)
+
+
 if __name__ == "__main__":  # the migration's second step, on the database PREFECT_API_DATABASE_CONNECTION_URL names
     import asyncio
 
     asyncio.run(_register_block_types())
+    _build_ui(Path(os.environ["PREFECT_API_DATABASE_CONNECTION_URL"].removeprefix("sqlite+aiosqlite:///")).parent)
