@@ -11,8 +11,6 @@ import os
 import signal
 import sys
 import tempfile
-import time
-from datetime import datetime, timedelta, timezone
 from functools import partial
 from pathlib import Path
 from typing import Any, Optional, Sequence
@@ -21,7 +19,6 @@ import anyio
 import anyio.abc
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.objects import FlowRun
-from prefect.exceptions import ObjectNotFound
 from prefect.flows import Flow
 from prefect.states import Cancelled
 from prefect.runner._hook_runner import HookRunner  # internal
@@ -35,10 +32,10 @@ from worker.cached_reads import CachedReads
 from worker.deployment_guard import DeploymentGuard, DeploymentRefused
 from worker.executors import Executors
 from contract.names import WORK_POOL
-from contract.pcs import REPORT_SECONDS
 from worker.fork_starter import ForkStarter
 from worker.heartbeat import beat_forever
-from worker.queue_turns import PollScope, QueueTurns, due_now
+from worker.queue_polling import QueuePolling
+from worker.queue_turns import PollScope, QueueTurns
 from worker.run_limit import RunLimit
 from worker.run_objects import RunObjects
 from worker.phone_health import HealthGuards, HealthReadings
@@ -53,7 +50,7 @@ FARM_FLOW_MODULES = ("flows.run_task", "flows.read_accounts")
 FORKSERVER_ENTRY = "worker.forkserver"  # named, not imported: its import installs the patches
 
 
-class FastProcessWorker(ProcessWorker):
+class FastProcessWorker(QueuePolling, ProcessWorker):
     """Prefect's ProcessWorker, but each flow run is forked from a forkserver that has imported Prefect
     and the flow modules once, instead of starting two new interpreters that import them again."""
 
@@ -114,19 +111,6 @@ class FastProcessWorker(ProcessWorker):
         finally:
             await self._executors.close()
 
-    async def refresh_served_queues(self) -> None:
-        """Serve the queues of this PC's phones only (a Prefect worker given queues polls only those)."""
-        queues = await self.served_phones.round(self.client)
-        self._work_queues = queues if queues is not None else set()  # internal: the queues get_scheduled_flow_runs asks for
-
-    async def keep_serving_own_phones(self) -> None:
-        while True:
-            await asyncio.sleep(REPORT_SECONDS)
-            try:
-                await self.refresh_served_queues()
-            except Exception as error:  # the server restarts: the last known queues are served meanwhile
-                print(f"could not refresh this PC's phones ({error}); trying again", flush=True)
-
     def _start_forkserver(self) -> None:
         # Imported here too: an import error fails here, loudly, and hooks find their flow (see below).
         self._flow_modules = [importlib.import_module(name) for name in self._preload]
@@ -154,48 +138,6 @@ class FastProcessWorker(ProcessWorker):
                 if isinstance(value, Flow) and value.name == name:
                     return value
         raise LookupError(f"flow {name!r} is in none of the preloaded modules {self._preload}")
-
-    async def get_and_submit_flow_runs(self) -> list[FlowRun]:
-        if self.served_phones is not None and not self._work_queues:
-            return []  # no phone here: an empty queue list would mean every queue of the pool
-        if self._pool_tampered():
-            return []
-        # internal: _work_pool (the pool's limit is the plan's), _work_queues (this PC's phones)
-        self.run_limit.follow(self.limiter, self._work_pool, self._work_queues if self.served_phones is not None else None,
-                              exiting=len(self._let_go))
-        async with self._polling:  # the poll loop and an event's wake-up never fetch at once
-            return await super().get_and_submit_flow_runs()
-
-    async def _get_scheduled_flow_runs(self) -> list:  # internal
-        if self.served_phones is None:  # the pool's every queue: names unknown here
-            return await super()._get_scheduled_flow_runs()
-        queues = self.poll_scope.queues(self._work_queues, self.turns.busy(self._work_queues), time.monotonic())
-        if not queues:
-            return []
-        try:
-            return await self.client.get_scheduled_flow_runs_for_work_pool(
-                work_pool_name=self._work_pool_name, work_queue_names=queues,  # internal: _work_pool_name
-                scheduled_before=datetime.now(timezone.utc) + timedelta(seconds=int(self._prefetch_seconds)))
-        except ObjectNotFound:  # as the base: the pool is made again at the next heartbeat
-            return []
-
-    def _pool_tampered(self) -> bool:
-        # The template every run's configuration is made from (refreshed at each heartbeat): without
-        # the lock a run's job variables could choose its command. Said once per change, not per poll.
-        refusal = self.guard and self.guard.template_tampered(self._work_pool)  # internal: _work_pool
-        if refusal != self._pool_refusal:
-            self._pool_refusal = refusal
-            print(refusal or "the work pool's job template is the locked one again; runs start", flush=True)
-        return refusal is not None
-
-    async def _submit_scheduled_flow_runs(self, flow_run_response: list) -> list[FlowRun]:  # internal
-        due, wait = due_now(flow_run_response, start_of=lambda entry: entry.flow_run.next_scheduled_start_time,
-                            now=datetime.now(timezone.utc))
-        if wait is not None:  # fetched within the prefetch window: it stays Scheduled until its time
-            asyncio.get_running_loop().call_later(wait + 0.01, self.wakeup.wake)
-        admitted = self.turns.admit(due, queue_of=lambda entry: entry.flow_run.work_queue_name,
-                                    id_of=lambda entry: entry.flow_run.id)
-        return await super()._submit_scheduled_flow_runs(admitted)
 
     async def _propose_submitting_state(self, flow_run: FlowRun) -> None:  # internal
         # Prefect 3.9's worker writes Pending, then Submitting (a Pending state of another name, for
