@@ -120,6 +120,30 @@ def test_a_deletion_whose_purge_meets_prefect_gone_is_done_and_purged_later(task
     assert run_id not in prefect.flow_runs and index.tasks.unpurged_deletions() == []
 
 
+def test_a_stop_whose_copy_meets_prefect_gone_still_answers_the_stopped_task(tasks, prefect, monkeypatch):
+    """Prefect took the stop, then stopped answering before the index read the run back: the answer
+    is the task (a 50301 would claim nothing changed), and the next reconcile copies its state."""
+    task_id, run_id = created(tasks)
+    reads = prefect.read_runs
+
+    def gone_meanwhile(ids):
+        prefect.up = False
+        return reads(ids)
+    writes = prefect.set_state
+
+    def write_then_go(*args, **kwargs):
+        result = writes(*args, **kwargs)
+        monkeypatch.setattr(prefect, "read_runs", gone_meanwhile)
+        return result
+    monkeypatch.setattr(prefect, "set_state", write_then_go)
+    assert tasks.stop(task_id)["id"] == task_id
+    assert prefect.flow_runs[run_id].state_type == "CANCELLED"
+    monkeypatch.setattr(prefect, "read_runs", reads)
+    prefect.up = True
+    tasks.mirror.reconcile_everything()
+    assert tasks.table.get(task_id).run.state_type == "CANCELLED"
+
+
 def test_a_run_deleted_in_prefect_takes_its_task_with_it(tasks, prefect):
     task_id, run_id = created(tasks)
     del prefect.flow_runs[run_id]
