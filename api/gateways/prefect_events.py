@@ -43,6 +43,15 @@ def state_seen(event: Event) -> RunStateSeen:
                         labels.get("prefect.state-message") or None, timestamp)
 
 
+def run_state_event(event: Event) -> Optional[RunStateSeen]:
+    """What a run's state event says; None for any other event (a run's pull step, another
+    resource's): those tell nothing of a state, and reading the run again for them cost Prefect a
+    query a run (its pull step's event)."""
+    if not event.resource.id.startswith(RUN_RESOURCE) or not event.resource.get("prefect.state-type"):
+        return None
+    return state_seen(event)
+
+
 def newer(seen: RunStateSeen, kept: Optional[RunStateSeen]) -> bool:
     return kept is None or seen.timestamp is None or kept.timestamp is None or seen.timestamp >= kept.timestamp
 
@@ -110,8 +119,8 @@ class RunEventFeed(Loop):
                         await asyncio.to_thread(self.on_connected)
                         self.connected.set()
                         async for event in events:
-                            if event.resource.id.startswith(RUN_RESOURCE):
-                                seen = state_seen(event)
+                            seen = run_state_event(event)
+                            if seen is not None:
                                 if newer(seen, self._changed.get(seen.flow_run_id)):
                                     self._changed[seen.flow_run_id] = seen
                                 self._wake_batch.set()
