@@ -118,7 +118,10 @@ def test_a_firing_with_an_offline_phone_or_a_disabled_account_makes_failed_tasks
     api.wired.index.phones.remember_phones([unplugged])  # seen once, not attached now
     by_phone = api.ok("POST", "/plan", json=follow_plan([serial, unplugged], repeat="every 30 seconds"))
     api.ok("POST", "/account", json={"username": "planned_one", "platform": "tiktok", "serial": serial})
-    by_account = api.ok("POST", "/plan", json={**follow_plan(None, repeat="every 30 seconds"),
+    # A plan naming a disabled account is refused: it is disabled once the plan exists, before the plan's
+    # first firing, which is a few seconds out (a first firing 2 s out could come first on a busy machine).
+    first = (datetime.now().astimezone() + timedelta(seconds=6)).isoformat()
+    by_account = api.ok("POST", "/plan", json={**follow_plan(None, repeat="every 30 seconds", start_time=first),
                                                "serials": None, "usernames": ["planned_one"]})
     api.ok("PATCH", "/account/planned_one", json={"enabled": False})
 
