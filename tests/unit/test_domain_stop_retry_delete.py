@@ -23,6 +23,17 @@ def created(tasks, serial="s1") -> tuple[int, str]:
     return task_id, tasks.table.get(task_id).flow_run_id
 
 
+def down_after_next_read(prefect, monkeypatch):
+    """The fake Prefect answers its next read of runs, then stops answering; returns the real read."""
+    reads = prefect.read_runs
+
+    def gone_meanwhile(ids):
+        prefect.up = False
+        return reads(ids)
+    monkeypatch.setattr(prefect, "read_runs", gone_meanwhile)
+    return reads
+
+
 def test_a_task_without_its_run_yet_is_stopped_in_the_index_alone(tasks, prefect):
     [task_id] = tasks.create(TaskRequest(serials=["s1"], script_name="follow", script_config={"target_users": ["a"]}),
                              NOW, random.Random(1))
@@ -106,12 +117,7 @@ def test_a_deletion_whose_purge_meets_prefect_gone_is_done_and_purged_later(task
     """Prefect answered the check, then stopped answering before the purge: the task is hidden, so
     the answer says deleted (a 50301 would claim nothing changed), and a later round purges its run."""
     task_id, run_id = created(tasks)
-    reads = prefect.read_runs
-
-    def gone_meanwhile(ids):
-        prefect.up = False
-        return reads(ids)
-    monkeypatch.setattr(prefect, "read_runs", gone_meanwhile)
+    reads = down_after_next_read(prefect, monkeypatch)
     assert tasks.delete([task_id]) == {"deleted_count": 1, "not_found": []}
     assert [r.id for r in index.tasks.unpurged_deletions()] == [task_id]
     monkeypatch.setattr(prefect, "read_runs", reads)
@@ -124,16 +130,11 @@ def test_a_stop_whose_copy_meets_prefect_gone_still_answers_the_stopped_task(tas
     """Prefect took the stop, then stopped answering before the index read the run back: the answer
     is the task (a 50301 would claim nothing changed), and the next reconcile copies its state."""
     task_id, run_id = created(tasks)
-    reads = prefect.read_runs
-
-    def gone_meanwhile(ids):
-        prefect.up = False
-        return reads(ids)
-    writes = prefect.set_state
+    reads, writes = prefect.read_runs, prefect.set_state
 
     def write_then_go(*args, **kwargs):
         result = writes(*args, **kwargs)
-        monkeypatch.setattr(prefect, "read_runs", gone_meanwhile)
+        down_after_next_read(prefect, monkeypatch)
         return result
     monkeypatch.setattr(prefect, "set_state", write_then_go)
     assert tasks.stop(task_id)["id"] == task_id

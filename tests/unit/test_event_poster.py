@@ -7,8 +7,8 @@ import json
 import subprocess
 import sys
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 from prefect.context import SyncClientContext
@@ -17,9 +17,10 @@ from prefect.settings import (
     PREFECT_API_URL, PREFECT_CLIENT_CSRF_SUPPORT_ENABLED, PREFECT_CLIENT_SERVER_VERSION_CHECK_ENABLED, temporary_settings,
 )
 
+from tests.harness import until
 from worker.prefect_compat.events import EventPoster
 
-REPO = __import__("pathlib").Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[2]
 
 
 class Received(list):
@@ -77,15 +78,13 @@ def test_the_events_of_one_window_go_in_one_post(events_endpoint):
     for name in ("phonefarm.test.one", "phonefarm.test.two", "phonefarm.test.three"):
         poster.put(("event", event(name)))
     assert names(events_endpoint) == []  # gathered, not sent yet
-    deadline = time.monotonic() + 10
-    while not events_endpoint and time.monotonic() < deadline:
-        time.sleep(0.05)
+    until(lambda: events_endpoint, 10, "the window's POST", interval=0.05)
     assert names(events_endpoint) == [("/api/events", ["phonefarm.test.one", "phonefarm.test.two", "phonefarm.test.three"])]
     poster.flush()  # nothing left: no empty POST
     assert len(events_endpoint) == 1
 
 
-def test_a_process_posts_its_last_events_as_it_exits(events_endpoint):
+def test_a_process_posts_its_last_events_as_it_exits(events_endpoint, tmp_path):
     # Prefect's own emit_event through the installed override, then a plain exit well within the batch
     # window: the events worker hands its queue over at exit, and the poster sends it after that.
     script = (
@@ -94,7 +93,7 @@ def test_a_process_posts_its_last_events_as_it_exits(events_endpoint):
         "for name in ('phonefarm.test.first', 'phonefarm.test.last'):\n"
         "    emit_event(name, resource={'prefect.resource.id': 'x'})\n"
     )
-    env = {"PATH": "/usr/bin:/bin", "PREFECT_API_URL": events_endpoint.url, "PREFECT_HOME": str(REPO / ".pytest_cache"),
+    env = {"PATH": "/usr/bin:/bin", "PREFECT_API_URL": events_endpoint.url, "PREFECT_HOME": str(tmp_path),
            "PREFECT_CLIENT_CSRF_SUPPORT_ENABLED": "false", "PREFECT_CLIENT_SERVER_VERSION_CHECK_ENABLED": "false"}
     done = subprocess.run([sys.executable, "-c", script], cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
