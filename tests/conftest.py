@@ -33,8 +33,6 @@ def _without_prefect(arg: str, invocation_dir: Path) -> bool:
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "postgresql: a test of PostgreSQL's own process, run by ./run tests --postgresql")
-    config.addinivalue_line("markers", "second_step: a long test run in CI's second step (./run tests --postgresql), "
-                                       "outside the suite's 5 minutes")
     answers.STRICT = True  # an answer that drifted from its model fails the in-process tests
     share_tls_contexts()  # the tests' own Prefect clients, as the service's processes do
     # The first process (xdist's controller, or pytest without it) chooses the folder of the session's
@@ -74,13 +72,10 @@ def pytest_collection_modifyitems(config, items):
     # A test of PostgreSQL's own process (marked postgresql) has no counterpart on SQLite, whose
     # database no process of its own holds: it runs in the PostgreSQL step, deselected elsewhere.
     if config.getoption("farm_database") != "postgresql":
-        # The one-minute chaos run (second_step) goes there too: the suite keeps to its 5 minutes.
-        def elsewhere(item) -> bool:
-            return bool(item.get_closest_marker("postgresql") or item.get_closest_marker("second_step"))
-        deselected = [item for item in items if elsewhere(item)]
+        deselected = [item for item in items if item.get_closest_marker("postgresql")]
         if deselected:
             config.hook.pytest_deselected(items=deselected)
-            items[:] = [item for item in items if not elsewhere(item)]
+            items[:] = [item for item in items if not item.get_closest_marker("postgresql")]
     scheduling.order(items)
 
 

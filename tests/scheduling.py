@@ -20,9 +20,12 @@ TESTS = Path(__file__).parent
 WHOLE_MODULES = {"test_destructive.py", "test_fast_worker.py", "test_pcs.py", "test_migration.py"}
 # Modules pinned to a worker (by its index, or the last worker if there are fewer).
 PINNED = {"test_destructive.py": 0}
+# Then the modules with tests of 10 s or more, the longest first, so no lane ends on one of them
+# while the others have ended; the short tests fill in after.
 HANDED_OUT_FIRST = ["devices", "test_destructive.py", "test_chaos.py", "test_pcs.py", "test_migration.py", "test_load.py",
-                    "test_phone_faults.py", "test_plans.py",
-                    "test_stop_retry_delete.py", "test_callbacks.py"]
+                    "test_phone_health.py", "test_phone_faults.py", "test_action_budgets.py", "test_task_lifecycle.py",
+                    "test_plans.py", "test_stop_retry_delete.py", "test_queue_timeouts.py", "test_farm_page.py",
+                    "test_account_marks.py", "test_task_logs.py", "test_callbacks.py"]
 
 
 def _worker_of(module: str, workers: int) -> str:

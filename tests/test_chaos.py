@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import pytest
-
 from chaos.run import chaos_run, summary
-
-pytestmark = pytest.mark.second_step
 
 SEED = 7
 
