@@ -37,6 +37,7 @@ class StartupFailed(Exception):
 
 INSTANCE_VARIABLE = "PHONEFARM_INSTANCE"
 PROBE_TIMEOUT = 2.0  # a health check's own bound: the supervisor's round waits for it
+TASK_RUN_RECORDER_BATCH, TASK_RUN_RECORDER_FLUSH_SECONDS = 100, 2  # the UI's task runs are at most ~2 s late
 
 
 def instance_marker(settings: Settings) -> str:
@@ -109,6 +110,10 @@ def prefect_server_child(settings: Settings, logs: Path, database_url: Optional[
         # A run over the task deployment's cap (Orchestrator.cap_task_runs) is tried again this soon (30 s by default).
         PREFECT_SERVER_DEPLOYMENTS_CONCURRENCY_SLOT_WAIT_SECONDS="2",
         PREFECT_SERVER_API_CSRF_PROTECTION_ENABLED="false",  # its clients do not ask for tokens (prefect_env)
+        # By default Prefect records task-run states one event per transaction (three a run); in batches
+        # of up to 100, at least every 2 s, the server spends 5-16 % less CPU a run (decision 0031).
+        PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_BATCH_SIZE=str(TASK_RUN_RECORDER_BATCH),
+        PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_FLUSH_INTERVAL=str(TASK_RUN_RECORDER_FLUSH_SECONDS),
         **({"PREFECT_SERVER_API_AUTH_STRING": settings.prefect_auth} if settings.prefect_auth else {}),
     )
     # Behind TLS, other PCs reach it through the proxy only: the server itself stays on loopback.
