@@ -128,3 +128,14 @@ def test_tags_are_validated(api):
     for tags in (["x" * 51], [""], "shop", [f"t{i}" for i in range(21)]):
         status, answer = api.call("POST", "/account", json={**body, "tags": tags})
         assert (status, answer["code"]) == (400, 40001) and "tags" in answer["message"], (tags, answer)
+
+
+def test_an_account_named_match_is_patched_and_deleted_like_any_other(api, phones):
+    # /account/match is also the path of POST /account/match: the router must not answer 405.
+    [serial] = phones.take()
+    api.ok("POST", "/account", json={"username": "match", "platform": "tiktok", "serial": serial})
+    assert api.ok("PATCH", "/account/match", json={"enabled": False})["enabled"] is False
+    assert api.call("DELETE", "/account/match/mark")[1]["code"] == 40401  # no mark to clear
+    assert api.ok("DELETE", "/account/match") == {"deleted_count": 1}
+    assert api.call("DELETE", "/account/match")[1]["code"] == 40401
+    assert api.call("PATCH", "/account/match", json={"enabled": True})[1]["code"] == 40401

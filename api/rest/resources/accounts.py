@@ -63,14 +63,24 @@ class AccountMark:
 
 
 class AccountMatch:
-    """Starts reading which accounts are logged in on the phones; the answer comes at once."""
+    """Starts reading which accounts are logged in on the phones; the answer comes at once.
+
+    Falcon routes /account/match here before /account/{username}, so the account named "match" is
+    patched and deleted here too."""
 
     def __init__(self, book: AccountBook):
         self.book = book
+        self.named_match = AccountItem(book)
 
     def on_post(self, req, resp):
         body = parse_body(MatchBody, media(req) or {})
         ok(resp, answers.Matched, self.book.request_match(body.serials))
+
+    def on_patch(self, req, resp):
+        self.named_match.on_patch(req, resp, username="match")
+
+    def on_delete(self, req, resp):
+        self.named_match.on_delete(req, resp, username="match")
 
 
 def _given(budgets) -> Optional[dict]:
