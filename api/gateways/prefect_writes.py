@@ -85,10 +85,12 @@ class RunWrites(PrefectPart):
             chunk = runs[start:start + BULK_CREATE_LIMIT]
             created: dict[str, str] = {}
             pending = chunk
-            # The bulk endpoint reports "database is locked" per run instead of answering 503.
-            # Those runs were not created: send them again in bulk after a short pause (one by
-            # one, each lock costs the client's 2-s back-off: 200 runs took minutes while the
-            # first ones were already running), and one by one only as a last resort.
+            # The bulk endpoint reports "database is locked" per run instead of answering 503 (the
+            # farm's own Prefect server takes the write lock first, worker/prefect_compat/server.py;
+            # a server started elsewhere may not). Those runs were not created: send them again in
+            # bulk after a short pause (one by one, each lock costs the client's 2-s back-off: 200
+            # runs took minutes while the first ones were already running), and one by one only as
+            # a last resort.
             for attempt in range(BULK_CREATE_ATTEMPTS):
                 if attempt:
                     time.sleep(0.5 * attempt)

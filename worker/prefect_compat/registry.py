@@ -77,6 +77,32 @@ REGISTRY: tuple[T, ...] = (
                "mode = SQLITE_BEGIN_MODE.get()", 'conn.exec_driver_sql(f"BEGIN {mode}")'),
               ("prefect.server.database.configurations.AioSqliteConfiguration.begin_transaction",
                'SQLITE_BEGIN_MODE.set("IMMEDIATE" if with_for_update else "DEFERRED")'))),
+    T(server.CREATE_APP, "replaced", "prefect_compat.server",
+      "The server's app gets RunCreationsWriteFirst, which marks the requests that create a deployment's runs; "
+      "`prefect server start` (one worker process) imports create_app when it starts, after install().",
+      group="server", replacement=server.create_app,
+      params=("settings", "ephemeral", "webserver_only", "final", "ignore_cache"),
+      source=(("prefect.cli._server_utils", "from prefect.server.api.server import create_app",
+               "app=create_app(final=True, webserver_only=no_services)"),
+              (server.CREATE_APP, "app.add_middleware(RequestLimitMiddleware, limit=100)", "return app"))),
+    T(server.BEGIN, "replaced", "prefect_compat.server",
+      "Prefect begins the transaction that creates a deployment's runs DEFERRED and reads the deployment before "
+      "its first insert: a write committed in between refused that insert and every later one of the transaction "
+      "(50 of 50 runs of every bulk, under 4 concurrent writers). Begun IMMEDIATE inside those requests, it waits "
+      "for the write lock as Prefect's own `with_for_update` writes do.",
+      group="server", replacement=server.begin_transaction, params=("self", "session", "with_for_update"),
+      source=((server.BEGIN, 'SQLITE_BEGIN_MODE.set("IMMEDIATE" if with_for_update else "DEFERRED")',
+               "async with session.begin() as transaction:"),
+              ("prefect.server.api.deployments.create_flow_run_from_deployment",
+               "async with db.session_context(begin_transaction=True) as session:",
+               "deployment = await models.deployments.read_deployment("),
+              ("prefect.server.api.deployments.bulk_create_flow_runs_from_deployment",
+               '@router.post("/{id:uuid}/create_flow_run/bulk")',
+               "async with db.session_context(begin_transaction=True) as session:",
+               "deployment = await models.deployments.read_deployment(",
+               "for flow_run_request in flow_runs:"),
+              ("prefect.server.database.interface.PrefectDBInterface.session_context",
+               "async with self.database_config.begin_transaction("))),
     T(server.BACKGROUND_WORKER, "replaced", "prefect_compat.server",
       "docket's worker checks its in-memory store for due and new work every 250 ms, each check a script run: "
       "0.9 % of a core on an idle server, each of the suite's. The server's background work waits for 5 s and "
