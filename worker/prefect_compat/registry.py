@@ -78,7 +78,7 @@ REGISTRY: tuple[T, ...] = (
               ("prefect.server.database.configurations.AioSqliteConfiguration.begin_transaction",
                'SQLITE_BEGIN_MODE.set("IMMEDIATE" if with_for_update else "DEFERRED")'))),
     T(server.CREATE_APP, "replaced", "prefect_compat.server",
-      "The server's app gets RunCreationsWriteFirst, which marks the requests that create a deployment's runs; "
+      "The server's app gets WriteLockFirst, which marks the requests that create a deployment's runs or delete runs; "
       "`prefect server start` (one worker process) imports create_app when it starts, after install().",
       group="server", replacement=server.create_app,
       params=("settings", "ephemeral", "webserver_only", "final", "ignore_cache"),
@@ -86,10 +86,10 @@ REGISTRY: tuple[T, ...] = (
                "app=create_app(final=True, webserver_only=no_services)"),
               (server.CREATE_APP, "app.add_middleware(RequestLimitMiddleware, limit=100)", "return app"))),
     T(server.BEGIN, "replaced", "prefect_compat.server",
-      "Prefect begins the transaction that creates a deployment's runs DEFERRED and reads the deployment before "
-      "its first insert: a write committed in between refused that insert and every later one of the transaction "
-      "(50 of 50 runs of every bulk, under 4 concurrent writers). Begun IMMEDIATE inside those requests, it waits "
-      "for the write lock as Prefect's own `with_for_update` writes do.",
+      "Prefect begins the transactions that create a deployment's runs or delete runs DEFERRED and reads before "
+      "its first write: a write committed in between refused that write and every later one of the transaction "
+      "(50 of 50 runs of every bulk, under 4 concurrent writers; deletions answered 503 and were retried). Begun "
+      "IMMEDIATE inside those requests, they wait for the write lock as Prefect's own `with_for_update` writes do.",
       group="server", replacement=server.begin_transaction, params=("self", "session", "with_for_update"),
       source=((server.BEGIN, 'SQLITE_BEGIN_MODE.set("IMMEDIATE" if with_for_update else "DEFERRED")',
                "async with session.begin() as transaction:"),
@@ -101,6 +101,14 @@ REGISTRY: tuple[T, ...] = (
                "async with db.session_context(begin_transaction=True) as session:",
                "deployment = await models.deployments.read_deployment(",
                "for flow_run_request in flow_runs:"),
+              ("prefect.server.api.flow_runs.bulk_delete_flow_runs", '@router.post("/bulk_delete")',
+               "async with db.session_context(begin_transaction=True) as session:",
+               "db_flow_runs = await models.flow_runs.read_flow_runs(", "await models.flow_runs.delete_flow_runs("),
+              ("prefect.server.api.flow_runs.delete_flow_run", '@router.delete("/{id:uuid}"',
+               "async with db.session_context(begin_transaction=True) as session:",
+               "await models.flow_runs.delete_flow_run("),
+              ("prefect.server.models.flow_runs.delete_flow_run", "flow_run = await read_flow_run(session, flow_run_id)",
+               "delete(db.FlowRun)"),
               ("prefect.server.database.interface.PrefectDBInterface.session_context",
                "async with self.database_config.begin_transaction("))),
     T(server.BACKGROUND_WORKER, "replaced", "prefect_compat.server",

@@ -1,6 +1,6 @@
 """The Prefect server's patches (installed by `python -m worker.prefect_compat server start`): a full disk under
-PostgreSQL is an error its clients do not retry; a flow run's labels and a deployment's new runs are written under
-SQLite's write lock; the background worker polls its in-memory queue every second."""
+PostgreSQL is an error its clients do not retry; a flow run's labels, a deployment's new runs and deletions of runs are
+written under SQLite's write lock; the background worker polls its in-memory queue every second."""
 
 from __future__ import annotations
 
@@ -14,8 +14,10 @@ from worker.prefect_compat.points import original
 LABELS = "prefect.server.models.flow_runs.update_flow_run_labels"
 CREATE_APP = "prefect.server.api.server.create_app"
 BEGIN = "prefect.server.database.configurations.AioSqliteConfiguration.begin_transaction"
-# POST /api/deployments/{id}/create_flow_run and .../create_flow_run/bulk: the API's way of making runs.
-RUN_CREATIONS = re.compile(r"/deployments/[^/]+/create_flow_run(/bulk)?")
+# The requests whose one transaction reads before it writes: a deployment's new runs (one or in bulk), deletions of runs.
+READ_THEN_WRITE = (("POST", re.compile(r"/deployments/[^/]+/create_flow_run(/bulk)?$")),
+                   ("POST", re.compile(r"/flow_runs/bulk_delete$")),
+                   ("DELETE", re.compile(r"/flow_runs/[0-9a-fA-F-]{36}$")))
 _WRITE_FIRST: ContextVar[bool] = ContextVar("phonefarm_write_first", default=False)
 BACKGROUND_WORKER = "prefect.server.api.background_workers.Worker"
 # The server's background tasks run on a schedule of 5 s and more (its services' loops) or follow a request whose
@@ -65,17 +67,18 @@ def background_worker(docket, **options):
                              **options})
 
 
-class RunCreationsWriteFirst:
-    """ASGI middleware: a request that creates a deployment's runs has its transaction begun IMMEDIATE on SQLite
-    (begin_transaction below). Prefect begins it DEFERRED and reads the deployment first: a write committed by
-    another request before its first insert made SQLite refuse that insert and every later one of the
-    transaction (SQLITE_BUSY_SNAPSHOT, no busy wait), a bulk of 50 runs refused whole."""
+class WriteLockFirst:
+    """ASGI middleware: a request of READ_THEN_WRITE has its transaction begun IMMEDIATE on SQLite (begin_transaction
+    below). Prefect begins those DEFERRED and reads first: a write committed by another request before their first
+    write made SQLite refuse that write and every later one of the transaction (SQLITE_BUSY_SNAPSHOT, no busy wait):
+    a bulk of 50 new runs refused whole, a deletion answered 503 and retried by the client with growing pauses."""
 
     def __init__(self, app):
         self.app = app
 
     async def __call__(self, scope, receive, send):
-        if scope["type"] != "http" or scope["method"] != "POST" or not RUN_CREATIONS.search(scope["path"]):
+        if scope["type"] != "http" or not any(method == scope["method"] and path.search(scope["path"])
+                                              for method, path in READ_THEN_WRITE):
             return await self.app(scope, receive, send)
         token = _WRITE_FIRST.set(True)
         try:
@@ -86,16 +89,16 @@ class RunCreationsWriteFirst:
 
 def create_app(settings=None, ephemeral: bool = False, webserver_only: bool = False, final: bool = False,
                ignore_cache: bool = False):
-    """Prefect's app with RunCreationsWriteFirst outermost (Prefect may hand out a cached app: added once)."""
+    """Prefect's app with WriteLockFirst outermost (Prefect may hand out a cached app: added once)."""
     app = original(CREATE_APP)(settings=settings, ephemeral=ephemeral, webserver_only=webserver_only, final=final,
                                ignore_cache=ignore_cache)
-    if not any(middleware.cls is RunCreationsWriteFirst for middleware in app.user_middleware):
-        app.add_middleware(RunCreationsWriteFirst)
+    if not any(middleware.cls is WriteLockFirst for middleware in app.user_middleware):
+        app.add_middleware(WriteLockFirst)
     return app
 
 
 @asynccontextmanager
 async def begin_transaction(self, session, with_for_update: bool = False):
-    """Prefect's SQLite transaction, begun IMMEDIATE also inside a request RunCreationsWriteFirst marked."""
+    """Prefect's SQLite transaction, begun IMMEDIATE also inside a request WriteLockFirst marked."""
     async with original(BEGIN)(self, session, with_for_update=with_for_update or _WRITE_FIRST.get()) as transaction:
         yield transaction
