@@ -75,7 +75,7 @@ def pytest_collection_modifyitems(config, items):
         deselected = [item for item in items if item.get_closest_marker("postgresql")]
         if deselected:
             config.hook.pytest_deselected(items=deselected)
-            items[:] = [item for item in items if not item.get_closest_marker("postgresql")]
+            items[:] = [item for item in items if item not in deselected]
     scheduling.order(items)
 
 

@@ -75,7 +75,10 @@ METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE"}
 
 def routes(app: falcon.App) -> set[tuple[str, str]]:
     """(method, path) of every responder of the API (under /api/v1), in OpenAPI's spelling of path templates."""
-    found = {}  # (method, path) -> the template as routed, converters included
+    found = set()
+    # A literal path that a template of the same method without converters also spells (/account/match
+    # for PATCH /account/{username}) is that operation, answered where the router sends it.
+    spelled = []  # (method, what such a template matches)
     stack = list(app._router._roots)
     while stack:
         node = stack.pop()
@@ -83,13 +86,13 @@ def routes(app: falcon.App) -> set[tuple[str, str]]:
         if node.resource is None or not node.uri_template.startswith(PREFIX):
             continue  # the phone wall's page and /metrics are not the API's (tests/test_farm_wall.py)
         path = re.sub(r"\{(\w+)(:[^}]*)?\}", r"{\1}", node.uri_template).removeprefix(PREFIX)
+        plain = "{" in path and path == node.uri_template.removeprefix(PREFIX)
         for method in METHODS & set(falcon.routing.map_http_methods(node.resource)):
-            found[(method, path)] = node.uri_template.removeprefix(PREFIX)
-    # A literal path that a template of the same method without converters also spells (/account/match
-    # for PATCH /account/{username}) is that operation, answered where the router sends it.
+            found.add((method, path))
+            if plain:
+                spelled.append((method, re.compile(re.sub(r"\{\w+\}", "[^/]+", path))))
     return {(method, path) for method, path in found
-            if not any(other_method == method and other != path and re.fullmatch(re.sub(r"\{\w+\}", "[^/]+", template), path)
-                       for (other_method, other), template in found.items())}
+            if "{" in path or not any(method == other and template.fullmatch(path) for other, template in spelled)}
 
 
 class AppClient(TaskClient):
